@@ -1,0 +1,1 @@
+"""nbtrack: notebook-native experiment tracking."""

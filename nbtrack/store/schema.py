@@ -1,0 +1,189 @@
+"""The store's tables (SQLAlchemy Core), shared by the SQLite and PostgreSQL backends.
+
+Times are UNIX seconds (float). A run's executed-cell sequence is not copied per run: a
+run points at its session and the range of cell sequence numbers it spans, and its
+cells are the session's cells up to ``end_seq`` (those from ``start_seq`` on are its body).
+Per-cell state is stored as a diff (name -> hash, NULL hash = deleted) and folded on read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+    Column("deleted_at", Float),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # kernel | script
+    Column("started", Float, nullable=False),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("pid_started", Float),  # process create time, to tell a reused pid apart
+    Column("user", String(256)),
+    Column("cwd", Text),
+    Column("env_hash", String(64)),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("status", String(16), nullable=False),  # running | finished | failed | killed
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Column("user", String(256)),
+    Column("session_id", String(32), ForeignKey("sessions.id")),
+    Column("start_seq", Integer),
+    Column("end_seq", Integer),
+    Column("parent_run_id", String(32)),
+    Column("replay_of", String(32)),
+    Column("reproduced", Boolean),
+    Column("notes", Text),
+    Column("deleted_at", Float),
+    Column("notebook_path", Text),
+    Column("notebook_hash", String(64)),
+    Column("git_commit", String(64)),
+    Column("git_diff_hash", String(64)),  # NULL when the working tree is clean
+    Column("env_hash", String(64)),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    Index("ix_runs_start", "start_time"),
+    Index("ix_runs_session", "session_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_params_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_tags_key_value", "key", "value"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("value", Float),  # NULL stands for NaN (SQLite cannot store NaN)
+    Column("timestamp", Float, nullable=False),
+    Column("cell_seq", Integer),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+# Kept at write time so latest/min/max queries never scan the history.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Float),
+    Column("step", Integer, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("min_value", Float),
+    Column("max_value", Float),
+    Column("count", Integer, nullable=False),
+    Index("ix_latest_key_value", "key", "value"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+)
+
+cells = Table(
+    "cells",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("execution_count", Integer),
+    Column("cell_id", String(256)),
+    Column("source_hash", String(64), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("status", String(8), nullable=False),  # ok | error
+    Column("error_type", String(256)),
+    Column("error_message", Text),
+    Column("created", Text),  # JSON list of names
+    Column("changed", Text),
+    Column("deleted", Text),
+    Column("notebook_path", Text),
+)
+
+cell_state = Table(
+    "cell_state",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("hash", String(300)),  # NULL: the name was deleted by this cell
+)
+
+# Files a cell read or wrote (and inputs declared with log_input), with content hashes.
+file_events = Table(
+    "file_events",
+    metadata,
+    Column("session_id", String(32), nullable=False),
+    Column("seq", Integer),
+    Column("run_id", String(32)),
+    Column("path", Text, nullable=False),
+    Column("mode", String(8), nullable=False),  # read | write | input
+    Column("hash", String(64)),
+    Column("size", Integer),
+    Index("ix_file_events_session", "session_id", "seq"),
+    Index("ix_file_events_run", "run_id"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("blob_hash", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+)

@@ -1,0 +1,523 @@
+"""The store: one class over SQLAlchemy Core, for SQLite (embedded) and PostgreSQL (teams)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from ..errors import NotFoundError, StoreError, ValidationError
+from . import schema as s
+from .blobs import BlobStore, content_hash
+
+T = TypeVar("T")
+RUN_STATUSES = ("running", "finished", "failed", "killed")
+
+
+def mask_url(url: str) -> str:
+    """A connection string with its password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+
+    if "://" not in url or url.startswith("file://"):
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _nan_to_none(v: float) -> float | None:
+    return None if v != v else v
+
+
+def _none_to_nan(v: float | None) -> float:
+    return math.nan if v is None else v
+
+
+class Store:
+    """All reads and writes of runs, cells, metrics and blobs go through here."""
+
+    def __init__(self, url: str, *, create: bool = True):
+        self.url = url
+        self.closed = False
+        self._lock = threading.RLock()
+        if "://" in url and not url.startswith("sqlite"):
+            self.is_sqlite = False
+            blobs = os.environ.get("NBTRACK_BLOBS") or os.path.abspath(".nbtrack/blobs")
+            self.engine = self._pg_engine(url)
+        else:
+            self.is_sqlite = True
+            root = url.removeprefix("sqlite:///")
+            if not os.path.isdir(root):
+                if not create:
+                    raise StoreError(f"no nbtrack store at {root} (set NBTRACK_STORE or --store)")
+                try:
+                    os.makedirs(root, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
+            self.root = root
+            self.db_path = os.path.join(root, "nbtrack.db")
+            blobs = os.environ.get("NBTRACK_BLOBS") or os.path.join(root, "blobs")
+            self.engine = self._sqlite_engine(self.db_path)
+        self.blobs = BlobStore(blobs)
+        self._migrate()
+        self._experiments: dict[str, int] = {}
+
+    # -- engines -------------------------------------------------------------------------
+    @staticmethod
+    def _sqlite_engine(path: str) -> Engine:
+        from sqlalchemy import create_engine, event
+
+        engine = create_engine(f"sqlite:///{path}", isolation_level="AUTOCOMMIT")
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+
+    @staticmethod
+    def _pg_engine(url: str) -> Engine:
+        from sqlalchemy import create_engine
+
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:
+            raise ImportError(
+                "the PostgreSQL store needs psycopg: pip install 'nbtrack[postgres]'"
+            ) from exc
+
+    def close(self) -> None:
+        self.closed = True
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({mask_url(self.url)!r})"
+
+    # -- transactions --------------------------------------------------------------------
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction, retried with back-off if the engine is busy."""
+        delay = 0.05
+        for attempt in range(8):
+            try:
+                with self._lock, self.engine.connect() as conn:
+                    if self.is_sqlite:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        try:
+                            result = fn(conn)
+                        except BaseException:
+                            conn.exec_driver_sql("ROLLBACK")
+                            raise
+                        conn.exec_driver_sql("COMMIT")
+                        return result
+                    with conn.begin():
+                        return fn(conn)
+            except OperationalError as exc:
+                text = str(exc).lower()
+                retryable = "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
+                if not retryable or attempt == 7:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+        if not rows:
+            return
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table)
+        cols = [c for c in rows[0] if c not in keys]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+        )
+        conn.execute(stmt, rows)
+
+    # -- schema --------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        try:
+            version = self.read(self._schema_version)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store {mask_url(self.url)}: {exc.orig}") from exc
+        if version == s.SCHEMA_VERSION:
+            return
+        if version is not None and version > s.SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {mask_url(self.url)} has schema version {version}, newer than this "
+                f"nbtrack understands ({s.SCHEMA_VERSION}); upgrade nbtrack to open it"
+            )
+        if version is not None and self.is_sqlite:
+            backup = f"{self.db_path}.v{version}.bak"
+            shutil.copy2(self.db_path, backup)
+
+        def create(conn: Connection) -> None:
+            s.metadata.create_all(conn)
+            for step in MIGRATIONS[version - 1 : s.SCHEMA_VERSION - 1] if version else []:
+                step(conn)
+            self._upsert(conn, s.meta, [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}], ["key"])
+
+        self.write(create)
+
+    @staticmethod
+    def _schema_version(conn: Connection) -> int | None:
+        from sqlalchemy import inspect
+
+        if not inspect(conn).has_table("meta"):
+            return None
+        value = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+        return int(value) if value is not None else None
+
+    # -- blobs and sources ---------------------------------------------------------------
+    def put_blob(self, data: bytes) -> str:
+        return self.blobs.put(data)
+
+    def get_blob(self, h: str) -> bytes:
+        return self.blobs.get(h)
+
+    def put_sources(self, conn: Connection, texts: Iterable[str]) -> list[str]:
+        rows = {content_hash(t.encode("utf-8", "surrogatepass")): t for t in texts}
+        if rows:
+            have = set(conn.execute(select(s.sources.c.hash).where(s.sources.c.hash.in_(list(rows)))).scalars())
+            new = [{"hash": h, "text": t} for h, t in rows.items() if h not in have]
+            if new:
+                conn.execute(insert(s.sources), new)
+        return list(rows)
+
+    # -- experiments ---------------------------------------------------------------------
+    def experiment_id(self, conn: Connection, name: str) -> int:
+        """The id of experiment ``name``, created if new (restored if deleted)."""
+        cached = self._experiments.get(name)
+        if cached is not None:
+            return cached
+        row = conn.execute(select(s.experiments.c.id).where(s.experiments.c.name == name)).first()
+        if row is None:
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            dialect = sqlite if self.is_sqlite else postgresql
+            conn.execute(
+                dialect.insert(s.experiments)
+                .values(name=name, created=time.time())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            row = conn.execute(select(s.experiments.c.id).where(s.experiments.c.name == name)).first()
+        assert row is not None
+        self._experiments[name] = row[0]
+        return int(row[0])
+
+    # -- writes from the recorder --------------------------------------------------------
+    def add_session(self, row: dict[str, Any]) -> None:
+        self.write(lambda conn: conn.execute(insert(s.sessions), [row]))
+
+    def set_session_env(self, session_id: str, env_hash: str) -> None:
+        self.write(
+            lambda conn: conn.execute(
+                update(s.sessions).where(s.sessions.c.id == session_id).values(env_hash=env_hash)
+            )
+        )
+
+    def create_run(self, row: dict[str, Any], experiment: str, params: dict[str, str], tags: dict[str, str]) -> None:
+        def fn(conn: Connection) -> None:
+            conn.execute(insert(s.runs), [{**row, "experiment_id": self.experiment_id(conn, experiment)}])
+            self._write_kv(conn, row["id"], params, tags)
+
+        self.write(fn)
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        self.write(lambda conn: conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)))
+
+    def _write_kv(self, conn: Connection, run_id: str, params: dict[str, str], tags: dict[str, str]) -> None:
+        self._upsert(conn, s.params, [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()], ["run_id", "key"])
+        self._upsert(conn, s.tags, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()], ["run_id", "key"])
+
+    def write_batch(
+        self,
+        conn: Connection,
+        run_id: str,
+        params: dict[str, str],
+        tags: dict[str, str],
+        points: list[tuple[str, float, int, float, int | None]],
+    ) -> None:
+        """Params, tags and metric points ``(key, value, step, timestamp, cell_seq)`` of one run."""
+        self._write_kv(conn, run_id, params, tags)
+        if not points:
+            return
+        conn.execute(
+            insert(s.metrics),
+            [
+                {"run_id": run_id, "key": k, "value": _nan_to_none(v), "step": st, "timestamp": ts, "cell_seq": seq}
+                for k, v, st, ts, seq in points
+            ],
+        )
+        self._merge_latest(conn, run_id, points)
+
+    def _merge_latest(self, conn: Connection, run_id: str, points: list[tuple[str, float, int, float, int | None]]) -> None:
+        summary: dict[str, list[Any]] = {}
+        for k, v, st, ts, _ in points:
+            agg = summary.get(k)
+            finite = None if v != v else v
+            if agg is None:
+                summary[k] = [v, st, ts, finite, finite, 1]
+                continue
+            if (st, ts) >= (agg[1], agg[2]):
+                agg[0], agg[1], agg[2] = v, st, ts
+            if finite is not None:
+                agg[3] = finite if agg[3] is None or finite < agg[3] else agg[3]
+                agg[4] = finite if agg[4] is None or finite > agg[4] else agg[4]
+            agg[5] += 1
+        rows = [
+            {"run_id": run_id, "key": k, "value": _nan_to_none(a[0]), "step": a[1], "timestamp": a[2],
+             "min_value": a[3], "max_value": a[4], "count": a[5]}
+            for k, a in summary.items()
+        ]
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        lm = s.latest_metrics
+        stmt = dialect_insert(lm)
+        new = stmt.excluded
+        newer = (new.step > lm.c.step) | ((new.step == lm.c.step) & (new.timestamp >= lm.c.timestamp))
+
+        def pick(a: Any, b: Any, smaller: bool) -> Any:
+            better = (a < b) if smaller else (a > b)
+            return case((a.is_(None), b), (b.is_(None), a), (better, a), else_=b)
+
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={
+                "value": case((newer, new.value), else_=lm.c.value),
+                "step": case((newer, new.step), else_=lm.c.step),
+                "timestamp": case((newer, new.timestamp), else_=lm.c.timestamp),
+                "min_value": pick(new.min_value, lm.c.min_value, True),
+                "max_value": pick(new.max_value, lm.c.max_value, False),
+                "count": lm.c.count + new.count,
+            },
+        )
+        conn.execute(stmt, rows)
+
+    def record_cell(self, row: dict[str, Any], source: str, state_diff: dict[str, str | None]) -> None:
+        """One executed cell: its row, its source (content-addressed) and its state diff."""
+
+        def fn(conn: Connection) -> None:
+            (row["source_hash"],) = self.put_sources(conn, [source])
+            conn.execute(insert(s.cells), [row])
+            if state_diff:
+                conn.execute(
+                    insert(s.cell_state),
+                    [{"session_id": row["session_id"], "seq": row["seq"], "name": n, "hash": h} for n, h in state_diff.items()],
+                )
+
+        self.write(fn)
+
+    def add_file_events(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.write(lambda conn: conn.execute(insert(s.file_events), rows))
+
+    def add_artifact(self, run_id: str, path: str, data: bytes) -> str:
+        h = self.put_blob(data)
+        row = {"run_id": run_id, "path": path, "blob_hash": h, "size": len(data), "created": time.time()}
+        self.write(lambda conn: self._upsert(conn, s.artifacts, [row], ["run_id", "path"]))
+        return h
+
+    # -- reads ---------------------------------------------------------------------------
+    def resolve_run_id(self, ref: str) -> str:
+        """A full run id from a unique prefix of one."""
+        ref = ref.strip().lower()
+        if not ref or not all(c in "0123456789abcdef" for c in ref):
+            raise ValidationError(f"not a run id: {ref!r} (run ids are hexadecimal, a unique prefix will do)")
+        self.detect_killed()
+        ids = self.read(
+            lambda conn: list(conn.execute(select(s.runs.c.id).where(s.runs.c.id.like(ref + "%")).limit(2)).scalars())
+        )
+        if not ids:
+            raise NotFoundError(f"no run with id {ref!r} in {mask_url(self.url)}")
+        if len(ids) > 1:
+            raise NotFoundError(f"run id prefix {ref!r} is ambiguous: it matches {ids[0]}, {ids[1]}, ...")
+        return str(ids[0])
+
+    def run_summaries(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Runs as dicts with params, latest metrics and tags, in the order of ``run_ids``."""
+        if not run_ids:
+            return []
+        r, e = s.runs, s.experiments
+
+        def fn(conn: Connection) -> list[dict[str, Any]]:
+            out: dict[str, dict[str, Any]] = {}
+            for chunk in _chunks(list(run_ids), 500):
+                q = select(r, e.c.name.label("experiment")).join(e, e.c.id == r.c.experiment_id).where(r.c.id.in_(chunk))
+                for row in conn.execute(q).mappings():
+                    out[row["id"]] = {**row, "params": {}, "metrics": {}, "tags": {}}
+                for table, field in ((s.params, "params"), (s.tags, "tags")):
+                    for rid, k, v in conn.execute(select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))):
+                        out[rid][field][k] = v
+                lm = s.latest_metrics
+                for rid, k, v in conn.execute(select(lm.c.run_id, lm.c.key, lm.c.value).where(lm.c.run_id.in_(chunk))):
+                    out[rid]["metrics"][k] = _none_to_nan(v)
+            return [out[i] for i in run_ids if i in out]
+
+        return self.read(fn)
+
+    def list_run_ids(self, experiment: str | None = None, include_deleted: bool = False) -> list[str]:
+        self.detect_killed()
+        r, e = s.runs, s.experiments
+        q = select(r.c.id).join(e, e.c.id == r.c.experiment_id)
+        if experiment is not None:
+            q = q.where(e.c.name == experiment)
+        if not include_deleted:
+            q = q.where(r.c.deleted_at.is_(None))
+        q = q.order_by(r.c.start_time.desc(), r.c.id)
+        return self.read(lambda conn: list(conn.execute(q).scalars()))
+
+    def run_cells(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """The executed-cell sequence that built a run's state, with the state after each cell."""
+        if not run.get("session_id"):
+            return []
+        c, st, src = s.cells, s.cell_state, s.sources
+        cond = c.c.session_id == run["session_id"]
+        if run.get("end_seq") is not None:
+            cond = and_(cond, c.c.seq <= run["end_seq"])
+
+        def fn(conn: Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                select(c, src.c.text.label("source")).join(src, src.c.hash == c.c.source_hash).where(cond).order_by(c.c.seq)
+            ).mappings().all()
+            diffs: dict[int, list[tuple[str, str | None]]] = {}
+            scond = st.c.session_id == run["session_id"]
+            if run.get("end_seq") is not None:
+                scond = and_(scond, st.c.seq <= run["end_seq"])
+            for seq, name, h in conn.execute(select(st.c.seq, st.c.name, st.c.hash).where(scond)):
+                diffs.setdefault(seq, []).append((name, h))
+            return [dict(row) | {"diff": diffs.get(row["seq"], [])} for row in rows]
+
+        rows = self.read(fn)
+        state: dict[str, str] = {}
+        out = []
+        start = run.get("start_seq")
+        for i, row in enumerate(rows):
+            for name, h in row["diff"]:
+                if h is None:
+                    state.pop(name, None)
+                else:
+                    state[name] = h
+            error = None
+            if row["status"] == "error":
+                error = {"type": row["error_type"], "message": row["error_message"]}
+            out.append(
+                {
+                    "index": i,
+                    "seq": row["seq"],
+                    "execution_count": row["execution_count"],
+                    "cell_id": row["cell_id"],
+                    "source": row["source"],
+                    "status": row["status"],
+                    "error": error,
+                    "in_run": start is not None and row["seq"] >= start,
+                    "start_time": row["start_time"],
+                    "end_time": row["end_time"],
+                    "created": json.loads(row["created"] or "[]"),
+                    "changed": json.loads(row["changed"] or "[]"),
+                    "deleted": json.loads(row["deleted"] or "[]"),
+                    "state": dict(sorted(state.items())),
+                }
+            )
+        return out
+
+    def metric_history(self, run_id: str, key: str) -> list[dict[str, Any]]:
+        m = s.metrics
+        q = select(m.c.step, m.c.value, m.c.timestamp, m.c.cell_seq).where(m.c.run_id == run_id, m.c.key == key)
+        rows = self.read(lambda conn: conn.execute(q.order_by(m.c.step, m.c.timestamp)).all())
+        return [{"step": st, "value": _none_to_nan(v), "timestamp": ts, "cell_seq": seq} for st, v, ts, seq in rows]
+
+    def metric_summary(self, run_id: str) -> dict[str, dict[str, Any]]:
+        lm = s.latest_metrics
+        rows = self.read(lambda conn: conn.execute(select(lm).where(lm.c.run_id == run_id).order_by(lm.c.key)).mappings().all())
+        return {
+            r["key"]: {"latest": _none_to_nan(r["value"]), "min": _none_to_nan(r["min_value"]),
+                       "max": _none_to_nan(r["max_value"]), "step": r["step"], "count": r["count"]}
+            for r in rows
+        }
+
+    def artifacts_of(self, run_id: str) -> list[dict[str, Any]]:
+        a = s.artifacts
+        return self.read(lambda conn: [dict(r) for r in conn.execute(select(a).where(a.c.run_id == run_id).order_by(a.c.path)).mappings()])
+
+    def file_events_of(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        f = s.file_events
+        cond = f.c.run_id == run["id"]
+        if run.get("session_id"):
+            scond = f.c.session_id == run["session_id"]
+            if run.get("end_seq") is not None:
+                scond = and_(scond, f.c.seq <= run["end_seq"])
+            cond = cond | and_(scond, f.c.seq.is_not(None))
+        return self.read(lambda conn: [dict(r) for r in conn.execute(select(f).where(cond)).mappings()])
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        row = self.read(lambda conn: conn.execute(select(s.sessions).where(s.sessions.c.id == session_id)).mappings().first())
+        return dict(row) if row else None
+
+    # -- liveness ------------------------------------------------------------------------
+    def detect_killed(self) -> int:
+        """Mark runs whose process died (on this host) as ``killed``; returns how many."""
+        import psutil
+
+        r, se = s.runs, s.sessions
+        rows = self.read(
+            lambda conn: conn.execute(
+                select(r.c.id, r.c.start_time, se.c.id.label("sid"), se.c.pid, se.c.pid_started)
+                .join(se, se.c.id == r.c.session_id)
+                .where(r.c.status == "running", se.c.host == socket.gethostname())
+            ).all()
+        )
+        dead = []
+        for rid, started, sid, pid, pid_started in rows:
+            try:
+                alive = pid_started is None or abs(psutil.Process(pid).create_time() - pid_started) < 1.0
+            except psutil.Error:
+                alive = False
+            if not alive:
+                dead.append((rid, started, sid))
+        if not dead:
+            return 0
+
+        def fn(conn: Connection) -> None:
+            for rid, started, sid in dead:
+                last = [started]
+                last.append(conn.execute(select(func.max(s.cells.c.end_time)).where(s.cells.c.session_id == sid)).scalar())
+                last.append(conn.execute(select(func.max(s.latest_metrics.c.timestamp)).where(s.latest_metrics.c.run_id == rid)).scalar())
+                end = max(t for t in last if t is not None)
+                conn.execute(update(r).where(r.c.id == rid, r.c.status == "running").values(status="killed", end_time=end))
+
+        self.write(fn)
+        return len(dead)
+
+
+def _chunks(items: list[T], n: int) -> Iterable[list[T]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+# Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
+MIGRATIONS: list[Callable[[Connection], None]] = []
