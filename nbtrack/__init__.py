@@ -1,1 +1,68 @@
-"""nbtrack: notebook-native experiment tracking."""
+"""nbtrack: notebook-native experiment tracking.
+
+``%load_ext nbtrack`` records every cell execution; ``%%track`` and :func:`start_run` make runs.
+Attributes are imported lazily so ``import nbtrack`` and ``%load_ext nbtrack`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "start_run": "tracking",
+    "end_run": "tracking",
+    "active_run": "tracking",
+    "log_param": "tracking",
+    "log_params": "tracking",
+    "log_metric": "tracking",
+    "log_metrics": "tracking",
+    "set_tag": "tracking",
+    "set_tags": "tracking",
+    "log_artifact": "tracking",
+    "log_text": "tracking",
+    "log_dict": "tracking",
+    "log_figure": "tracking",
+    "log_input": "tracking",
+    "Run": "tracking",
+    "open_store": "store",
+    "NbtrackError": "errors",
+    "ValidationError": "errors",
+    "NotFoundError": "errors",
+    "StoreError": "errors",
+}
+
+__all__ = sorted([*_LAZY, "load_ipython_extension", "unload_ipython_extension", "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"nbtrack.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext nbtrack``: record every cell from now on and enable ``%%track``."""
+    import sys
+
+    from .kernel import load
+    from .magics import TrackMagics
+
+    ip.register_magics(TrackMagics)
+    ip.push({"nbtrack": sys.modules[__name__]}, interactive=False)
+    load(ip)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    from .kernel import unload
+
+    unload(ip)

@@ -33,4 +33,34 @@ def warn_failure(what: str, exc: BaseException | None = None) -> None:
     """
     detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
     line = f"{what}{detail}".replace("\n", " ")[:500]
-    warnings.warn_explicit(line, NbtrackWarning, filename="nbtrack", lineno=0, module="nbtrack")
+    warnings.warn_explicit(
+        line, NbtrackWarning, filename="nbtrack", lineno=0, module="nbtrack", registry=_registry
+    )
+
+
+_registry: dict[object, object] = {}  # the default filter shows each distinct line once
+
+
+class QueryError(ValidationError):
+    """A search filter or order-by string that does not parse or does not type-check.
+
+    ``column`` (1-based) and ``line`` point at the bad token, ``position`` is its 0-based offset
+    in the whole text; the message repeats the offending line with a caret under the token.
+    """
+
+    def __init__(self, reason: str, text: str = "", position: int = 0, length: int = 1, hint: str | None = None):
+        self.reason = reason
+        self.text = text
+        self.position = max(0, min(position, len(text)))
+        self.hint = hint
+        start = text.rfind("\n", 0, self.position) + 1
+        stop = text.find("\n", self.position)
+        line_text = text[start : stop if stop >= 0 else len(text)]
+        self.line = text.count("\n", 0, self.position) + 1
+        self.column = self.position - start + 1
+        where = f"column {self.column}" if "\n" not in text else f"line {self.line}, column {self.column}"
+        caret = " " * (self.column - 1) + "^" * max(1, min(length, len(line_text) - self.column + 1))
+        message = f"{reason} (at {where})\n  {line_text}\n  {caret}"
+        if hint:
+            message += f"\nhint: {hint}"
+        super().__init__(message)

@@ -1,0 +1,226 @@
+"""The ``nbtrack`` command line. Every command takes ``--store`` (default: NBTRACK_STORE or ./.nbtrack)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import NbtrackError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    COMMANDS[fn.__name__.removeprefix("cmd_").replace("_", "-")] = fn
+    return fn
+
+
+def _store(args: argparse.Namespace, create: bool = False) -> Any:
+    from .store import open_store
+
+    return open_store(args.store, create=create)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+# -- commands -------------------------------------------------------------------------------
+@command
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .execute import run_notebook
+    from .store import resolve_url
+    from .validation import parse_assignment
+
+    params = dict(parse_assignment("-p", p) for p in args.param)
+    import nbformat
+
+    try:
+        total = sum(c.cell_type == "code" for c in nbformat.read(args.notebook, as_version=4).cells)
+    except Exception:
+        total = None
+    bar = tqdm(total=total, desc=args.notebook, unit="cell", file=sys.stderr, disable=args.quiet or None)
+
+    def on_cell(index: int, cell: Any, error: dict[str, Any] | None) -> None:
+        bar.update(1)
+        if error:
+            bar.write(f"cell {index} failed: {error['type']}: {error['message']}")
+
+    run_id, ok = run_notebook(
+        args.notebook,
+        store_url=resolve_url(args.store),
+        params=params,
+        name=args.name,
+        experiment=args.experiment,
+        allow_errors=args.allow_errors,
+        kernel_name=args.kernel,
+        output=args.output,
+        on_cell=on_cell,
+    )
+    bar.close()
+    print(run_id)
+    return 0 if ok else 1
+
+
+@command
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .records import run_record
+
+    store = _store(args)
+    if args.filter or args.order_by:
+        from .search import search_run_ids
+
+        ids, _ = search_run_ids(
+            store,
+            args.filter,
+            [args.experiment] if args.experiment else None,
+            args.order_by,
+            args.max_results,
+        )
+    else:
+        ids = store.list_run_ids(args.experiment)[: args.max_results]
+    records = [run_record(r) for r in store.run_summaries(ids)]
+    if args.format == "json":
+        _print_json({"runs": records})
+    elif args.format == "csv":
+        _write_csv(records)
+    else:
+        _print_table(records)
+    return 0
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    row = {k: record[k] for k in ("id", "name", "experiment", "status", "start_time", "end_time", "duration")}
+    for group in ("params", "metrics", "tags"):
+        row.update({f"{group}.{k}": v for k, v in record[group].items()})
+    return row
+
+
+def _write_csv(records: list[dict[str, Any]]) -> None:
+    rows = [_flat(r) for r in records]
+    fields: dict[str, None] = {}
+    for r in rows:
+        fields.update(dict.fromkeys(r))
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(fields))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _print_table(records: list[dict[str, Any]]) -> None:
+    if not records:
+        print("no runs")
+        return
+    metric_keys = sorted({k for r in records for k in r["metrics"] if not k.startswith("system/")})[:4]
+    header = ["id", "name", "experiment", "status", "started", "duration", *metric_keys]
+    rows = []
+    for r in records:
+        duration = f"{r['duration']:.1f}s" if r["duration"] is not None else ""
+        started = (r["start_time"] or "")[:19].replace("T", " ")
+        rows.append(
+            [r["id"][:8], r["name"], r["experiment"], r["status"], started, duration,
+             *[_fmt(r["metrics"].get(k)) for k in metric_keys]]
+        )
+    widths = [min(40, max(len(str(x)) for x in col)) for col in zip(header, *rows)]
+    for line in [header, *rows]:
+        print("  ".join(str(x)[:w].ljust(w) for x, w in zip(line, widths)).rstrip())
+
+
+@command
+def cmd_show(args: argparse.Namespace) -> int:
+    from .records import run_detail
+
+    store = _store(args)
+    record = run_detail(store, store.resolve_run_id(args.run))
+    if args.json:
+        _print_json(record)
+        return 0
+    print(f"run {record['id']}  {record['name']}  [{record['status']}]  experiment {record['experiment']}")
+    print(f"  started {record['start_time']}  ended {record['end_time'] or '-'}")
+    nb = record["notebook"]
+    if nb["path"]:
+        dirty = " (uncommitted changes)" if nb["git_dirty"] else ""
+        print(f"  notebook {nb['path']}  git {nb['git_commit'] or '-'}{dirty}")
+    for group in ("params", "tags"):
+        if record[group]:
+            print(f"{group}:")
+            for k, v in record[group].items():
+                print(f"  {k} = {v}")
+    if record["metric_summary"]:
+        print("metrics (latest / min / max, points):")
+        for k, m in record["metric_summary"].items():
+            print(f"  {k} = {_fmt(m['latest'])} / {_fmt(m['min'])} / {_fmt(m['max'])}  ({m['count']})")
+    if record["artifacts"]:
+        print("artifacts:")
+        for a in record["artifacts"]:
+            print(f"  {a['path']} ({a['size']} bytes)")
+    if record["cells"]:
+        print(f"cells ({len(record['cells'])} executed, * = in the run):")
+        for c in record["cells"]:
+            first = next((ln for ln in c["source"].splitlines() if ln.strip()), "")
+            mark = "*" if c["in_run"] else " "
+            status = "" if c["status"] == "ok" else f"  !! {c['error']['type']}"
+            print(f" {mark}{c['index']:>4} [{c['execution_count']}] {first[:70]}{status}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.")
+    parser.add_argument("--version", action="version", version=f"nbtrack {__import__('nbtrack').__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store directory or URL (default: $NBTRACK_STORE or ./.nbtrack)")
+
+    p = sub.add_parser("run", parents=[common], help="execute a notebook in a fresh kernel as one tracked run")
+    p.add_argument("notebook")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="parameter, logged and assigned after the cell tagged 'parameters' (repeatable)")
+    p.add_argument("--name", help="run name")
+    p.add_argument("--experiment", help="experiment (default: the notebook's file name)")
+    p.add_argument("--allow-errors", action="store_true", help="keep going after a failing cell")
+    p.add_argument("--kernel", help="kernel name (default: the notebook's)")
+    p.add_argument("-o", "--output", help="write the executed notebook here")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("runs", parents=[common], help="list runs")
+    p.add_argument("--experiment", help="only this experiment")
+    p.add_argument("--filter", help="filter expression, e.g. \"metrics.acc > 0.9 AND params.model = 'rf'\"")
+    p.add_argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")
+    p.add_argument("--max-results", type=int, default=None, help="at most this many runs")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except NbtrackError as exc:
+        print(f"nbtrack: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nbtrack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The IPython extension: records every cell execution and the kernel state after it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from . import tracking
+from .errors import warn_failure
+from .store import Store, open_store
+
+
+class Recorder:
+    """Hooks ``pre_run_cell`` / ``post_run_cell``; everything it does is guarded so that a
+    failure here is one warning line and never the user's problem."""
+
+    def __init__(self, ip: Any, store: Store):
+        from .capture.lineage import FileTracker
+        from .hashing import StateHasher
+
+        self.ip = ip
+        self.store = store
+        tracking._kernel_stores.add(store.url)
+        self.session = tracking.get_session(store, "kernel")
+        self.session.user_ns = ip.user_ns
+        self.hasher = StateHasher()
+        self.state: dict[str, str] = {}
+        self.files = FileTracker(exclude=[getattr(store, "root", None) or "", store.blobs.root])
+        self.depth = 0
+        self.info: Any = None
+        self.started = 0.0
+        self.broken = False
+
+    def register(self) -> None:
+        self.ip.events.register("pre_run_cell", self.pre_run_cell)
+        self.ip.events.register("post_run_cell", self.post_run_cell)
+        self.files.start()
+
+    def unregister(self) -> None:
+        for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            try:
+                self.ip.events.unregister(name, fn)
+            except ValueError:
+                pass
+        self.files.stop()
+
+    def pre_run_cell(self, info: Any) -> None:
+        self.depth += 1
+        if self.depth > 1:
+            return
+        self.info = info
+        self.session.seq += 1
+        self.session.in_cell = True
+        self.files.take()  # forget opens from before this cell
+        self.started = time.time()
+
+    def post_run_cell(self, result: Any) -> None:
+        self.depth = max(0, self.depth - 1)
+        if self.depth > 0 or self.info is None:
+            return
+        ended = time.time()
+        self.session.in_cell = False
+        try:
+            self._record(result, ended)
+        except Exception as exc:
+            warn_failure(f"could not record cell {result.execution_count}", exc)
+        try:
+            tracking.flush_all()
+        except Exception as exc:
+            warn_failure("could not save logged metrics", exc)
+        self.info = None
+
+    def _record(self, result: Any, ended: float) -> None:
+        from .hashing import names_touched
+
+        raw = self.info.raw_cell
+        touched = None
+        if not result.error_before_exec:
+            try:
+                touched = names_touched(self.ip.transform_cell(raw))
+            except Exception:
+                touched = None
+        hidden = set(self.ip.user_ns_hidden)
+        new = self.hasher.hash_namespace(self.ip.user_ns, touched, hidden)
+        old = self.state
+        created = [n for n in new if n not in old]
+        changed = [n for n in new if n in old and old[n] != new[n]]
+        deleted = [n for n in old if n not in new]
+        self.state = new
+        diff: dict[str, str | None] = {n: new[n] for n in created + changed}
+        diff.update({n: None for n in deleted})
+        error = result.error_before_exec or result.error_in_exec
+        seq = self.session.seq
+        self.store.record_cell(
+            {
+                "session_id": self.session.id,
+                "seq": seq,
+                "execution_count": result.execution_count,
+                "cell_id": getattr(self.info, "cell_id", None),
+                "start_time": self.started,
+                "end_time": ended,
+                "status": "error" if error is not None else "ok",
+                "error_type": type(error).__name__ if error is not None else None,
+                "error_message": str(error)[:10_000] if error is not None else None,
+                "created": json.dumps(created),
+                "changed": json.dumps(changed),
+                "deleted": json.dumps(deleted),
+                "notebook_path": _notebook_path(self.ip.user_ns),
+            },
+            raw,
+            diff,
+        )
+        self._record_files(seq)
+
+    def _record_files(self, seq: int) -> None:
+        events = self.files.take()
+        rows = []
+        for path, mode in events:
+            fh = self.files.file_hash(path)
+            rows.append(
+                {"session_id": self.session.id, "seq": seq, "run_id": None, "path": path, "mode": mode,
+                 "hash": fh[0] if fh else None, "size": fh[1] if fh else None}
+            )
+        self.store.add_file_events(rows)
+
+
+def _notebook_path(user_ns: dict[str, Any]) -> str | None:
+    from .capture.revision import notebook_path
+
+    return notebook_path(user_ns)
+
+
+_recorder: Recorder | None = None
+
+
+def load(ip: Any, store: str | None = None) -> Recorder | None:
+    """Start recording in shell ``ip``. Loading twice (or ``%reload_ext``) keeps one recorder,
+    so each cell is recorded once and the state diff carries on."""
+    global _recorder
+    if _recorder is None or _recorder.ip is not ip:
+        try:
+            _recorder = Recorder(ip, open_store(store))
+        except Exception as exc:
+            warn_failure("recording is off: could not open the store", exc)
+            return None
+    _recorder.unregister()
+    _recorder.register()
+    return _recorder
+
+
+def unload(ip: Any) -> None:
+    if _recorder is not None and _recorder.ip is ip:
+        _recorder.unregister()

@@ -1,0 +1,90 @@
+"""``%%track``: run a cell as a tracked run."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import tracking
+from .errors import NbtrackError
+from .validation import parse_assignment
+
+
+@magics_class
+class TrackMagics(Magics):
+    @magic_arguments()
+    @argument("--name", "-n", help="run name")
+    @argument("--experiment", "-e", help="experiment name (default: the notebook's name)")
+    @argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="a param (repeatable)")
+    @argument("--tag", "-t", action="append", default=[], metavar="KEY=VALUE", help="a tag (repeatable)")
+    @argument("--live", action="store_true", help="show a chart of the run's metrics that updates while the cell runs")
+    @argument("--no-system-metrics", action="store_true", help="do not sample CPU/memory/GPU while the cell runs")
+    @cell_magic
+    def track(self, line: str, cell: str) -> Any:
+        """Run the cell as one nbtrack run with its params, metrics, tags and executed cells.
+
+        Example::
+
+            %%track --name baseline --experiment churn --param lr=0.01 --tag owner=ana
+            model = train(X, y, lr=0.01)
+            nbtrack.log_metric("acc", score)
+        """
+        __tracebackhide__ = True
+        try:
+            args = parse_argstring(self.track, line)
+            params = dict(parse_assignment("--param", p) for p in args.param)
+            tags = dict(parse_assignment("--tag", t) for t in args.tag)
+            run = tracking.start_run(
+                args.name,
+                args.experiment,
+                params=params,
+                tags=tags,
+                log_system_metrics=not args.no_system_metrics,
+            )
+        except (NbtrackError, UsageError) as exc:
+            raise UsageError(f"%%track: {exc}") from None
+        if args.live:
+            _show_live(run)
+        try:
+            result = self._run_body(cell)
+        except KeyboardInterrupt:
+            run.end("killed")
+            raise
+        except BaseException:
+            run.end("failed")
+            raise
+        run.end("finished")
+        return result
+
+    def _run_body(self, cell: str) -> Any:
+        """Execute like a normal cell: magics transformed, the last expression's value returned."""
+        __tracebackhide__ = True
+        shell = self.shell
+        code = shell.transform_cell(cell)
+        filename = shell.compile.cache(code, shell.execution_count)
+        tree = ast.parse(code, filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        ns = shell.user_ns
+        exec(compile(tree, filename, "exec"), ns)
+        if last is not None and not code.rstrip().endswith(";"):
+            return eval(compile(ast.Expression(last.value), filename, "eval"), ns)
+        if last is not None:
+            exec(compile(ast.Module([last], []), filename, "exec"), ns)
+        return None
+
+
+def _show_live(run: tracking.Run) -> None:
+    try:
+        from IPython.display import display
+
+        from .widgets import live
+
+        display(live(run.id))
+    except Exception as exc:
+        from .errors import warn_failure
+
+        warn_failure("could not show the live chart", exc)

@@ -1,0 +1,113 @@
+"""Shared fixtures: a temporary store and real IPython kernels driven through jupyter_client."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh store directory, also made the default (NBTRACK_STORE) for this test."""
+    path = tmp_path / "store"
+    monkeypatch.setenv("NBTRACK_STORE", str(path))
+    return path
+
+
+class Kernel:
+    """A real ipykernel; ``run`` executes a cell the way JupyterLab does (with a cell id)."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]):
+        from jupyter_client.manager import KernelManager
+
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, **env})
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, cell_id: str | None = None, timeout: float = 120) -> dict[str, Any]:
+        """Execute one cell; returns status, stdout, stderr, the text of results and errors."""
+        cell_id = cell_id or uuid.uuid4().hex[:8]
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": False}
+        msg = self.kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        self.kc.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
+        out: dict[str, Any] = {"stdout": "", "stderr": "", "result": None, "error": None, "cell_id": cell_id}
+        while True:
+            try:
+                m = self.kc.get_iopub_msg(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"no reply from the kernel for {code!r}") from None
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, c = m["msg_type"], m["content"]
+            if kind == "stream":
+                out[c["name"]] += c["text"]
+            elif kind == "execute_result":
+                out["result"] = c["data"].get("text/plain")
+            elif kind == "error":
+                out["error"] = c["ename"]
+            elif kind == "status" and c["execution_state"] == "idle":
+                break
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=timeout)
+        out["status"] = reply["content"]["status"]
+        out["execution_count"] = reply["content"].get("execution_count")
+        return out
+
+    def ok(self, code: str) -> dict[str, Any]:
+        out = self.run(code)
+        assert out["status"] == "ok", f"cell failed: {code!r}: {out}"
+        assert "NbtrackWarning" not in out["stderr"], out["stderr"]
+        return out
+
+    def shutdown(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def start_kernel(tmp_path: Path, store_dir: Path) -> Iterator[Any]:
+    """``start_kernel(**env)`` starts a real kernel in ``tmp_path`` writing to ``store_dir``."""
+    kernels: list[Kernel] = []
+
+    def start(**env: str) -> Kernel:
+        k = Kernel(tmp_path, {"NBTRACK_STORE": str(store_dir), **env})
+        kernels.append(k)
+        return k
+
+    yield start
+    for k in kernels:
+        k.shutdown()
+
+
+@pytest.fixture
+def kernel(start_kernel: Any) -> Kernel:
+    """A real kernel with ``%load_ext nbtrack`` already run."""
+    k = start_kernel()
+    k.ok("%load_ext nbtrack")
+    return k
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run the ``nbtrack`` command as a user would."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "nbtrack.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
