@@ -1,0 +1,241 @@
+/**
+ * A typed client of the nbtrack server API. It depends only on a `Requester` so it can be
+ * tested with plain `fetch`; in JupyterLab the requester is `ServerConnection.makeRequest`
+ * (see request.ts), which adds the token and XSRF headers.
+ */
+import type {
+  ExportFormat,
+  IExperiment,
+  IListQuery,
+  IMetricSeries,
+  IRunDetail,
+  IRunPage,
+  IRunSummary,
+  ReplayEvent
+} from './tokens';
+
+/** Sends a request to `<server>/nbtrack/api/<path>`. */
+export type Requester = (path: string, init: RequestInit) => Promise<Response>;
+
+/** An error answer of the server, carrying its `message` for the user. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** `runs?filter=...&experiment=a&experiment=b` from a list query. */
+export function listPath(query: IListQuery, notebook?: string | null): string {
+  const params = new URLSearchParams();
+  if (query.filter && query.filter.trim()) {
+    params.set('filter', query.filter.trim());
+  }
+  for (const e of query.experiment ?? []) {
+    params.append('experiment', e);
+  }
+  for (const o of query.orderBy ?? []) {
+    params.append('order_by', o);
+  }
+  if (query.maxResults !== undefined) {
+    params.set('max_results', String(query.maxResults));
+  }
+  if (query.pageToken) {
+    params.set('page_token', query.pageToken);
+  }
+  if (query.includeDeleted) {
+    params.set('include_deleted', '1');
+  }
+  return withNotebook('runs', params, notebook);
+}
+
+function withNotebook(
+  path: string,
+  params: URLSearchParams,
+  notebook?: string | null
+): string {
+  if (notebook) {
+    params.set('notebook', notebook);
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+function runPath(id: string, rest = ''): string {
+  if (!/^[0-9a-fA-F]{1,32}$/.test(id)) {
+    throw new ApiError(400, `not a run id: ${JSON.stringify(id)}`);
+  }
+  return `runs/${id}${rest}`;
+}
+
+export class NbtrackClient {
+  /**
+   * @param request - sends one request to the API namespace.
+   * @param notebook - returns the server path of the open notebook, whose store is preferred.
+   */
+  constructor(
+    private readonly request: Requester,
+    private readonly notebook: () => string | null = () => null
+  ) {}
+
+  listRuns(query: IListQuery = {}): Promise<IRunPage> {
+    return this.json<IRunPage>(listPath(query, this.notebook()));
+  }
+
+  getRun(id: string): Promise<IRunDetail> {
+    return this.json<IRunDetail>(this.path(runPath(id)));
+  }
+
+  metric(id: string, key: string, maxPoints?: number): Promise<IMetricSeries> {
+    const params = new URLSearchParams({ key });
+    if (maxPoints) {
+      params.set('max_points', String(maxPoints));
+    }
+    return this.json<IMetricSeries>(this.path(runPath(id, '/metrics'), params));
+  }
+
+  async experiments(): Promise<IExperiment[]> {
+    const body = await this.json<{ experiments: IExperiment[] }>(
+      this.path('experiments')
+    );
+    return body.experiments;
+  }
+
+  rename(id: string, name: string): Promise<IRunSummary> {
+    return this.send<IRunSummary>('PATCH', this.path(runPath(id)), { name });
+  }
+
+  setNotes(id: string, notes: string): Promise<IRunSummary> {
+    return this.send<IRunSummary>('PATCH', this.path(runPath(id)), { notes });
+  }
+
+  setTags(
+    id: string,
+    tags: Record<string, string>
+  ): Promise<{ id: string; tags: Record<string, string> }> {
+    return this.send('PUT', this.path(runPath(id, '/tags')), { tags });
+  }
+
+  deleteTag(
+    id: string,
+    key: string
+  ): Promise<{ id: string; tags: Record<string, string> }> {
+    const params = new URLSearchParams({ key });
+    return this.send('DELETE', this.path(runPath(id, '/tags'), params));
+  }
+
+  deleteRun(id: string): Promise<{ id: string; deleted: boolean }> {
+    return this.send('DELETE', this.path(runPath(id)));
+  }
+
+  restoreRun(id: string): Promise<{ id: string; deleted: boolean }> {
+    return this.send('POST', this.path(runPath(id, '/restore')), {});
+  }
+
+  /** The path (under the API namespace) that downloads an artifact. */
+  artifactPath(id: string, path: string): string {
+    return this.path(runPath(id, '/artifact'), new URLSearchParams({ path }));
+  }
+
+  /** Downloads an export of the run; resolves to its bytes and suggested file name. */
+  async exportRun(
+    id: string,
+    format: ExportFormat
+  ): Promise<{ blob: Blob; filename: string }> {
+    const params = new URLSearchParams({ format });
+    const response = await this.fetch(this.path(runPath(id, '/export'), params), {
+      method: 'GET'
+    });
+    const disposition = response.headers.get('Content-Disposition') ?? '';
+    const match = /filename="([^"]+)"/.exec(disposition);
+    return {
+      blob: await response.blob(),
+      filename: match ? match[1] : `nbtrack-${id}.${format}`
+    };
+  }
+
+  /** Starts a replay and calls `onEvent` for each progress line; resolves with the last event. */
+  async replay(
+    id: string,
+    onEvent: (event: ReplayEvent) => void
+  ): Promise<ReplayEvent | null> {
+    const response = await this.fetch(this.path(runPath(id, '/replay')), {
+      method: 'POST',
+      body: '{}'
+    });
+    let last: ReplayEvent | null = null;
+    const emit = (line: string): void => {
+      if (line.trim()) {
+        last = JSON.parse(line) as ReplayEvent;
+        onEvent(last);
+      }
+    };
+    if (!response.body) {
+      (await response.text()).split('\n').forEach(emit);
+      return last;
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        break;
+      }
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      lines.forEach(emit);
+    }
+    emit(buffer);
+    return last;
+  }
+
+  private path(path: string, params = new URLSearchParams()): string {
+    return withNotebook(path, params, this.notebook());
+  }
+
+  private async fetch(path: string, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.request(path, init);
+    } catch (err) {
+      throw new ApiError(0, `cannot reach the Jupyter server: ${String(err)}`);
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, await errorMessage(response));
+    }
+    return response;
+  }
+
+  private async json<T>(path: string): Promise<T> {
+    const response = await this.fetch(path, { method: 'GET' });
+    return (await response.json()) as T;
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+    }
+    const response = await this.fetch(path, init);
+    return (await response.json()) as T;
+  }
+}
+
+/** The `message` of a JSON error body, else the status text. */
+export async function errorMessage(response: Response): Promise<string> {
+  const text = await response.text();
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (body && typeof body.message === 'string' && body.message) {
+      return body.message;
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  return `${response.status} ${response.statusText || 'error'}`.trim();
+}

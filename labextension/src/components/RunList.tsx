@@ -1,0 +1,155 @@
+/** The sidebar: runs newest first, grouped by experiment, with a filter box. */
+import type { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import {
+  formatMetric,
+  formatTime,
+  groupByExperiment,
+  keyMetrics,
+  runDuration
+} from '../model';
+import type { RunListModel } from '../sidebar';
+import type { IRunSummary } from '../tokens';
+
+export interface IRunListProps {
+  model: RunListModel;
+  trans: TranslationBundle;
+  onOpen: (run: IRunSummary) => void;
+}
+
+export function StatusBadge(props: {
+  status: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const labels: Record<string, string> = {
+    running: props.trans.__('running'),
+    finished: props.trans.__('finished'),
+    failed: props.trans.__('failed'),
+    killed: props.trans.__('killed')
+  };
+  return (
+    <span className={`nbtrack-badge nbtrack-badge-${props.status}`}>
+      {labels[props.status] ?? props.status}
+    </span>
+  );
+}
+
+export function RunList(props: IRunListProps): JSX.Element {
+  const { model, trans } = props;
+  const [, setVersion] = React.useState(0);
+  const [draft, setDraft] = React.useState(model.filter);
+  React.useEffect(() => {
+    const update = (): void => setVersion(v => v + 1);
+    model.changed.connect(update);
+    return () => {
+      model.changed.disconnect(update);
+    };
+  }, [model]);
+
+  const now = Date.now() / 1000;
+  const groups = groupByExperiment(model.runs);
+  const submit = (event: React.FormEvent): void => {
+    event.preventDefault();
+    void model.setFilter(draft);
+  };
+
+  return (
+    <div className="nbtrack-sidebar-body">
+      <form className="nbtrack-filter" onSubmit={submit} role="search">
+        <input
+          className="jp-mod-styled nbtrack-filter-input"
+          type="search"
+          value={draft}
+          placeholder={trans.__("Filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'")}
+          aria-label={trans.__('Filter runs')}
+          aria-invalid={model.filterError ? true : undefined}
+          onChange={e => setDraft(e.target.value)}
+        />
+        <button
+          className="jp-mod-styled jp-mod-accept nbtrack-filter-apply"
+          type="submit"
+        >
+          {trans.__('Apply')}
+        </button>
+      </form>
+      {model.filterError && (
+        <div className="nbtrack-filter-error" role="alert">
+          {model.filterError}
+        </div>
+      )}
+      {model.error && (
+        <div className="nbtrack-error" role="alert">
+          {model.error}
+        </div>
+      )}
+      {model.loadedOnce && !model.runs.length && !model.error && (
+        <div className="nbtrack-empty">
+          {model.filter
+            ? trans.__('No run matches the filter.')
+            : trans.__(
+                'No runs yet. Run %load_ext nbtrack and a %%track cell in a notebook.'
+              )}
+        </div>
+      )}
+      <div className="nbtrack-groups">
+        {groups.map(group => (
+          <section className="nbtrack-group" key={group.experiment}>
+            <h3 className="nbtrack-group-title">
+              <span>{group.experiment}</span>
+              <span className="nbtrack-count">{group.runs.length}</span>
+            </h3>
+            <ul className="nbtrack-runs">
+              {group.runs.map(run => (
+                <li key={run.id}>
+                  <button
+                    className="nbtrack-run"
+                    data-run-id={run.id}
+                    title={trans.__('Open run %1', run.id)}
+                    onClick={() => props.onOpen(run)}
+                  >
+                    <span className="nbtrack-run-head">
+                      <StatusBadge status={run.status} trans={trans} />
+                      <span className="nbtrack-run-name">{run.name}</span>
+                      <span className="nbtrack-run-duration">
+                        {runDuration(run, now)}
+                      </span>
+                    </span>
+                    <span className="nbtrack-run-meta">
+                      <span className="nbtrack-run-time">
+                        {formatTime(run.start_time)}
+                      </span>
+                      {keyMetrics(
+                        run,
+                        model.settings.maxKeyMetrics,
+                        model.settings.keyMetrics
+                      ).map(([key, value]) => (
+                        <span className="nbtrack-metric" key={key}>
+                          <span className="nbtrack-metric-key">{key}</span>{' '}
+                          {formatMetric(value)}
+                        </span>
+                      ))}
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ))}
+      </div>
+      {model.nextToken && (
+        <button
+          className="jp-mod-styled nbtrack-more"
+          onClick={() => void model.loadMore()}
+        >
+          {trans.__('Load more')}
+        </button>
+      )}
+      {model.store && (
+        <div className="nbtrack-store" title={model.store}>
+          {trans.__('Store: %1', model.store)}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,233 @@
+/**
+ * nbtrack for JupyterLab: a left sidebar of runs and a main-area view of one run, backed by
+ * the nbtrack server extension (`/nbtrack/api/`).
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  LabIcon,
+  refreshIcon,
+  SidePanel,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { NbtrackClient } from './api';
+import { RunList } from './components/RunList';
+import { RunView } from './components/RunView';
+import { apiUrl, makeRequester } from './request';
+import { DEFAULT_SETTINGS, ISidebarSettings, RunListModel } from './sidebar';
+import { CommandIDs, ICellRecord, IRunDetail, PLUGIN_ID } from './tokens';
+
+const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
+  '<path class="jp-icon3" fill="#616161" d="M3 3h2v16h16v2H3zm4 12l4-5 3 3 5-7 1.6 1.2-6.4 9-3-3-2.8 3.6z"/></svg>';
+
+export const nbtrackIcon = new LabIcon({ name: 'nbtrack:icon', svgstr: ICON_SVG });
+
+/** Where a recorded notebook path and an open notebook are the same file. */
+function samePath(recorded: string | null, open: string): boolean {
+  if (!recorded) {
+    return false;
+  }
+  const r = recorded.replace(/\\/g, '/');
+  return r === open || r.endsWith(`/${open}`);
+}
+
+function scrollToCell(
+  app: JupyterFrontEnd,
+  tracker: INotebookTracker | null,
+  cell: ICellRecord,
+  run: IRunDetail
+): boolean {
+  if (!tracker || !cell.cell_id) {
+    return false;
+  }
+  const panels: NotebookPanel[] = [];
+  tracker.forEach(p => panels.push(p));
+  panels.sort(
+    (a, b) =>
+      Number(samePath(run.notebook.path, b.context.path)) -
+      Number(samePath(run.notebook.path, a.context.path))
+  );
+  for (const panel of panels) {
+    const index = panel.content.widgets.findIndex(c => c.model.id === cell.cell_id);
+    if (index >= 0) {
+      app.shell.activateById(panel.id);
+      panel.content.activeCellIndex = index;
+      void panel.content.scrollToItem(index, 'center');
+      return true;
+    }
+  }
+  return false;
+}
+
+function download(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'nbtrack run history beside the notebook.',
+  autoStart: true,
+  optional: [ICommandPalette, ISettingRegistry, INotebookTracker, ITranslator, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    tracker: INotebookTracker | null,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const trans: TranslationBundle = (translator ?? nullTranslator).load('nbtrack');
+    const client = new NbtrackClient(makeRequester(), () => tracker?.currentWidget?.context.path ?? null);
+    const model = new RunListModel(client);
+    let settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
+    let chartPoints = 300;
+
+    const openRun = (id: string, name: string): void => {
+      const widgetId = `nbtrack-run-${id}`;
+      const existing = Array.from(app.shell.widgets('main')).find(w => w.id === widgetId);
+      if (existing) {
+        app.shell.activateById(widgetId);
+        return;
+      }
+      const content = ReactWidget.create(
+        React.createElement(RunView, {
+          client,
+          runId: id,
+          trans,
+          chartPoints,
+          onCell: (cell, run) => scrollToCell(app, tracker, cell, run),
+          onDownload: download,
+          artifactUrl: (runId, path) => apiUrl(client.artifactPath(runId, path)),
+          onChanged: () => void model.refresh()
+        })
+      );
+      content.addClass('nbtrack-runview-widget');
+      const widget = new MainAreaWidget({ content });
+      widget.id = widgetId;
+      widget.title.label = trans.__('Run %1', name);
+      widget.title.caption = trans.__('nbtrack run %1', id);
+      widget.title.icon = nbtrackIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+
+    const list = ReactWidget.create(
+      React.createElement(RunList, {
+        model,
+        trans,
+        onOpen: run => openRun(run.id, run.name)
+      })
+    );
+    const panel = new SidePanel({ translator: translator ?? nullTranslator });
+    panel.id = 'nbtrack-sidebar';
+    panel.addClass('nbtrack-sidebar');
+    panel.title.icon = nbtrackIcon;
+    panel.title.caption = trans.__('nbtrack runs');
+    panel.header.addWidget(
+      Object.assign(ReactWidget.create(React.createElement('h2', { className: 'nbtrack-title' }, trans.__('Runs'))), {
+        id: 'nbtrack-sidebar-title'
+      })
+    );
+    panel.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        onClick: () => void model.refresh(),
+        tooltip: trans.__('Refresh runs')
+      })
+    );
+    panel.addWidget(list);
+    app.shell.add(panel, 'left', { rank: 600 });
+    restorer?.add(panel, 'nbtrack-sidebar');
+
+    model.start(() => panel.isVisible);
+    // Refresh when the panel is shown, the notebook (and so maybe the store) changes, or a cell ran.
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const soon = (): void => {
+      if (pending !== null) {
+        clearTimeout(pending);
+      }
+      pending = setTimeout(() => {
+        pending = null;
+        if (panel.isVisible) {
+          void model.refresh();
+        }
+      }, 400);
+    };
+    panel.title.changed.connect(soon);
+    app.restored.then(() => soon());
+    tracker?.currentChanged.connect(soon);
+    NotebookActions.executed.connect(soon);
+    const shell = app.shell as unknown as { layoutModified?: { connect: (f: () => void) => void } };
+    shell.layoutModified?.connect(soon);
+
+    app.commands.addCommand(CommandIDs.openSidebar, {
+      label: trans.__('Show nbtrack Runs'),
+      caption: trans.__('Open the nbtrack run history sidebar'),
+      execute: () => {
+        app.shell.activateById(panel.id);
+        void model.refresh();
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: trans.__('Refresh nbtrack Runs'),
+      execute: () => model.refresh()
+    });
+    app.commands.addCommand(CommandIDs.focusFilter, {
+      label: trans.__('Filter nbtrack Runs'),
+      execute: () => {
+        app.shell.activateById(panel.id);
+        panel.node.querySelector<HTMLInputElement>('.nbtrack-filter-input')?.focus();
+      }
+    });
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: args => (args.id ? trans.__('Open nbtrack Run %1', String(args.id)) : trans.__('Open nbtrack Run')),
+      execute: args => {
+        const id = String(args.id ?? '');
+        if (id) {
+          openRun(id, String(args.name ?? id.slice(0, 8)));
+        }
+      }
+    });
+    const category = trans.__('nbtrack');
+    for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.focusFilter]) {
+      palette?.addItem({ command, category });
+    }
+
+    if (settingRegistry) {
+      const apply = (s: ISettingRegistry.ISettings): void => {
+        settings = { ...DEFAULT_SETTINGS, ...(s.composite as Partial<ISidebarSettings>) };
+        chartPoints = (s.composite.chartPoints as number) ?? 300;
+        model.settings = settings;
+        soon();
+      };
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(s => {
+          apply(s);
+          s.changed.connect(apply);
+        })
+        .catch(reason => console.error('nbtrack: cannot load settings', reason));
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,151 @@
+/**
+ * The sidebar's model: the listed runs, the filter, paging and live refresh. The React
+ * component (components/RunList.tsx) only renders it.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ApiError, NbtrackClient } from './api';
+import { mergeRuns, refreshDelay, sameRuns } from './model';
+import type { IRunSummary } from './tokens';
+
+export interface ISidebarSettings {
+  activeRefreshSeconds: number;
+  idleRefreshSeconds: number;
+  pageSize: number;
+  maxKeyMetrics: number;
+  keyMetrics: string[];
+}
+
+export const DEFAULT_SETTINGS: ISidebarSettings = {
+  activeRefreshSeconds: 2,
+  idleRefreshSeconds: 10,
+  pageSize: 200,
+  maxKeyMetrics: 3,
+  keyMetrics: []
+};
+
+export class RunListModel {
+  constructor(readonly client: NbtrackClient) {}
+
+  runs: IRunSummary[] = [];
+  nextToken: string | null = null;
+  filter = '';
+  filterError = '';
+  error = '';
+  store = '';
+  loading = false;
+  loadedOnce = false;
+  settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Reloads the first page (and as many rows as are shown), keeping the list if unchanged. */
+  async refresh(): Promise<void> {
+    const ticket = ++this._ticket;
+    this.loading = true;
+    this._changed.emit();
+    try {
+      const size = Math.max(this.settings.pageSize, this.runs.length);
+      const page = await this.client.listRuns({
+        filter: this.filter,
+        maxResults: Math.min(size, 1000)
+      });
+      if (ticket !== this._ticket) {
+        return;
+      }
+      if (!sameRuns(this.runs, page.runs) || !this.loadedOnce) {
+        this.runs = page.runs;
+        this.nextToken = page.next_page_token;
+      }
+      this.store = page.store;
+      this.error = '';
+      this.filterError = '';
+    } catch (err) {
+      if (ticket !== this._ticket) {
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof ApiError && err.status === 400 && this.filter) {
+        this.filterError = message;
+      } else {
+        this.error = message;
+      }
+    } finally {
+      if (ticket === this._ticket) {
+        this.loading = false;
+        this.loadedOnce = true;
+        this._changed.emit();
+        this.schedule();
+      }
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    if (!this.nextToken) {
+      return;
+    }
+    try {
+      const page = await this.client.listRuns({
+        filter: this.filter,
+        maxResults: this.settings.pageSize,
+        pageToken: this.nextToken
+      });
+      this.runs = mergeRuns(this.runs, page.runs);
+      this.nextToken = page.next_page_token;
+    } catch (err) {
+      this.error = err instanceof Error ? err.message : String(err);
+    }
+    this._changed.emit();
+  }
+
+  setFilter(filter: string): Promise<void> {
+    this.filter = filter;
+    this.runs = [];
+    this.loadedOnce = false;
+    return this.refresh();
+  }
+
+  /** Live refresh: polls while `visible()` says the panel is shown. */
+  start(visible: () => boolean): void {
+    this._visible = visible;
+    this.schedule();
+  }
+
+  stop(): void {
+    this._visible = null;
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private schedule(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    if (!this._visible) {
+      return;
+    }
+    const delay = refreshDelay(
+      this.runs,
+      this.settings.activeRefreshSeconds,
+      this.settings.idleRefreshSeconds
+    );
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      if (this._visible && this._visible() && !this.loading) {
+        void this.refresh();
+      } else {
+        this.schedule();
+      }
+    }, delay);
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _ticket = 0;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _visible: (() => boolean) | null = null;
+}

@@ -1,0 +1,125 @@
+/**
+ * Shapes of the nbtrack server API (`/nbtrack/api/`) and the ids the extension registers.
+ */
+
+/** A metric value as sent by the server: NaN and infinities arrive as strings. */
+export type MetricValue = number | 'NaN' | 'Infinity' | '-Infinity';
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+
+export interface IRunSummary {
+  id: string;
+  name: string;
+  experiment: string;
+  status: RunStatus;
+  start_time: number;
+  end_time: number | null;
+  duration: number | null;
+  user: string | null;
+  notes: string | null;
+  params: Record<string, string>;
+  metrics: Record<string, MetricValue>;
+  tags: Record<string, string>;
+  deleted_at: number | null;
+  replay_of: string | null;
+  reproduced: boolean | null;
+  notebook_path: string | null;
+}
+
+export interface IRunPage {
+  runs: IRunSummary[];
+  next_page_token: string | null;
+  store: string;
+}
+
+export interface ICellRecord {
+  index: number;
+  seq: number;
+  execution_count: number | null;
+  cell_id: string | null;
+  source: string;
+  status: 'ok' | 'error';
+  error: { type: string; message: string } | null;
+  in_run: boolean;
+  start_time: number;
+  end_time: number;
+  created: string[];
+  changed: string[];
+  deleted: string[];
+  state: Record<string, string>;
+}
+
+export interface IMetricSummary {
+  latest: MetricValue;
+  min: MetricValue;
+  max: MetricValue;
+  step: number;
+  count: number;
+}
+
+export interface IRunDetail extends IRunSummary {
+  cells: ICellRecord[];
+  metric_summary: Record<string, IMetricSummary>;
+  artifacts: { path: string; size: number; created: number }[];
+  notebook: {
+    path: string | null;
+    hash: string | null;
+    git_commit: string | null;
+    git_diff_hash: string | null;
+  };
+  environment: Record<string, unknown> | null;
+  session: Record<string, unknown> | null;
+  replays: {
+    id: string;
+    status: RunStatus;
+    reproduced: boolean | null;
+    start_time: number;
+  }[];
+}
+
+export interface IMetricPoint {
+  step: number;
+  value: MetricValue;
+  timestamp: number;
+  cell_seq: number | null;
+}
+
+export interface IMetricSeries {
+  run_id: string;
+  key: string;
+  total: number;
+  downsampled: boolean;
+  points: IMetricPoint[];
+}
+
+export interface IExperiment {
+  name: string;
+  runs: number;
+  last_start: number | null;
+}
+
+export interface IListQuery {
+  filter?: string;
+  experiment?: string[];
+  orderBy?: string[];
+  maxResults?: number;
+  pageToken?: string | null;
+  includeDeleted?: boolean;
+}
+
+export type ExportFormat = 'script' | 'notebook' | 'bundle';
+
+/** One line of the replay progress stream. */
+export type ReplayEvent =
+  | { event: 'progress'; done: number; total: number | null }
+  | { event: 'result'; report: Record<string, unknown> }
+  | { event: 'error'; message: string };
+
+export namespace CommandIDs {
+  export const openSidebar = 'nbtrack:open-sidebar';
+  export const refresh = 'nbtrack:refresh';
+  export const openRun = 'nbtrack:open-run';
+  export const focusFilter = 'nbtrack:focus-filter';
+}
+
+export const PLUGIN_ID = 'nbtrack:plugin';

@@ -1,0 +1,126 @@
+"""What every nbtrack API handler shares: store choice, work off the event loop, JSON in and out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+
+from ..errors import NotFoundError, StoreError, ValidationError
+from .config import NbtrackConfig, store_for
+
+T = TypeVar("T")
+
+
+class NoStore(NotFoundError):
+    """The chosen store directory has no database yet (nothing recorded there)."""
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with NaN and infinities as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+
+    JSON has no NaN; the front end turns these strings back into numbers with ``Number()``.
+    """
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class NbtrackHandler(APIHandler):
+    """Base of the API handlers. Subclasses decorate each verb with ``@tornado.web.authenticated``."""
+
+    @property
+    def nbtrack(self) -> dict[str, Any]:
+        return self.settings["nbtrack"]  # type: ignore[no-any-return]
+
+    @property
+    def nbtrack_config(self) -> NbtrackConfig:
+        return self.nbtrack["config"]  # type: ignore[no-any-return]
+
+    def store_url(self) -> str:
+        notebook = self.get_query_argument("notebook", None)
+        try:
+            return store_for(self.nbtrack_config, self.nbtrack["root_dir"], notebook)
+        except ValidationError as exc:
+            raise tornado.web.HTTPError(400, str(exc)) from exc
+
+    def open_store(self, url: str) -> Any:
+        """The store at ``url``; :class:`NoStore` when nothing was ever recorded there."""
+        from ..store import open_store
+
+        try:
+            return open_store(url, create=False)
+        except StoreError as exc:
+            if "://" not in url and "no nbtrack store" in str(exc):
+                raise NoStore(f"no nbtrack store at {url} yet: run %load_ext nbtrack in a notebook") from exc
+            raise
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the extension's thread pool, mapping nbtrack errors to HTTP errors."""
+        executor: ThreadPoolExecutor = self.nbtrack["executor"]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except NoStore:
+            raise
+        except ValidationError as exc:
+            raise tornado.web.HTTPError(400, str(exc)) from exc
+        except NotFoundError as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from exc
+        except StoreError as exc:
+            raise tornado.web.HTTPError(503, str(exc)) from exc
+        except Exception as exc:
+            if type(exc).__name__ in ("QueryError", "FilterError"):  # nbtrack.query's parse errors
+                raise tornado.web.HTTPError(400, str(exc)) from exc
+            raise
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise tornado.web.HTTPError(400, f"the request body is not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, "the request body must be a JSON object")
+        return body
+
+    def send(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(jsonable(payload), allow_nan=False))
+
+    def int_argument(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise tornado.web.HTTPError(400, f"{name} must be an integer, got {raw[:50]!r}") from None
+        if not lo <= value <= hi:
+            raise tornado.web.HTTPError(400, f"{name} must be between {lo} and {hi}, got {value}")
+        return value
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors as ``{"message": ...}``; internal ones without the traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        elif isinstance(exc, NoStore):
+            status_code, message = 404, str(exc)
+            self.set_status(404)
+        else:
+            message = self._reason if status_code != 500 else f"nbtrack server error: {type(exc).__name__}: {exc}"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))

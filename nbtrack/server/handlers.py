@@ -1,0 +1,178 @@
+"""One small handler per endpoint of ``/nbtrack/api/``; the work itself is in listing/edits."""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from typing import Any
+
+import tornado.web
+
+from . import edits, listing
+from .base import NbtrackHandler, NoStore
+
+RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
+SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json", "application/pdf"}
+
+
+class RunsHandler(NbtrackHandler):
+    """``GET /runs?filter=&experiment=&order_by=&max_results=&page_token=&include_deleted=``"""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        url = self.store_url()
+        args = {
+            "filter_string": self.get_query_argument("filter", "").strip(),
+            "experiments": [e for e in self.get_query_arguments("experiment") if e] or None,
+            "order_by": [o for o in self.get_query_arguments("order_by") if o] or None,
+            "max_results": self.int_argument("max_results", 100, 1, self.nbtrack_config.max_page_size),
+            "page_token": self.get_query_argument("page_token", None) or None,
+            "include_deleted": self.get_query_argument("include_deleted", "") in ("1", "true"),
+        }
+
+        def work() -> dict[str, Any]:
+            try:
+                store = self.open_store(url)
+            except NoStore:
+                return {"runs": [], "next_page_token": None}
+            return listing.page_of_runs(store, **args)
+
+        page = await self.blocking(work)
+        self.send({**page, "store": url})
+
+
+class RunHandler(NbtrackHandler):
+    """``GET`` one run in full; ``PATCH {"name"?, "notes"?}``; ``DELETE`` (soft, restorable)."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        url = self.store_url()
+        self.send(await self.blocking(lambda: listing.run_detail(self.open_store(url), run_id)))
+
+    @tornado.web.authenticated
+    async def patch(self, run_id: str) -> None:
+        url, body = self.store_url(), self.json_body()
+        unknown = set(body) - {"name", "notes"}
+        if unknown or not body:
+            raise tornado.web.HTTPError(400, f"PATCH takes name and/or notes, got {sorted(body)}")
+
+        def work() -> dict[str, Any]:
+            store = self.open_store(url)
+            rid = run_id
+            if "name" in body:
+                rid = edits.rename(store, rid, body["name"])
+            if "notes" in body:
+                rid = edits.set_notes(store, rid, body["notes"])
+            return listing.summary(store.run_summaries([store.resolve_run_id(rid)])[0])
+
+        self.send(await self.blocking(work))
+
+    @tornado.web.authenticated
+    async def delete(self, run_id: str) -> None:
+        url = self.store_url()
+        rid = await self.blocking(lambda: edits.set_deleted(self.open_store(url), run_id, True))
+        self.send({"id": rid, "deleted": True})
+
+
+class RestoreHandler(NbtrackHandler):
+    """``POST /runs/<id>/restore``: undo a delete."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        url = self.store_url()
+        rid = await self.blocking(lambda: edits.set_deleted(self.open_store(url), run_id, False))
+        self.send({"id": rid, "deleted": False})
+
+
+class TagsHandler(NbtrackHandler):
+    """``PUT /runs/<id>/tags {"tags": {k: v}}`` adds or replaces; ``DELETE ...?key=k`` removes."""
+
+    @tornado.web.authenticated
+    async def put(self, run_id: str) -> None:
+        url, body = self.store_url(), self.json_body()
+
+        def work() -> dict[str, Any]:
+            store = self.open_store(url)
+            rid = edits.set_tags(store, run_id, body.get("tags"))
+            return {"id": rid, "tags": store.run_summaries([rid])[0]["tags"]}
+
+        self.send(await self.blocking(work))
+
+    @tornado.web.authenticated
+    async def delete(self, run_id: str) -> None:
+        url = self.store_url()
+        key = self.get_query_argument("key", "")
+        if not key:
+            raise tornado.web.HTTPError(400, "DELETE tags needs ?key=<tag key>")
+
+        def work() -> dict[str, Any]:
+            store = self.open_store(url)
+            rid = edits.delete_tag(store, run_id, key)
+            return {"id": rid, "tags": store.run_summaries([rid])[0]["tags"]}
+
+        self.send(await self.blocking(work))
+
+
+class MetricHandler(NbtrackHandler):
+    """``GET /runs/<id>/metrics?key=loss&max_points=500``: one metric's history."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        url = self.store_url()
+        key = self.get_query_argument("key", "")
+        if not key:
+            raise tornado.web.HTTPError(400, "metrics needs ?key=<metric name>")
+        max_points = self.int_argument("max_points", 0, 0, 1_000_000) or None
+        if max_points is not None and max_points < 10:
+            raise tornado.web.HTTPError(400, f"max_points must be at least 10, got {max_points}")
+        self.send(await self.blocking(lambda: listing.metric_series(self.open_store(url), run_id, key, max_points)))
+
+
+class ExperimentsHandler(NbtrackHandler):
+    """``GET /experiments``: names with run counts."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        url = self.store_url()
+
+        def work() -> list[dict[str, Any]]:
+            try:
+                return listing.experiments(self.open_store(url))
+            except NoStore:
+                return []
+
+        self.send({"experiments": await self.blocking(work), "store": url})
+
+
+class ArtifactHandler(NbtrackHandler):
+    """``GET /runs/<id>/artifact?path=model/weights.bin``: download one recorded artifact.
+
+    The path is looked up among the run's recorded artifacts; it never names a file on disk,
+    so no request can read outside the store.
+    """
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        url = self.store_url()
+        path = self.get_query_argument("path", "")
+        norm = posixpath.normpath(path.replace("\\", "/")) if path else ""
+        if not path or "\0" in path or norm.startswith(("/", "../")) or norm == ".." or "/../" in f"/{path}/":
+            raise tornado.web.HTTPError(400, f"artifact path {path[:200]!r} must be relative, without '..'")
+
+        def work() -> bytes:
+            store = self.open_store(url)
+            rid = store.resolve_run_id(run_id)
+            match = [a for a in store.artifacts_of(rid) if a["path"] == path]
+            if not match:
+                raise listing.NotFoundError(f"run {rid} has no artifact {path[:200]!r}")
+            return store.get_blob(match[0]["blob_hash"])
+
+        data = await self.blocking(work)
+        name = posixpath.basename(path)
+        kind = mimetypes.guess_type(name)[0] or ""
+        # Served from Jupyter's origin: anything a browser could run is sent as opaque bytes.
+        kind = kind if kind in SAFE_TYPES else "application/octet-stream"
+        self.set_header("Content-Security-Policy", "sandbox")
+        self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{tornado.escape.url_escape(name, plus=False)}")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(data, set_content_type=kind)

@@ -1,0 +1,136 @@
+"""Replay and export from the sidebar, through :mod:`nbtrack.replay` and :mod:`nbtrack.export`.
+
+Both modules belong to the reproducibility engine; while an installation lacks them the
+endpoints answer 501 with a message saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import json
+import os
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+import tornado.web
+
+from .base import NbtrackHandler, jsonable
+
+EXPORT_FORMATS = {
+    "script": ("text/x-python", ".py"),
+    "notebook": ("application/x-ipynb+json", ".ipynb"),
+    "bundle": ("application/zip", ".zip"),
+}
+
+
+def _missing(what: str, module: str) -> tornado.web.HTTPError:
+    return tornado.web.HTTPError(501, f"{what} is not available: this nbtrack installation has no {module}")
+
+
+def _call(fn: Callable[..., Any], store: Any, run_id: str, **extra: Any) -> Any:
+    """Call ``fn`` as ``fn(store, run_id, ...)`` or ``fn(run_id, store=...)``, passing only what it takes."""
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in extra.items() if k in params}
+    if next(iter(params), None) == "store":
+        return fn(store, run_id, **kwargs)
+    if "store" in params:
+        kwargs["store"] = store
+    return fn(run_id, **kwargs)
+
+
+def report_dict(report: Any) -> Any:
+    """A replay report as plain JSON data, whatever object the engine returns."""
+    for name in ("to_dict", "as_dict", "to_json_dict"):
+        method = getattr(report, name, None)
+        if callable(method):
+            return method()
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        return dataclasses.asdict(report)
+    return report if isinstance(report, (dict, list)) else {"result": str(report)}
+
+
+class ReplayHandler(NbtrackHandler):
+    """``POST /runs/<id>/replay``: runs the replay and streams JSON lines of progress, then the report.
+
+    Lines are ``{"event": "progress", "done": i, "total": n}`` and finally
+    ``{"event": "result", "report": {...}}`` or ``{"event": "error", "message": ...}``.
+    """
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        try:
+            from ..replay import replay_run
+        except ImportError:
+            raise _missing("replay", "nbtrack.replay") from None
+        url = self.store_url()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        def progress(done: int, total: int | None = None, *_: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, {"event": "progress", "done": done, "total": total})
+
+        def work() -> Any:
+            store = self.open_store(url)
+            return report_dict(_call(replay_run, store, store.resolve_run_id(run_id), progress=progress))
+
+        self.set_header("Content-Type", "application/x-ndjson")
+        self.set_header("Cache-Control", "no-store")
+        task = asyncio.ensure_future(self.blocking(work))
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await self._line(getter.result())
+                continue
+            getter.cancel()
+            break
+        while not queue.empty():
+            await self._line(queue.get_nowait())
+        exc = task.exception()
+        if exc is None:
+            await self._line({"event": "result", "report": task.result()})
+        else:
+            message = exc.log_message if isinstance(exc, tornado.web.HTTPError) else f"{type(exc).__name__}: {exc}"
+            await self._line({"event": "error", "message": message})
+        self.finish(set_content_type="application/x-ndjson")
+
+    async def _line(self, payload: dict[str, Any]) -> None:
+        self.write(json.dumps(jsonable(payload), allow_nan=False) + "\n")
+        await self.flush()
+
+
+class ExportHandler(NbtrackHandler):
+    """``GET /runs/<id>/export?format=script|notebook|bundle``: download the run as a file."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        fmt = self.get_query_argument("format", "script")
+        if fmt not in EXPORT_FORMATS:
+            raise tornado.web.HTTPError(400, f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt[:40]!r}")
+        try:
+            from ..export import export_run
+        except ImportError:
+            raise _missing("export", "nbtrack.export") from None
+        url = self.store_url()
+
+        def work() -> tuple[str, bytes]:
+            store = self.open_store(url)
+            rid = store.resolve_run_id(run_id)
+            result = _call(export_run, store, rid, format=fmt, fmt=fmt, kind=fmt)
+            if isinstance(result, (str, os.PathLike)) and os.path.isfile(result):
+                with open(result, "rb") as fh:
+                    return rid, fh.read()
+            if isinstance(result, str):
+                return rid, result.encode("utf-8")
+            if isinstance(result, dict):  # a notebook as nbformat JSON
+                return rid, json.dumps(result, indent=1).encode("utf-8")
+            return rid, bytes(result)
+
+        rid, data = await self.blocking(work)
+        kind, ext = EXPORT_FORMATS[fmt]
+        name = posixpath.basename(f"nbtrack-{rid[:12]}{ext}")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.finish(data, set_content_type=kind)

@@ -1,0 +1,46 @@
+"""The URL table of ``/nbtrack/api/`` and the state the handlers share."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from .config import NbtrackConfig
+from .handlers import (
+    RUN_ID,
+    ArtifactHandler,
+    ExperimentsHandler,
+    MetricHandler,
+    RestoreHandler,
+    RunHandler,
+    RunsHandler,
+    TagsHandler,
+)
+from .jobs import ExportHandler, ReplayHandler
+
+NAMESPACE = "nbtrack/api"
+
+ROUTES: list[tuple[str, type]] = [
+    ("runs", RunsHandler),
+    (f"runs/{RUN_ID}", RunHandler),
+    (f"runs/{RUN_ID}/restore", RestoreHandler),
+    (f"runs/{RUN_ID}/tags", TagsHandler),
+    (f"runs/{RUN_ID}/metrics", MetricHandler),
+    (f"runs/{RUN_ID}/artifact", ArtifactHandler),
+    (f"runs/{RUN_ID}/replay", ReplayHandler),
+    (f"runs/{RUN_ID}/export", ExportHandler),
+    ("experiments", ExperimentsHandler),
+]
+
+
+def setup_routes(web_app: Any, config: NbtrackConfig, root_dir: str) -> None:
+    base = web_app.settings["base_url"]
+    web_app.settings["nbtrack"] = {
+        "config": config,
+        "root_dir": root_dir,
+        "executor": ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nbtrack-api"),
+    }
+    handlers = [(url_path_join(base, NAMESPACE, path) + "/?$", cls) for path, cls in ROUTES]
+    web_app.add_handlers(".*$", handlers)

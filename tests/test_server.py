@@ -1,0 +1,313 @@
+"""The nbtrack REST API (server extension) through a real Jupyter server and a real store."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from nbtrack.store import open_store
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture(autouse=True)
+def no_store_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's default store is then ``.nbtrack`` in its root directory."""
+    monkeypatch.delenv("NBTRACK_STORE", raising=False)
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir: Path, no_store_from_env: None) -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"nbtrack.server": True}}}
+
+
+@pytest.fixture
+def store(jp_root_dir: Path) -> Any:
+    return open_store(jp_root_dir / ".nbtrack")
+
+
+def make_run(
+    store: Any,
+    *,
+    name: str = "baseline",
+    experiment: str = "churn",
+    status: str = "finished",
+    start: float | None = None,
+    params: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+    metrics: dict[str, list[float]] | None = None,
+    cells: list[str] | None = None,
+) -> str:
+    """A run written through the store API, with optional cells recorded in its own session."""
+    run_id = uuid.uuid4().hex
+    start = time.time() if start is None else start
+    session_id = None
+    if cells:
+        session_id = uuid.uuid4().hex
+        store.add_session({"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1})
+        for seq, source in enumerate(cells, 1):
+            store.record_cell(
+                {"session_id": session_id, "seq": seq, "execution_count": seq, "cell_id": f"cell-{seq}",
+                 "start_time": start + seq, "end_time": start + seq + 0.5, "status": "ok"},
+                source,
+                {"x": f"h{seq}"},
+            )
+    row = {"id": run_id, "name": name, "status": status, "start_time": start,
+           "end_time": None if status == "running" else start + 60, "session_id": session_id,
+           "start_seq": 1 if cells else None, "end_seq": len(cells) if cells else None}
+    store.create_run(row, experiment, params or {}, tags or {})
+    for key, values in (metrics or {}).items():
+        points = [(key, v, i, start + i, None) for i, v in enumerate(values)]
+        store.write(lambda conn, p=points: store.write_batch(conn, run_id, {}, {}, p))
+    return run_id
+
+
+async def get_json(jp_fetch: Any, *path: str, **params: Any) -> Any:
+    response = await jp_fetch("nbtrack", "api", *path, params=params)
+    return json.loads(response.body)
+
+
+async def send_json(jp_fetch: Any, method: str, *path: str, body: Any = None, **params: Any) -> Any:
+    response = await jp_fetch(
+        "nbtrack", "api", *path, method=method, params=params,
+        body=None if body is None else json.dumps(body), allow_nonstandard_methods=True,
+    )
+    return json.loads(response.body)
+
+
+async def error_of(call: Any) -> tuple[int, str]:
+    with pytest.raises(HTTPClientError) as info:
+        await call
+    body = json.loads(info.value.response.body)
+    return info.value.code, body["message"]
+
+
+async def test_runs_list_newest_first_with_params_metrics_and_duration(jp_fetch: Any, store: Any) -> None:
+    # Given two runs started a minute apart
+    old = make_run(store, name="old", start=1000.0, params={"lr": "0.1"}, metrics={"acc": [0.5, 0.7]})
+    new = make_run(store, name="new", start=1060.0, experiment="other")
+    # When the sidebar lists runs
+    page = await get_json(jp_fetch, "runs")
+    # Then the newest comes first, each with params, latest metrics and duration
+    assert [r["id"] for r in page["runs"]] == [new, old]
+    first_old = page["runs"][1]
+    assert first_old["params"] == {"lr": "0.1"}
+    assert first_old["metrics"] == {"acc": 0.7}
+    assert first_old["duration"] == 60
+    assert first_old["experiment"] == "churn"
+    assert page["next_page_token"] is None
+
+
+async def test_runs_list_pages_until_the_last_run(jp_fetch: Any, store: Any) -> None:
+    ids = [make_run(store, name=f"r{i}", start=1000.0 + i) for i in range(5)]
+    seen, token = [], None
+    while True:
+        params = {"max_results": "2"} | ({"page_token": token} if token else {})
+        page = await get_json(jp_fetch, "runs", **params)
+        seen += [r["id"] for r in page["runs"]]
+        token = page["next_page_token"]
+        if not token:
+            break
+    assert seen == ids[::-1]
+
+
+async def test_runs_list_of_an_experiment(jp_fetch: Any, store: Any) -> None:
+    mine = make_run(store, experiment="churn")
+    make_run(store, experiment="fraud")
+    page = await get_json(jp_fetch, "runs", experiment="churn")
+    assert [r["id"] for r in page["runs"]] == [mine]
+
+
+async def test_runs_list_is_empty_when_nothing_was_recorded(jp_fetch: Any, jp_root_dir: Path) -> None:
+    page = await get_json(jp_fetch, "runs")
+    assert page["runs"] == []
+    assert page["store"] == str(jp_root_dir / ".nbtrack")
+    assert not (jp_root_dir / ".nbtrack").exists(), "reading must not create a store"
+
+
+async def test_bad_max_results_is_a_json_error(jp_fetch: Any, store: Any) -> None:
+    code, message = await error_of(get_json(jp_fetch, "runs", max_results="lots"))
+    assert code == 400 and "max_results must be an integer" in message
+
+
+async def test_store_beside_the_open_notebook_is_used(jp_fetch: Any, jp_root_dir: Path, store: Any) -> None:
+    # Given a run in the root store and another in a store beside a notebook in a sub-folder
+    make_run(store, name="root-run")
+    nb_store = open_store(jp_root_dir / "project" / ".nbtrack")
+    beside = make_run(nb_store, name="beside")
+    # When the client says which notebook is open
+    page = await get_json(jp_fetch, "runs", notebook="project/analysis.ipynb")
+    # Then the runs come from the store beside it
+    assert [r["id"] for r in page["runs"]] == [beside]
+    other = await get_json(jp_fetch, "runs", notebook="elsewhere/x.ipynb")
+    assert [r["name"] for r in other["runs"]] == ["root-run"]
+
+
+async def test_notebook_path_outside_the_root_is_refused(jp_fetch: Any, store: Any) -> None:
+    code, message = await error_of(get_json(jp_fetch, "runs", notebook="../../etc/x.ipynb"))
+    assert code == 400 and "'..'" in message
+
+
+async def test_one_run_has_cells_with_code_metrics_and_provenance(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store, cells=["import numpy as np", "x = np.arange(3)"], metrics={"loss": [1.0, 0.5]},
+                      tags={"owner": "ana"})
+    run = await get_json(jp_fetch, "runs", run_id[:8])
+    assert run["id"] == run_id
+    assert [c["source"] for c in run["cells"]] == ["import numpy as np", "x = np.arange(3)"]
+    assert [c["cell_id"] for c in run["cells"]] == ["cell-1", "cell-2"]
+    assert run["metric_summary"]["loss"]["latest"] == 0.5
+    assert run["tags"] == {"owner": "ana"}
+    assert set(run["notebook"]) == {"path", "hash", "git_commit", "git_diff_hash"}
+
+
+async def test_unknown_run_is_404_with_message(jp_fetch: Any, store: Any) -> None:
+    make_run(store)
+    code, message = await error_of(get_json(jp_fetch, "runs", "abcdef0123"))
+    assert code == 404 and "no run with id" in message
+
+
+async def test_metric_history_is_downsampled_on_request(jp_fetch: Any, store: Any) -> None:
+    values = [float(i % 50) for i in range(1000)]
+    values[500] = 1e6  # a spike that must survive downsampling
+    values[10] = float("nan")
+    run_id = make_run(store, metrics={"loss": values})
+    full = await get_json(jp_fetch, "runs", run_id, "metrics", key="loss")
+    assert full["total"] == 1000 and len(full["points"]) == 1000 and not full["downsampled"]
+    assert full["points"][10]["value"] == "NaN"
+    small = await get_json(jp_fetch, "runs", run_id, "metrics", key="loss", max_points="100")
+    assert small["downsampled"] and len(small["points"]) <= 100
+    assert max(p["value"] for p in small["points"] if p["value"] != "NaN") == 1e6
+    assert small["points"][0]["step"] == 0 and small["points"][-1]["step"] == 999
+
+
+async def test_metric_that_does_not_exist_is_404(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store, metrics={"acc": [1.0]})
+    code, message = await error_of(get_json(jp_fetch, "runs", run_id, "metrics", key="nope"))
+    assert code == 404 and "'nope'" in message
+
+
+async def test_experiments_with_run_counts(jp_fetch: Any, store: Any) -> None:
+    make_run(store, experiment="churn", start=1.0)
+    make_run(store, experiment="churn", start=2.0)
+    make_run(store, experiment="fraud", start=3.0)
+    body = await get_json(jp_fetch, "experiments")
+    assert [(e["name"], e["runs"]) for e in body["experiments"]] == [("fraud", 1), ("churn", 2)]
+
+
+async def test_rename_notes_and_tags_are_saved(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store, tags={"stale": "1"})
+    await send_json(jp_fetch, "PATCH", "runs", run_id, body={"name": "better name", "notes": "<b>not html</b>"})
+    await send_json(jp_fetch, "PUT", "runs", run_id, "tags", body={"tags": {"owner": "ana"}})
+    after = await send_json(jp_fetch, "DELETE", "runs", run_id, "tags", key="stale")
+    assert after["tags"] == {"owner": "ana"}
+    run = await get_json(jp_fetch, "runs", run_id)
+    assert (run["name"], run["notes"]) == ("better name", "<b>not html</b>")
+
+
+async def test_invalid_tag_name_is_rejected_with_reason(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    code, message = await error_of(send_json(jp_fetch, "PUT", "runs", run_id, "tags", body={"tags": {"a<b": "x"}}))
+    assert code == 400 and "tag name" in message
+
+
+async def test_deleted_run_leaves_the_list_and_comes_back_on_restore(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    await send_json(jp_fetch, "DELETE", "runs", run_id)
+    assert (await get_json(jp_fetch, "runs"))["runs"] == []
+    listed = await get_json(jp_fetch, "runs", include_deleted="1")
+    assert listed["runs"][0]["deleted_at"] is not None
+    await send_json(jp_fetch, "POST", "runs", run_id, "restore", body={})
+    assert [r["id"] for r in (await get_json(jp_fetch, "runs"))["runs"]] == [run_id]
+
+
+async def test_artifact_downloads_as_attachment(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    store.add_artifact(run_id, "plots/page.html", b"<script>alert(1)</script>")
+    response = await jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": "plots/page.html"})
+    assert response.body == b"<script>alert(1)</script>"
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../nbtrack.db", "../../../../etc/passwd", "/etc/passwd", "plots/../../nbtrack.db", "..", "a/../../b"],
+)
+async def test_artifact_path_cannot_escape_the_store(jp_fetch: Any, store: Any, path: str) -> None:
+    run_id = make_run(store)
+    store.add_artifact(run_id, "model.txt", b"weights")
+    code, message = await error_of(jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": path}))
+    assert code == 400 and "without '..'" in message
+
+
+async def test_artifact_not_recorded_is_404(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    code, _ = await error_of(jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": "nbtrack.db"}))
+    assert code == 404
+
+
+async def test_requests_without_a_token_are_refused(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    for path in (("runs",), ("runs", run_id), ("experiments",), ("runs", run_id, "artifact")):
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("nbtrack", "api", *path, headers={"Authorization": ""})
+        assert info.value.code in (401, 403)
+
+
+async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
+    jp_fetch: Any, jp_auth_header: dict[str, str], store: Any
+) -> None:
+    # Given a browser session cookie obtained by opening the server with its token
+    run_id = make_run(store)
+    token = jp_auth_header["Authorization"].split()[-1]
+    login = await jp_fetch(
+        "login", params={"token": token}, headers={"Authorization": ""}, follow_redirects=False, raise_error=False
+    )
+    cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
+    assert "username" in cookies, f"the server set no login cookie: {login.code} {cookies!r}"
+    browser = {"Authorization": "", "Cookie": cookies}
+    readable = await jp_fetch("nbtrack", "api", "runs", run_id, headers=browser, raise_error=False)
+    assert readable.code == 200, "the cookie alone authenticates reads"
+    # When it deletes a run with the cookie alone, without the _xsrf token
+    response = await jp_fetch("nbtrack", "api", "runs", run_id, method="DELETE", headers=browser, raise_error=False)
+    # Then it is refused and the run is still there
+    assert response.code == 403
+    assert store.run_summaries([run_id])[0]["deleted_at"] is None
+
+
+async def test_replay_and_export_answer_501_while_the_engine_is_missing(jp_fetch: Any, store: Any) -> None:
+    import importlib.util
+
+    run_id = make_run(store)
+    if importlib.util.find_spec("nbtrack.replay") is None:
+        code, message = await error_of(send_json(jp_fetch, "POST", "runs", run_id, "replay", body={}))
+        assert code == 501 and "replay" in message
+    if importlib.util.find_spec("nbtrack.export") is None:
+        code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="script"))
+        assert code == 501 and "export" in message
+
+
+async def test_export_format_is_checked(jp_fetch: Any, store: Any) -> None:
+    run_id = make_run(store)
+    code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="pdf"))
+    assert code == 400 and "script, notebook, bundle" in message
+
+
+def test_configured_store_wins_over_the_root_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from traitlets.config import Config
+
+    from nbtrack.server.config import NbtrackConfig, store_for
+
+    root = str(tmp_path)
+    assert NbtrackConfig().default_store(root) == str(tmp_path / ".nbtrack")
+    monkeypatch.setenv("NBTRACK_STORE", str(tmp_path / "from-env"))
+    assert NbtrackConfig().default_store(root) == str(tmp_path / "from-env")
+    config = Config({"NbtrackConfig": {"store": "runs"}})
+    assert NbtrackConfig(config=config).default_store(root) == str(tmp_path / "runs")
+    assert store_for(NbtrackConfig(config=config), root, "sub/nb.ipynb") == str(tmp_path / "runs")
