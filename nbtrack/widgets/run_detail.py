@@ -1,0 +1,157 @@
+"""One run in full: params, metrics, tags, notes, notebook revision, environment, cells, replays."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import traitlets as t
+
+from ..errors import NbtrackError
+from .charts import VegaWidget, build_chart
+from .series import load_series
+from .source import StoreSource
+from .table_data import json_number
+
+
+class RunView(VegaWidget):
+    """See :func:`run_view`. Replay and Export buttons call :meth:`replay` and :meth:`export`."""
+
+    run = t.Dict().tag(sync=True)
+    params = t.Dict().tag(sync=True)
+    metrics = t.List().tag(sync=True)
+    tags = t.Dict().tag(sync=True)
+    notebook = t.Dict().tag(sync=True)
+    environment = t.Dict().tag(sync=True)
+    replays = t.List().tag(sync=True)
+    artifacts = t.List().tag(sync=True)
+    cells = t.List().tag(sync=True)
+    spec = t.Dict().tag(sync=True)
+    action_message = t.Unicode("").tag(sync=True)
+
+    def __init__(self, store: Any, run_id: str | None, problem: str = "", **kw: Any):
+        super().__init__(_kind="run", **kw)
+        self._store = store
+        self.run_id = run_id
+        if store is None or run_id is None:
+            self.status, self.message = ("no-store" if store is None else "error"), problem
+            return
+        self.load()
+        self.on_msg(self._on_msg)
+
+    def load(self) -> None:
+        """(Re-)read the run from the store."""
+        st, rid = self._store, self.run_id
+        (run,) = st.run_summaries([rid])
+        end = run.get("end_time") or (time.time() if run["status"] == "running" else None)
+        self.run = {
+            "id": rid, "name": run["name"], "experiment": run["experiment"], "status": run["status"],
+            "start_time": run["start_time"], "duration": None if end is None else end - run["start_time"],
+            "notes": run.get("notes") or "",
+        }
+        self.params = dict(run["params"])
+        self.tags = dict(run["tags"])
+        self.metrics = [
+            {"key": k, **{f: json_number(v) if isinstance(v, float) else v for f, v in m.items()}}
+            for k, m in st.metric_summary(rid).items()
+        ]
+        self.notebook = {
+            k: v for k, v in (
+                ("path", run.get("notebook_path")), ("file hash", run.get("notebook_hash")),
+                ("git commit", run.get("git_commit")),
+                ("uncommitted diff", run.get("git_diff_hash") or ("none (clean)" if run.get("git_commit") else None)),
+            ) if v
+        }
+        self.environment = _environment(st, run)
+        self.replays = _replays(st, rid)
+        self.artifacts = [{"path": a["path"], "size": a["size"]} for a in st.artifacts_of(rid)]
+        self.cells = [
+            {
+                "execution_count": c["execution_count"], "source": c["source"], "status": c["status"],
+                "error": c["error"], "in_run": c["in_run"], "created": c["created"], "changed": c["changed"],
+                "deleted": c["deleted"], "duration": c["end_time"] - c["start_time"],
+            }
+            for c in st.run_cells(run)
+        ]
+        keys = [m["key"] for m in self.metrics if not m["key"].startswith("system/") and (m.get("count") or 0) > 1]
+        data = load_series(st, [rid], keys) if keys else None
+        self.spec = build_chart(data, "step", 0.0, False) if data and data.series else {}
+        self.status, self.message = "ready", ""
+
+    def replay(self) -> Any:
+        """Replay the run in a fresh kernel (needs ``nbtrack.replay``)."""
+        from .. import replay as replay_mod
+
+        fn = getattr(replay_mod, "replay_run", None) or getattr(replay_mod, "replay")
+        return fn(self.run_id, store=self._store)
+
+    def export(self) -> Any:
+        """Export the run's executed cells as a notebook (needs ``nbtrack.export``)."""
+        from .. import export as export_mod
+
+        fn = getattr(export_mod, "export_run", None) or getattr(export_mod, "export_notebook")
+        return fn(self.run_id, store=self._store)
+
+    def _on_msg(self, _w: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "action":
+            return
+        action = content.get("action")
+        if action not in ("replay", "export"):
+            return
+        self.action_message = f"{action} running…"
+        try:
+            result = self.replay() if action == "replay" else self.export()
+        except (ImportError, AttributeError):
+            self.action_message = f"{action} is not available in this nbtrack installation."
+            return
+        except (NbtrackError, OSError) as exc:
+            self.action_message = f"{action} failed: {exc}"
+            return
+        self.action_message = f"{action} done: {result}"
+        if action == "replay":
+            self.load()
+
+
+def _environment(store: Any, run: dict[str, Any]) -> dict[str, Any]:
+    env_hash = run.get("env_hash")
+    if not env_hash and run.get("session_id"):
+        session = store.session(run["session_id"]) or {}
+        env_hash = session.get("env_hash")
+    if not env_hash:
+        return {}
+    try:
+        env = json.loads(store.get_blob(env_hash))
+    except Exception:
+        return {"hash": env_hash}
+    out: dict[str, Any] = {"hash": env_hash}
+    if isinstance(env, dict):
+        for k, v in env.items():
+            if isinstance(v, (str, int, float, bool)) or v is None:
+                out[k] = v
+            elif isinstance(v, (dict, list)):
+                out[k] = f"{len(v)} entries"
+    return out
+
+
+def _replays(store: Any, run_id: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from ..store import schema as s
+
+    r = s.runs
+    q = select(r.c.id, r.c.name, r.c.status, r.c.start_time, r.c.reproduced).where(r.c.replay_of == run_id).order_by(r.c.start_time)
+    return [dict(row) for row in store.read(lambda conn: conn.execute(q).mappings().all())]
+
+
+def run_view(run_id: str, store: Any = None) -> RunView:
+    """One run in full (id or unique prefix), with Replay and Export buttons."""
+    src = StoreSource(store)
+    st = src.get()
+    if st is None:
+        return RunView(None, None, src.problem)
+    try:
+        rid = st.resolve_run_id(run_id)
+    except NbtrackError as exc:
+        return RunView(st, None, str(exc))
+    return RunView(st, rid)
