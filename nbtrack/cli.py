@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def on_cell(index: int, cell: Any, error: dict[str, Any] | None) -> None:
         bar.update(1)
         if error:
-            bar.write(f"cell {index} failed: {error['type']}: {error['message']}")
+            tqdm.write(f"cell {index} failed: {error['type']}: {error['message']}", file=sys.stderr)
 
     run_id, ok = run_notebook(
         args.notebook,

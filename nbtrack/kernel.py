@@ -32,6 +32,30 @@ class Recorder:
         self.started = 0.0
         self.broken = False
 
+    def adopt_current_cell(self) -> None:
+        """Record the cells run before the extension was loaded (sources from IPython's history,
+        status ``history``) and the loading cell itself, so the sequence starts at the kernel's start."""
+        from types import SimpleNamespace
+
+        hist = list(self.ip.history_manager.input_hist_raw)
+        now = time.time()
+        for count, source in enumerate(hist[1:-1], start=1):
+            if not source.strip():
+                continue
+            self.session.seq += 1
+            self.store.record_cell(
+                {"session_id": self.session.id, "seq": self.session.seq, "execution_count": count,
+                 "cell_id": None, "start_time": now, "end_time": now, "status": "history",
+                 "error_type": None, "error_message": None, "created": "[]", "changed": "[]", "deleted": "[]",
+                 "notebook_path": _notebook_path(self.ip.user_ns)},
+                source,
+                {},
+            )
+        if len(hist) > 1:
+            header = getattr(self.ip, "parent_header", None) or {}
+            cell_id = (header.get("metadata") or {}).get("cellId")
+            self.pre_run_cell(SimpleNamespace(raw_cell=hist[-1], cell_id=cell_id))
+
     def register(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
@@ -144,6 +168,10 @@ def load(ip: Any, store: str | None = None) -> Recorder | None:
         except Exception as exc:
             warn_failure("recording is off: could not open the store", exc)
             return None
+        try:
+            _recorder.adopt_current_cell()
+        except Exception as exc:
+            warn_failure("could not record the cells run before nbtrack was loaded", exc)
     _recorder.unregister()
     _recorder.register()
     return _recorder

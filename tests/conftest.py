@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import queue
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Nothing a test run does may land in a developer's own store: kernels started by nbval and
+# by the tests inherit this unless a test chooses its own store.
+os.environ["NBTRACK_STORE"] = os.path.join(tempfile.mkdtemp(prefix="nbtrack-tests-"), "store")
 
 
 @pytest.fixture

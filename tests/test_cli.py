@@ -74,6 +74,9 @@ def test_runs_lists_as_table_csv_and_json(tmp_path, store_dir):
 
 
 def test_bad_arguments_give_clear_errors(tmp_path, store_dir):
+    res = run_cli("runs")
+    assert res.returncode == 2 and f"no nbtrack store at {store_dir}" in res.stderr
+    store_dir.mkdir()
     res = run_cli("show", "zz")
     assert res.returncode == 2 and "not a run id: 'zz'" in res.stderr
     res = run_cli("run", str(tmp_path / "missing.ipynb"))
