@@ -130,6 +130,7 @@ class Recorder:
                 "created": json.dumps(created),
                 "changed": json.dumps(changed),
                 "deleted": json.dumps(deleted),
+                "touched": json.dumps(sorted(touched)) if touched is not None else None,
                 "notebook_path": _notebook_path(self.ip.user_ns),
             },
             raw,

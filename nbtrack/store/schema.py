@@ -78,6 +78,7 @@ runs = Table(
     Column("git_commit", String(64)),
     Column("git_diff_hash", String(64)),  # NULL when the working tree is clean
     Column("env_hash", String(64)),
+    Column("snapshot_hash", String(64)),  # blob: JSON {relative path: blob hash} of local code
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_start", "start_time"),
     Index("ix_runs_session", "session_id"),
@@ -151,6 +152,7 @@ cells = Table(
     Column("created", Text),  # JSON list of names
     Column("changed", Text),
     Column("deleted", Text),
+    Column("touched", Text),  # JSON list of names the code may read or write; NULL: cannot tell
     Column("notebook_path", Text),
 )
 

@@ -440,6 +440,7 @@ class Store:
                     "created": json.loads(row["created"] or "[]"),
                     "changed": json.loads(row["changed"] or "[]"),
                     "deleted": json.loads(row["deleted"] or "[]"),
+                    "touched": json.loads(row["touched"]) if row["touched"] is not None else None,
                     "state": dict(sorted(state.items())),
                 }
             )
