@@ -1,0 +1,75 @@
+"""System load while a run is active, as ``system/...`` metrics: CPU, memory, NVIDIA GPUs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+MIB = 2**20
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}  # "primed": cpu_percent has a reference point; "nvml": module or None
+
+
+def sample_system() -> dict[str, float]:
+    """One sample, without sleeping: CPU use since the previous call (since boot on the first),
+    memory in use (total minus available), and per-GPU utilisation and memory when NVML works.
+
+    With several GPUs the GPU keys end in ``/<index>``, e.g. ``system/gpu_utilization_percent/1``.
+    """
+    import psutil
+
+    with _lock:
+        if not _state.get("primed"):
+            cpu = _cpu_since_boot(psutil)
+            psutil.cpu_percent(interval=None)
+            _state["primed"] = True
+        else:
+            cpu = float(psutil.cpu_percent(interval=None))
+    vm = psutil.virtual_memory()
+    sample = {
+        "system/cpu_percent": cpu,
+        "system/memory_percent": float(vm.percent),
+        "system/memory_used_mb": (vm.total - vm.available) / MIB,
+    }
+    sample.update(_gpu_sample())
+    return sample
+
+
+def _cpu_since_boot(psutil: Any) -> float:
+    times = psutil.cpu_times()
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return 100.0 * (1.0 - idle / total) if total > 0 else 0.0
+
+
+def _nvml() -> Any:
+    """The initialised pynvml module, or None when it is missing or finds no driver (tried once)."""
+    if "nvml" not in _state:
+        try:
+            import pynvml  # type: ignore[import-not-found]
+
+            pynvml.nvmlInit()
+            _state["nvml"] = pynvml
+        except Exception:
+            _state["nvml"] = None
+    return _state["nvml"]
+
+
+def _gpu_sample() -> dict[str, float]:
+    nvml = _nvml()
+    if nvml is None:
+        return {}
+    out: dict[str, float] = {}
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        for i in range(count):
+            handle = nvml.nvmlDeviceGetHandleByIndex(i)
+            suffix = f"/{i}" if count > 1 else ""
+            util = nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+            used = nvml.nvmlDeviceGetMemoryInfo(handle).used
+            out[f"system/gpu_utilization_percent{suffix}"] = float(util)
+            out[f"system/gpu_memory_used_mb{suffix}"] = used / MIB
+    except Exception:  # a GPU that vanished or a driver error: no GPU figures this time
+        return {}
+    return out
