@@ -6,14 +6,14 @@ inline as tag + content; every other object is a node whose encoding goes into i
 shared sub-objects are hashed once per call and large buffers stream without copies.
 A reference back to an object still being encoded (a cycle) is ``b"R" + distance in levels``.
 Nothing here depends on ``id()``, ``hash()`` or memory addresses, so digests are stable across
-processes whatever ``PYTHONHASHSEED``. Arrays and pandas objects are in ``canonical_arrays``.
+processes whatever ``PYTHONHASHSEED``. Functions, classes and modules are encoded in
+``canonical_code``, numpy arrays and pandas objects in ``canonical_arrays``.
 """
 
 from __future__ import annotations
 
 import collections
 import copyreg
-import functools
 import io
 import struct
 import sys
@@ -28,12 +28,14 @@ MAX_DEPTH = 100
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
+MEMO_LIMIT = 200_000
+"""Nodes remembered per encoder (shared sub-objects are hashed once); bounds its memory."""
 FAST_LIST = 8
 ITEM_CHUNK = 4096
 """Lists/tuples/object arrays at least this long that hold only str, int or float take a fast path."""
 
-_u32 = struct.Struct("<I").pack
-_u64 = struct.Struct("<Q").pack
+u32 = struct.Struct("<I").pack
+u64 = struct.Struct("<Q").pack
 _i64 = struct.Struct("<q").pack
 _f64 = struct.Struct("<d").pack
 _NAN = _f64(float("nan"))
@@ -52,17 +54,17 @@ def reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------- atoms
 
 
-def _tok_str(s: str) -> bytes:
+def str_token(s: str) -> bytes:
     b = s.encode("utf-8", "surrogatepass")
     if len(b) > BIG_ATOM:
         return b"S" + xxh3_128_digest(b)
-    return b"s" + _u32(len(b)) + b
+    return b"s" + u32(len(b)) + b
 
 
 def _tok_bytes(b: bytes) -> bytes:
     if len(b) > BIG_ATOM:
         return b"Y" + xxh3_128_digest(b)
-    return b"y" + _u32(len(b)) + b
+    return b"y" + u32(len(b)) + b
 
 
 def _tok_int(n: int) -> bytes:
@@ -71,7 +73,7 @@ def _tok_int(n: int) -> bytes:
     except struct.error:
         pass
     b = n.to_bytes((n.bit_length() + 8) // 8, "little", signed=True)
-    return b"I" + _u32(len(b)) + b
+    return b"I" + u32(len(b)) + b
 
 
 def _tok_float(x: float) -> bytes:
@@ -83,7 +85,7 @@ def _tok_complex(z: complex) -> bytes:
 
 
 ATOMS: dict[type, Callable[[Any], bytes]] = {
-    str: _tok_str,
+    str: str_token,
     int: _tok_int,
     float: _tok_float,
     bool: lambda b: b"T" if b else b"F",
@@ -132,7 +134,7 @@ class Encoder:
         if up is not None:
             if up < self.lowest:
                 self.lowest = up
-            return b"R" + _u32(self.depth - up)
+            return b"R" + u32(self.depth - up)
         handler = handler_for(type(obj))
         if self.large is not None and handler in DATA_HANDLERS:
             return self.large.token(self, obj)
@@ -159,7 +161,7 @@ class Encoder:
             own_lowest = self.lowest
             self.lowest = own_lowest if own_lowest < saved_lowest else saved_lowest
         free = own_lowest >= depth  # no back-reference escapes this node
-        if free:
+        if free and len(self.memo) < MEMO_LIMIT:
             self.memo[oid] = (obj, tok)
         return tok, free
 
@@ -170,7 +172,7 @@ class Encoder:
             fast = _fast_items(items, n)
             if fast is not None:
                 return fast
-        return b"objs" + _u64(n) + self._tokens(items)
+        return b"objs" + u64(n) + self._tokens(items)
 
     def _tokens(self, items: Iterable[Any]) -> bytes:
         atom, node = ATOMS.get, self.node
@@ -186,7 +188,7 @@ class Encoder:
         if fast is not None:
             h.update(fast)
             return
-        h.update(b"objs" + _u64(n))
+        h.update(b"objs" + u64(n))
         for start in range(0, n, ITEM_CHUNK):
             h.update(self._tokens(items[start : start + ITEM_CHUNK]))
 
@@ -194,12 +196,12 @@ class Encoder:
         """Key/value pairs order-independently: sorted digests of (key token, value token)."""
         tok = self.token
         digests = sorted([xxh3_128_digest(tok(k) + tok(v)) for k, v in pairs])
-        return _u64(len(digests)) + b"".join(digests)
+        return u64(len(digests)) + b"".join(digests)
 
     def set(self, elems: Iterable[Any]) -> bytes:
         tok = self.token
         digests = sorted([xxh3_128_digest(tok(x)) for x in elems])
-        return _u64(len(digests)) + b"".join(digests)
+        return u64(len(digests)) + b"".join(digests)
 
 
 def _fast_items(items: list[Any] | tuple[Any, ...], n: int) -> bytes | None:
@@ -211,19 +213,19 @@ def _fast_items(items: list[Any] | tuple[Any, ...], n: int) -> bytes | None:
     if kind is str:
         joined = "\0".join(items)  # unambiguous when no item holds a NUL itself
         if joined.count("\0") == n - 1:
-            return b"strz" + _u64(n) + joined.encode("utf-8", "surrogatepass")
+            return b"strz" + u64(n) + joined.encode("utf-8", "surrogatepass")
         lengths = array("q", list(map(len, items)))
         text = "".join(items).encode("utf-8", "surrogatepass")
-        return b"strs" + _u64(n) + _native_le(lengths) + text
+        return b"strs" + u64(n) + _native_le(lengths) + text
     if kind is float:
         floats = array("d", items)
         total = sum(floats)
         if total != total:  # some NaN (or inf - inf): make every NaN the canonical one
             floats = array("d", [x if x == x else float("nan") for x in floats])
-        return b"flts" + _u64(n) + _native_le(floats)
+        return b"flts" + u64(n) + _native_le(floats)
     if kind is int:
         try:
-            return b"ints" + _u64(n) + _native_le(array("q", items))
+            return b"ints" + u64(n) + _native_le(array("q", items))
         except OverflowError:
             return None
     return None
@@ -244,12 +246,12 @@ DATA_HANDLERS: set[Handler] = set()  # numpy/pandas objects, which the large-obj
 MUTABLE_HANDLERS: set[Handler] = set()  # objects that can change without their holder changing
 
 
-def _mutable(f: Handler) -> Handler:
+def mutable(f: Handler) -> Handler:
     MUTABLE_HANDLERS.add(f)
     return f
 
 
-@_mutable
+@mutable
 def _list(enc: Encoder, obj: list[Any]) -> Any:
     if len(obj) <= ITEM_CHUNK:
         return b"#list\0" + enc.items(obj)
@@ -266,14 +268,14 @@ def _tuple(enc: Encoder, obj: tuple[Any, ...]) -> Any:
     return h
 
 
-@_mutable
+@mutable
 def _dict(enc: Encoder, obj: dict[Any, Any]) -> Any:
     """Dicts are hashed as mappings, order-independently: ``{1: 2, 3: 4}`` and ``{3: 4, 1: 2}``
     compare equal and hash alike (``OrderedDict``, whose equality is order-sensitive, keeps order)."""
     return b"#dict\0" + enc.mapping(list(obj.items()))
 
 
-@_mutable
+@mutable
 def _set(enc: Encoder, obj: set[Any]) -> Any:
     return b"#set\0" + enc.set(list(obj))
 
@@ -282,14 +284,14 @@ def _frozenset(enc: Encoder, obj: frozenset[Any]) -> Any:
     return b"#frozenset\0" + enc.set(obj)
 
 
-@_mutable
+@mutable
 def _bytearray(enc: Encoder, obj: bytearray) -> Any:
-    return xxh3_128(b"#bytearray\0" + _u64(len(obj)) + bytes(obj))
+    return xxh3_128(b"#bytearray\0" + u64(len(obj)) + bytes(obj))
 
 
-@_mutable
+@mutable
 def _memoryview(enc: Encoder, obj: memoryview) -> Any:
-    h = xxh3_128(b"#memoryview\0" + _tok_str(obj.format) + _tok_str(repr(obj.shape)))
+    h = xxh3_128(b"#memoryview\0" + str_token(obj.format) + str_token(repr(obj.shape)))
     h.update(obj.tobytes())
     return h
 
@@ -300,123 +302,7 @@ def _mappingproxy(enc: Encoder, obj: types.MappingProxyType[Any, Any]) -> Any:
 
 def _dict_view(enc: Encoder, view: Any) -> Any:
     """``d.keys()`` / ``d.values()`` / ``d.items()``: the kind of view and its dict."""
-    return xxh3_128(b"#dictview\0" + _tok_str(type(view).__name__) + enc.token(view.mapping))
-
-
-def _module(enc: Encoder, obj: types.ModuleType) -> Any:
-    name = obj.__name__
-    return xxh3_128(b"#module\0" + _tok_str(name) + enc.token(module_version(name)))
-
-
-_code_digests: dict[types.CodeType, bytes] = {}
-
-
-def _code(enc: Encoder, co: types.CodeType) -> Any:
-    """Code by what it does: bytecode, constants (nested code recursively), names; not by
-    file name or line numbers, so the same function typed into another cell hashes alike.
-    Code is immutable, so its digest is kept (keyed by the code object, whose equality
-    covers every field encoded here)."""
-    digest = _code_digests.get(co)
-    if digest is None:
-        parts = (
-            co.co_code,
-            co.co_consts,
-            co.co_names,
-            co.co_varnames,
-            co.co_freevars,
-            co.co_cellvars,
-            co.co_argcount,
-            co.co_posonlyargcount,
-            co.co_kwonlyargcount,
-            co.co_flags,
-            co.co_name,
-            getattr(co, "co_exceptiontable", b""),
-        )
-        digest = xxh3_128(b"#code\0" + Encoder().token(parts)).digest()
-        if len(_code_digests) > 20_000:
-            _code_digests.clear()
-        _code_digests[co] = digest
-    return _Done(digest)
-
-
-class _Done:
-    """A digest computed ahead, standing in for a hasher."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: bytes) -> None:
-        self.value = value
-
-    def digest(self) -> bytes:
-        return self.value
-
-
-@_mutable
-def _function(enc: Encoder, fn: types.FunctionType) -> Any:
-    ref = importable_name(fn)
-    if ref is not None:
-        return xxh3_128(b"#funcref\0" + enc.token(ref))
-    h = xxh3_128(b"#function\0")
-    h.update(enc.token(fn.__qualname__) + enc.token(fn.__code__))
-    h.update(enc.token(fn.__defaults__) + enc.token(fn.__kwdefaults__))
-    cells = fn.__closure__ or ()
-    h.update(_u32(len(cells)))
-    for cell in cells:
-        try:
-            h.update(enc.token(cell.cell_contents))
-        except ValueError:  # empty cell
-            h.update(b"E")
-    h.update(enc.token(fn.__dict__) if fn.__dict__ else b"0")
-    return h
-
-
-def _method(enc: Encoder, m: types.MethodType) -> Any:
-    return xxh3_128(b"#method\0" + enc.token(m.__func__) + enc.token(m.__self__))
-
-
-def _builtin(enc: Encoder, fn: types.BuiltinFunctionType) -> Any:
-    owner = fn.__self__
-    name = getattr(fn, "__qualname__", fn.__name__)
-    if owner is None or isinstance(owner, types.ModuleType):
-        mod = owner.__name__ if owner is not None else fn.__module__
-        return xxh3_128(b"#builtin\0" + enc.token((mod, name)))
-    return xxh3_128(b"#boundbuiltin\0" + enc.token(name) + enc.token(owner))
-
-
-def _descriptor(enc: Encoder, d: Any) -> Any:
-    parts = (type(d).__name__, getattr(d, "__objclass__", None), getattr(d, "__name__", None))
-    h = xxh3_128(b"#descriptor\0" + enc.token(parts))
-    if hasattr(d, "__self__"):
-        h.update(enc.token(d.__self__))
-    return h
-
-
-def _wrapper(enc: Encoder, d: Any) -> Any:
-    """staticmethod / classmethod / cached_property: the wrapped function."""
-    inner = getattr(d, "__func__", None) or getattr(d, "func", None)
-    return xxh3_128(b"#wrapper\0" + _tok_str(type(d).__name__) + enc.token(inner))
-
-
-def _property(enc: Encoder, p: property) -> Any:
-    return xxh3_128(b"#property\0" + enc.token((p.fget, p.fset, p.fdel, p.__doc__)))
-
-
-# bookkeeping that Python adds lazily (so it would make a class's hash depend on its history)
-_CLASS_SKIP = frozenset({"__dict__", "__weakref__", "_abc_impl", "__slotnames__"})
-
-
-@_mutable
-def _class(enc: Encoder, cls: type) -> Any:
-    ref = importable_name(cls)
-    if ref is not None:
-        return xxh3_128(b"#classref\0" + enc.token(ref))
-    h = xxh3_128(b"#class\0")
-    meta = type(cls)
-    h.update(enc.token(cls.__qualname__) + enc.token(cls.__bases__))
-    h.update(enc.token(meta) if meta is not type else b"N")
-    attrs = [(k, v) for k, v in vars(cls).items() if k not in _CLASS_SKIP]
-    h.update(enc.mapping([(k, v) for k, v in attrs if k != "__annotations__" or v]))
-    return h
+    return xxh3_128(b"#dictview\0" + str_token(type(view).__name__) + enc.token(view.mapping))
 
 
 def _refuse(what: str) -> Handler:
@@ -426,7 +312,7 @@ def _refuse(what: str) -> Handler:
     return refuse
 
 
-@_mutable
+@mutable
 def _reduce(enc: Encoder, obj: Any) -> Any:
     """Anything else through ``__reduce_ex__(4)`` (which covers ``__getstate__``, ``__dict__`` and
     ``__slots__``), its parts through this same encoder: never raw pickle bytes, which embed memo
@@ -464,26 +350,10 @@ _EXACT: dict[type, Handler] = {
     frozenset: _frozenset,
     bytearray: _bytearray,
     memoryview: _memoryview,
-    type: _class,
     types.MappingProxyType: _mappingproxy,
     type({}.keys()): _dict_view,
     type({}.values()): _dict_view,
     type({}.items()): _dict_view,
-    types.ModuleType: _module,
-    types.CodeType: _code,
-    types.FunctionType: _function,
-    types.MethodType: _method,
-    types.BuiltinFunctionType: _builtin,
-    types.MethodDescriptorType: _descriptor,
-    types.WrapperDescriptorType: _descriptor,
-    types.MethodWrapperType: _descriptor,
-    types.ClassMethodDescriptorType: _descriptor,
-    types.GetSetDescriptorType: _descriptor,
-    types.MemberDescriptorType: _descriptor,
-    staticmethod: _wrapper,
-    classmethod: _wrapper,
-    functools.cached_property: _wrapper,
-    property: _property,
 }
 
 _REFUSED: tuple[tuple[type | tuple[type, ...], str], ...] = (
@@ -508,63 +378,14 @@ def handler_for(t: type) -> Handler:
 
 
 def _resolve(t: type) -> Handler:
-    from nbtrack import canonical_arrays
+    from nbtrack import canonical_arrays, canonical_code
 
-    f = canonical_arrays.handler_for(t)
+    f = canonical_code.handler_for(t) or canonical_arrays.handler_for(t)
     if f is not None:
         return f
-    if issubclass(t, type):
-        return _class
     for kind, what in _REFUSED:
         if issubclass(t, kind):
             return _refuse(what)
     if issubclass(t, io.IOBase) and not issubclass(t, (io.BytesIO, io.StringIO)):
         return _refuse("open file")
     return _reduce
-
-
-# ---------------------------------------------------------------- names and versions
-
-
-def importable_name(obj: Any) -> tuple[str, str, str | None] | None:
-    """(module, qualname, module version) when ``obj`` is reachable as ``module.qualname``;
-    None for things defined in ``__main__``, in a function, or otherwise not importable."""
-    mod = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None)
-    if not isinstance(mod, str) or not isinstance(qualname, str) or mod == "__main__":
-        return None
-    if "<" in qualname or mod not in sys.modules:
-        return None
-    found: Any = sys.modules[mod]
-    try:
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except Exception:
-        return None
-    return (mod, qualname, module_version(mod)) if found is obj else None
-
-
-_versions: dict[str, str | None] = {}
-
-
-def module_version(name: str) -> str | None:
-    """``__version__`` of the module or its top-level package, else its distribution's version;
-    None for the standard library (the Python version is recorded with the environment)."""
-    if name in _versions:
-        return _versions[name]
-    top = name.partition(".")[0]
-    version: Any = None
-    if top not in sys.stdlib_module_names and top not in sys.builtin_module_names:
-        for candidate in (name, top):
-            version = getattr(sys.modules.get(candidate), "__version__", None)
-            if isinstance(version, str):
-                break
-        else:
-            try:
-                from importlib import metadata
-
-                version = metadata.version(top)
-            except Exception:
-                version = None
-    _versions[name] = version if isinstance(version, str) else None
-    return _versions[name]

@@ -13,7 +13,7 @@ from typing import Any
 
 from xxhash import xxh3_128
 
-from nbtrack.canonical import DATA_HANDLERS, Encoder, Handler, _tok_str, _u32, _u64
+from nbtrack.canonical import DATA_HANDLERS, Encoder, Handler, str_token, u32, u64
 
 CHUNK = 1 << 24
 """Bytes copied at a time when a non-contiguous array is brought into C order."""
@@ -48,13 +48,13 @@ def handler_for(t: type) -> Handler | None:
 
 
 def dtype_key(dt: Any) -> bytes:
-    return _tok_str(str(dt.descr) if dt.fields or dt.subdtype else dt.str)
+    return str_token(str(dt.descr) if dt.fields or dt.subdtype else dt.str)
 
 
 def write_ndarray(enc: Encoder, h: Any, arr: Any) -> None:
     """dtype, shape, then content in C order into ``h``."""
     np = sys.modules["numpy"]
-    h.update(dtype_key(arr.dtype) + _u32(arr.ndim) + b"".join(_u64(n) for n in arr.shape))
+    h.update(dtype_key(arr.dtype) + u32(arr.ndim) + b"".join(u64(n) for n in arr.shape))
     if arr.dtype.hasobject:
         enc.write_items(h, arr.ravel().tolist())
     elif arr.flags.c_contiguous:
@@ -104,7 +104,7 @@ def _dtype(enc: Encoder, dt: Any) -> Any:
 def write_values(enc: Encoder, h: Any, values: Any) -> None:
     """The values of an Index/Series/column (ndarray or ExtensionArray) by value, dtype first."""
     np = sys.modules["numpy"]
-    h.update(_tok_str(str(values.dtype)))
+    h.update(str_token(str(values.dtype)))
     if isinstance(values, np.ndarray):
         write_ndarray(enc, h, values)
         return
@@ -144,7 +144,7 @@ def _write_arrow(enc: Encoder, h: Any, values: Any) -> None:
         lengths = pc.utf8_length(arr).to_numpy().astype("<i8", copy=False)
         offsets = np.frombuffer(arr.buffers()[1], dtype="<i8")[arr.offset : arr.offset + n + 1]
         data = arr.buffers()[2]
-        h.update(b"arrow-strs" + _u64(n))
+        h.update(b"arrow-strs" + u64(n))
         h.update(lengths)
         if n and data is not None:
             h.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
@@ -168,7 +168,7 @@ def _extension_array(enc: Encoder, values: Any) -> Any:
 def _index(enc: Encoder, idx: Any) -> Any:
     pd = sys.modules["pandas"]
     if isinstance(idx, pd.MultiIndex):
-        h = xxh3_128(b"#pdmultiindex\0" + enc.token(tuple(idx.names)) + _u32(idx.nlevels))
+        h = xxh3_128(b"#pdmultiindex\0" + enc.token(tuple(idx.names)) + u32(idx.nlevels))
         for level in range(idx.nlevels):
             write_values(enc, h, idx.get_level_values(level)._values)
         return h
@@ -193,7 +193,7 @@ def _dataframe(enc: Encoder, df: Any) -> Any:
     """Columns (names included), index, then each column's values in order."""
     h = xxh3_128(b"#pddataframe\0" + enc.token(df.columns) + enc.token(df.index))
     ncols = df.shape[1]
-    h.update(_u64(ncols))
+    h.update(u64(ncols))
     for i in range(ncols):
         try:
             values = df._mgr.iget_values(i)

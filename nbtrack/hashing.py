@@ -8,6 +8,7 @@ touched them (``names_touched``).
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import weakref
@@ -152,12 +153,23 @@ def expand_touched(ns: Mapping[str, object], touched: Iterable[str]) -> set[str]
 
 
 def _notebook_code(value: object, ns: Mapping[str, object]) -> list[types.CodeType]:
-    """Code objects of ``value`` if it is (or is an instance of) something defined in the notebook."""
+    """Code of ``value`` if it is, holds (one level deep) or is an instance of something
+    defined in the notebook."""
+    codes = _own_code(value, ns)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        for item in value[:100]:
+            if isinstance(item, (types.FunctionType, types.MethodType, functools.partial)):
+                codes += _own_code(item, ns)
+    return codes
+
+
+def _own_code(value: object, ns: Mapping[str, object]) -> list[types.CodeType]:
     if isinstance(value, types.MethodType):
         value = value.__func__
-    func = getattr(value, "func", None)  # functools.partial
-    if isinstance(func, types.FunctionType):
-        value = func
+    if isinstance(value, functools.partial):
+        value = value.func
     if isinstance(value, types.FunctionType):
         mine = value.__globals__ is ns or value.__module__ == "__main__"
         return [value.__code__] if mine else []

@@ -105,9 +105,10 @@ def test_hashes_are_stable_across_processes_and_hash_seeds():
     code = """
         import json, collections
         import numpy as np, pandas as pd
+        import os
         from nbtrack.hashing import hash_value
-        def f(x, y=2):
-            return [x + y for _ in range(3)]
+        src = "\\n" * int(os.environ["PYTHONHASHSEED"]) + "def f(x, y=2):\\n    return [x + y for _ in range(3)]\\n"
+        exec(compile(src, "<cell-" + os.environ["PYTHONHASHSEED"] + ">", "exec"))  # another cell, line
         class Point:
             def __init__(self, x):
                 self.x = x
@@ -602,6 +603,28 @@ def test_names_touched_gives_up_when_it_cannot_tell(code):
     assert names_touched(code) is None
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("%time y = f(x)", {"y", "f", "x"}),
+        ("%%time\nz = g(w)\n", {"z", "g", "w"}),
+        ("%%capture cap\n%time a = b\n", {"cap", "a", "b"}),
+        ("files = !ls\n", {"files"}),
+        ("df?", {"df"}),
+        ("%matplotlib inline\nimport numpy as np", {"inline", "np"}),
+        ("%run script.py", None),
+        ("%reset -f", None),
+        ("%store -r data", None),
+        ("%%javascript\nconsole.log(1)\n", set()),
+        ("%%sql\nSELECT 1\n", None),
+    ],
+)
+def test_names_touched_on_code_transformed_by_ipython(cell, expected):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    assert names_touched(TransformerManager().transform_cell(cell)) == expected
+
+
 # ---------------------------------------------------------------- StateHasher
 
 
@@ -678,6 +701,23 @@ def test_function_mutating_a_global_array_counts_as_touching_it():
     second = hasher.hash_namespace(ns, names_touched("bump()"))
     assert second["data"] != first["data"]
     assert second["data"] == hash_value(ns["data"])
+
+
+def test_function_called_through_a_dict_counts_as_touching_its_globals():
+    src = """
+        import numpy as np
+        data = np.zeros(200_000)
+        def bump():
+            data[0] += 1
+        ops = {"bump": bump}
+    """
+    ns: dict[str, object] = {"__name__": "__main__"}
+    exec(textwrap.dedent(src), ns)
+    hasher = StateHasher()
+    first = hasher.hash_namespace(ns, None)
+    exec("ops['bump']()", ns)
+    second = hasher.hash_namespace(ns, names_touched("ops['bump']()"))
+    assert second["data"] != first["data"]
 
 
 def test_method_of_notebook_class_mutating_global_counts_as_touching_it():
