@@ -238,6 +238,7 @@ def write_section(text: str) -> None:
 
 
 def main() -> None:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         hook = bench_hook(tmp)
@@ -255,7 +256,8 @@ def main() -> None:
         "## Capture",
         "",
         f"`python bench/bench_capture.py` on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}.",
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, load average at start "
+        f"{load:.1f} (other jobs share the machine: compare rows, not runs).",
         "",
         "Lineage audit hook (`nbtrack/capture/lineage.py`); each mode in fresh interpreters, "
         f"median over {HOOK_REPEATS} interpreters of the best of {ROUNDS} rounds:",

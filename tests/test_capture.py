@@ -387,6 +387,17 @@ def test_excluded_directories_deleted_files_and_directories_are_not_reported(tra
     assert tracker.take() == []
 
 
+def test_an_empty_exclude_entry_does_not_exclude_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tracker = FileTracker(exclude=["", None])
+    tracker.start()
+    try:
+        pathlib.Path("kept.txt").write_text("k")
+    finally:
+        tracker.stop()
+    assert tracker.take() == [(str(tmp_path / "kept.txt"), "write")]
+
+
 def test_importing_a_local_module_is_not_a_data_read(tracker, tmp_path, monkeypatch):
     (tmp_path / "localhelpers_capture_test.py").write_text("VALUE = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))

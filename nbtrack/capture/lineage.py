@@ -4,9 +4,9 @@ Every ``open`` audit event passes through one hook per process (hooks cannot be 
 is installed once and does nothing while no :class:`FileTracker` is started). ``builtins.open``,
 ``io.open``, ``os.open``, pathlib, ``numpy.load``/``save`` and pandas' ``read_csv``/``to_csv``
 (both the C and the Python parser: pandas opens the file with ``open`` and hands the handle to
-the parser) all raise it. Files opened by C or C++ code directly are not seen: pyarrow's parquet
-and feather readers and writers, h5py, sqlite3 databases, ``torch.load`` of a path through
-its C++ reader.
+the parser; checked with pandas 3.1 and numpy 2.4) all raise it. Files opened by C or C++ code
+directly are not seen: pyarrow's parquet and feather readers and writers (checked), h5py,
+sqlite3 databases.
 
 The hook runs on every audited event of the process, imports included, so it only compares the
 event name and, for ``open``, adds a tuple to a dict; resolving, filtering and hashing happen
@@ -138,8 +138,11 @@ def _jupyter_runtime_dir() -> str:
 class FileTracker:
     """Collects the regular files the process opens between :meth:`take` calls while started."""
 
-    def __init__(self, exclude: Iterable[str] = ()):
-        dirs = {os.path.normpath(os.path.abspath(os.fspath(d))) for d in exclude}
+    def __init__(self, exclude: Iterable[str | os.PathLike[str] | None] = ()):
+        # Empty entries are ignored: abspath("") would be the working directory, i.e. everything.
+        dirs = {
+            os.path.normpath(os.path.abspath(os.fspath(d))) for d in exclude if d and os.fspath(d)
+        }
         dirs.update(default_excludes())
         dirs |= {os.path.realpath(d) for d in dirs}
         self.exclude: tuple[str, ...] = tuple(sorted(dirs, key=len, reverse=True))
