@@ -27,6 +27,7 @@ _LAZY = {
     "log_figure": "tracking",
     "log_input": "tracking",
     "Run": "tracking",
+    "replay": "replay",
     "open_store": "store",
     "NbtrackError": "errors",
     "ValidationError": "errors",

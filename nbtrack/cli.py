@@ -176,6 +176,55 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    store = _store(args)
+
+    def on_slice(sl: Any) -> None:
+        if sl.verified is not False:
+            print(sl.describe(), file=sys.stderr)
+
+    path = export_run(store, store.resolve_run_id(args.run), args.format, args.output, args.slice,
+                      verify=not args.no_verify, on_slice=on_slice)
+    print(path)
+    return 0
+
+
+@command
+def cmd_replay(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .replay import replay_run
+
+    bar: Any = None
+
+    def notify(kind: str, payload: Any) -> None:
+        nonlocal bar
+        if kind == "environment":
+            print("environment differs from the recording:", file=sys.stderr)
+            for line in payload:
+                print(f"  {line}", file=sys.stderr)
+        elif kind in ("input", "code"):
+            print(f"warning: {payload}", file=sys.stderr)
+        elif kind == "cell":
+            done, total = payload
+            if bar is None:
+                bar = tqdm(total=total, desc="replay", unit="cell", file=sys.stderr, disable=None)
+            bar.update(done - bar.n)
+
+    report = replay_run(args.run, _store(args), kernel_name=args.kernel, until=args.until,
+                        use_snapshot=args.use_snapshot, notify=notify)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.reproduced else 1
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.")
@@ -205,6 +254,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
     p.add_argument("run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("export", parents=[common], help="export a run as a script, a notebook or a bundle (.zip)")
+    p.add_argument("run")
+    p.add_argument("-f", "--format", choices=["script", "notebook", "bundle"], default="script")
+    p.add_argument("-o", "--output", help="file to write (default: <run name>-<id>.py|.ipynb|.zip here)")
+    p.add_argument("--slice", metavar="VAR", help="only the cells needed to rebuild VAR (script, notebook)")
+    p.add_argument("--no-verify", action="store_true", help="with --slice: skip replaying the slice to check it")
+
+    p = sub.add_parser("replay", parents=[common], help="re-execute a run in a fresh kernel and check its state cell by cell")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--kernel", help="kernel name (default: python3)")
+    p.add_argument("--until", type=int, metavar="INDEX", help="stop after the cell at this index")
+    p.add_argument("--use-snapshot", action="store_true", help="run against the recorded versions of local files")
     return parser
 
 

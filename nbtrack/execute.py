@@ -32,9 +32,16 @@ def execute_notebook(
     ``nb``), then ``teardown(ok)`` silently. Cells are sent with their cell id, as JupyterLab
     does. Stops at the first failing cell unless ``allow_errors``. Returns whether all cells
     succeeded. ``on_cell(index, cell, error)`` is called after each code cell."""
-    return asyncio.run(
-        _execute(nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout)
-    )
+    coro = _execute(nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from a kernel (nbtrack.replay() in a notebook): its loop is busy, use a thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _execute(
@@ -57,6 +64,7 @@ async def _execute(
         allow_errors=True,
         kernel_name=kernel_name or "",
         resources={"metadata": {"path": cwd}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the plain-TCP notice on every start
     )
     current: dict[str, Any] = {}
 
