@@ -80,8 +80,6 @@ def _names(tree: ast.AST) -> set[str]:
             out.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             out.add(node.rest)
-        elif isinstance(node, ast.arg):
-            out.add(node.arg)
         elif isinstance(node, ast.Attribute) and node.attr == "modules":
             if isinstance(node.value, ast.Name) and node.value.id == "sys":
                 raise _Opaque("sys.modules")
