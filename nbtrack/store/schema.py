@@ -90,7 +90,7 @@ params = Table(
     Column("run_id", String(32), primary_key=True),
     Column("key", String(256), primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_params_key_value", "key", "value"),
+    Index("ix_params_key_value", "key", "value", "run_id"),  # run_id: covering for searches
 )
 
 tags = Table(
@@ -99,7 +99,7 @@ tags = Table(
     Column("run_id", String(32), primary_key=True),
     Column("key", String(256), primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_tags_key_value", "key", "value"),
+    Index("ix_tags_key_value", "key", "value", "run_id"),
 )
 
 metrics = Table(
@@ -126,7 +126,9 @@ latest_metrics = Table(
     Column("min_value", Float),
     Column("max_value", Float),
     Column("count", Integer, nullable=False),
-    Index("ix_latest_key_value", "key", "value"),
+    Index("ix_latest_key_value", "key", "value", "run_id"),
+    Index("ix_latest_key_min", "key", "min_value", "run_id"),  # MIN(metrics.x) / MAX(metrics.x) filters
+    Index("ix_latest_key_max", "key", "max_value", "run_id"),
 )
 
 sources = Table(

@@ -1,0 +1,166 @@
+"""A parsed filter compiled to one boolean SQLAlchemy clause over the ``runs`` table.
+
+Every user value becomes a bound parameter. A predicate on a metric, param or tag is a
+semi-join ``runs.id IN (SELECT run_id FROM <table> WHERE key = :k AND <test>)``, which the
+engine answers from the ``(key, value)`` index once per query rather than once per run;
+"has no such key" (IS NULL) is a correlated NOT EXISTS on the ``(run_id, key)`` primary key.
+Metric predicates read ``latest_metrics`` (value / min_value / max_value), never ``metrics``.
+
+Predicates on cells hold when *any* cell of the run's executed sequence (its session's cells
+up to ``end_seq``) matches; the negative operators (``!=``, NOT LIKE, NOT IN, IS NULL) hold
+when *no* cell matches, which is what ``cells.error_type != 'ValueError'`` is meant to say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.sql.expression import ColumnElement
+
+from ..store import schema as s
+from .parser import BoolOp, Compare, Node, Not
+from .sqlfuncs import as_number, like
+
+_NEGATIVE = {
+    "!=": "=",
+    "NOT LIKE": "LIKE",
+    "NOT ILIKE": "ILIKE",
+    "NOT IN": "IN",
+    "IS NULL": "IS NOT NULL",
+}
+
+
+def compile_node(node: Node | None) -> ColumnElement[bool]:
+    if node is None:
+        return true()
+    if isinstance(node, BoolOp):
+        parts = [compile_node(n) for n in node.items]
+        return and_(*parts) if node.op == "AND" else or_(*parts)
+    if isinstance(node, Not):
+        return not_(compile_node(node.item))
+    kind = node.ident.kind
+    if kind == "metric":
+        return _metric(node)
+    if kind in ("param", "tag"):
+        return _key_value(node, s.params if kind == "param" else s.tags)
+    if kind == "attr":
+        return _attribute(node)
+    return _cells(node)
+
+
+def test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``col op values`` for a comparison, [NOT] LIKE/ILIKE or [NOT] IN."""
+    if op in ("IN", "NOT IN"):
+        return col.in_(list(values)) if op == "IN" else col.not_in(list(values))
+    if op.endswith("LIKE"):
+        cond = like(col, values[0], case_sensitive=not op.endswith("ILIKE"))
+        return not_(cond) if op.startswith("NOT") else cond
+    v = values[0]
+    return {
+        "=": lambda: col == v,
+        "!=": lambda: col != v,
+        ">": lambda: col > v,
+        ">=": lambda: col >= v,
+        "<": lambda: col < v,
+        "<=": lambda: col <= v,
+    }[op]()
+
+
+def _metric(node: Compare) -> ColumnElement[bool]:
+    lm = s.latest_metrics
+    if node.op in ("IS NULL", "IS NOT NULL"):
+        return _has_key(lm, node.ident.key, node.op == "IS NOT NULL")
+    col = {"latest": lm.c.value, "min": lm.c.min_value, "max": lm.c.max_value}[node.ident.agg]
+    return s.runs.c.id.in_(
+        select(lm.c.run_id).where(lm.c.key == node.ident.key, test(col, node.op, node.values))
+    )
+
+
+def _key_value(node: Compare, table: Any) -> ColumnElement[bool]:
+    if node.op in ("IS NULL", "IS NOT NULL"):
+        return _has_key(table, node.ident.key, node.op == "IS NOT NULL")
+    numeric = not isinstance(node.values[0], str)
+    col = as_number(table.c.value) if numeric else table.c.value
+    return s.runs.c.id.in_(
+        select(table.c.run_id).where(table.c.key == node.ident.key, test(col, node.op, node.values))
+    )
+
+
+def _has_key(table: Any, key: str, present: bool) -> ColumnElement[bool]:
+    if present:
+        return s.runs.c.id.in_(select(table.c.run_id).where(table.c.key == key))
+    return ~exists().where(table.c.run_id == s.runs.c.id, table.c.key == key)
+
+
+def attribute_column(name: str) -> ColumnElement[Any]:
+    """The SQL expression of attribute ``name`` for a row of ``runs``."""
+    r = s.runs.c
+    if name == "duration":
+        return r.end_time - r.start_time
+    if name == "experiment":
+        e = s.experiments
+        return select(e.c.name).where(e.c.id == r.experiment_id).scalar_subquery()
+    column = {"run_id": "id", "run_name": "name"}.get(name, name)
+    return r[column]
+
+
+def _attribute(node: Compare) -> ColumnElement[bool]:
+    name, op, values = node.ident.key, node.op, node.values
+    if name == "experiment":  # a semi-join on experiments rather than a per-run lookup
+        e = s.experiments
+        if op in ("IS NULL", "IS NOT NULL"):
+            return false() if op == "IS NULL" else true()
+        return s.runs.c.experiment_id.in_(select(e.c.id).where(test(e.c.name, op, values)))
+    col = attribute_column(name)
+    if op in ("IS NULL", "IS NOT NULL"):
+        return col.is_(None) if op == "IS NULL" else col.is_not(None)
+    if name in ("start_time", "end_time") and any(isinstance(v, tuple) for v in values):
+        return _day_test(col, op, values)
+    if name == "status" and op in ("LIKE", "NOT LIKE"):  # statuses are stored lower-case
+        op = op.replace("LIKE", "ILIKE")
+    return test(col, op, values)
+
+
+def _day_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """A bare date stands for its whole (UTC) day: ``= day`` is within it, ``> day`` after it."""
+
+    def within(v: Any) -> ColumnElement[bool]:
+        lo, hi = v if isinstance(v, tuple) else (v, v)
+        return (col >= lo) & (col < hi) if isinstance(v, tuple) else col == v
+
+    if op in ("IN", "NOT IN", "=", "!="):
+        cond = or_(*(within(v) for v in values))
+        return cond if op in ("IN", "=") else and_(col.is_not(None), not_(cond))
+    lo, hi = values[0]
+    return {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op]
+
+
+def _cells(node: Compare) -> ColumnElement[bool]:
+    op = node.op
+    positive_op = _NEGATIVE.get(op, op)
+    c, src = s.cells, s.sources
+    field = node.ident.key
+    if op in ("IS NULL", "IS NOT NULL"):
+        cond = c.c[field].is_not(None)
+    elif field == "source":
+        cond = c.c.source_hash.in_(
+            select(src.c.hash).where(test(src.c.text, positive_op, node.values))
+        )
+    else:
+        cond = test(c.c[field], positive_op, node.values)
+    # sessions where the cell matches, with the first matching cell; a run sees cells up to end_seq
+    first = (
+        select(c.c.session_id, func.min(c.c.seq).label("first_seq"))
+        .where(cond)
+        .group_by(c.c.session_id)
+        .subquery("matching_cells")
+    )
+    r = s.runs.alias("cell_runs")
+    matching_runs = (
+        select(r.c.id)
+        .join(first, first.c.session_id == r.c.session_id)
+        .where(or_(r.c.end_seq.is_(None), first.c.first_seq <= r.c.end_seq))
+    )
+    inside = s.runs.c.id.in_(matching_runs)
+    return not_(inside) if op in _NEGATIVE else inside

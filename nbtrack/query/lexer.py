@@ -1,0 +1,165 @@
+"""Tokens of the filter language: identifiers, words, strings, numbers and operators."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import QueryError
+
+OPERATORS = ("!=", "<>", ">=", "<=", "==", "=", "<", ">")
+_CANONICAL_OP = {"<>": "!=", "==": "="}
+_WORD = re.compile(r"[^\W\d]\w*")
+_KEY = re.compile(r"[\w\-./:]+")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_QUOTE_HINT = "close it with the same quote; write a quote inside a string twice, as in 'it''s'"
+
+
+@dataclass(frozen=True)
+class Token:
+    """``kind`` is IDENT, WORD, STRING, NUMBER, OP, LPAREN, RPAREN, COMMA or END.
+
+    ``value``: IDENT ``(prefix, key)``; WORD the word; STRING the text; NUMBER an int or float;
+    OP the operator (``<>`` and ``==`` normalised to ``!=`` and ``=``).
+    """
+
+    kind: str
+    value: Any
+    pos: int
+    end: int
+    text: str  # as written
+
+    def describe(self) -> str:
+        if self.kind == "END":
+            return "the end of the filter"
+        return f"'{self.text}'"
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens, ending with an END token; raises QueryError on bad input."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            tokens.append(Token("END", None, n, n, ""))
+            return tokens
+        c = text[i]
+        start = i
+        if c in "(),":
+            kind = {"(": "LPAREN", ")": "RPAREN", ",": "COMMA"}[c]
+            tokens.append(Token(kind, c, i, i + 1, c))
+            i += 1
+            continue
+        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+        if op is not None:
+            if text[i + len(op) : i + len(op) + 1] in ("<", ">", "=", "!") and op != "<>":
+                raise _bad_operator(text, i)
+            i += len(op)
+            tokens.append(Token("OP", _CANONICAL_OP.get(op, op), start, i, op))
+            continue
+        if c in "'\"":
+            value, i = _quoted(text, i)
+            tokens.append(Token("STRING", value, start, i, text[start:i]))
+            continue
+        m = _NUMBER.match(text, i) if c.isdigit() or c in ".+-" else None
+        if m:
+            i = m.end()
+            if i < n and (text[i].isalnum() or text[i] in "_."):
+                raise QueryError(
+                    f"bad number '{_run_of(text, start)}'",
+                    text,
+                    start,
+                    len(_run_of(text, start)),
+                    "numbers look like 3, -0.5 or 1e-3; quote text: 'abc'",
+                )
+            raw = m.group()
+            number: int | float = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
+            tokens.append(Token("NUMBER", number, start, i, raw))
+            continue
+        m = _WORD.match(text, i)
+        if m:
+            i = m.end()
+            if i < n and text[i] == ".":
+                key, i = _key(text, start, i + 1)
+                tokens.append(Token("IDENT", (m.group(), key), start, i, text[start:i]))
+            else:
+                tokens.append(Token("WORD", m.group(), start, i, m.group()))
+            continue
+        raise _unexpected(text, i)
+
+
+def _quoted(text: str, i: int) -> tuple[str, int]:
+    """The string starting with the quote at ``i`` (a doubled quote stands for one) and its end."""
+    q = text[i]
+    parts = []
+    j = i + 1
+    while True:
+        k = text.find(q, j)
+        if k < 0:
+            what = "key" if q == "`" else "string"
+            raise QueryError(
+                f"unterminated {what} starting with {q}", text, i, len(text) - i, _QUOTE_HINT
+            )
+        parts.append(text[j:k])
+        if text.startswith(q * 2, k):
+            parts.append(q)
+            j = k + 2
+            continue
+        return "".join(parts), k + 1
+
+
+def _key(text: str, start: int, i: int) -> tuple[str, int]:
+    """The key after ``prefix.`` at ``i``: quoted with backticks or double quotes, or bare."""
+    if i < len(text) and text[i] in '`"':
+        key, end = _quoted(text, i)
+    else:
+        m = _KEY.match(text, i)
+        if not m:
+            raise QueryError(
+                f"missing key after '{text[start:i]}'",
+                text,
+                start,
+                i - start,
+                'quote keys with spaces or symbols: metrics.`val acc` or params."a b"',
+            )
+        key, end = m.group(), m.end()
+    if not key:
+        raise QueryError(f"empty key after '{text[start:i]}'", text, start, end - start)
+    return key, end
+
+
+def _run_of(text: str, i: int) -> str:
+    m = re.compile(r"[^\s(),]+").match(text, i)
+    return m.group() if m else text[i : i + 1]
+
+
+def _unexpected(text: str, i: int) -> QueryError:
+    c = text[i]
+    hints = {
+        ";": "a filter is one expression; join conditions with AND",
+        "&": "write AND instead of &&",
+        "|": "write OR instead of ||",
+        "!": "the not-equal operator is != (or <>); negate a condition with NOT",
+        "`": "backticks quote keys after a prefix, as in metrics.`val acc`",
+        "[": "IN takes a parenthesised list: params.model IN ('rf', 'xgb')",
+        "-": "numbers look like -0.5; a '--' comment is not part of the language",
+    }
+    return QueryError(f"unexpected character '{c}'", text, i, 1, hints.get(c))
+
+
+def _bad_operator(text: str, i: int) -> QueryError:
+    m = re.compile(r"[<>=!]+").match(text, i)
+    bad = m.group() if m else text[i]
+    fixes = {"=>": ">=", "=<": "<=", "!==": "!=", "===": "=", "><": "!=", "=!": "!="}
+    guess = fixes.get(bad)
+    reason = f"unknown operator '{bad}'" + (f"; did you mean '{guess}'?" if guess else "")
+    return QueryError(
+        reason,
+        text,
+        i,
+        len(bad),
+        "operators are =, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL",
+    )

@@ -1,0 +1,162 @@
+"""The search API: ordering, paging, experiments, the runs DataFrame, one run and its history."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from search_fixtures import fill, names, run_id
+
+from nbtrack.errors import NotFoundError, QueryError, ValidationError
+from nbtrack.search import get_metric_history, get_run, search_run_ids, search_runs
+from nbtrack.store import Store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    st = Store(str(tmp_path_factory.mktemp("search") / "store"))
+    fill(st)
+    return st
+
+
+def ordered(store: Store, order_by: list[str] | None, text: str | None = None) -> list[str]:
+    ids, _ = search_run_ids(store, text, order_by=order_by)
+    return names(store, ids)
+
+
+@pytest.mark.parametrize(
+    "order_by, expected",
+    [
+        (None, ["rf-eval", "rf-small", "Running one", "xgb-big"]),  # newest first
+        (["attributes.start_time DESC"], ["rf-eval", "rf-small", "Running one", "xgb-big"]),
+        (["start_time ASC"], ["xgb-big", "Running one", "rf-small", "rf-eval"]),
+        (["metrics.acc DESC"], ["rf-small", "xgb-big", "Running one", "rf-eval"]),  # missing goes last
+        (["metrics.acc"], ["Running one", "xgb-big", "rf-small", "rf-eval"]),  # ... in both directions
+        (["MAX(metrics.acc) DESC"], ["xgb-big", "rf-small", "Running one", "rf-eval"]),
+        (["MIN(metrics.loss) ASC"], ["xgb-big", "rf-small", "rf-eval", "Running one"]),  # NaN-only: last
+        (["params.lr"], ["Running one", "rf-small", "xgb-big", "rf-eval"]),  # numbers by value, then text
+        (["params.lr DESC"], ["xgb-big", "rf-small", "Running one", "rf-eval"]),
+        (["params.model", "metrics.acc DESC"], ["Running one", "rf-small", "rf-eval", "xgb-big"]),
+        (["tags.stage DESC"], ["Running one", "rf-small", "xgb-big", "rf-eval"]),
+        (["attributes.experiment", "attributes.run_name DESC"], ["rf-eval", "Running one", "xgb-big", "rf-small"]),
+        (["attributes.end_time DESC"], ["rf-eval", "rf-small", "xgb-big", "Running one"]),
+        (["duration DESC"], ["xgb-big", "rf-small", "rf-eval", "Running one"]),
+    ],
+)
+def test_order_by_any_identifier_with_missing_values_last(store: Store, order_by: list[str] | None, expected: list[str]) -> None:
+    assert ordered(store, order_by) == expected
+
+
+def test_ties_are_broken_by_run_id_so_the_order_is_stable(store: Store) -> None:
+    ids, _ = search_run_ids(store, None, order_by=["params.missing DESC"])
+    assert ids == sorted(ids)
+    ids, _ = search_run_ids(store, None, order_by=["attributes.user"])
+    assert names(store, ids) == ["xgb-big", "rf-small", "rf-eval", "Running one"]
+
+
+def test_order_by_errors_point_at_the_item(store: Store) -> None:
+    with pytest.raises(QueryError, match="did you mean 'metrics.acc'"):
+        search_run_ids(store, None, order_by=["metrc.acc DESC"])
+    with pytest.raises(QueryError, match="ASC or DESC"):
+        search_run_ids(store, None, order_by=["metrics.acc DOWN"])
+    with pytest.raises(QueryError, match="cannot order by cells.source"):
+        search_run_ids(store, None, order_by=["cells.source"])
+
+
+def test_pages_cover_every_run_once_in_order(store: Store) -> None:
+    everything, token = search_run_ids(store, None, order_by=["metrics.acc DESC"])
+    assert token is None
+    seen, token = [], None
+    while True:
+        page, token = search_run_ids(store, None, order_by=["metrics.acc DESC"], max_results=3, page_token=token)
+        seen += page
+        if token is None:
+            break
+    assert seen == everything
+    page, token = search_run_ids(store, None, max_results=4)
+    assert len(page) == 4 and token is None
+
+
+def test_a_page_token_only_fits_its_own_search(store: Store) -> None:
+    _, token = search_run_ids(store, "params.model = 'rf' OR metrics.acc > 0", max_results=1)
+    assert token
+    with pytest.raises(ValidationError, match="different search"):
+        search_run_ids(store, "params.model = 'xgb'", max_results=1, page_token=token)
+    with pytest.raises(ValidationError, match="invalid page_token"):
+        search_run_ids(store, None, page_token="not-a-token")
+    with pytest.raises(ValidationError, match="max_results"):
+        search_run_ids(store, None, max_results=0)
+
+
+def test_experiment_names_restrict_the_search(store: Store) -> None:
+    ids, _ = search_run_ids(store, None, experiment_names=["eval"])
+    assert set(names(store, ids)) == {"rf-eval", "Running one"}
+    ids, _ = search_run_ids(store, "params.model = 'rf'", experiment_names=["train", "eval"])
+    assert set(names(store, ids)) == {"rf-small", "rf-eval"}
+    with pytest.raises(NotFoundError, match="did you mean 'train'"):
+        search_run_ids(store, None, experiment_names=["trian"])
+
+
+def test_search_runs_frame_has_run_columns_then_params_metrics_tags(store: Store) -> None:
+    df = search_runs(store=store)
+    assert list(df.columns) == [
+        "run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user", "parent_run_id",
+        "params.a.b", "params.lr", "params.model",
+        "metrics.acc", "metrics.loss", "metrics.val acc",
+        "tags.owner", "tags.stage",
+    ]
+    assert list(df["run_name"]) == ["rf-eval", "rf-small", "Running one", "xgb-big"]
+    assert str(df["start_time"].dt.tz) == "UTC"
+    first = df.set_index("run_name").loc["rf-small"]
+    assert first["start_time"] == pd.Timestamp("2026-11-23T10:00:00", tz="UTC")
+    assert first["duration"] == 30.0
+    assert first["metrics.acc"] == 0.91 and first["params.lr"] == "0.01" and first["tags.owner"] == "anna"
+    assert first["experiment"] == "train" and first["status"] == "finished" and first["user"] == "anna"
+    running = df.set_index("run_name").loc["Running one"]
+    assert pd.isna(running["end_time"]) and math.isnan(running["duration"])
+    assert math.isnan(running["metrics.loss"])  # logged NaN
+    assert running["params.a.b"] is None and math.isnan(df.set_index("run_name").loc["rf-eval", "metrics.acc"])
+    assert df.set_index("run_name").loc["xgb-big", "parent_run_id"] == run_id(1)
+    assert df.attrs["next_page_token"] is None
+
+
+def test_search_runs_filters_orders_and_pages(store: Store) -> None:
+    df = search_runs("params.model = 'rf' OR params.model = 'xgb'", order_by=["metrics.acc DESC"], max_results=2, store=store)
+    assert list(df["run_name"]) == ["rf-small", "xgb-big"]
+    token = df.attrs["next_page_token"]
+    rest = search_runs("params.model = 'rf' OR params.model = 'xgb'", order_by=["metrics.acc DESC"], max_results=2,
+                       page_token=token, store=store)
+    assert list(rest["run_name"]) == ["rf-eval"] and rest.attrs["next_page_token"] is None
+    assert list(search_runs(experiment_names=["eval"], store=store)["run_name"]) == ["rf-eval", "Running one"]
+
+
+def test_search_runs_with_no_match_is_an_empty_frame_with_the_run_columns(store: Store) -> None:
+    df = search_runs("params.model = 'nothing'", store=store)
+    assert len(df) == 0
+    assert list(df.columns)[:9] == ["run_id", "run_name", "experiment", "status", "start_time", "end_time",
+                                    "duration", "user", "parent_run_id"]
+
+
+def test_search_runs_uses_the_default_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBTRACK_STORE", store.root)
+    assert len(search_runs()) == 4
+
+
+def test_get_run_returns_the_full_summary(store: Store) -> None:
+    run = get_run(run_id(2)[:6], store=store)
+    assert run["id"] == run_id(2) and run["experiment"] == "train" and run["name"] == "xgb-big"
+    assert run["params"] == {"model": "xgb", "lr": "0.1"} and run["tags"]["stage"] == "dev"
+    assert run["metrics"]["acc"] == 0.8
+    assert run["metric_summary"]["acc"]["max"] == 0.95 and run["metric_summary"]["loss"]["min"] == 0.15
+    with pytest.raises(NotFoundError):
+        get_run("ffff", store=store)
+
+
+def test_get_metric_history_lists_every_step(store: Store) -> None:
+    df = get_metric_history(run_id(1), "acc", store=store)
+    assert list(df.columns) == ["step", "value", "timestamp"]
+    assert list(df["step"]) == [0, 1, 2] and list(df["value"]) == [0.5, 0.7, 0.91]
+    assert df["timestamp"].iloc[0] == pd.Timestamp("2026-11-23T10:00:00", tz="UTC")
+    with pytest.raises(NotFoundError, match="no metric 'nope'"):
+        get_metric_history(run_id(1), "nope", store=store)
