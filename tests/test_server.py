@@ -281,16 +281,41 @@ async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
     assert store.run_summaries([run_id])[0]["deleted_at"] is None
 
 
-async def test_replay_and_export_answer_501_while_the_engine_is_missing(jp_fetch: Any, store: Any) -> None:
+async def test_export_answers_501_while_the_engine_is_missing(jp_fetch: Any, store: Any) -> None:
     import importlib.util
 
     run_id = make_run(store)
-    if importlib.util.find_spec("nbtrack.replay") is None:
-        code, message = await error_of(send_json(jp_fetch, "POST", "runs", run_id, "replay", body={}))
-        assert code == 501 and "replay" in message
-    if importlib.util.find_spec("nbtrack.export") is None:
-        code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="script"))
-        assert code == 501 and "export" in message
+    if importlib.util.find_spec("nbtrack.export") is not None:
+        pytest.skip("nbtrack.export is installed")
+    code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="script"))
+    assert code == 501 and "export" in message
+
+
+async def test_replay_streams_progress_then_the_report(jp_fetch: Any, store: Any) -> None:
+    pytest.importorskip("nbtrack.replay")
+    # Given a run whose recorded state hashes a fresh kernel cannot match
+    run_id = make_run(store, cells=["a = 1", "b = a + 1"])
+    # When the sidebar asks for a replay
+    response = await jp_fetch(
+        "nbtrack", "api", "runs", run_id, "replay", method="POST", body="{}", request_timeout=240
+    )
+    # Then JSON lines report each cell, then the report names where it diverged
+    assert response.headers["Content-Type"] == "application/x-ndjson"
+    events = [json.loads(line) for line in response.body.decode().splitlines() if line.strip()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [(e["done"], e["total"]) for e in progress] == [(1, 2), (2, 2)]
+    assert events[-1]["event"] == "result", events[-1]
+    report = events[-1]["report"]
+    assert report["cells_total"] == 2 and report["reproduced"] is False
+    assert report["divergences"][0]["index"] == 0
+
+
+async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any, store: Any) -> None:
+    pytest.importorskip("nbtrack.replay")
+    run_id = make_run(store)
+    response = await jp_fetch("nbtrack", "api", "runs", run_id, "replay", method="POST", body="{}")
+    last = json.loads(response.body.decode().splitlines()[-1])
+    assert last["event"] == "error" and "no recorded cells" in last["message"]
 
 
 async def test_export_format_is_checked(jp_fetch: Any, store: Any) -> None:

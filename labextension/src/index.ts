@@ -17,6 +17,7 @@ import {
   SidePanel,
   ToolbarButton
 } from '@jupyterlab/ui-components';
+import { Panel } from '@lumino/widgets';
 import * as React from 'react';
 
 import { NbtrackClient } from './api';
@@ -136,7 +137,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         onOpen: run => openRun(run.id, run.name)
       })
     );
-    const panel = new SidePanel({ translator: translator ?? nullTranslator });
+    const panel = new SidePanel({ content: new Panel(), translator: translator ?? nullTranslator });
     panel.id = 'nbtrack-sidebar';
     panel.addClass('nbtrack-sidebar');
     panel.title.icon = nbtrackIcon;
@@ -154,6 +155,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         tooltip: trans.__('Refresh runs')
       })
     );
+    list.addClass('nbtrack-list');
     panel.addWidget(list);
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'nbtrack-sidebar');

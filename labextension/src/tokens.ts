@@ -112,6 +112,7 @@ export type ExportFormat = 'script' | 'notebook' | 'bundle';
 /** One line of the replay progress stream. */
 export type ReplayEvent =
   | { event: 'progress'; done: number; total: number | null }
+  | { event: 'note'; kind: string; text: string }
   | { event: 'result'; report: Record<string, unknown> }
   | { event: 'error'; message: string };
 

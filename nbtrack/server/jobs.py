@@ -43,7 +43,7 @@ def _call(fn: Callable[..., Any], store: Any, run_id: str, **extra: Any) -> Any:
 
 def report_dict(report: Any) -> Any:
     """A replay report as plain JSON data, whatever object the engine returns."""
-    for name in ("to_dict", "as_dict", "to_json_dict"):
+    for name in ("to_json", "to_dict", "as_dict"):
         method = getattr(report, name, None)
         if callable(method):
             return method()
@@ -55,7 +55,8 @@ def report_dict(report: Any) -> Any:
 class ReplayHandler(NbtrackHandler):
     """``POST /runs/<id>/replay``: runs the replay and streams JSON lines of progress, then the report.
 
-    Lines are ``{"event": "progress", "done": i, "total": n}`` and finally
+    Lines are ``{"event": "progress", "done": i, "total": n}``, ``{"event": "note", "kind": k,
+    "text": t}`` (environment differences, changed inputs) and finally
     ``{"event": "result", "report": {...}}`` or ``{"event": "error", "message": ...}``.
     """
 
@@ -69,12 +70,19 @@ class ReplayHandler(NbtrackHandler):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-        def progress(done: int, total: int | None = None, *_: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, {"event": "progress", "done": done, "total": total})
+        def notify(kind: str, payload: Any) -> None:
+            if kind == "cell":
+                index, total = payload
+                event = {"event": "progress", "done": index, "total": total}  # index counts from 1
+            else:
+                lines = payload if isinstance(payload, list) else [payload]
+                event = {"event": "note", "kind": kind, "text": "\n".join(map(str, lines))}
+            loop.call_soon_threadsafe(queue.put_nowait, event)
 
         def work() -> Any:
             store = self.open_store(url)
-            return report_dict(_call(replay_run, store, store.resolve_run_id(run_id), progress=progress))
+            report = replay_run(store.resolve_run_id(run_id), store, progress=False, notify=notify)
+            return report_dict(report)
 
         self.set_header("Content-Type", "application/x-ndjson")
         self.set_header("Cache-Control", "no-store")

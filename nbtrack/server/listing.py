@@ -44,16 +44,16 @@ def page_of_runs(
     """One page of runs, newest first unless ``order_by`` says otherwise."""
     try:
         from ..search import search_run_ids
-    except ImportError:
-        search_run_ids = None
-    if search_run_ids is not None and not include_deleted:
-        ids, next_token = search_run_ids(
-            store, filter_string or "", experiments or None, order_by or None, max_results, page_token
-        )
-    else:
+    except ImportError:  # an installation without the query layer: newest first, unfiltered
         if filter_string or order_by:
-            raise ValidationError("filtering and ordering need nbtrack.search, which this installation lacks")
+            raise ValidationError("filtering and ordering need nbtrack.search, which this installation lacks") from None
         ids, next_token = _newest_first(store, experiments, max_results, page_token, include_deleted)
+    else:
+        store.detect_killed()
+        ids, next_token = search_run_ids(
+            store, filter_string or None, experiments or None, order_by or None, max_results, page_token,
+            include_deleted=include_deleted,
+        )
     runs = [summary(r) for r in store.run_summaries(list(ids))]
     return {"runs": runs, "next_page_token": next_token or None}
 

@@ -65,6 +65,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
   const [notes, setNotes] = React.useState('');
   const [tagDraft, setTagDraft] = React.useState('');
   const [replay, setReplay] = React.useState<ReplayEvent | null>(null);
+  const [replayNotes, setReplayNotes] = React.useState<string[]>([]);
   const [busy, setBusy] = React.useState(false);
   const [cellNote, setCellNote] = React.useState('');
 
@@ -123,8 +124,15 @@ export function RunView(props: IRunViewProps): JSX.Element {
   const doReplay = async (): Promise<void> => {
     setBusy(true);
     setReplay({ event: 'progress', done: 0, total: null });
+    setReplayNotes([]);
     try {
-      await client.replay(run.id, setReplay);
+      await client.replay(run.id, event => {
+        if (event.event === 'note') {
+          setReplayNotes(notes => notes.concat(event.text));
+        } else {
+          setReplay(event);
+        }
+      });
       await load();
     } catch (e) {
       setReplay({ event: 'error', message: (e as Error).message });
@@ -219,6 +227,9 @@ export function RunView(props: IRunViewProps): JSX.Element {
         </div>
       )}
       {replay && <ReplayStatus event={replay} trans={trans} />}
+      {replayNotes.length > 0 && (
+        <pre className="nbtrack-replay-notes">{replayNotes.join('\n')}</pre>
+      )}
 
       <div className="nbtrack-columns">
         <Section title={trans.__('Parameters')}>
@@ -396,6 +407,9 @@ function ReplayStatus(props: { event: ReplayEvent; trans: TranslationBundle }): 
       </div>
     );
   }
+  if (event.event === 'note') {
+    return <div className="nbtrack-replay-status">{event.text}</div>;
+  }
   if (event.event === 'error') {
     return (
       <div className="nbtrack-error" role="alert">
@@ -407,7 +421,13 @@ function ReplayStatus(props: { event: ReplayEvent; trans: TranslationBundle }): 
     reproduced?: boolean;
     cells_total?: number;
     cells_matched?: number;
-    divergences?: { index: number; execution_count: number | null; source: string; variables: Record<string, unknown> }[];
+    divergences?: {
+      index: number;
+      execution_count: number | null;
+      source: string;
+      variables: Record<string, unknown>;
+      causes?: string[];
+    }[];
   };
   return (
     <div className="nbtrack-replay-status" role="status">
@@ -419,6 +439,11 @@ function ReplayStatus(props: { event: ReplayEvent; trans: TranslationBundle }): 
       {(report.divergences ?? []).map(d => (
         <div key={d.index} className="nbtrack-divergence">
           [{d.execution_count ?? ' '}] <code>{firstLine(d.source)}</code>: {Object.keys(d.variables ?? {}).join(', ')}
+          {(d.causes ?? []).map(c => (
+            <div key={c} className="nbtrack-muted">
+              {trans.__('likely cause: %1', c)}
+            </div>
+          ))}
         </div>
       ))}
     </div>

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+
+import { ApiError, listPath, NbtrackClient, Requester } from '../src/api';
+import type { ReplayEvent } from '../src/tokens';
+
+interface ISeen {
+  method: string;
+  url: string;
+  body: string;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+describe('NbtrackClient against a real HTTP server', () => {
+  let server: Server;
+  let base = '';
+  let seen: ISeen[] = [];
+  let route: Route = (_req, res) => res.end('{}');
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', chunk => (body += chunk));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+        route(req, res, body);
+      });
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/nbtrack/api`;
+  });
+  after(() => new Promise<void>(resolve => server.close(() => resolve())));
+  beforeEach(() => {
+    seen = [];
+  });
+
+  const requester: Requester = (path, init) => fetch(`${base}/${path}`, init);
+  const json = (status: number, payload: unknown): Route => (_req, res) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(payload));
+  };
+
+  it('lists runs with the filter, paging and the open notebook in the query', async () => {
+    route = json(200, { runs: [], next_page_token: null, store: '/s' });
+    const client = new NbtrackClient(requester, () => 'dir/my nb.ipynb');
+    const page = await client.listRuns({ filter: " metrics.acc > 0.9 ", maxResults: 50, pageToken: 't1' });
+    assert.equal(page.store, '/s');
+    const url = new URL(seen[0].url, 'http://x');
+    assert.equal(url.pathname, '/nbtrack/api/runs');
+    assert.equal(url.searchParams.get('filter'), 'metrics.acc > 0.9');
+    assert.equal(url.searchParams.get('max_results'), '50');
+    assert.equal(url.searchParams.get('page_token'), 't1');
+    assert.equal(url.searchParams.get('notebook'), 'dir/my nb.ipynb');
+  });
+
+  it('raises the server message of a JSON error', async () => {
+    route = json(400, { message: "unknown field 'metrik' at position 0" });
+    const client = new NbtrackClient(requester);
+    await assert.rejects(client.listRuns({ filter: 'metrik.x > 1' }), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.status, 400);
+      assert.equal(err.message, "unknown field 'metrik' at position 0");
+      return true;
+    });
+  });
+
+  it('falls back to the status line when an error is not JSON', async () => {
+    route = (_req, res) => {
+      res.writeHead(502, 'Bad Gateway');
+      res.end('<html>proxy</html>');
+    };
+    await assert.rejects(new NbtrackClient(requester).getRun('abc'), /502 Bad Gateway/);
+  });
+
+  it('sends edits as JSON with the right verbs', async () => {
+    route = json(200, { id: 'abc', tags: {} });
+    const client = new NbtrackClient(requester);
+    await client.rename('abc', 'new name');
+    await client.setNotes('abc', 'n');
+    await client.setTags('abc', { owner: 'ana' });
+    await client.deleteTag('abc', 'a/b');
+    await client.deleteRun('abc');
+    await client.restoreRun('abc');
+    assert.deepEqual(
+      seen.map(s => `${s.method} ${s.url} ${s.body}`),
+      [
+        'PATCH /nbtrack/api/runs/abc {"name":"new name"}',
+        'PATCH /nbtrack/api/runs/abc {"notes":"n"}',
+        'PUT /nbtrack/api/runs/abc/tags {"tags":{"owner":"ana"}}',
+        'DELETE /nbtrack/api/runs/abc/tags?key=a%2Fb ',
+        'DELETE /nbtrack/api/runs/abc ',
+        'POST /nbtrack/api/runs/abc/restore {}'
+      ]
+    );
+  });
+
+  it('refuses a run id that could change the URL path', () => {
+    const client = new NbtrackClient(requester);
+    assert.throws(() => client.artifactPath('../../api/contents', 'x'), ApiError);
+    assert.equal(client.artifactPath('ab12', 'plots/a b.png'), 'runs/ab12/artifact?path=plots%2Fa+b.png');
+  });
+
+  it('streams replay progress line by line, also when lines are split across chunks', async () => {
+    route = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.write('{"event":"progress","done":1,"total":2}\n{"event":"prog');
+      setTimeout(() => {
+        res.write('ress","done":2,"total":2}\n');
+        res.end('{"event":"result","report":{"reproduced":true}}');
+      }, 20);
+    };
+    const events: ReplayEvent[] = [];
+    const last = await new NbtrackClient(requester).replay('abc', e => events.push(e));
+    assert.deepEqual(
+      events.map(e => e.event),
+      ['progress', 'progress', 'result']
+    );
+    assert.deepEqual(last, { event: 'result', report: { reproduced: true } });
+  });
+
+  it('names the export file after the server and keeps its bytes', async () => {
+    route = (_req, res) => {
+      res.writeHead(200, { 'Content-Disposition': 'attachment; filename="nbtrack-abc.py"' });
+      res.end('print(1)\n');
+    };
+    const { blob, filename } = await new NbtrackClient(requester).exportRun('abc', 'script');
+    assert.equal(filename, 'nbtrack-abc.py');
+    assert.equal(await blob.text(), 'print(1)\n');
+    assert.equal(new URL(seen[0].url, 'http://x').searchParams.get('format'), 'script');
+  });
+
+  it('reports an unreachable server as status 0', async () => {
+    const down: Requester = () => Promise.reject(new TypeError('fetch failed'));
+    await assert.rejects(new NbtrackClient(down).experiments(), (err: unknown) => {
+      assert.ok(err instanceof ApiError && err.status === 0);
+      return true;
+    });
+  });
+});
+
+describe('listPath', () => {
+  it('leaves out empty parts and repeats experiments', () => {
+    assert.equal(listPath({}), 'runs');
+    assert.equal(listPath({ filter: '   ' }), 'runs');
+    assert.equal(
+      listPath({ experiment: ['a', 'b'], orderBy: ['metrics.acc DESC'], includeDeleted: true }),
+      'runs?experiment=a&experiment=b&order_by=metrics.acc+DESC&include_deleted=1'
+    );
+  });
+});

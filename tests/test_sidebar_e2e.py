@@ -1,0 +1,214 @@
+"""The sidebar in a real JupyterLab and a real headless Chromium (Debian's), end to end.
+
+Starts ``jupyter lab`` on loopback with a token in a temporary root, runs a ``%%track`` cell in
+a notebook, and checks what a user sees. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+
+TRACK_CELL = """%%track --name e2e-run --experiment e2e --param lr=0.1 --tag owner=ana
+import nbtrack
+total = 0
+for step in range(20):
+    total += step
+    nbtrack.log_metric("loss", 1.0 / (step + 1), step=step)
+nbtrack.log_metric("acc", 0.93)"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A JupyterLab server on 127.0.0.1 with a token, serving a temporary root directory."""
+    pytest.importorskip("playwright")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    import nbformat
+
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(TRACK_CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "demo.ipynb")
+    token, port = uuid.uuid4().hex, free_port()
+    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}  # the store lands beside the notebook
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        env[name] = str(base / name.lower())
+    log = open(base / "lab.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         "--ServerApp.open_browser=False", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+            urllib.request.urlopen(req, timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError((base / "lab.log").read_text()[-3000:]) from None
+            time.sleep(0.5)
+    try:
+        yield {"url": url, "token": token, "root": root, "log": base / "lab.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def page(lab: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.errors = errors  # type: ignore[attr-defined]
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"sidebar-{name}.png"))
+
+
+def api(lab: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
+    req = urllib.request.Request(
+        f"{lab['url']}/nbtrack/api/{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {lab['token']}", "Content-Type": "application/json"},
+    )
+    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[str, Any], page: Any) -> None:
+    # Given JupyterLab with a notebook holding %load_ext nbtrack and a %%track cell
+    page.goto(f"{lab['url']}/lab/tree/demo.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(
+        "() => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
+        " && p.sessionContext.session && p.sessionContext.session.kernel"
+        " && p.sessionContext.session.kernel.status === 'idle'; }",
+        timeout=90_000,
+    )
+    # When the user opens the nbtrack sidebar and runs all cells
+    page.click("li.lm-TabBar-tab[data-id='nbtrack-sidebar']")
+    page.wait_for_selector(".nbtrack-sidebar-body", timeout=30_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Then the run appears in the sidebar, under its experiment, finished, with its key metrics
+    row = page.wait_for_selector(".nbtrack-run:has-text('e2e-run')", timeout=90_000)
+    page.wait_for_selector(".nbtrack-run:has-text('e2e-run') .nbtrack-badge-finished", timeout=30_000)
+    assert "e2e" in page.inner_text(".nbtrack-group-title")
+    text = row.inner_text()
+    assert "acc" in text and "0.93" in text and "loss" in text
+    shot(page, "1-list")
+
+    # When the user opens it
+    row.click()
+    view = page.wait_for_selector(".nbtrack-runview", timeout=30_000)
+    page.wait_for_selector(".nbtrack-metric-card:has-text('loss') .nbtrack-chart-line", timeout=30_000)
+    # Then params, tags, metrics with a chart and the executed cells with their code are shown
+    assert "lr" in view.inner_text() and "owner=ana" in view.inner_text()
+    codes = page.locator(".nbtrack-runview .nbtrack-code").all_inner_texts()
+    assert any("%load_ext nbtrack" in c for c in codes)
+    assert any("log_metric(\"loss\"" in c for c in codes)
+    shot(page, "2-run-view")
+
+    # When the user clicks the recorded %%track cell, the notebook shows that cell
+    page.locator(".nbtrack-cell-in-run .nbtrack-cell-head").last.click()
+    page.wait_for_function(
+        "() => { const p = window.jupyterapp.shell.currentWidget;"
+        " return p && p.content && p.content.activeCellIndex === 1; }",
+        timeout=10_000,
+    )
+
+    # Replay and export: shown as done when the engine is installed, else its message
+    page.click(".lm-TabBar-tab:has-text('Run e2e-run')")
+    page.click(".nbtrack-replay")
+    page.wait_for_selector(".nbtrack-replay-status strong, .nbtrack-runview .nbtrack-error", timeout=240_000)
+    shot(page, "3-replay")
+    outcome = page.inner_text(".nbtrack-runview")
+    assert "Reproduced" in outcome or "Diverged" in outcome or "replay is not available" in outcome
+    page.click(".nbtrack-export-script")
+    page.wait_for_selector(".nbtrack-message", timeout=60_000)
+    message = page.inner_text(".nbtrack-message")
+    assert "Exported" in message or "export is not available" in message
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_run_names_and_notes_with_markup_are_shown_as_text(lab: dict[str, Any], page: Any) -> None:
+    # Given a run whose name and notes contain HTML with script
+    page.goto(f"{lab['url']}/lab?token={lab['token']}")
+    page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
+    runs = api(lab, "GET", "runs?notebook=demo.ipynb")["runs"]
+    if not runs:
+        pytest.skip("the first test records the run this one needs")
+    run_id = runs[0]["id"]
+    evil = "<img src=x onerror=\"window.__xss=1\">"
+    api(lab, "PATCH", f"runs/{run_id}?notebook=demo.ipynb", {"name": f"n{evil}", "notes": evil})
+    # When the sidebar lists it and the user opens it
+    page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
+    row = page.wait_for_selector(".nbtrack-run:has-text('onerror')", timeout=30_000)
+    row.click()
+    page.wait_for_selector(".nbtrack-notes", timeout=30_000)
+    # Then the markup is visible as text and nothing ran
+    assert page.input_value(".nbtrack-notes") == evil
+    assert evil in row.inner_text()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator(".nbtrack-sidebar img, .nbtrack-runview img").count() == 0
+    shot(page, "4-markup-as-text")
+
+
+def test_typescript_unit_tests_pass() -> None:
+    """The labextension's own tests (API client and view logic) under node's test runner."""
+    import shutil
+
+    ext = Path(__file__).resolve().parent.parent / "labextension"
+    if shutil.which("npm") is None or not (ext / "node_modules").is_dir():
+        pytest.skip("labextension dependencies are not installed (npm ci in labextension/)")
+    result = subprocess.run(["npm", "test"], cwd=ext, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
