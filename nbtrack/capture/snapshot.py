@@ -1,0 +1,243 @@
+"""Code snapshot: the local files a run depends on, stored content-addressed.
+
+A snapshot is a blob holding JSON ``{path: blob hash}``: the source files of modules imported
+from outside the standard library and site-packages (a ``helpers.py`` beside the notebook, a
+package under development), plus the files under the notebook's directory that
+``.nbtrackignore`` (gitignore syntax) does not exclude. Paths under the notebook's directory
+are relative (POSIX separators), others absolute. Files are blobs, so an unchanged file costs
+one ``stat`` per run and no space.
+
+Limits: files over ``NBTRACK_SNAPSHOT_FILE_LIMIT_MB`` (default 1) are left out, and files stop
+being added once ``NBTRACK_SNAPSHOT_LIMIT_MB`` (default 50) is reached; 0 turns snapshots off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import ValidationError
+from .lineage import default_excludes, untracked
+from .pythondirs import is_under
+
+IGNORE_FILE = ".nbtrackignore"
+SKIP_DIRS = frozenset({".nbtrack", ".git", ".ipynb_checkpoints", "__pycache__"})
+EXTERNAL = "_external"  # where files from outside the notebook's directory go when restored
+MAX_FILES = 10_000
+_MB = 1 << 20
+
+# (store blob root, absolute path) -> (mtime_ns, size, blob hash): unchanged files are not re-read.
+_hashes: dict[tuple[str, str], tuple[int, int, str]] = {}
+
+
+def limits() -> tuple[int, int]:
+    """(per-file, total) byte limits from the environment."""
+    total = _env_mb("NBTRACK_SNAPSHOT_LIMIT_MB", 50.0)
+    per_file = _env_mb("NBTRACK_SNAPSHOT_FILE_LIMIT_MB", 1.0)
+    return min(per_file, total), total
+
+
+def _env_mb(name: str, default: float) -> int:
+    raw = os.environ.get(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValidationError(f"{name} must be a number of megabytes, got {raw!r}") from None
+    return max(0, int(value * _MB))
+
+
+def capture_snapshot(
+    store: Any, notebook_dir: str | None, modules: Iterable[ModuleType]
+) -> str | None:
+    """Store the run's local code and files; returns the manifest's blob hash (None if empty).
+
+    ``modules`` is usually ``sys.modules.values()`` of the kernel; ``notebook_dir`` None (or a
+    home or root directory, too broad to walk) means modules only.
+    """
+    per_file, total = limits()
+    if total <= 0:
+        return None
+    root = os.path.normpath(os.path.abspath(notebook_dir)) if notebook_dir else None
+    if root is not None and (
+        root in (os.path.abspath(os.sep), os.path.expanduser("~")) or not os.path.isdir(root)
+    ):
+        root = None
+    excluded = _excluded_dirs(store)
+    manifest: dict[str, str] = {}
+    used = 0
+    with untracked():  # nbtrack's own reads are not the run's inputs
+        spec = _ignore_spec(root) if root else None
+        for path in _candidates(root, modules, excluded, spec):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size > per_file or used + st.st_size > total:
+                continue
+            h = _blob(store, path, st)
+            if h is None:
+                continue
+            manifest[_key(path, root)] = h
+            used += st.st_size
+            if len(manifest) >= MAX_FILES:
+                break
+    if not manifest:
+        return None
+    data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    return str(store.put_blob(data))
+
+
+def _excluded_dirs(store: Any) -> tuple[str, ...]:
+    dirs = set(default_excludes())
+    dirs.add(
+        str(Path(__file__).resolve().parents[1])
+    )  # nbtrack itself, even when installed editable
+    for d in (getattr(store, "root", None), getattr(store.blobs, "root", None)):
+        if isinstance(d, str) and d:
+            dirs.add(os.path.normpath(os.path.abspath(d)))
+    return tuple(sorted(dirs, key=len, reverse=True))
+
+
+def _ignore_spec(root: str) -> Any:
+    try:
+        with open(os.path.join(root, IGNORE_FILE), encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _candidates(
+    root: str | None, modules: Iterable[ModuleType], excluded: tuple[str, ...], spec: Any
+) -> Iterator[str]:
+    """Absolute paths: imported local modules first (code matters most), then the directory."""
+    seen: set[str] = set()
+    for module in list(modules):
+        f = getattr(module, "__file__", None)
+        if (
+            not isinstance(f, str)
+            or not f.endswith(".py")
+            or getattr(module, "__name__", "") == "__main__"
+        ):
+            continue
+        path = os.path.normpath(os.path.abspath(f))
+        if path in seen or is_under(os.path.dirname(path), excluded):
+            continue
+        if root and is_under(path, (root,)) and _ignored(spec, os.path.relpath(path, root), False):
+            continue
+        seen.add(path)
+        yield path
+    if root is None:
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and not is_under(os.path.join(dirpath, d), excluded)
+            and not _ignored(spec, os.path.join(rel_dir, d), True)
+        )
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if (
+                path in seen
+                or os.path.islink(path)
+                or _ignored(spec, os.path.join(rel_dir, name), False)
+            ):
+                continue
+            seen.add(path)
+            yield path
+
+
+def _ignored(spec: Any, rel: str, is_dir: bool) -> bool:
+    if spec is None:
+        return False
+    rel = rel.replace(os.sep, "/")
+    return bool(spec.match_file(rel + "/" if is_dir else rel))
+
+
+def _blob(store: Any, path: str, st: os.stat_result) -> str | None:
+    key = (str(store.blobs.root), path)
+    cached = _hashes.get(key)
+    if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+        return cached[2]
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    h = str(store.put_blob(data))
+    if len(data) == st.st_size:
+        _hashes[key] = (st.st_mtime_ns, st.st_size, h)
+    return h
+
+
+def _key(path: str, root: str | None) -> str:
+    if root and is_under(path, (root,)):
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    return path
+
+
+def member_path(key: str) -> str:
+    """Where a snapshot path goes below a target directory: relative paths as they are, absolute
+    ones under ``_external/`` (so nothing is ever written outside the target)."""
+    if os.path.isabs(key) or key.startswith("/"):
+        drive, rest = os.path.splitdrive(key)
+        parts = [drive.rstrip(":")] if drive else []
+        parts += [p for p in rest.replace("\\", "/").split("/") if p]
+        return "/".join([EXTERNAL, *parts])
+    parts = key.replace("\\", "/").split("/")
+    if ".." in parts or not key:
+        raise ValidationError(f"snapshot path {key!r} leaves its directory")
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+def snapshot_files(store: Any, snapshot_hash: str) -> dict[str, str]:
+    """The snapshot's ``{path: blob hash}``."""
+    return dict(json.loads(store.get_blob(snapshot_hash)))
+
+
+def changed_files(
+    store: Any, snapshot_hash: str, root: str | os.PathLike[str]
+) -> list[tuple[str, str]]:
+    """``[(path, "changed" | "missing")]`` of snapshot files that differ from what is on disk now;
+    relative paths are looked up under ``root`` (the notebook's directory)."""
+    from ..store.blobs import content_hash
+
+    out = []
+    with untracked():
+        for key, h in sorted(snapshot_files(store, snapshot_hash).items()):
+            path = key if os.path.isabs(key) else os.path.join(os.fspath(root), key)
+            try:
+                with open(path, "rb") as f:
+                    now = content_hash(f.read())
+            except OSError:
+                out.append((key, "missing"))
+                continue
+            if now != h:
+                out.append((key, "changed"))
+    return out
+
+
+def restore_snapshot(
+    store: Any, snapshot_hash: str, target_dir: str | os.PathLike[str]
+) -> dict[str, Path]:
+    """Write the recorded files below ``target_dir`` (see :func:`member_path`); returns
+    ``{snapshot path: written file}``."""
+    target = Path(target_dir)
+    out = {}
+    for key, h in sorted(snapshot_files(store, snapshot_hash).items()):
+        dest = target.joinpath(*member_path(key).split("/"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(store.get_blob(h))
+        out[key] = dest
+    return out
