@@ -305,6 +305,7 @@ class Run:
                 end_time=time.time(),
                 end_seq=self.session.seq if self.session.kind == "kernel" else None,
                 env_hash=self.session.environment(),
+                snapshot_hash=_snapshot(self.session, extra.get("notebook_path")),
                 **extra,
             )
         except Exception as exc:
@@ -342,6 +343,21 @@ def _revision(session: Session) -> dict[str, Any]:
     except Exception as exc:
         warn_failure("could not capture the notebook revision", exc)
         return {}
+
+
+def _snapshot(session: Session, notebook: str | None) -> str | None:
+    """The run's code snapshot (``nbtrack.capture.snapshot``): imported local modules and the
+    files of the notebook's directory (a kernel's working directory when the notebook is unknown)."""
+    try:
+        import sys
+
+        from .capture.snapshot import capture_snapshot
+
+        directory = os.path.dirname(notebook) if notebook else os.getcwd() if session.kind == "kernel" else None
+        return capture_snapshot(session.store, directory, list(sys.modules.values()))
+    except Exception as exc:
+        warn_failure("could not capture the code snapshot", exc)
+        return None
 
 
 # -- the active-run stack and the background flusher ----------------------------------------
