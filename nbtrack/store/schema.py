@@ -9,6 +9,7 @@ Per-cell state is stored as a diff (name -> hash, NULL hash = deleted) and folde
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -107,7 +108,7 @@ metrics = Table(
     metadata,
     Column("run_id", String(32), nullable=False),
     Column("key", String(256), nullable=False),
-    Column("step", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),  # 64-bit: PostgreSQL's INTEGER is 32
     Column("value", Float),  # NULL stands for NaN (SQLite cannot store NaN)
     Column("timestamp", Float, nullable=False),
     Column("cell_seq", Integer),
@@ -121,7 +122,7 @@ latest_metrics = Table(
     Column("run_id", String(32), primary_key=True),
     Column("key", String(256), primary_key=True),
     Column("value", Float),
-    Column("step", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
     Column("timestamp", Float, nullable=False),
     Column("min_value", Float),
     Column("max_value", Float),
@@ -177,7 +178,7 @@ file_events = Table(
     Column("path", Text, nullable=False),
     Column("mode", String(8), nullable=False),  # read | write | input
     Column("hash", String(64)),
-    Column("size", Integer),
+    Column("size", BigInteger),
     Index("ix_file_events_session", "session_id", "seq"),
     Index("ix_file_events_run", "run_id"),
 )
@@ -188,6 +189,6 @@ artifacts = Table(
     Column("run_id", String(32), primary_key=True),
     Column("path", String(1024), primary_key=True),
     Column("blob_hash", String(64), nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
     Column("created", Float, nullable=False),
 )
