@@ -22,6 +22,8 @@ from .blobs import BlobStore, content_hash
 
 T = TypeVar("T")
 RUN_STATUSES = ("running", "finished", "failed", "killed")
+# PostgreSQL SQLSTATEs a retried transaction can get past: serialization failure, deadlock, lock timeout
+_PG_RETRYABLE = ("40001", "40P01", "55P03")
 
 
 def mask_url(url: str) -> str:
@@ -53,8 +55,10 @@ class Store:
         self._lock = threading.RLock()
         if "://" in url and not url.startswith("sqlite"):
             self.is_sqlite = False
-            blobs = os.environ.get("NBTRACK_BLOBS") or os.path.abspath(".nbtrack/blobs")
             self.engine = self._pg_engine(url)
+            self._migrate()
+            recorded = self._server_blobs_url()
+            blobs = os.environ.get("NBTRACK_BLOBS") or recorded
         else:
             self.is_sqlite = True
             root = url.removeprefix("sqlite:///")
@@ -69,8 +73,8 @@ class Store:
             self.db_path = os.path.join(root, "nbtrack.db")
             blobs = os.environ.get("NBTRACK_BLOBS") or os.path.join(root, "blobs")
             self.engine = self._sqlite_engine(self.db_path)
+            self._migrate()
         self.blobs = BlobStore(blobs)
-        self._migrate()
         self._experiments: dict[str, int] = {}
 
     # -- engines -------------------------------------------------------------------------
@@ -84,9 +88,9 @@ class Store:
         def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL can wait for a lock
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return engine
@@ -103,6 +107,27 @@ class Store:
             raise ImportError(
                 "the PostgreSQL store needs psycopg: pip install 'nbtrack[postgres]'"
             ) from exc
+
+    def _server_blobs_url(self) -> str:
+        """Where a server store's blobs live when ``NBTRACK_BLOBS`` is not set: the location
+        its creator chose (recorded in ``meta``), so every process on every machine agrees
+        whatever its working directory. The first opener records ``NBTRACK_BLOBS`` if set,
+        else its absolute ``./.nbtrack/blobs``; URLs carrying a password are never recorded."""
+        key = s.meta.c.key == "blobs_url"
+        recorded = self.read(lambda conn: conn.execute(select(s.meta.c.value).where(key)).scalar())
+        if recorded:
+            return str(recorded)
+        chosen = os.environ.get("NBTRACK_BLOBS") or os.path.abspath(os.path.join(".nbtrack", "blobs"))
+        if mask_url(chosen) != chosen:
+            return chosen
+
+        def record(conn: Connection) -> str:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(s.meta).values(key="blobs_url", value=chosen).on_conflict_do_nothing())
+            return str(conn.execute(select(s.meta.c.value).where(key)).scalar())
+
+        return self.write(record)
 
     def close(self) -> None:
         self.closed = True
@@ -130,8 +155,11 @@ class Store:
                     with conn.begin():
                         return fn(conn)
             except OperationalError as exc:
-                text = str(exc).lower()
-                retryable = "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
+                text = str(exc.orig).lower()
+                retryable = (
+                    getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
+                    or "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
+                )
                 if not retryable or attempt == 7:
                     raise
                 time.sleep(delay)
@@ -142,14 +170,18 @@ class Store:
         with self.engine.connect() as conn:
             return fn(conn)
 
-    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-        if not rows:
-            return
+    def _dialect_insert(self, table: Any) -> Any:
+        """An INSERT that knows ON CONFLICT, for this store's engine."""
         if self.is_sqlite:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table)
+        return dialect_insert(table)
+
+    def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+        if not rows:
+            return
+        stmt = self._dialect_insert(table)
         cols = [c for c in rows[0] if c not in keys]
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
@@ -174,6 +206,12 @@ class Store:
             shutil.copy2(self.db_path, backup)
 
         def create(conn: Connection) -> None:
+            nonlocal version
+            if not self.is_sqlite:  # one migrator at a time (SQLite has BEGIN IMMEDIATE)
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7410211)")
+            version = self._schema_version(conn)  # again, inside the lock
+            if version == s.SCHEMA_VERSION:
+                return
             s.metadata.create_all(conn)
             for step in MIGRATIONS[version - 1 : s.SCHEMA_VERSION - 1] if version else []:
                 step(conn)
@@ -202,8 +240,8 @@ class Store:
         if rows:
             have = set(conn.execute(select(s.sources.c.hash).where(s.sources.c.hash.in_(list(rows)))).scalars())
             new = [{"hash": h, "text": t} for h, t in rows.items() if h not in have]
-            if new:
-                conn.execute(insert(s.sources), new)
+            if new:  # another writer may add the same source meanwhile (PostgreSQL)
+                conn.execute(self._dialect_insert(s.sources).on_conflict_do_nothing(index_elements=["hash"]), new)
         return list(rows)
 
     # -- experiments ---------------------------------------------------------------------
@@ -292,12 +330,8 @@ class Store:
              "min_value": a[3], "max_value": a[4], "count": a[5]}
             for k, a in summary.items()
         ]
-        if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
         lm = s.latest_metrics
-        stmt = dialect_insert(lm)
+        stmt = self._dialect_insert(lm)
         new = stmt.excluded
         newer = (new.step > lm.c.step) | ((new.step == lm.c.step) & (new.timestamp >= lm.c.timestamp))
 
