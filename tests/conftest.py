@@ -116,3 +116,23 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         env={**os.environ, **(env or {})},
         timeout=600,
     )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A real PostgreSQL server on loopback for the session (see tests/pg.py); skipped if not installed."""
+    from pg import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test installs Debian's postgresql)")
+    server = PostgresServer(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The URL (with a password) of a fresh, empty PostgreSQL database for this test."""
+    return str(pg_server.create_database())
