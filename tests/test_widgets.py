@@ -359,6 +359,8 @@ def test_compare_diffs_the_runs_recorded_cells(tmp_path: Path) -> None:
                           "session_id": sid, "start_seq": 1, "end_seq": 1}, "e", {}, {})
         ids.append(rid)
     widget = compare(ids, store=tmp_path / "s")
+    assert [e["kind"] for e in widget.diff] == ["changed"]  # the runs' own cells by default
+    widget.diff_scope = "all"
     assert [e["kind"] for e in widget.diff] == ["same", "changed"]
     view = run_view(ids[0], store=tmp_path / "s")
     assert [c["source"] for c in view.cells] == ["import math", "lr = 0.1\nfit(lr)"]

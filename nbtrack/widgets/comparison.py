@@ -53,6 +53,7 @@ class CompareWidget(VegaWidget):
     diff_a = t.Int(0).tag(sync=True)
     diff_b = t.Int(1).tag(sync=True)
     diff = t.List().tag(sync=True)
+    diff_scope = t.Unicode("run").tag(sync=True)  # run: the runs' own cells | all: whole sequences
 
     def __init__(self, store: Any, run_ids: list[str], problem: str = "", **kw: Any):
         super().__init__(_kind="compare", **kw)
@@ -81,7 +82,7 @@ class CompareWidget(VegaWidget):
         self._update_diff()
         self.status = "ready"
         self.observe(self._update_charts, names=["metric", "scatter_x", "scatter_y"])
-        self.observe(self._update_diff, names=["diff_a", "diff_b"])
+        self.observe(self._update_diff, names=["diff_a", "diff_b", "diff_scope"])
 
     @property
     def run_ids(self) -> list[str]:
@@ -115,7 +116,10 @@ class CompareWidget(VegaWidget):
             return
         a = runs[min(max(self.diff_a, 0), len(runs) - 1)]
         b = runs[min(max(self.diff_b, 0), len(runs) - 1)]
-        self.diff = diff_cells(self._store.run_cells(a), self._store.run_cells(b))
+        old, new = self._store.run_cells(a), self._store.run_cells(b)
+        if self.diff_scope == "run":
+            old, new = [c for c in old if c["in_run"]], [c for c in new if c["in_run"]]
+        self.diff = diff_cells(old, new)
 
 
 def _numeric(runs: list[dict[str, Any]], field: str, key: str) -> bool:

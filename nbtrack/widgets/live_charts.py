@@ -23,6 +23,7 @@ from .specs import live_chart
 SNAPSHOT_EVERY = 3.0  # seconds between full snapshots
 MAX_POINTS = 1000  # per series in a snapshot
 MAX_INCREMENT = 2000  # more new rows than this in one flush: send a snapshot instead
+SMALL_HISTORY = 2000  # up to this many points in all, every push is a full snapshot
 
 
 class _History:
@@ -56,6 +57,7 @@ class LiveChart(VegaWidget):
         self._pending: list[tuple[str, str, float, float]] = []
         self._runs: list[str] = []
         self._seq = 0
+        self._count = 0
         self._last_flush = 0.0
         self._last_snapshot = 0.0
         self._cell = _execution_count()
@@ -83,6 +85,7 @@ class LiveChart(VegaWidget):
                 self._runs.append(run_id)
             h = self._history[(run_id, key)] = _History()
         v = float(value)
+        self._count += 1
         h.steps.append(step)
         h.values.append(v)
         if v - v == 0.0:  # finite
@@ -109,7 +112,8 @@ class LiveChart(VegaWidget):
             return
         if self.message:
             self.message = ""
-        if now - self._last_snapshot >= SNAPSHOT_EVERY or len(self._pending) > MAX_INCREMENT:
+        small = self._count <= SMALL_HISTORY  # a full snapshot is as cheap as an increment
+        if small or now - self._last_snapshot >= SNAPSHOT_EVERY or len(self._pending) > MAX_INCREMENT:
             self._send_snapshot(now)
         elif self._pending:
             self._seq += 1
@@ -129,7 +133,9 @@ class LiveChart(VegaWidget):
             return
         from IPython.display import display
 
-        display(self._repr_mimebundle_(), raw=True)
+        bundle = self._repr_mimebundle_()
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
+        display(data, metadata=metadata, raw=True)
 
     # -- internals -------------------------------------------------------------------------
     def _label(self, run_id: str, key: str) -> str:

@@ -129,6 +129,8 @@ def _environment(store: Any, run: dict[str, Any]) -> dict[str, Any]:
         for k, v in env.items():
             if isinstance(v, (str, int, float, bool)) or v is None:
                 out[k] = v
+            elif isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values()):
+                out.update({f"{k}.{sk}": sv for sk, sv in list(v.items())[:8]})
             elif isinstance(v, (dict, list)):
                 out[k] = f"{len(v)} entries"
     return out

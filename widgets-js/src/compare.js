@@ -71,7 +71,19 @@ function drawTable(model, pane) {
 }
 
 function drawDiff(model, pane) {
-  pane.append(h('div', { class: 'nbt-controls' }, runSelect(model, 'diff_a', 'old'), runSelect(model, 'diff_b', 'new')));
+  const scope = h('input', {
+    type: 'checkbox',
+    checked: model.get('diff_scope') === 'all',
+    'aria-label': 'include the cells run before each run',
+    onchange: (e) => {
+      model.set('diff_scope', e.target.checked ? 'all' : 'run');
+      model.save_changes();
+    },
+  });
+  pane.append(
+    h('div', { class: 'nbt-controls' }, runSelect(model, 'diff_a', 'old'), runSelect(model, 'diff_b', 'new'),
+      h('label', {}, scope, 'include the cells run before each run')),
+  );
   const entries = model.get('diff');
   if (!entries.length) {
     pane.append(notice('empty', 'Neither run has recorded cells (runs from scripts have no cell sequence).'));

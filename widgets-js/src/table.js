@@ -66,7 +66,8 @@ function render({ model, el }) {
     const byId = new Map(model.get('columns').map((c) => [c.id, c]));
     return model.get('visible').map((id) => byId.get(id)).filter(Boolean);
   };
-  const template = (cols) => `32px ${cols.map((c) => (c.id === 'name' ? 'minmax(160px, 2fr)' : 'minmax(110px, 1fr)')).join(' ')}`;
+  // Fixed widths, so every row (each its own grid) lines up whatever its content.
+  const template = (cols) => `32px ${cols.map((c) => (c.id === 'name' ? '220px' : c.kind === 'time' ? '160px' : '120px')).join(' ')}`;
 
   function drawCount() {
     const total = model.get('total');
@@ -199,6 +200,7 @@ function render({ model, el }) {
     const cols = visibleCols();
     const tpl = template(cols);
     body.style.height = `${total * ROW_H}px`;
+    scroller.style.height = `${(Math.min(Math.max(total, 3), VIEW_ROWS) + 2) * ROW_H + 2}px`;
     clear(body);
     const { first, last } = neededPages();
     const size = pageSize();
