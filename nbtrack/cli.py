@@ -225,6 +225,39 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if report.reproduced else 1
 
 
+@command
+def cmd_mlflow_export(args: argparse.Namespace) -> int:
+    from .interop.mlflow_export import export_runs
+    from .store.sql import mask_url
+
+    store = _store(args)
+    ids = [store.resolve_run_id(r) for r in args.runs]
+
+    def notify(r: Any) -> None:
+        print(f"{r.run_id[:8]} -> MLflow run {r.mlflow_run_id} ({r.action})")
+        for note in r.notes:
+            print(f"  note: {note}", file=sys.stderr)
+
+    results = export_runs(store, ids, args.tracking_uri, args.experiment, notify=notify)
+    print(f"exported {len(results)} run(s) to {mask_url(args.tracking_uri)}", file=sys.stderr)
+    return 0
+
+
+@command
+def cmd_mlflow_import(args: argparse.Namespace) -> int:
+    from .interop.mlflow_import import import_runs
+    from .store.sql import mask_url
+
+    def notify(r: Any) -> None:
+        what = {"imported": "imported as", "skipped": "already imported as", "exported": "exported from"}[r.action]
+        print(f"MLflow run {r.mlflow_run_id} ({r.experiment}/{r.name}) {what} {r.run_id[:8]}")
+
+    results = import_runs(_store(args, create=True), args.tracking_uri, args.experiment, notify=notify)
+    n = sum(r.action == "imported" for r in results)
+    print(f"imported {n} of {len(results)} run(s) from {mask_url(args.tracking_uri)}", file=sys.stderr)
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.")
@@ -268,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", help="kernel name (default: python3)")
     p.add_argument("--until", type=int, metavar="INDEX", help="stop after the cell at this index")
     p.add_argument("--use-snapshot", action="store_true", help="run against the recorded versions of local files")
+
+    p = sub.add_parser("mlflow-export", parents=[common], help="push runs into an MLflow tracking store or server")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run ids (unique prefixes will do)")
+    p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
+    p.add_argument("--experiment", help="MLflow experiment (default: each run's own experiment name)")
+
+    p = sub.add_parser("mlflow-import", parents=[common], help="bring MLflow runs into nbtrack (skips runs imported before)")
+    p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
+    p.add_argument("--experiment", help="only this MLflow experiment (default: all)")
     return parser
 
 
