@@ -1,0 +1,157 @@
+"""Bring MLflow runs into nbtrack, idempotently.
+
+Each imported run keeps its name, experiment, status, times, user, params, tags (``mlflow.*``
+included), full metric histories with steps and timestamps, and artifacts; it has no cells.
+It takes the MLflow run's id when that id is free in the store, and carries the tag
+``mlflow.run_id``, by which a second import recognises and skips it. MLflow runs that were
+exported from this store (tag ``nbtrack.run_id`` naming one of its runs) are skipped too.
+Blobs are written first and every row of a run in one transaction, so a failed import leaves
+no half run behind and is simply repeated.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import mlflow_client as mc
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from ..store import Store
+
+
+@dataclass
+class Imported:
+    """One MLflow run: ``imported`` (as ``run_id``), ``skipped`` (already there) or ``exported``
+    (it came from this store)."""
+
+    mlflow_run_id: str
+    run_id: str
+    action: str
+    experiment: str
+    name: str
+
+
+def import_runs(
+    store: Store,
+    tracking_uri: str,
+    experiment: str | None = None,
+    notify: Callable[[Imported], None] | None = None,
+) -> list[Imported]:
+    """Import every active run of MLflow experiment ``experiment`` (default: all experiments)."""
+    from ..errors import NotFoundError
+
+    mlflow = mc.client(tracking_uri)
+    if experiment is not None:
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is None:
+            raise NotFoundError(f"no MLflow experiment named {experiment!r} at {_masked(tracking_uri)}")
+        experiments = [found]
+    else:
+        experiments = list(mlflow.search_experiments())
+    mapping = _imported(store)
+    local = set(store.list_run_ids(include_deleted=True))
+    out = []
+    for exp in experiments:
+        for mrun in mc.all_runs(mlflow, [exp.experiment_id]):
+            mid = mrun.info.run_id
+            name = mrun.info.run_name or f"run-{mid[:8]}"
+            if mid in mapping:
+                result = Imported(mid, mapping[mid], "skipped", exp.name, name)
+            elif mrun.data.tags.get(mc.NBTRACK_RUN_TAG) in local:
+                result = Imported(mid, mrun.data.tags[mc.NBTRACK_RUN_TAG], "exported", exp.name, name)
+            else:
+                rid = mid if _is_hex32(mid) and mid not in local else uuid.uuid4().hex
+                _import_one(store, mlflow, mrun, exp.name, rid, mapping)
+                mapping[mid] = rid
+                local.add(rid)
+                result = Imported(mid, rid, "imported", exp.name, name)
+            out.append(result)
+            if notify is not None:
+                notify(result)
+    return out
+
+
+def _masked(url: str) -> str:
+    from ..store.sql import mask_url
+
+    return mask_url(url)
+
+
+def _is_hex32(text: str) -> bool:
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def _imported(store: Store) -> dict[str, str]:
+    """MLflow run id -> nbtrack run id of the runs imported before."""
+    from sqlalchemy import select
+
+    from ..store import schema as s
+
+    t = s.tags
+    q = select(t.c.value, t.c.run_id).where(t.c.key == mc.MLFLOW_RUN_TAG)
+    return dict(store.read(lambda conn: conn.execute(q).all()))
+
+
+def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str, mapping: dict[str, str]) -> None:
+    from sqlalchemy import insert
+
+    from ..store import schema as s
+
+    info, data = mrun.info, mrun.data
+    tags = {k: v for k, v in data.tags.items() if v is not None}
+    tags[mc.MLFLOW_RUN_TAG] = info.run_id
+    points = []
+    for key in data.metrics:
+        for m in mlflow.get_metric_history(info.run_id, key):
+            points.append((m.key, float(m.value), int(m.step), m.timestamp / 1000.0, None))
+    artifacts = _artifacts(store, mlflow, info.run_id)  # blobs first: rows only point at written blobs
+    parent = tags.get("mlflow.parentRunId")
+    start = (info.start_time or 0) / 1000.0
+    row = {
+        "id": rid,
+        "name": (info.run_name or f"run-{info.run_id[:8]}")[:256],
+        "status": mc.FROM_MLFLOW_STATUS.get(info.status, "finished"),
+        "start_time": start,
+        "end_time": info.end_time / 1000.0 if info.end_time else None,
+        "user": info.user_id or None,
+        "parent_run_id": mapping.get(parent, parent) if parent else None,
+        "notes": tags.get("mlflow.note.content"),
+        "notebook_path": tags.get("mlflow.source.name") if tags.get("mlflow.source.type") == "NOTEBOOK" else None,
+        "git_commit": tags.get("mlflow.source.git.commit"),
+    }
+
+    def write(conn: Connection) -> None:
+        conn.execute(insert(s.runs), [{**row, "experiment_id": store.experiment_id(conn, experiment)}])
+        store.write_batch(conn, rid, dict(data.params), tags, points)
+        if artifacts:
+            conn.execute(insert(s.artifacts), [{"run_id": rid, **a, "created": time.time()} for a in artifacts])
+
+    store.write(write)
+
+
+def _artifacts(store: Store, mlflow: Any, mid: str) -> list[dict[str, Any]]:
+    """Download the MLflow run's artifacts into the blob store; their artifact rows."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="nbtrack-mlflow-") as tmp:
+        for path in sorted(_files(mlflow, mid)):
+            local = mlflow.download_artifacts(mid, path, tmp)
+            with open(local, "rb") as f:
+                data = f.read()
+            out.append({"path": path, "blob_hash": store.put_blob(data), "size": len(data)})
+            os.remove(local)
+    return out
+
+
+def _files(mlflow: Any, mid: str, path: str | None = None) -> list[str]:
+    out: list[str] = []
+    for info in mlflow.list_artifacts(mid, path):
+        out.extend(_files(mlflow, mid, info.path) if info.is_dir else [info.path])
+    return out
