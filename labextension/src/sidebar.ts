@@ -19,7 +19,7 @@ export interface ISidebarSettings {
 export const DEFAULT_SETTINGS: ISidebarSettings = {
   activeRefreshSeconds: 2,
   idleRefreshSeconds: 10,
-  pageSize: 200,
+  pageSize: 100,
   maxKeyMetrics: 3,
   keyMetrics: []
 };

@@ -38,7 +38,7 @@ class RunsHandler(NbtrackHandler):
             return listing.page_of_runs(store, **args)
 
         page = await self.blocking(work)
-        self.send({**page, "store": url})
+        self.send({**page, "store": url}, sanitized=True)
 
 
 class RunHandler(NbtrackHandler):

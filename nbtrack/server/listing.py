@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,9 +24,29 @@ SUMMARY_FIELDS = (
 )
 
 
+KILLED_CHECK_SECONDS = 5.0
+_last_killed_check: dict[str, float] = {}
+
+
+def detect_killed_now_and_then(store: Store) -> None:
+    """``store.detect_killed()`` at most every few seconds: the sidebar polls, processes die rarely."""
+    now = time.monotonic()
+    if now - _last_killed_check.get(store.url, -1e9) >= KILLED_CHECK_SECONDS:
+        _last_killed_check[store.url] = now
+        store.detect_killed()
+
+
+def json_number(value: Any) -> Any:
+    """NaN and infinities as ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
 def summary(row: dict[str, Any]) -> dict[str, Any]:
     """The list view of a run: its identity, timing, params, latest metrics and tags."""
     out = {k: row.get(k) for k in SUMMARY_FIELDS}
+    out["metrics"] = {k: json_number(v) for k, v in (row.get("metrics") or {}).items()}
     end = row.get("end_time")
     out["duration"] = (end - row["start_time"]) if end is not None else None
     return out
@@ -49,7 +70,7 @@ def page_of_runs(
             raise ValidationError("filtering and ordering need nbtrack.search, which this installation lacks") from None
         ids, next_token = _newest_first(store, experiments, max_results, page_token, include_deleted)
     else:
-        store.detect_killed()
+        detect_killed_now_and_then(store)
         ids, next_token = search_run_ids(
             store, filter_string or None, experiments or None, order_by or None, max_results, page_token,
             include_deleted=include_deleted,
@@ -66,7 +87,7 @@ def _newest_first(
         offset = int(token) if token else 0
     except ValueError:
         raise ValidationError(f"page_token {token[:40]!r} is not one this server handed out") from None
-    store.detect_killed()
+    detect_killed_now_and_then(store)
     r, e = s.runs, s.experiments
     q = select(r.c.id).join(e, e.c.id == r.c.experiment_id)
     if experiments:
