@@ -25,6 +25,10 @@ from typing import Any, Protocol
 from xxhash import xxh3_128, xxh3_128_digest
 
 MAX_DEPTH = 100
+MAX_NODES = 1_000_000  # an object graph bigger than this is not data worth hashing every cell
+# Packages whose objects (the shell, the kernel, widgets, the tracker itself) reach the whole
+# process through their references: hashing them is slow and says nothing about the user's data.
+MACHINERY = frozenset({"IPython", "ipykernel", "nbtrack", "jupyter_client", "zmq", "tornado", "ipywidgets", "anywidget", "comm"})
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
@@ -116,6 +120,7 @@ class Encoder:
         self.mutable_nodes = 0  # lists, dicts, objects...: may change while their holder does not
         self.large = large
         self.fresh = fresh  # read by the large-object hook: re-hash (True) or reuse its cache
+        self.nodes = 0  # nodes encoded for the current root; see MAX_NODES
 
     def token(self, obj: object) -> bytes:
         f = ATOMS.get(type(obj))
@@ -147,6 +152,9 @@ class Encoder:
         depth = self.depth + 1
         if depth > MAX_DEPTH:
             raise Unhashable(f"nested deeper than {MAX_DEPTH} levels")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise Unhashable(f"more than {MAX_NODES:,} objects to hash")
         saved_lowest = self.lowest
         self.active[oid] = depth
         self.depth = self.lowest = depth
@@ -383,6 +391,8 @@ def _resolve(t: type) -> Handler:
     f = canonical_code.handler_for(t) or canonical_arrays.handler_for(t)
     if f is not None:
         return f
+    if t.__module__.partition(".")[0] in MACHINERY:
+        return _refuse(f"{t.__module__}.{t.__qualname__} (runtime machinery, not data)")
     for kind, what in _REFUSED:
         if issubclass(t, kind):
             return _refuse(what)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import types
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbtrack.canonical import Encoder, Unhashable, reason
+from nbtrack.canonical import DATA_HANDLERS, Encoder, Unhashable, handler_for, reason
 from nbtrack.canonical_arrays import memory_roots, nbytes_of
 from nbtrack.cellnames import names_touched
 
@@ -41,6 +42,7 @@ def hash_value(obj: object) -> str:
 
 
 def _hash_with(enc: Encoder, obj: object) -> str:
+    enc.nodes = 0
     try:
         return enc.hexdigest(obj)
     except Unhashable as exc:
@@ -49,6 +51,9 @@ def _hash_with(enc: Encoder, obj: object) -> str:
         return UNHASHABLE + "nested too deeply"
     except Exception as exc:
         return f"{UNHASHABLE}{type(exc).__name__}: {reason(exc)}"
+
+
+SLOW_SECONDS = 0.002
 
 
 class _Entry:
@@ -70,7 +75,14 @@ class _Entry:
 
 
 class StateHasher:
-    """Hashes a kernel namespace cell after cell, reusing the hashes of large untouched data."""
+    """Hashes a kernel namespace cell after cell, reusing the hashes of large untouched data.
+
+    Besides large numpy/pandas data, any other value that took more than ``SLOW_SECONDS`` to hash
+    (a list of a million records, a big object graph) is re-hashed only when the cell names
+    it (or calls notebook code that does) or binds another name to the very same object; a
+    mutation reaching it only through some other container goes unseen until it is touched.
+    That keeps the cost per cell bounded; ``touched=None`` still re-hashes everything.
+    """
 
     def __init__(self, large_bytes: int = 1 << 20) -> None:
         self.large_bytes = large_bytes
@@ -79,6 +91,7 @@ class StateHasher:
         self._seen: set[int] = set()  # large objects met in this call
         self._computed: set[int] = set()  # ... and those of them hashed afresh
         self._dirty_roots: set[int] = set()  # memory written this cell, as far as we can tell
+        self._last: dict[str, tuple[object, str, float]] = {}  # name -> (object, hash, seconds)
 
     def hash_namespace(
         self,
@@ -101,15 +114,36 @@ class StateHasher:
         self._seen, self._computed, self._dirty_roots = set(), set(), set()
         enc = Encoder(large=self, fresh=True)
         out: dict[str, str] = {}
+        last, self._last = self._last, {}
         for name in names:
             if wide is None or name in wide:
-                out[name] = _hash_with(enc, ns.get(name))
+                out[name] = self._timed(name, enc, ns.get(name))
         enc.fresh = False
+        touched_ids = {id(ns.get(n)) for n in out}
         for name in names:
-            if name not in out:
-                out[name] = _hash_with(enc, ns.get(name))
+            if name in out:
+                continue
+            obj = ns.get(name)
+            prev = last.get(name)
+            if (
+                prev is not None
+                and prev[0] is obj
+                and prev[2] >= SLOW_SECONDS
+                and id(obj) not in touched_ids
+                and handler_for(type(obj)) not in DATA_HANDLERS  # numpy/pandas: the large-object cache decides
+            ):
+                out[name] = prev[1]  # slow to hash and untouched: see the class docstring
+                self._last[name] = prev
+            else:
+                out[name] = self._timed(name, enc, obj)
         self._cache = {k: e for k, e in self._cache.items() if k in self._seen}
         return {name: out[name] for name in names}
+
+    def _timed(self, name: str, enc: Encoder, obj: object) -> str:
+        start = time.perf_counter()
+        h = _hash_with(enc, obj)
+        self._last[name] = (obj, h, time.perf_counter() - start)
+        return h
 
     def token(self, enc: Encoder, obj: object) -> bytes:
         """Called by the encoder for every numpy/pandas object (the ``LargeHook`` protocol)."""

@@ -783,3 +783,20 @@ def test_hash_namespace_never_raises():
     assert result["bad"] == "unhashable:'boom'"
     assert result["gen"] == "unhashable:generator"
     assert is_hash(result["ok"])
+
+
+def test_slow_untouched_python_objects_are_not_rehashed_every_cell():
+    records = [{"id": i, "tags": [i, i + 1]} for i in range(100_000)]
+    ns = {"records": records, "n": 1}
+    hasher = StateHasher()
+    first = hasher.hash_namespace(ns, None)
+    records.append({"id": -1})  # reached only through the name, which the next cell does not touch
+    assert hasher.hash_namespace(ns, {"n"})["records"] == first["records"]
+    assert hasher.hash_namespace(ns, names_touched("records.append(1)"))["records"] != first["records"]
+
+
+def test_runtime_machinery_is_marked_not_walked():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    assert hash_value(shell).startswith("unhashable:IPython.core.interactiveshell.InteractiveShell")
