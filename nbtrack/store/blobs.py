@@ -37,7 +37,7 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         h = content_hash(data)
-        if h in self._known:
+        if h in self._known and not self.local:  # locally a stat is cheap, and gc may have removed it
             return h
         path = self._path(h)
         if self.local:
@@ -47,6 +47,11 @@ class BlobStore:
                 with open(tmp, "wb") as f:
                     f.write(data)
                 os.replace(tmp, path)
+            else:  # reused: fresh again, so gc's grace period protects it until a row refers to it
+                try:
+                    os.utime(path)
+                except OSError:
+                    pass
         else:
             self._put_remote(path, data)
         self._known.add(h)
@@ -78,6 +83,21 @@ class BlobStore:
 
     def exists(self, h: str) -> bool:
         return self.fs.exists(self._path(h))
+
+    def modified(self, h: str) -> float | None:
+        """When the blob was last written (UNIX seconds), or None if this filesystem cannot tell."""
+        path = self._path(h)
+        try:
+            if self.local:
+                return os.stat(path).st_mtime
+            return float(self.fs.modified(path).timestamp())
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {h} is missing from {self.url}") from None
+        except (NotImplementedError, AttributeError, OSError, ValueError):
+            return None
+
+    def size(self, h: str) -> int:
+        return int(self.fs.size(self._path(h)) or 0)
 
     def delete(self, h: str) -> int:
         path = self._path(h)
