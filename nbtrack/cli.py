@@ -73,19 +73,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from .records import run_record
 
-    store = _store(args)
-    if args.filter or args.order_by:
-        from .search import search_run_ids
+    from .search import search_run_ids
 
-        ids, _ = search_run_ids(
-            store,
-            args.filter,
-            [args.experiment] if args.experiment else None,
-            args.order_by,
-            args.max_results,
-        )
-    else:
-        ids = store.list_run_ids(args.experiment)[: args.max_results]
+    store = _store(args)
+    store.detect_killed()
+    ids, _ = search_run_ids(
+        store,
+        args.filter,
+        [args.experiment] if args.experiment else None,
+        args.order_by,
+        args.max_results,
+        include_deleted=args.deleted,
+    )
     records = [run_record(r) for r in store.run_summaries(ids)]
     if args.format == "json":
         _print_json({"runs": records})
@@ -97,7 +96,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _flat(record: dict[str, Any]) -> dict[str, Any]:
-    row = {k: record[k] for k in ("id", "name", "experiment", "status", "start_time", "end_time", "duration")}
+    keys = ("id", "name", "experiment", "status", "start_time", "end_time", "duration", "parent_run_id")
+    row = {k: record[k] for k in keys}
     for group in ("params", "metrics", "tags"):
         row.update({f"{group}.{k}": v for k, v in record[group].items()})
     return row
@@ -120,17 +120,22 @@ def _fmt(value: Any) -> str:
 
 
 def _print_table(records: list[dict[str, Any]]) -> None:
+    """A line per run; child runs indented under their parent."""
+    from .runtree import nest
+
     if not records:
         print("no runs")
         return
     metric_keys = sorted({k for r in records for k in r["metrics"] if not k.startswith("system/")})[:4]
     header = ["id", "name", "experiment", "status", "started", "duration", *metric_keys]
     rows = []
-    for r in records:
+    for depth, r in nest(records):
         duration = f"{r['duration']:.1f}s" if r["duration"] is not None else ""
         started = (r["start_time"] or "")[:19].replace("T", " ")
+        name = ("  " * (depth - 1) + "└ " if depth else "") + r["name"]
+        status = r["status"] + (" (deleted)" if r.get("deleted") else "")
         rows.append(
-            [r["id"][:8], r["name"], r["experiment"], r["status"], started, duration,
+            [r["id"][:8], name, r["experiment"], status, started, duration,
              *[_fmt(r["metrics"].get(k)) for k in metric_keys]]
         )
     widths = [min(40, max(len(str(x)) for x in col)) for col in zip(header, *rows)]
@@ -283,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")
     p.add_argument("--max-results", type=int, default=None, help="at most this many runs")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--deleted", action="store_true", help="include deleted runs and the runs of deleted experiments")
 
     p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
     p.add_argument("run")
@@ -310,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mlflow-import", parents=[common], help="bring MLflow runs into nbtrack (skips runs imported before)")
     p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
     p.add_argument("--experiment", help="only this MLflow experiment (default: all)")
+
+    from .cli_manage import add_commands
+
+    add_commands(sub, common, COMMANDS)
     return parser
 
 
