@@ -96,7 +96,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
-    from .manage import set_notes
+    from .manage import set_run_notes
 
     st = _store(args)
     if args.file is not None:
@@ -109,7 +109,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         rid = st.resolve_run_id(args.run)
         print(st.run_summaries([rid])[0].get("notes") or "", end="")
         return 0
-    print(set_notes(args.run, text, store=st))
+    print(set_run_notes(args.run, text, store=st))
     return 0
 
 

@@ -42,7 +42,7 @@ def rename_run(run_id: str, name: str, *, store: Store | str | None = None) -> s
     return rid
 
 
-def set_notes(run_id: str, notes: str | None, *, store: Store | str | None = None) -> str:
+def set_run_notes(run_id: str, notes: str | None, *, store: Store | str | None = None) -> str:
     """Replace a run's notes (markdown); empty or ``None`` clears them."""
     if notes is not None and not isinstance(notes, str):
         raise ValidationError(f"notes must be a string, got {type(notes).__name__}")

@@ -115,7 +115,7 @@ def test_rename_notes_tags_and_move_are_saved(store: Store) -> None:
     rid = make_run(store, tags={"stale": "1"})
     ex.create_experiment("other", store=store)
     manage.rename_run(rid[:6], "better", store=store)
-    manage.set_notes(rid, "# Findings\n*good*", store=store)
+    manage.set_run_notes(rid, "# Findings\n*good*", store=store)
     manage.set_run_tag(rid, "owner", "ana", store=store)
     manage.set_run_tags(rid, {"stage": 2}, store=store)
     manage.delete_run_tag(rid, "stale", store=store)
@@ -123,7 +123,7 @@ def test_rename_notes_tags_and_move_are_saved(store: Store) -> None:
     (row,) = store.run_summaries([rid])
     assert (row["name"], row["notes"], row["experiment"]) == ("better", "# Findings\n*good*", "other")
     assert row["tags"] == {"owner": "ana", "stage": "2"}
-    manage.set_notes(rid, "", store=store)
+    manage.set_run_notes(rid, "", store=store)
     assert store.run_summaries([rid])[0]["notes"] is None
 
 

@@ -19,7 +19,7 @@ def rename(store: Store, ref: str, name: Any) -> str:
 
 
 def set_notes(store: Store, ref: str, notes: Any) -> str:
-    return manage.set_notes(ref, notes, store=store)
+    return manage.set_run_notes(ref, notes, store=store)
 
 
 def set_tags(store: Store, ref: str, tags: Any) -> str:
