@@ -76,6 +76,7 @@ class Store:
             self._migrate()
         self.blobs = BlobStore(blobs)
         self._experiments: dict[str, int] = {}
+        self._sources_known: set[str] = set()
 
     # -- engines -------------------------------------------------------------------------
     @staticmethod
@@ -236,12 +237,12 @@ class Store:
         return self.blobs.get(h)
 
     def put_sources(self, conn: Connection, texts: Iterable[str]) -> list[str]:
+        """Store texts content-addressed (once each); returns their hashes."""
         rows = {content_hash(t.encode("utf-8", "surrogatepass")): t for t in texts}
-        if rows:
-            have = set(conn.execute(select(s.sources.c.hash).where(s.sources.c.hash.in_(list(rows)))).scalars())
-            new = [{"hash": h, "text": t} for h, t in rows.items() if h not in have]
-            if new:  # another writer may add the same source meanwhile (PostgreSQL)
-                conn.execute(self._dialect_insert(s.sources).on_conflict_do_nothing(index_elements=["hash"]), new)
+        new = [{"hash": h, "text": t} for h, t in rows.items() if h not in self._sources_known]
+        if new:  # another writer may add the same source meanwhile: do nothing then
+            conn.execute(self._dialect_insert(s.sources).on_conflict_do_nothing(index_elements=["hash"]), new)
+            self._sources_known.update(r["hash"] for r in new)
         return list(rows)
 
     # -- experiments ---------------------------------------------------------------------
@@ -302,14 +303,26 @@ class Store:
         self._write_kv(conn, run_id, params, tags)
         if not points:
             return
-        conn.execute(
-            insert(s.metrics),
-            [
-                {"run_id": run_id, "key": k, "value": _nan_to_none(v), "step": st, "timestamp": ts, "cell_seq": seq}
-                for k, v, st, ts, seq in points
-            ],
-        )
+        if not self.is_sqlite and len(points) > 50:
+            self._copy_metrics(conn, run_id, points)
+        else:
+            conn.execute(
+                insert(s.metrics),
+                [
+                    {"run_id": run_id, "key": k, "value": _nan_to_none(v), "step": st, "timestamp": ts, "cell_seq": seq}
+                    for k, v, st, ts, seq in points
+                ],
+            )
         self._merge_latest(conn, run_id, points)
+
+    @staticmethod
+    def _copy_metrics(conn: Connection, run_id: str, points: list[tuple[str, float, int, float, int | None]]) -> None:
+        """Metric points through PostgreSQL's COPY, in the caller's transaction: several times
+        faster than psycopg's row-by-row executemany."""
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {s.metrics.name} (run_id, key, step, value, timestamp, cell_seq) FROM STDIN") as copy:
+            for k, v, st, ts, seq in points:
+                copy.write_row((run_id, k, st, None if v != v else v, ts, seq))
 
     def _merge_latest(self, conn: Connection, run_id: str, points: list[tuple[str, float, int, float, int | None]]) -> None:
         summary: dict[str, list[Any]] = {}
@@ -352,8 +365,15 @@ class Store:
         )
         conn.execute(stmt, rows)
 
-    def record_cell(self, row: dict[str, Any], source: str, state_diff: dict[str, str | None]) -> None:
-        """One executed cell: its row, its source (content-addressed) and its state diff."""
+    def record_cell(
+        self,
+        row: dict[str, Any],
+        source: str,
+        state_diff: dict[str, str | None],
+        file_events: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """One executed cell in one transaction: its row, its source (content-addressed), its
+        state diff and the files it read or wrote."""
 
         def fn(conn: Connection) -> None:
             (row["source_hash"],) = self.put_sources(conn, [source])
@@ -363,6 +383,8 @@ class Store:
                     insert(s.cell_state),
                     [{"session_id": row["session_id"], "seq": row["seq"], "name": n, "hash": h} for n, h in state_diff.items()],
                 )
+            if file_events:
+                conn.execute(insert(s.file_events), list(file_events))
 
         self.write(fn)
 
