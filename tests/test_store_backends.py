@@ -90,6 +90,20 @@ def test_metric_summary_keeps_latest_min_max_and_count_with_nan(store: Store) ->
     assert store.metric_history(rid, "acc")[0]["cell_seq"] == 3
 
 
+def test_large_batches_keep_every_value_nan_and_infinity_included(store: Store) -> None:
+    rid = "cf" * 16
+    _run(store, rid)
+    values = [float(i) for i in range(5000)] + [float("nan"), float("inf"), -float("inf"), 1e-300]
+    _points(store, rid, [("v", x, i, 100.0 + i, i % 7 or None) for i, x in enumerate(values)])
+    history = store.metric_history(rid, "v")
+    assert [p["step"] for p in history] == list(range(len(values)))
+    got = [p["value"] for p in history]
+    assert got[:5000] == values[:5000] and math.isnan(got[5000]) and got[5001:] == values[5001:]
+    assert [p["cell_seq"] for p in history[:8]] == [None, 1, 2, 3, 4, 5, 6, None]
+    summ = store.metric_summary(rid)["v"]
+    assert (summ["count"], summ["min"], summ["max"], summ["latest"]) == (5004, -math.inf, math.inf, 1e-300)
+
+
 def test_only_nan_points_leave_min_and_max_empty(store: Store) -> None:
     rid = "ce" * 16
     _run(store, rid)
