@@ -25,7 +25,10 @@ class BlobStore:
     def __init__(self, url: str):
         import fsspec
 
+        from .sql import mask_url
+
         self.url = url
+        self.shown = mask_url(url)  # for messages: a password in the URL is never shown
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
         self._known: set[str] = set()
@@ -68,7 +71,7 @@ class BlobStore:
                 return
             except (OSError, TimeoutError) as exc:
                 if attempt == RETRIES - 1:
-                    raise StoreError(f"could not write blob to {self.url}: {exc}") from exc
+                    raise StoreError(f"could not write blob to {self.shown}: {exc}") from exc
                 time.sleep(0.2 * 2**attempt)
 
     def get(self, h: str) -> bytes:
@@ -79,7 +82,7 @@ class BlobStore:
                     return f.read()
             return self.fs.cat_file(path)
         except FileNotFoundError:
-            raise NotFoundError(f"blob {h} is missing from {self.url}") from None
+            raise NotFoundError(f"blob {h} is missing from {self.shown}") from None
 
     def exists(self, h: str) -> bool:
         return self.fs.exists(self._path(h))
@@ -92,7 +95,7 @@ class BlobStore:
                 return os.stat(path).st_mtime
             return float(self.fs.modified(path).timestamp())
         except FileNotFoundError:
-            raise NotFoundError(f"blob {h} is missing from {self.url}") from None
+            raise NotFoundError(f"blob {h} is missing from {self.shown}") from None
         except (NotImplementedError, AttributeError, OSError, ValueError):
             return None
 
