@@ -43,8 +43,10 @@ class RunSlice:
             return f"{head}, verified in a fresh kernel: `{self.var}` hashes {self.recorded_hash[:12]} as recorded"
         replayed = self.replayed_hash[:12] if self.replayed_hash else "nothing"
         why = f" ({self.failure})" if self.failure else ""
-        return (f"{head} do not rebuild it: recorded hash {self.recorded_hash[:12]}, "
-                f"replayed {replayed}{why}; cells kept: {self.indexes}")
+        return (
+            f"{head} do not rebuild it: recorded hash {self.recorded_hash[:12]}, "
+            f"replayed {replayed}{why}; cells kept: {self.indexes}"
+        )
 
 
 def label(cell: dict[str, Any]) -> str:
@@ -66,10 +68,12 @@ def plan_slice(
     final = cells[-1]["state"]
     if var not in final:
         names = ", ".join(sorted(final)[:30]) or "none"
-        raise ValidationError(f"{var!r} is not a variable of the run's final state (its variables: {names})")
+        raise ValidationError(
+            f"{var!r} is not a variable of the run's final state (its variables: {names})"
+        )
     writes, reads = _effects(cells)
     born = _born(cells)
-    last = next((i for i in range(len(cells) - 1, -1, -1) if var in (born if writes[i] is None else writes[i])), None)
+    last = next((i for i in range(len(cells) - 1, -1, -1) if var in _or(writes[i], born)), None)
     if last is None:
         raise ValidationError(f"no recorded cell wrote {var!r}")
     needed = {var}
@@ -84,7 +88,9 @@ def plan_slice(
         kept.append(i)
         if cell["status"] == "error":
             err = cell.get("error") or {}
-            problems.append(f"{label(cell)} failed when recorded ({err.get('type')}); a slice would need it to fail the same way")
+            problems.append(
+                f"{label(cell)} failed when recorded ({err.get('type')}); a slice would need it to fail the same way"
+            )
         if r is None:
             problems.append(
                 f"{label(cell)}: which variables it reads cannot be told from its code "
@@ -97,12 +103,16 @@ def plan_slice(
     for name in sorted(needed):
         h = state.get(name)
         if isinstance(h, str) and h.startswith(UNHASHABLE):
-            problems.append(f"`{name}` cannot be hashed ({h[len(UNHASHABLE):]}), so the cells that change it cannot be told")
+            problems.append(
+                f"`{name}` cannot be hashed ({h[len(UNHASHABLE) :]}), so the cells that change it cannot be told"
+            )
     problems += _file_problems(cells, kept, file_events)
     return [cells[i] for i in kept], problems
 
 
-def _effects(cells: Sequence[dict[str, Any]]) -> tuple[list[set[str] | None], list[set[str] | None]]:
+def _effects(
+    cells: Sequence[dict[str, Any]],
+) -> tuple[list[set[str] | None], list[set[str] | None]]:
     """Per cell: names written (None: cannot tell) and names touched (None: cannot tell).
 
     Cells run before ``%load_ext nbtrack`` (status ``history``) were not hashed: the names that
@@ -127,6 +137,10 @@ def _effects(cells: Sequence[dict[str, Any]]) -> tuple[list[set[str] | None], li
     return writes, reads
 
 
+def _or(names: set[str] | None, unknown: set[str]) -> set[str]:
+    return unknown if names is None else names
+
+
 def _born(cells: Sequence[dict[str, Any]]) -> set[str]:
     first = next((c for c in cells if c["status"] != "history"), None)
     return set(first["created"]) if first else set()
@@ -134,13 +148,15 @@ def _born(cells: Sequence[dict[str, Any]]) -> set[str]:
 
 def _static_touched(source: str) -> set[str] | None:
     from .cellnames import names_touched
-    from .export import to_python
+    from .percent_script import to_python
 
     code, tree = to_python(source)
     return names_touched(code) if tree is not None else set()
 
 
-def _file_problems(cells: Sequence[dict[str, Any]], kept: list[int], events: Iterable[dict[str, Any]]) -> list[str]:
+def _file_problems(
+    cells: Sequence[dict[str, Any]], kept: list[int], events: Iterable[dict[str, Any]]
+) -> list[str]:
     """Files a kept cell reads that a left-out cell wrote before it."""
     position = {c["seq"]: c["index"] for c in cells}
     reads: dict[int, set[str]] = {}
@@ -166,15 +182,29 @@ def _file_problems(cells: Sequence[dict[str, Any]], kept: list[int], events: Ite
     return out
 
 
-def slice_run(store: Any, run: dict[str, Any], cells: Sequence[dict[str, Any]], var: str, *,
-              verify: bool = True, kernel_name: str | None = None) -> RunSlice:
+def slice_run(
+    store: Any,
+    run: dict[str, Any],
+    cells: Sequence[dict[str, Any]],
+    var: str,
+    *,
+    verify: bool = True,
+    kernel_name: str | None = None,
+) -> RunSlice:
     """Plan the slice of ``run`` for ``var`` (raising :class:`ValidationError` naming every cell
     that makes it unsafe) and, with ``verify``, replay it in a fresh kernel."""
     kept, problems = plan_slice(cells, var, store.file_events_of(run))
     if problems:
         lines = "\n  ".join(problems)
         raise ValidationError(f"cannot slice run {run['id'][:8]} for `{var}` safely:\n  {lines}")
-    sl = RunSlice(run["id"], var, kept, len(cells), cells[-1]["state"][var], indexes=[c["index"] for c in kept])
+    sl = RunSlice(
+        run["id"],
+        var,
+        kept,
+        len(cells),
+        cells[-1]["state"][var],
+        indexes=[c["index"] for c in kept],
+    )
     if verify:
         from .export import run_directory
 
@@ -200,17 +230,25 @@ def verify_slice(sl: RunSlice, cwd: str, *, kernel_name: str | None = None) -> R
 
     def on_cell(index: int, cell: Any, error: dict[str, Any] | None) -> None:
         if error and not errors:
-            errors.append(f"{label(sl.cells[index])} failed in the replay: {error['type']}: {error['message']}")
+            errors.append(
+                f"{label(sl.cells[index])} failed in the replay: {error['type']}: {error['message']}"
+            )
 
     with tempfile.TemporaryDirectory(prefix="nbtrack-slice-") as tmp:
         url = os.path.join(tmp, "store")
-        setup = ("%load_ext nbtrack\nimport nbtrack as _nbtrack_\n"
-                 f"_nbtrack_.start_run(name='slice', experiment='slice', run_id={run_id!r}, log_system_metrics=False)\n"
-                 "del _nbtrack_")
+        setup = (
+            "%load_ext nbtrack\nimport nbtrack as _nbtrack_\n"
+            f"_nbtrack_.start_run(name='slice', experiment='slice', run_id={run_id!r}, log_system_metrics=False)\n"
+            "del _nbtrack_"
+        )
         execute_notebook(
-            nb, cwd=cwd, env={"NBTRACK_STORE": url, "NBTRACK_SNAPSHOT_LIMIT_MB": "0"}, setup=setup,
+            nb,
+            cwd=cwd,
+            env={"NBTRACK_STORE": url, "NBTRACK_SNAPSHOT_LIMIT_MB": "0"},
+            setup=setup,
             teardown=lambda ok: "import nbtrack as _nbtrack_\n_nbtrack_.end_run()\ndel _nbtrack_",
-            kernel_name=kernel_name, on_cell=on_cell,
+            kernel_name=kernel_name,
+            on_cell=on_cell,
         )
         store = Store(url, create=False)
         try:

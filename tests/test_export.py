@@ -19,7 +19,12 @@ import pytest
 from conftest import run_cli
 
 from nbtrack.bundle import extract_bundle, read_bundle
-from nbtrack.capture.snapshot import capture_snapshot, changed_files, restore_snapshot, snapshot_files
+from nbtrack.capture.snapshot import (
+    capture_snapshot,
+    changed_files,
+    restore_snapshot,
+    snapshot_files,
+)
 from nbtrack.errors import ValidationError
 from nbtrack.export import export_run, render_notebook, render_script
 from nbtrack.records import run_detail
@@ -41,13 +46,34 @@ with open({out!r}, "w") as _nbt_f:
 """
 
 
-def cell(index: int, source: str, *, status: str = "ok", created: tuple[str, ...] = (), changed: tuple[str, ...] = (),
-         touched: list[str] | None = None, state: dict[str, str] | None = None, cell_id: str | None = None,
-         error: dict[str, str] | None = None) -> dict[str, Any]:
+def cell(
+    index: int,
+    source: str,
+    *,
+    status: str = "ok",
+    created: tuple[str, ...] = (),
+    changed: tuple[str, ...] = (),
+    touched: list[str] | None = None,
+    state: dict[str, str] | None = None,
+    cell_id: str | None = None,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A cell as Store.run_cells returns it."""
-    return {"index": index, "seq": index + 1, "execution_count": index + 1, "cell_id": cell_id or f"c{index}",
-            "source": source, "status": status, "error": error, "in_run": True, "created": list(created),
-            "changed": list(changed), "deleted": [], "touched": touched, "state": state or {}}
+    return {
+        "index": index,
+        "seq": index + 1,
+        "execution_count": index + 1,
+        "cell_id": cell_id or f"c{index}",
+        "source": source,
+        "status": status,
+        "error": error,
+        "in_run": True,
+        "created": list(created),
+        "changed": list(changed),
+        "deleted": [],
+        "touched": touched,
+        "state": state or {},
+    }
 
 
 def latest_run(store_dir: Path) -> dict[str, Any]:
@@ -61,7 +87,9 @@ def rebuilt_state(script: Path, names: set[str], runner: list[str], cwd: Path) -
     copy = cwd / f"check_{script.stem}.py"
     copy.write_text(script.read_text() + EPILOGUE.format(out=str(out), names=sorted(names)))
     env = {**os.environ, "NBTRACK_STORE": str(cwd / "rerun-store")}
-    proc = subprocess.run([*runner, str(copy)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [*runner, str(copy)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(out.read_text())
 
@@ -71,7 +99,9 @@ IPYTHON = [sys.executable, "-m", "IPython", "--quick", "--no-banner"]
 
 # -- script and notebook from a real session -------------------------------------------------
 @pytest.mark.slow
-def test_out_of_order_session_exports_in_executed_order_and_both_exports_rebuild_the_state(kernel, store_dir, tmp_path):
+def test_out_of_order_session_exports_in_executed_order_and_both_exports_rebuild_the_state(
+    kernel, store_dir, tmp_path
+):
     kernel.run("x = 1", cell_id="a")
     kernel.run("y = x + 1", cell_id="b")
     kernel.run("x = 5", cell_id="a")  # cell a edited and re-run, then b again: y = 6
@@ -79,25 +109,55 @@ def test_out_of_order_session_exports_in_executed_order_and_both_exports_rebuild
     kernel.ok("%time t = y * 2")
     kernel.ok("files = !echo hello")
     assert kernel.run("partial = 'kept'\n1 / 0", cell_id="e")["status"] == "error"
-    kernel.run("%%track --name probe\nnbtrack.log_metric('m', 1.0)\nfinal = [x, y, t, partial, list(files)]", cell_id="f")
+    kernel.run(
+        "%%track --name probe\nnbtrack.log_metric('m', 1.0)\nfinal = [x, y, t, partial, list(files)]",
+        cell_id="f",
+    )
     run = latest_run(store_dir)
     recorded = run["cells"][-1]["state"]
     assert {"x", "y", "t", "files", "partial", "final"} <= set(recorded)
 
     out = tmp_path / "out"
-    proc = run_cli("export", run["id"][:8], "--format", "script", "-o", str(out / "run.py"), "--store", str(store_dir))
+    proc = run_cli(
+        "export",
+        run["id"][:8],
+        "--format",
+        "script",
+        "-o",
+        str(out / "run.py"),
+        "--store",
+        str(store_dir),
+    )
     assert proc.returncode == 0, proc.stderr
     text = (out / "run.py").read_text()
     headers = re.findall(r'^# %% \[(\d+)\](?: id="([^"]*)")?', text, re.M)
     assert [int(n) for n, _ in headers] == list(range(1, 10))
-    assert [i for _, i in headers][1:] == ["a", "b", "a", "b", headers[5][1], headers[6][1], "e", "f"]
+    assert [i for _, i in headers][1:] == [
+        "a",
+        "b",
+        "a",
+        "b",
+        headers[5][1],
+        headers[6][1],
+        "e",
+        "f",
+    ]
     assert "get_ipython().run_line_magic('time', 't = y * 2')" in text
     assert "files = get_ipython().getoutput('echo hello')" in text
     assert '# %% [8] id="e" status="error"' in text
     ast.parse(text)  # valid Python
     assert rebuilt_state(out / "run.py", set(recorded), IPYTHON, tmp_path) == recorded
 
-    proc = run_cli("export", run["id"], "--format", "notebook", "-o", str(out / "run.ipynb"), "--store", str(store_dir))
+    proc = run_cli(
+        "export",
+        run["id"],
+        "--format",
+        "notebook",
+        "-o",
+        str(out / "run.ipynb"),
+        "--store",
+        str(store_dir),
+    )
     assert proc.returncode == 0, proc.stderr
     nb = nbformat.read(out / "run.ipynb", as_version=4)
     nbformat.validate(nb)
@@ -108,9 +168,13 @@ def test_out_of_order_session_exports_in_executed_order_and_both_exports_rebuild
     assert nb.cells[7].metadata["tags"] == ["raises-exception"]
 
     replay_store = tmp_path / "replay-store"
-    proc = run_cli("run", str(out / "run.ipynb"), "--allow-errors", "-q", "--store", str(replay_store))
+    proc = run_cli(
+        "run", str(out / "run.ipynb"), "--allow-errors", "-q", "--store", str(replay_store)
+    )
     assert proc.returncode == 1, proc.stderr  # the failing cell fails again, as recorded
-    replayed = run_detail(open_store(replay_store), proc.stdout.strip().splitlines()[-1])["cells"][-1]["state"]
+    replayed = run_detail(open_store(replay_store), proc.stdout.strip().splitlines()[-1])["cells"][
+        -1
+    ]["state"]
     assert replayed == recorded
 
 
@@ -131,13 +195,25 @@ def test_script_of_a_session_without_magics_runs_with_plain_python(kernel, store
 
 # -- rendering, on recorded-shape cells ----------------------------------------------------
 def test_magics_and_shell_escapes_become_valid_python():
-    sources = ["%time t = 1 + 1", "!ls", "out = !echo hi", "%%capture c\nprint(1)", "%%bash\necho hi", "x = 1\nx?",
-               "%matplotlib inline\nimport json"]
+    sources = [
+        "%time t = 1 + 1",
+        "!ls",
+        "out = !echo hi",
+        "%%capture c\nprint(1)",
+        "%%bash\necho hi",
+        "x = 1\nx?",
+        "%matplotlib inline\nimport json",
+    ]
     text = render_script(RUN, [cell(i, s) for i, s in enumerate(sources)])
     ast.parse(text)
-    for expected in ("get_ipython().run_line_magic('time', 't = 1 + 1')", "get_ipython().system('ls')",
-                     "out = get_ipython().getoutput('echo hi')", "get_ipython().run_cell_magic('capture', 'c', 'print(1)\\n')",
-                     "get_ipython().run_cell_magic('bash', '', 'echo hi\\n')", "get_ipython().run_line_magic('pinfo', 'x')"):
+    for expected in (
+        "get_ipython().run_line_magic('time', 't = 1 + 1')",
+        "get_ipython().system('ls')",
+        "out = get_ipython().getoutput('echo hi')",
+        "get_ipython().run_cell_magic('capture', 'c', 'print(1)\\n')",
+        "get_ipython().run_cell_magic('bash', '', 'echo hi\\n')",
+        "get_ipython().run_line_magic('pinfo', 'x')",
+    ):
         assert expected in text
     assert "Run it with `ipython`" in text
 
@@ -145,9 +221,24 @@ def test_magics_and_shell_escapes_become_valid_python():
 def test_failed_cells_keep_their_effects_and_uncompilable_cells_become_comments():
     cells = [
         cell(0, "a = 1"),
-        cell(1, "b = '''x\n  y'''\nraise ValueError('no')", status="error", error={"type": "ValueError", "message": "no"}),
-        cell(2, "lst = [a]\nlst.append(\n    2)\n1 / 0", status="error", error={"type": "ZeroDivisionError", "message": "x"}),
-        cell(3, "def broken(:\n    pass", status="error", error={"type": "SyntaxError", "message": "bad"}),
+        cell(
+            1,
+            "b = '''x\n  y'''\nraise ValueError('no')",
+            status="error",
+            error={"type": "ValueError", "message": "no"},
+        ),
+        cell(
+            2,
+            "lst = [a]\nlst.append(\n    2)\n1 / 0",
+            status="error",
+            error={"type": "ZeroDivisionError", "message": "x"},
+        ),
+        cell(
+            3,
+            "def broken(:\n    pass",
+            status="error",
+            error={"type": "SyntaxError", "message": "bad"},
+        ),
         cell(4, "c = a + len(b) + len(lst)"),
     ]
     text = render_script(RUN, cells)
@@ -159,7 +250,10 @@ def test_failed_cells_keep_their_effects_and_uncompilable_cells_become_comments(
 
 
 def test_load_ext_is_left_out_of_a_script_that_does_not_use_nbtrack_and_future_imports_move_up():
-    cells = [cell(0, "%load_ext nbtrack\nimport json"), cell(1, "from __future__ import annotations\nv = json.dumps(1)")]
+    cells = [
+        cell(0, "%load_ext nbtrack\nimport json"),
+        cell(1, "from __future__ import annotations\nv = json.dumps(1)"),
+    ]
     text = render_script(RUN, cells)
     assert "get_ipython" not in text
     assert "# %load_ext nbtrack  (left out" in text
@@ -177,12 +271,21 @@ def test_a_slice_without_the_loading_cell_gets_one_when_it_uses_nbtrack():
 
 
 def test_notebook_export_is_clean_valid_and_keeps_the_recorded_ids_in_metadata():
-    cells = [cell(0, "x = 1", cell_id="same"), cell(1, "x = 2", cell_id="same"), cell(2, "y = 1", cell_id="bad id/é"),
-             cell(3, "1/0", status="error")]
+    cells = [
+        cell(0, "x = 1", cell_id="same"),
+        cell(1, "x = 2", cell_id="same"),
+        cell(2, "y = 1", cell_id="bad id/é"),
+        cell(3, "1/0", status="error"),
+    ]
     nb = render_notebook(RUN, cells, slice_var="y")
     nbformat.validate(nb)
     assert [c.id for c in nb.cells] == ["same", "same-2", "bad-id--", "c3"]
-    assert [c.metadata["nbtrack"]["cell_id"] for c in nb.cells] == ["same", "same", "bad id/é", "c3"]
+    assert [c.metadata["nbtrack"]["cell_id"] for c in nb.cells] == [
+        "same",
+        "same",
+        "bad id/é",
+        "c3",
+    ]
     assert nb.metadata["nbtrack"]["run_id"] == RUN["id"] and nb.metadata["nbtrack"]["slice"] == "y"
     assert nb.cells[3].metadata["tags"] == ["raises-exception"]
 
@@ -190,8 +293,17 @@ def test_notebook_export_is_clean_valid_and_keeps_the_recorded_ids_in_metadata()
 # -- slices ---------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_slice_is_smaller_than_the_run_and_rebuilds_its_variable(kernel, store_dir, tmp_path):
-    for source in ("import math", "a = 2", "b = [1]", "noise = list(range(5))", "c = a * 3", "b.append(c)",
-                   "d = math.sqrt(a) + len(noise)", "noise.clear()", "%%track --name probe\npass"):
+    for source in (
+        "import math",
+        "a = 2",
+        "b = [1]",
+        "noise = list(range(5))",
+        "c = a * 3",
+        "b.append(c)",
+        "d = math.sqrt(a) + len(noise)",
+        "noise.clear()",
+        "%%track --name probe\npass",
+    ):
         kernel.ok(source)
     run = latest_run(store_dir)
     recorded = run["cells"][-1]["state"]["b"]
@@ -204,8 +316,15 @@ def test_a_slice_is_smaller_than_the_run_and_rebuilds_its_variable(kernel, store
     assert "noise" not in text and "math" not in text
     assert rebuilt_state(path, {"b"}, [sys.executable], tmp_path) == {"b": recorded}
 
-    nb_path = export_run(open_store(store_dir), run["id"], "notebook", tmp_path / "b.ipynb", "b", verify=False)
-    assert [c.source for c in nbformat.read(nb_path, as_version=4).cells] == ["a = 2", "b = [1]", "c = a * 3", "b.append(c)"]
+    nb_path = export_run(
+        open_store(store_dir), run["id"], "notebook", tmp_path / "b.ipynb", "b", verify=False
+    )
+    assert [c.source for c in nbformat.read(nb_path, as_version=4).cells] == [
+        "a = 2",
+        "b = [1]",
+        "c = a * 3",
+        "b.append(c)",
+    ]
 
 
 @pytest.mark.slow
@@ -226,21 +345,42 @@ def test_what_cannot_be_sliced_safely_is_named(kernel, store_dir, tmp_path):
         assert not (tmp_path / f"{var}.py").exists()
         return str(info.value)
 
-    assert re.search(r"""cell #2 \[3\] "exec\('hidden = base \+ 1'\)": which variables it reads cannot be told""", refused("via_exec"))
-    assert 'cell #4 [5] "partial = base" failed when recorded (ValueError)' in refused("after_failure")
-    assert """cell #6 [7] "open('n.txt', 'w').write('3')" writes n.txt, which needed cell #7""" in refused("from_file")
+    assert re.search(
+        r"""cell #2 \[3\] "exec\('hidden = base \+ 1'\)": which variables it reads cannot be told""",
+        refused("via_exec"),
+    )
+    assert 'cell #4 [5] "partial = base" failed when recorded (ValueError)' in refused(
+        "after_failure"
+    )
+    assert (
+        """cell #6 [7] "open('n.txt', 'w').write('3')" writes n.txt, which needed cell #7"""
+        in refused("from_file")
+    )
     with pytest.raises(ValidationError, match="'nope' is not a variable of the run's final state"):
         export_run(store, run_id, "script", tmp_path / "nope.py", "nope")
-    export_run(store, run_id, "script", tmp_path / "base.py", "base", verify=False)  # a safe one still works
+    export_run(
+        store, run_id, "script", tmp_path / "base.py", "base", verify=False
+    )  # a safe one still works
 
 
 def test_slice_gives_names_defined_before_load_ext_to_the_history_cells_that_define_them():
     cells = [
         cell(0, "import math\nr = 2", status="history"),
         cell(1, "unused = 5", status="history"),
-        cell(2, "%load_ext nbtrack", created=("math", "r", "unused"), touched=["nbtrack"], state={"math": "m", "r": "r", "unused": "u"}),
-        cell(3, "area = math.pi * r ** 2", created=("area",), touched=["area", "math", "r"],
-             state={"math": "m", "r": "r", "unused": "u", "area": "A"}),
+        cell(
+            2,
+            "%load_ext nbtrack",
+            created=("math", "r", "unused"),
+            touched=["nbtrack"],
+            state={"math": "m", "r": "r", "unused": "u"},
+        ),
+        cell(
+            3,
+            "area = math.pi * r ** 2",
+            created=("area",),
+            touched=["area", "math", "r"],
+            state={"math": "m", "r": "r", "unused": "u", "area": "A"},
+        ),
     ]
     kept, problems = plan_slice(cells, "area")
     assert problems == []
@@ -248,19 +388,37 @@ def test_slice_gives_names_defined_before_load_ext_to_the_history_cells_that_def
 
 
 def test_an_unhashable_needed_variable_makes_the_slice_unsafe():
-    cells = [cell(0, "gen = iter([1])", created=("gen",), touched=["gen", "iter"], state={"gen": "unhashable:iterator"}),
-             cell(1, "v = next(gen)", created=("v",), changed=("gen",), touched=["gen", "next", "v"],
-                  state={"gen": "unhashable:iterator", "v": "h"})]
+    cells = [
+        cell(
+            0,
+            "gen = iter([1])",
+            created=("gen",),
+            touched=["gen", "iter"],
+            state={"gen": "unhashable:iterator"},
+        ),
+        cell(
+            1,
+            "v = next(gen)",
+            created=("v",),
+            changed=("gen",),
+            touched=["gen", "next", "v"],
+            state={"gen": "unhashable:iterator", "v": "h"},
+        ),
+    ]
     kept, problems = plan_slice(cells, "v")
     assert len(kept) == 2
-    assert problems == ["`gen` cannot be hashed (iterator), so the cells that change it cannot be told"]
+    assert problems == [
+        "`gen` cannot be hashed (iterator), so the cells that change it cannot be told"
+    ]
 
 
 # -- bundle ---------------------------------------------------------------------------------
 def make_project(root: Path) -> None:
     """A notebook directory: a helper module, data, an .nbtrackignore and things it must not take."""
     nbformat.write(nbformat.v4.new_notebook(), root / "analysis.ipynb")
-    (root / "helpers.py").write_text("def load(path):\n    with open(path) as f:\n        return f.read().splitlines()\n")
+    (root / "helpers.py").write_text(
+        "def load(path):\n    with open(path) as f:\n        return f.read().splitlines()\n"
+    )
     (root / "data.csv").write_text("a,b\n1,2\n3,4\n")
     (root / ".nbtrackignore").write_text("secret.txt\nscratch/\n*.bin\n")
     (root / "secret.txt").write_text("do not take me")
@@ -272,7 +430,9 @@ def make_project(root: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bundle_holds_notebook_script_requirements_inputs_manifest_and_snapshot_and_nothing_else(start_kernel, store_dir, tmp_path):
+def test_bundle_holds_notebook_script_requirements_inputs_manifest_and_snapshot_and_nothing_else(
+    start_kernel, store_dir, tmp_path
+):
     make_project(tmp_path)
     k = start_kernel(JPY_SESSION_NAME=str(tmp_path / "analysis.ipynb"))
     k.ok("%load_ext nbtrack")
@@ -289,11 +449,24 @@ def test_bundle_holds_notebook_script_requirements_inputs_manifest_and_snapshot_
     assert proc.returncode == 0, proc.stderr
     bundle = read_bundle(path)
     assert set(bundle["members"]) == {
-        "manifest.json", "run.ipynb", "run.py", "requirements.txt", "environment.json", "inputs.json",
-        "snapshot/analysis.ipynb", "snapshot/helpers.py", "snapshot/data.csv", "snapshot/.nbtrackignore",
+        "manifest.json",
+        "run.ipynb",
+        "run.py",
+        "requirements.txt",
+        "environment.json",
+        "inputs.json",
+        "snapshot/analysis.ipynb",
+        "snapshot/helpers.py",
+        "snapshot/data.csv",
+        "snapshot/.nbtrackignore",
     }
     man = bundle["manifest"]
-    assert (man["run_id"], man["name"], man["experiment"], man["params"]) == (main, "main", "analysis", {"lr": "0.1"})
+    assert (man["run_id"], man["name"], man["experiment"], man["params"]) == (
+        main,
+        "main",
+        "analysis",
+        {"lr": "0.1"},
+    )
     assert man["nbtrack_version"] and man["created"] == detail["start_time"]
     assert [c["state"] for c in man["cells"]] == [c["state"] for c in detail["cells"]]
     assert bundle["final_state"] == detail["cells"][-1]["state"]
@@ -301,7 +474,9 @@ def test_bundle_holds_notebook_script_requirements_inputs_manifest_and_snapshot_
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+==\S+", ln) for ln in requirements)
     assert f"ipykernel=={importlib.metadata.version('ipykernel')}" in requirements
     data_hash = content_hash((tmp_path / "data.csv").read_bytes())
-    assert [(i["path"], i["hash"], i["size"]) for i in bundle["inputs"]] == [("data.csv", data_hash, 12)]
+    assert [(i["path"], i["hash"], i["size"]) for i in bundle["inputs"]] == [
+        ("data.csv", data_hash, 12)
+    ]
     assert bundle["notebook"].metadata["nbtrack"]["run_id"] == main
     assert "get_ipython().run_cell_magic('track'" in bundle["script"]
     assert bundle["read"]("snapshot/helpers.py") == (tmp_path / "helpers.py").read_bytes()
@@ -349,12 +524,22 @@ def test_snapshot_captures_local_modules_and_respects_nbtrackignore(tmp_path, mo
     devpkg.mkdir(parents=True)
     (devpkg / "core.py").write_text("VALUE = 1\n")
     store = Store(str(project / ".nbtrack"))
-    modules = [json, import_file("helpers_snap", project / "helpers.py"), import_file("mylib_core_snap", devpkg / "core.py")]
+    modules = [
+        json,
+        import_file("helpers_snap", project / "helpers.py"),
+        import_file("mylib_core_snap", devpkg / "core.py"),
+    ]
 
     h = capture_snapshot(store, str(project), modules)
     assert h is not None
     files = snapshot_files(store, h)
-    assert set(files) == {"analysis.ipynb", "helpers.py", "data.csv", ".nbtrackignore", str(devpkg / "core.py")}
+    assert set(files) == {
+        "analysis.ipynb",
+        "helpers.py",
+        "data.csv",
+        ".nbtrackignore",
+        str(devpkg / "core.py"),
+    }
     assert files["helpers.py"] == content_hash((project / "helpers.py").read_bytes())
     assert capture_snapshot(store, str(project), modules) == h  # unchanged files: the same snapshot
 
@@ -363,16 +548,23 @@ def test_snapshot_captures_local_modules_and_respects_nbtrackignore(tmp_path, mo
     assert changed_files(store, h, project) == [("data.csv", "missing"), ("helpers.py", "changed")]
     restored = restore_snapshot(store, h, tmp_path / "restored")
     assert (tmp_path / "restored" / "data.csv").read_text() == "a,b\n1,2\n3,4\n"
-    assert restored[str(devpkg / "core.py")] == tmp_path / "restored" / "_external" / Path(*devpkg.parts[1:]) / "core.py"
+    assert (
+        restored[str(devpkg / "core.py")]
+        == tmp_path / "restored" / "_external" / Path(*devpkg.parts[1:]) / "core.py"
+    )
 
     monkeypatch.setenv("NBTRACK_SNAPSHOT_FILE_LIMIT_MB", "3")
-    assert "large.dat" in snapshot_files(store, capture_snapshot(store, str(project), modules) or "")
+    assert "large.dat" in snapshot_files(
+        store, capture_snapshot(store, str(project), modules) or ""
+    )
     monkeypatch.setenv("NBTRACK_SNAPSHOT_LIMIT_MB", "0")
     assert capture_snapshot(store, str(project), modules) is None
 
 
 @pytest.mark.slow
-def test_a_tracked_run_records_the_helper_module_beside_the_notebook(start_kernel, store_dir, tmp_path):
+def test_a_tracked_run_records_the_helper_module_beside_the_notebook(
+    start_kernel, store_dir, tmp_path
+):
     make_project(tmp_path)
     k = start_kernel(JPY_SESSION_NAME=str(tmp_path / "analysis.ipynb"))
     k.ok("%load_ext nbtrack")
