@@ -135,19 +135,18 @@ class Recorder:
             },
             raw,
             diff,
+            self._file_events(seq),
         )
-        self._record_files(seq)
 
-    def _record_files(self, seq: int) -> None:
-        events = self.files.take()
+    def _file_events(self, seq: int) -> list[dict[str, Any]]:
         rows = []
-        for path, mode in events:
+        for path, mode in self.files.take():
             fh = self.files.file_hash(path)
             rows.append(
                 {"session_id": self.session.id, "seq": seq, "run_id": None, "path": path, "mode": mode,
                  "hash": fh[0] if fh else None, "size": fh[1] if fh else None}
             )
-        self.store.add_file_events(rows)
+        return rows
 
 
 def _notebook_path(user_ns: dict[str, Any]) -> str | None:
