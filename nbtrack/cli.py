@@ -219,8 +219,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 bar = tqdm(total=total, desc="replay", unit="cell", file=sys.stderr, disable=None)
             bar.update(done - bar.n)
 
-    report = replay_run(args.run, _store(args), kernel_name=args.kernel, until=args.until,
-                        use_snapshot=args.use_snapshot, notify=notify)
+    if args.bundle:
+        from .replay import replay_bundle
+        from .store import open_store
+
+        report = replay_bundle(args.bundle, open_store(args.store), kernel_name=args.kernel, until=args.until, notify=notify)
+    elif args.run:
+        report = replay_run(args.run, _store(args), kernel_name=args.kernel, until=args.until,
+                            use_snapshot=args.use_snapshot, notify=notify)
+    else:
+        raise NbtrackError("name a RUN to replay, or give --bundle FILE")
     if bar is not None:
         bar.close()
     if args.json:
@@ -302,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="with --slice: skip replaying the slice to check it")
 
     p = sub.add_parser("replay", parents=[common], help="re-execute a run in a fresh kernel and check its state cell by cell")
-    p.add_argument("run")
+    p.add_argument("run", nargs="?", help="run id (a unique prefix will do)")
+    p.add_argument("--bundle", metavar="FILE", help="replay a bundle from `nbtrack export --format bundle` instead")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--kernel", help="kernel name (default: python3)")
     p.add_argument("--until", type=int, metavar="INDEX", help="stop after the cell at this index")

@@ -145,6 +145,61 @@ def replay_run(
     return report
 
 
+def replay_bundle(
+    path: str,
+    store: Store | str | None = None,
+    *,
+    kernel_name: str | None = None,
+    until: int | None = None,
+    notify: Any = None,
+) -> ReplayReport:
+    """Rebuild and verify a run from a bundle (``nbtrack export --format bundle``) on this
+    machine: its snapshot is extracted to a temporary directory, its cells replayed there and
+    compared with the state hashes the bundle recorded. The replay is stored in ``store``."""
+    from .bundle import read_bundle
+    from .capture.environment import capture_environment, diff_environments
+
+    bundle = read_bundle(path)
+    man = bundle["manifest"]
+    cells = [dict(c) for c in bundle["cells"]]
+    if not cells:
+        raise NbtrackError(f"bundle {path} has no recorded cells to replay")
+    if until is not None:
+        if not 0 <= until < len(cells):
+            raise ValidationError(f"--until {until} is outside the run's cells 0..{len(cells) - 1}")
+        cells = cells[: until + 1]
+    notify = notify or (lambda kind, payload: None)
+    st = store if isinstance(store, Store) else open_store(store)
+    env_diff = diff_environments(bundle["environment"], capture_environment()) if bundle["environment"] else {}
+    if env_diff:
+        from .capture.environment import format_environment_diff
+
+        notify("environment", format_environment_diff(env_diff))
+    with tempfile.TemporaryDirectory(prefix="nbtrack-bundle-") as tmp:
+        root = bundle["extract"](tmp)
+        reads: dict[int, list[str]] = {}
+        changed_inputs: dict[str, str] = {}
+        for entry in bundle["inputs"]:
+            target = entry["path"] if os.path.isabs(entry["path"]) else str(root / entry["path"])
+            how = _file_change(target, entry.get("hash"))
+            if how:
+                changed_inputs[target] = how
+                notify("input", f"input {entry['path']} {how} since recording")
+            for i in entry.get("cells", []):
+                reads.setdefault(i, []).append(target)
+        for i, c in enumerate(cells):
+            c["reads"] = reads.get(i, [])
+        nb_name = (man.get("notebook") or {}).get("name") or "run.ipynb"
+        row = {"id": man["run_id"], "name": man["name"], "experiment": man["experiment"],
+               "notebook_path": str(root / nb_name)}
+        replay_id = _execute(st, row, cells, str(root), kernel_name, notify)
+    (replayed_row,) = st.run_summaries([replay_id])
+    replayed = st.run_cells(replayed_row)
+    report = compare(man["run_id"], replay_id, cells, replayed, env_diff, changed_inputs, [], _changed_packages(env_diff))
+    st.update_run(replay_id, reproduced=report.reproduced)
+    return report
+
+
 def _execute(
     st: Store,
     row: dict[str, Any],
@@ -278,13 +333,27 @@ def _environment_diff(
     if recorded is None:
         return {}, {}
     diff = diff_environments(recorded, capture_environment())
+    return diff, _changed_packages(diff)
+
+
+def _changed_packages(diff: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
     pk = diff.get("packages", {})
-    packages: dict[str, tuple[str | None, str | None]] = {
-        n: (None, v) for n, v in pk.get("added", {}).items()
-    }
+    packages: dict[str, tuple[str | None, str | None]] = {n: (None, v) for n, v in pk.get("added", {}).items()}
     packages.update({n: (v, None) for n, v in pk.get("removed", {}).items()})
     packages.update({n: (old, new) for n, (old, new) in pk.get("changed", {}).items()})
-    return diff, packages
+    return packages
+
+
+def _file_change(path: str, recorded: str | None) -> str | None:
+    """``"changed"`` or ``"is missing"`` when the file no longer has the recorded content."""
+    from .store.blobs import content_hash
+
+    try:
+        with open(path, "rb") as f:
+            now = content_hash(f.read())
+    except OSError:
+        return "is missing"
+    return "changed" if recorded is not None and now != recorded else None
 
 
 def _reads_by_seq(st: Store, row: dict[str, Any]) -> dict[int | None, list[tuple[str, str | None]]]:
@@ -296,21 +365,13 @@ def _reads_by_seq(st: Store, row: dict[str, Any]) -> dict[int | None, list[tuple
 
 
 def _changed_inputs(reads: dict[int | None, list[tuple[str, str | None]]]) -> dict[str, str]:
-    from .store.blobs import content_hash
-
     changed: dict[str, str] = {}
     for events in reads.values():
         for path, recorded in events:
-            if path in changed or recorded is None:
-                continue
-            try:
-                with open(path, "rb") as f:
-                    now = content_hash(f.read())
-            except OSError:
-                changed[path] = "is missing"
-                continue
-            if now != recorded:
-                changed[path] = "changed"
+            if path not in changed and recorded is not None:
+                how = _file_change(path, recorded)
+                if how:
+                    changed[path] = how
     return changed
 
 

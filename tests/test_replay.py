@@ -110,3 +110,19 @@ def test_replay_refuses_runs_without_cells_and_bad_indexes(store_dir, tmp_path):
         pass
     res = run_cli("replay", run.id)
     assert res.returncode == 2 and "has no recorded cells to replay" in res.stderr
+
+
+def test_a_bundle_rebuilds_and_verifies_the_run_in_another_store(kernel, store_dir, tmp_path):
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "data.csv").write_text("a\n1\n2\n")
+    kernel.ok("import pandas as pd\nfrom helpers import double")
+    kernel.ok("%%track --name bundled\ntotal = double(int(pd.read_csv('data.csv').a.sum()))")
+    run_id = latest_run_id(store_dir, "bundled")
+    bundle = tmp_path / "run.zip"
+    res = run_cli("export", run_id, "--format", "bundle", "-o", str(bundle))
+    assert res.returncode == 0, res.stderr
+    elsewhere = tmp_path / "colleague"
+    elsewhere.mkdir()
+    res = run_cli("replay", "--bundle", str(bundle), "--store", str(elsewhere / "store"), cwd=elsewhere)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "reproduced 3/3 cells" in res.stdout
