@@ -79,11 +79,9 @@ class TrackMagics(Magics):
 
 def _show_live(run: tracking.Run) -> None:
     try:
-        from IPython.display import display
-
         from .widgets import live
 
-        display(live(run.id))
+        live(run.id)  # shows itself in the cell's output
     except Exception as exc:
         from .errors import warn_failure
 

@@ -46,7 +46,8 @@ class Kernel:
         msg = self.kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
         self.kc.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
-        out: dict[str, Any] = {"stdout": "", "stderr": "", "result": None, "error": None, "cell_id": cell_id}
+        out: dict[str, Any] = {"stdout": "", "stderr": "", "result": None, "error": None, "cell_id": cell_id,
+                               "displays": []}
         while True:
             try:
                 m = self.kc.get_iopub_msg(timeout=timeout)
@@ -57,6 +58,8 @@ class Kernel:
             kind, c = m["msg_type"], m["content"]
             if kind == "stream":
                 out[c["name"]] += c["text"]
+            elif kind == "display_data":
+                out["displays"].append(c["data"])
             elif kind == "execute_result":
                 out["result"] = c["data"].get("text/plain")
             elif kind == "error":

@@ -205,3 +205,9 @@ def test_loading_the_extension_twice_records_each_cell_once(kernel, store_dir):
     kernel.ok("v = 1")
     cells = close_with_run(kernel, store_dir)["cells"]
     assert [c["source"] for c in cells].count("v = 1") == 1
+
+
+def test_track_live_shows_a_chart_widget_that_follows_the_run(kernel, store_dir):
+    out = kernel.ok("%%track --name live --live\nfor i in range(50):\n    nbtrack.log_metric('loss', 1 / (i + 1))")
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in out["displays"]), out["displays"]
+    assert latest_run(store_dir)["metrics"]["loss"] == 0.02
