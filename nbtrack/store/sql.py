@@ -24,6 +24,7 @@ T = TypeVar("T")
 RUN_STATUSES = ("running", "finished", "failed", "killed")
 # PostgreSQL SQLSTATEs a retried transaction can get past: serialization failure, deadlock, lock timeout
 _PG_RETRYABLE = ("40001", "40P01", "55P03")
+BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
 
 
 def mask_url(url: str) -> str:
@@ -53,6 +54,9 @@ class Store:
         self.url = url
         self.closed = False
         self._lock = threading.RLock()
+        self._experiments: dict[str, int] = {}
+        self._sources_known: set[str] = set()
+        self._db_inode: int | None = None
         if "://" in url and not url.startswith("sqlite"):
             self.is_sqlite = False
             self.engine = self._pg_engine(url)
@@ -75,8 +79,6 @@ class Store:
             self.engine = self._sqlite_engine(self.db_path)
             self._migrate()
         self.blobs = BlobStore(blobs)
-        self._experiments: dict[str, int] = {}
-        self._sources_known: set[str] = set()
 
     # -- engines -------------------------------------------------------------------------
     @staticmethod
@@ -89,7 +91,7 @@ class Store:
         def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL can wait for a lock
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: switching to WAL can wait for a lock
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -138,34 +140,78 @@ class Store:
         return f"Store({mask_url(self.url)!r})"
 
     # -- transactions --------------------------------------------------------------------
-    def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retried with back-off if the engine is busy."""
+    def write(self, fn: Callable[[Connection], T], *, wait: float | None = None) -> T:
+        """Run ``fn`` in one write transaction, retried with back-off if the engine is busy.
+
+        ``wait`` bounds the time spent waiting for locks (this process's and the database's),
+        in seconds: the kernel's hot path gives up quickly and keeps its records in memory
+        instead of stalling a cell while another process holds the store.
+        """
         delay = 0.05
+        deadline = None if wait is None else time.monotonic() + wait
+        if self.is_sqlite:
+            self._check_file()
         for attempt in range(8):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._lock.acquire(timeout=-1 if remaining is None else remaining):
+                raise StoreError(f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)")
             try:
-                with self._lock, self.engine.connect() as conn:
+                with self.engine.connect() as conn:
                     if self.is_sqlite:
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
-                        try:
-                            result = fn(conn)
-                        except BaseException:
-                            conn.exec_driver_sql("ROLLBACK")
-                            raise
-                        conn.exec_driver_sql("COMMIT")
-                        return result
+                        return self._sqlite_transaction(conn, fn, remaining)
                     with conn.begin():
                         return fn(conn)
             except OperationalError as exc:
+                # caches may name rows the rolled-back transaction added
+                self._sources_known.clear()
+                self._experiments.clear()
                 text = str(exc.orig).lower()
                 retryable = (
                     getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
                     or "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
                 )
-                if not retryable or attempt == 7:
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                if not retryable or attempt == 7 or out_of_time:
                     raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            except BaseException:
+                self._sources_known.clear()
+                self._experiments.clear()
+                raise
+            finally:
+                self._lock.release()
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _sqlite_transaction(conn: Connection, fn: Callable[[Connection], T], wait: float | None) -> T:
+        if wait is not None:  # the busy handler waits at most this long for the database lock
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+            return result
+        finally:
+            if wait is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def _check_file(self) -> None:
+        """Refuse to write when the database file is gone (store directory deleted, moved or
+        replaced by a file): pooled connections would otherwise write into the unlinked file
+        and lose everything silently. A different file at the path gets fresh connections."""
+        try:
+            inode = os.stat(self.db_path).st_ino
+        except OSError as exc:
+            raise StoreError(f"the store database {self.db_path} is not there any more ({exc.strerror})") from None
+        if inode != self._db_inode:
+            if self._db_inode is not None:
+                self.engine.dispose()
+            self._db_inode = inode
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:
@@ -173,11 +219,9 @@ class Store:
 
     def _dialect_insert(self, table: Any) -> Any:
         """An INSERT that knows ON CONFLICT, for this store's engine."""
-        if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        return dialect_insert(table)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (sqlite if self.is_sqlite else postgresql).insert(table)
 
     def _upsert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
         if not rows:
@@ -277,15 +321,18 @@ class Store:
             )
         )
 
-    def create_run(self, row: dict[str, Any], experiment: str, params: dict[str, str], tags: dict[str, str]) -> None:
+    def create_run(
+        self, row: dict[str, Any], experiment: str, params: dict[str, str], tags: dict[str, str],
+        *, wait: float | None = None,
+    ) -> None:
         def fn(conn: Connection) -> None:
             conn.execute(insert(s.runs), [{**row, "experiment_id": self.experiment_id(conn, experiment)}])
             self._write_kv(conn, row["id"], params, tags)
 
-        self.write(fn)
+        self.write(fn, wait=wait)
 
-    def update_run(self, run_id: str, **values: Any) -> None:
-        self.write(lambda conn: conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)))
+    def update_run(self, run_id: str, *, wait: float | None = None, **values: Any) -> None:
+        self.write(lambda conn: conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)), wait=wait)
 
     def _write_kv(self, conn: Connection, run_id: str, params: dict[str, str], tags: dict[str, str]) -> None:
         self._upsert(conn, s.params, [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()], ["run_id", "key"])
@@ -371,6 +418,8 @@ class Store:
         source: str,
         state_diff: dict[str, str | None],
         file_events: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        *,
+        wait: float | None = None,
     ) -> None:
         """One executed cell in one transaction: its row, its source (content-addressed), its
         state diff and the files it read or wrote."""
@@ -386,16 +435,16 @@ class Store:
             if file_events:
                 conn.execute(insert(s.file_events), list(file_events))
 
-        self.write(fn)
+        self.write(fn, wait=wait)
 
-    def add_file_events(self, rows: list[dict[str, Any]]) -> None:
+    def add_file_events(self, rows: list[dict[str, Any]], *, wait: float | None = None) -> None:
         if rows:
-            self.write(lambda conn: conn.execute(insert(s.file_events), rows))
+            self.write(lambda conn: conn.execute(insert(s.file_events), rows), wait=wait)
 
-    def add_artifact(self, run_id: str, path: str, data: bytes) -> str:
+    def add_artifact(self, run_id: str, path: str, data: bytes, *, wait: float | None = None) -> str:
         h = self.put_blob(data)
         row = {"run_id": run_id, "path": path, "blob_hash": h, "size": len(data), "created": time.time()}
-        self.write(lambda conn: self._upsert(conn, s.artifacts, [row], ["run_id", "path"]))
+        self.write(lambda conn: self._upsert(conn, s.artifacts, [row], ["run_id", "path"]), wait=wait)
         return h
 
     # -- reads ---------------------------------------------------------------------------
