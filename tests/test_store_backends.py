@@ -397,7 +397,7 @@ def test_sixteen_concurrent_writers_lose_nothing(backend: str, request: pytest.F
         for w in range(writers)
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
         for bad in ("NbtrackWarning", "locked", "serializ", "deadlock", "Traceback"):
             assert bad not in err, err

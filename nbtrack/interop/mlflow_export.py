@@ -122,12 +122,12 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
             notes.append(f"param {k!r} differs in MLflow, where params cannot change; left as it was")
     new_tags = [RunTag(k, v) for k, v in sorted(tags.items()) if have_tags.get(k) != v]
     metrics = _new_points(store, mlflow, rid, mid, fresh=existing is None)
-    for batch in mc.chunks(params, mc.MAX_PARAMS_PER_BATCH):
-        mlflow.log_batch(mid, params=batch)
-    for batch in mc.chunks(new_tags, mc.MAX_TAGS_PER_BATCH):
-        mlflow.log_batch(mid, tags=batch)
-    for batch in mc.chunks([Metric(*m) for m in metrics], mc.MAX_METRICS_PER_BATCH):
-        mlflow.log_batch(mid, metrics=batch)
+    for param_batch in mc.chunks(params, mc.MAX_PARAMS_PER_BATCH):
+        mlflow.log_batch(mid, params=param_batch)
+    for tag_batch in mc.chunks(new_tags, mc.MAX_TAGS_PER_BATCH):
+        mlflow.log_batch(mid, tags=tag_batch)
+    for metric_batch in mc.chunks([Metric(*m) for m in metrics], mc.MAX_METRICS_PER_BATCH):
+        mlflow.log_batch(mid, metrics=metric_batch)
     artifacts = _artifacts(store, mlflow, run, mid, notes)
     if (params or new_tags or metrics or artifacts) and action == "unchanged":
         action = "updated"

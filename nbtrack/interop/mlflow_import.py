@@ -108,7 +108,7 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}
     tags[mc.MLFLOW_RUN_TAG] = info.run_id
-    points = []
+    points: list[tuple[str, float, int, float, int | None]] = []
     for key in data.metrics:
         for m in mlflow.get_metric_history(info.run_id, key):
             points.append((m.key, float(m.value), int(m.step), m.timestamp / 1000.0, None))
