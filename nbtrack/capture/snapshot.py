@@ -127,8 +127,8 @@ def _candidates(
             or getattr(module, "__name__", "") == "__main__"
         ):
             continue
-        path = os.path.normpath(os.path.abspath(f))
-        if path in seen or is_under(os.path.dirname(path), excluded):
+        path = _local_path(f, excluded)
+        if path is None or path in seen:
             continue
         if root and is_under(path, (root,)) and _ignored(spec, os.path.relpath(path, root), False):
             continue
@@ -156,6 +156,19 @@ def _candidates(
                 continue
             seen.add(path)
             yield path
+
+
+_local: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+
+def _local_path(file: str, excluded: tuple[str, ...]) -> str | None:
+    """A module file's normalised path, or None when it lies in an excluded directory
+    (cached: a session checks the same few hundred modules at every run's end)."""
+    key = (file, excluded)
+    if key not in _local:
+        path = os.path.normpath(os.path.abspath(file))
+        _local[key] = None if is_under(os.path.dirname(path), excluded) else path
+    return _local[key]
 
 
 def _ignored(spec: Any, rel: str, is_dir: bool) -> bool:
