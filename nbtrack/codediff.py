@@ -23,7 +23,7 @@ def diff_cells(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dic
     matcher = difflib.SequenceMatcher(a=a_src, b=b_src, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out += [_entry("same", old[i], new[j], []) for i, j in zip(range(i1, i2), range(j1, j2))]
+            out += [_entry("same", old[i], new[j], []) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
         elif tag == "delete":
             out += [_entry("removed", old[i], None, _lines("-", old[i]["source"])) for i in range(i1, i2)]
         elif tag == "insert":

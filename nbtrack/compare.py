@@ -19,7 +19,7 @@ def compare_runs(run_ids: Sequence[str], *, all_rows: bool = False, store: Store
 
     ``params`` / ``tags``: ``[{"key", "values": [per run, None if unset], "same"}]``;
     ``metrics``: the same with values ``{"min", "max", "last"}``; rows equal across every
-    run are left out unless ``all_rows``. ``code``: for each run after the first,
+    run, and ``system/*`` metrics, are left out unless ``all_rows``. ``code``: for each run after the first,
     ``{"a": first id, "b": its id, "cells": nbtrack.codediff.diff_cells entries}``.
     """
     from .codediff import diff_cells
@@ -47,7 +47,9 @@ def compare_runs(run_ids: Sequence[str], *, all_rows: bool = False, store: Store
     summaries = [st.metric_summary(r["id"]) for r in rows]
     out: dict[str, Any] = {"runs": runs}
     out["params"] = _table([r["params"] for r in rows], all_rows)
-    out["metrics"] = _table([{k: metric(v) for k, v in m.items()} for m in summaries], all_rows)
+    # system/* samples (CPU, memory) differ between any two runs: shown with all_rows only
+    shown = [{k: metric(v) for k, v in m.items() if all_rows or not k.startswith("system/")} for m in summaries]
+    out["metrics"] = _table(shown, all_rows)
     out["tags"] = _table([r["tags"] for r in rows], all_rows)
     first = st.run_cells(rows[0])
     out["code"] = [
@@ -81,7 +83,7 @@ def comparison_lines(data: dict[str, Any], *, width: int = 24) -> list[str]:
         widths = [min(width, max(len(c[i]) for c in cols)) for i in range(len(header))]
         lines.append(f"{title}:")
         for row in cols:
-            lines.append("  " + "  ".join(_cut(x, w).ljust(w) for x, w in zip(row, widths)).rstrip())
+            lines.append("  " + "  ".join(_cut(x, w).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
 
     table("params", [[p["key"], *[_text(v) for v in p["values"]]] for p in data["params"]])
     table("metrics (min / max / last)", [[m["key"], *[_metric(v) for v in m["values"]]] for m in data["metrics"]])

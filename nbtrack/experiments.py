@@ -124,7 +124,7 @@ def list_experiments(include_deleted: bool = False, *, store: Store | str | None
         q = q.where(e.c.deleted_at.is_(None))
     rows = st.read(lambda conn: conn.execute(q).all())
     keys = ("name", "runs", "deleted_runs", "created", "last_start", "deleted_at")
-    return [dict(zip(keys, row)) for row in rows]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _forget_names(st: Store) -> None:

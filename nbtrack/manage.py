@@ -58,7 +58,7 @@ def set_run_tags(run_id: str, tags: Mapping[str, Any], *, store: Store | str | N
     """Add or replace tags ``{key: value}`` of a run (values are stored as text)."""
     if not isinstance(tags, Mapping) or not tags:
         raise ValidationError('tags must be a non-empty mapping {"key": "value"}')
-    rows = [dict(zip(("key", "value"), check_tag(k, v))) for k, v in tags.items()]
+    rows = [dict(zip(("key", "value"), check_tag(k, v), strict=True)) for k, v in tags.items()]
     st = store_of(store)
     rid = st.resolve_run_id(run_id)
     t = s.tags

@@ -26,7 +26,7 @@ def parse_duration(text: str | float | int) -> float:
     match = _DURATION.fullmatch(raw)
     if not raw or match is None or not any(match.groups()):
         raise ValidationError(f"not a duration: {text!r}; write e.g. 30d, 12h, 1d2h30m or a number of seconds")
-    return sum(float(g) * unit for g, unit in zip(match.groups(), _UNITS) if g)
+    return sum(float(g) * unit for g, unit in zip(match.groups(), _UNITS, strict=True) if g)
 
 
 def parse_time(text: str | float | int) -> float:

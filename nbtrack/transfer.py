@@ -208,7 +208,10 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, list[dict[str, 
         if manifest.get("version") != VERSION:
             raise ValidationError(f"{where} is bundle version {manifest.get('version')!r}; this nbtrack reads version {VERSION}")
         tables = {t: _read_table(zf, where, t) for t in TABLES}
-        for table, n in (manifest.get("tables") or {}).items():
+        counts = manifest.get("tables")
+        if not isinstance(counts, dict):
+            raise ValidationError(f"{where}: the manifest's table counts are malformed")
+        for table, n in counts.items():
             if table not in tables or len(tables[table]) != n:
                 raise ValidationError(f"{where}: table {table} has {len(tables.get(table, []))} rows, the manifest says {n}")
         blobs = manifest.get("blobs")

@@ -173,6 +173,19 @@ def test_bulk_delete_and_restore_by_experiment_and_filter(store: Store) -> None:
         manage.delete_runs([rf], experiment="a", store=store)
 
 
+def test_times_and_durations_as_users_type_them() -> None:
+    from nbtrack.timespec import parse_duration, parse_time
+
+    assert parse_duration("30d") == 30 * 86400 and parse_duration("1d2h3m4s") == 93784
+    assert parse_duration("1.5h") == 5400 and parse_duration("90") == 90
+    assert parse_time("1970-01-02") == 86400 and parse_time("1970-01-01T01:00:00+01:00") == 0
+    assert parse_time("86400.5") == 86400.5
+    with pytest.raises(ValidationError, match="not a duration: '3 weeks'"):
+        parse_duration("3 weeks")
+    with pytest.raises(ValidationError, match="not a time: 'yesterday'"):
+        parse_time("yesterday")
+
+
 # -- experiments ----------------------------------------------------------------------------
 def test_experiments_create_rename_list_delete_restore(store: Store) -> None:
     ex.create_experiment("empty", store=store)
@@ -312,7 +325,7 @@ def test_children_are_listed_under_their_parent_and_searchable(store: Store) -> 
 # -- compare --------------------------------------------------------------------------------
 def test_compare_hides_identical_rows_and_diffs_the_code(store: Store) -> None:
     a = make_run(store, name="a", params={"lr": "0.1", "seed": "1"}, tags={"team": "x"},
-                 metrics={"loss": [0.9, 0.5, 0.7]}, cells=["import numpy", "lr = 0.1\nfit(lr)"])
+                 metrics={"loss": [0.9, 0.5, 0.7], "system/cpu": [3.0]}, cells=["import numpy", "lr = 0.1\nfit(lr)"])
     b = make_run(store, name="b", params={"lr": "0.01", "seed": "1"}, tags={"team": "x"},
                  metrics={"loss": [0.8, 0.3]}, cells=["import numpy", "lr = 0.01\nfit(lr)", "plot()"])
     data = compare_runs([a, b], store=store)
@@ -321,7 +334,9 @@ def test_compare_hides_identical_rows_and_diffs_the_code(store: Store) -> None:
     assert loss["values"] == [{"min": 0.5, "max": 0.9, "last": 0.7}, {"min": 0.3, "max": 0.8, "last": 0.3}]
     kinds = [c["kind"] for c in data["code"][0]["cells"]]
     assert kinds == ["same", "changed", "added"]
-    assert [p["key"] for p in compare_runs([a, b], all_rows=True, store=store)["params"]] == ["lr", "seed"]
+    everything = compare_runs([a, b], all_rows=True, store=store)
+    assert [p["key"] for p in everything["params"]] == ["lr", "seed"]
+    assert [m["key"] for m in everything["metrics"]] == ["loss", "system/cpu"]
     text = "\n".join(comparison_lines(data))
     assert "-lr = 0.1" in text and "+lr = 0.01" in text and "+plot()" in text and " fit(lr)" in text
     assert "0.5 / 0.9 / 0.7" in text and "seed" not in text
@@ -429,7 +444,7 @@ def test_not_a_zip_is_a_clear_error(tmp_path: Path, store: Store) -> None:
 
 
 @pytest.mark.slow
-def test_runs_move_from_sqlite_to_postgresql_through_a_bundle(store: Store, tmp_path: Path, pg_url: str,
+def test_runs_move_from_sqlite_to_postgresql_through_a_bundle_and_gc_there(store: Store, tmp_path: Path, pg_url: str,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     rid = _full_run(store)
     export_runs(tmp_path / "b.zip", [rid], store=store)
@@ -439,5 +454,9 @@ def test_runs_move_from_sqlite_to_postgresql_through_a_bundle(store: Store, tmp_
         assert import_runs(tmp_path / "b.zip", store=target).runs == [rid]
         assert import_runs(tmp_path / "b.zip", store=target).skipped == [rid]
         assert _comparable(target, rid) == _comparable(store, rid)
+        assert [e["runs"] for e in ex.list_experiments(store=target)] == [1]
+        manage.delete_run(rid, store=target)
+        report = gc(grace=0, store=target)
+        assert report.runs == [rid] and report.blobs == 5 and report.rows["cells"] == 2
     finally:
         target.close()
