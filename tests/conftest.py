@@ -29,11 +29,11 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 class Kernel:
     """A real ipykernel; ``run`` executes a cell the way JupyterLab does (with a cell id)."""
 
-    def __init__(self, cwd: Path, env: dict[str, str]):
+    def __init__(self, cwd: Path, env: dict[str, str], args: list[str] | None = None):
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(cwd), env={**os.environ, **env})
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, **env}, extra_arguments=args or [])
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

@@ -154,3 +154,24 @@ def test_a_newer_store_is_refused_and_left_untouched(store_dir):
     store.close()
     with pytest.raises(StoreError, match="schema version 99, newer than this nbtrack understands"):
         Store(str(store_dir))
+
+
+def test_system_metrics_are_sampled_while_a_run_is_active_unless_turned_off(store_dir):
+    script = textwrap.dedent(
+        """
+        import time, nbtrack
+        with nbtrack.start_run(name="sampled") as a:
+            time.sleep(2.5)
+        with nbtrack.start_run(name="quiet", log_system_metrics=False) as b:
+            time.sleep(1.5)
+        print(a.id, b.id)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NBTRACK_STORE": str(store_dir), "NBTRACK_SYSTEM_METRICS_INTERVAL": "0.5"})
+    sampled, quiet = out.stdout.split()
+    store = open_store(store_dir)
+    keys = set(store.metric_summary(sampled))
+    assert {"system/cpu_percent", "system/memory_percent", "system/memory_used_mb"} <= keys
+    assert store.metric_summary(sampled)["system/cpu_percent"]["count"] >= 2
+    assert store.metric_summary(quiet) == {}

@@ -211,3 +211,15 @@ def test_track_live_shows_a_chart_widget_that_follows_the_run(kernel, store_dir)
     out = kernel.ok("%%track --name live --live\nfor i in range(50):\n    nbtrack.log_metric('loss', 1 / (i + 1))")
     assert any("application/vnd.jupyter.widget-view+json" in d for d in out["displays"]), out["displays"]
     assert latest_run(store_dir)["metrics"]["loss"] == 0.02
+
+
+def test_the_extension_can_be_loaded_from_ipython_config(tmp_path, store_dir):
+    from tests.conftest import Kernel
+
+    k = Kernel(tmp_path, {"NBTRACK_STORE": str(store_dir)}, ["--InteractiveShellApp.extensions=nbtrack"])
+    try:
+        k.ok("a = 1")
+        k.ok("%%track --name configured\nb = a + 1")
+    finally:
+        k.shutdown()
+    assert [c["source"] for c in latest_run(store_dir)["cells"]] == ["a = 1", "%%track --name configured\nb = a + 1"]
