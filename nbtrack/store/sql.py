@@ -160,6 +160,8 @@ class Store:
                     if self.is_sqlite:
                         return self._sqlite_transaction(conn, fn, remaining)
                     with conn.begin():
+                        if remaining is not None:  # as SQLite's busy_timeout: give up on row locks in time
+                            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(remaining * 1000))}")
                         return fn(conn)
             except OperationalError as exc:
                 # caches may name rows the rolled-back transaction added
