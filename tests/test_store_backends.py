@@ -156,6 +156,31 @@ def test_artifacts_point_at_written_blobs(store: Store) -> None:
     assert all(store.blobs.exists(a["blob_hash"]) for a in arts)
 
 
+def test_a_write_with_a_wait_gives_up_while_another_writer_holds_the_lock(store: Store, store_url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    rid = "1c" * 16
+    _run(store, rid)
+    if store.is_sqlite:
+        import sqlite3
+
+        other: Any = sqlite3.connect(store.db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        other = psycopg.connect(store_url)
+        other.execute("SELECT id FROM runs WHERE id = %s FOR UPDATE", (rid,))
+    try:
+        with pytest.raises((OperationalError, StoreError)):
+            store.update_run(rid, name="renamed", wait=0.3)
+    finally:
+        other.rollback() if not store.is_sqlite else other.execute("ROLLBACK")
+        other.close()
+    store.update_run(rid, name="renamed", wait=5)
+    assert store.run_summaries([rid])[0]["name"] == "renamed"
+
+
 # -- ids, migrations, liveness ------------------------------------------------------------------
 def test_resolve_run_id_takes_unique_prefixes(store: Store) -> None:
     for rid in ("abc1" + "0" * 28, "abc2" + "0" * 28, "fff" + "1" * 29):
