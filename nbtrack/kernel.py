@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import collections
 import json
+import threading
 import time
 from typing import Any
 
 from . import tracking
 from .errors import warn_failure
 from .store import Store, open_store
+
+MAX_PENDING_CELLS = 10_000
+CellRecord = tuple[dict[str, Any], str, dict[str, "str | None"], list[dict[str, Any]]]
 
 
 class Recorder:
@@ -31,6 +37,12 @@ class Recorder:
         self.info: Any = None
         self.started = 0.0
         self.broken = False
+        # Cell records the store could not take (full, read-only, locked, gone), oldest first;
+        # written before the next cell's record, or by a retry thread meanwhile.
+        self.pending: collections.deque[CellRecord] = collections.deque()
+        self._drain_lock = threading.Lock()
+        self._retrier: threading.Thread | None = None
+        atexit.register(self._drain, 1.0)
 
     def adopt_current_cell(self) -> None:
         """Record the cells run before the extension was loaded (sources from IPython's history,
@@ -86,16 +98,66 @@ class Recorder:
         ended = time.time()
         self.session.in_cell = False
         try:
-            self._record(result, ended)
+            self._save(self._record(result, ended))
         except Exception as exc:
             warn_failure(f"could not record cell {result.execution_count}", exc)
         try:
-            tracking.flush_all()
+            tracking.flush_all(tracking.hot_wait(self.store))
         except Exception as exc:
             warn_failure("could not save logged metrics", exc)
         self.info = None
 
-    def _record(self, result: Any, ended: float) -> None:
+    # -- writing, with a queue for when the store cannot take it ------------------------------
+    def _save(self, record: CellRecord) -> None:
+        if self.pending:
+            self._drain(tracking.hot_wait(self.store))
+        if not self.pending:
+            try:
+                self.store.record_cell(*record, wait=tracking.hot_wait(self.store))
+                return
+            except Exception as exc:
+                if not tracking.is_store_failure(exc):
+                    raise
+                tracking.store_failed(self.store, f"could not record cell {record[0]['execution_count']}", exc)
+        self._queue(record)
+
+    def _queue(self, record: CellRecord) -> None:
+        if len(self.pending) >= MAX_PENDING_CELLS:
+            self.pending.popleft()
+            warn_failure(f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped")
+        self.pending.append(record)
+        if self._retrier is None or not self._retrier.is_alive():
+            self._retrier = threading.Thread(target=self._retry_loop, name="nbtrack-cells", daemon=True)
+            self._retrier.start()
+
+    def _retry_loop(self) -> None:
+        while self.pending:
+            time.sleep(1.0)
+            self._drain(tracking.RETRY_WAIT)
+
+    def _drain(self, wait: float) -> bool:
+        """Write queued cell records, oldest first; False if the store still refuses."""
+        from sqlalchemy.exc import IntegrityError
+
+        if not self._drain_lock.acquire(timeout=wait):
+            return False
+        try:
+            while self.pending:
+                try:
+                    self.store.record_cell(*self.pending[0], wait=wait)
+                except IntegrityError:
+                    pass  # written by an attempt whose answer was lost
+                except Exception as exc:
+                    if tracking.is_store_failure(exc):
+                        return False
+                    warn_failure(f"could not record cell {self.pending[0][0]['execution_count']}", exc)
+                self.pending.popleft()
+            tracking.store_recovered(self.store)
+            return True
+        finally:
+            self._drain_lock.release()
+
+    def _record(self, result: Any, ended: float) -> CellRecord:
         from .hashing import names_touched
 
         raw = self.info.raw_cell
@@ -116,7 +178,7 @@ class Recorder:
         diff.update({n: None for n in deleted})
         error = result.error_before_exec or result.error_in_exec
         seq = self.session.seq
-        self.store.record_cell(
+        return (
             {
                 "session_id": self.session.id,
                 "seq": seq,

@@ -27,6 +27,11 @@ from .store import Store, open_store
 FLUSH_INTERVAL = 0.5
 SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))
 MAX_BUFFER = 100_000
+# Longest a cell waits for a store another process holds; then records stay in memory.
+WRITE_WAIT = float(os.environ.get("NBTRACK_WRITE_WAIT", "2"))
+PROBE_WAIT = 0.05  # the same while the store is known to be failing: a quick try, no stall
+RETRY_WAIT = 10.0  # background retries, off the user's thread
+MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
 
 Point = tuple[str, float, int, float, "int | None"]
 
@@ -133,6 +138,13 @@ class Run:
         self._system_step = 0
         self._failing = False
         self._flush_lock = threading.Lock()
+        # Kept in memory while the store cannot be written: the run row itself, artifacts,
+        # input events and the closing update (see flush).
+        self._create: tuple[dict[str, Any], str, dict[str, str], dict[str, str]] | None = None
+        self._artifacts: list[tuple[str, bytes]] = []
+        self._pending_bytes = 0
+        self._inputs: list[dict[str, Any]] = []
+        self._end_values: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<nbtrack.Run {self.id[:8]} {self.name!r} experiment={self.experiment!r} status={self.status}>"
@@ -244,38 +256,80 @@ class Run:
 
         data = p.read_bytes()
         h = content_hash(data)
-        self.store.add_file_events(
-            [{"session_id": self.session.id, "seq": self.session.current_seq, "run_id": self.id,
-              "path": str(p.resolve()), "mode": "input", "hash": h, "size": len(data)}]
+        self._inputs.append(
+            {"session_id": self.session.id, "seq": self.session.current_seq, "run_id": self.id,
+             "path": str(p.resolve()), "mode": "input", "hash": h, "size": len(data)}
         )
+        self.flush(hot_wait(self.store))
         if name:
             self.set_tag(f"input.{v.check_name('input', name)}", h)
         return h
 
     def _put_artifact(self, path: str, data: bytes) -> None:
-        self.store.add_artifact(self.id, path, data)
+        if self._create is None and not self._artifacts and not store_failing(self.store):
+            try:
+                self.store.add_artifact(self.id, path, data, wait=WRITE_WAIT)
+                return
+            except Exception as exc:
+                if not is_store_failure(exc):
+                    raise
+                store_failed(self.store, f"could not save artifact {path!r} of run {self.id[:8]}", exc)
+        if self._pending_bytes + len(data) > MAX_PENDING_ARTIFACT_BYTES:
+            warn_failure(
+                f"artifact {path!r} of run {self.id[:8]} was not saved: the store is not writable and "
+                f"{MAX_PENDING_ARTIFACT_BYTES // 2**20} MB of artifacts already wait in memory"
+            )
+            return
+        self._artifacts.append((path, data))
+        self._pending_bytes += len(data)
 
     # -- persistence ---------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write buffered params, tags and points; on failure keep them and warn once."""
-        with self._flush_lock:
-            if not (self._points or self._params or self._tags):
-                return
+    def flush(self, wait: float | None = RETRY_WAIT) -> bool:
+        """Write everything kept in memory (the run row if it could not be created, artifacts,
+        params, tags, points, the closing update), waiting at most about ``wait`` seconds for
+        the store. On failure keep it all, warn once per outage and return False."""
+        if not self._flush_lock.acquire(timeout=-1 if wait is None else wait):
+            return False  # another thread is writing this run right now
+        try:
+            self._write_pending(wait)
+        except Exception as exc:
+            self._failing = True
+            store_failed(self.store, f"could not save run {self.id[:8]}", exc)
+            return False
+        finally:
+            self._flush_lock.release()
+        if self._failing:
+            self._failing = False
+            store_recovered(self.store)
+        return True
+
+    def _write_pending(self, wait: float | None) -> None:
+        if self._create is not None:
+            self.store.create_run(*self._create, wait=wait)
+            self._create = None
+        while self._artifacts:
+            path, data = self._artifacts[0]
+            self.store.add_artifact(self.id, path, data, wait=wait)
+            self._artifacts.pop(0)
+            self._pending_bytes -= len(data)
+        if self._inputs:
+            self.store.add_file_events(self._inputs, wait=wait)
+            self._inputs = []
+        if self._points or self._params or self._tags:
             n = len(self._points)
             points = [self._points.popleft() for _ in range(n)]
             params, self._params = self._params, {}
             tags, self._tags = self._tags, {}
             try:
-                self.store.write(lambda conn: self.store.write_batch(conn, self.id, params, tags, points))
-            except Exception as exc:
+                self.store.write(lambda conn: self.store.write_batch(conn, self.id, params, tags, points), wait=wait)
+            except BaseException:
                 self._points.extendleft(reversed(points))
                 self._params = {**params, **self._params}
                 self._tags = {**tags, **self._tags}
-                if not self._failing:
-                    warn_failure(f"could not save run {self.id[:8]} (kept in memory, will retry)", exc)
-                self._failing = True
-                return
-            self._failing = False
+                raise
+        if self._end_values is not None:
+            self.store.update_run(self.id, wait=wait, **self._end_values)
+            self._end_values = None
 
     def _sample_system(self) -> None:
         try:
@@ -295,14 +349,13 @@ class Run:
         if self.status != "running":
             return
         self.status = status
+        end_time = time.time()
         _unregister(self)
-        self.flush()
         try:
             extra = _revision(self.session)
-            self.store.update_run(
-                self.id,
+            self._end_values = dict(
                 status=status,
-                end_time=time.time(),
+                end_time=end_time,
                 end_seq=self.session.seq if self.session.kind == "kernel" else None,
                 env_hash=self.session.environment(),
                 snapshot_hash=_snapshot(self.session, extra.get("notebook_path")),
@@ -310,6 +363,10 @@ class Run:
             )
         except Exception as exc:
             warn_failure(f"could not close run {self.id[:8]}", exc)
+            self._end_values = {"status": status, "end_time": end_time}
+        if not self.flush(hot_wait(self.store)):
+            with _lock:  # the background flusher closes it when the store is writable again
+                _closing.append(self)
 
     def __enter__(self) -> Run:
         return self
@@ -341,8 +398,15 @@ def _revision(session: Session) -> dict[str, Any]:
             session.store.put_blob(rev["notebook_content"])
         return {k: rev.get(k) for k in ("notebook_path", "notebook_hash", "git_commit", "git_diff_hash")}
     except Exception as exc:
-        warn_failure("could not capture the notebook revision", exc)
+        _capture_failed(session.store, "could not capture the notebook revision", exc)
         return {}
+
+
+def _capture_failed(store: Store, what: str, exc: Exception) -> None:
+    if is_store_failure(exc):
+        store_failed(store, what, exc)
+    else:
+        warn_failure(what, exc)
 
 
 def _snapshot(session: Session, notebook: str | None) -> str | None:
@@ -356,12 +420,48 @@ def _snapshot(session: Session, notebook: str | None) -> str | None:
         directory = os.path.dirname(notebook) if notebook else os.getcwd() if session.kind == "kernel" else None
         return capture_snapshot(session.store, directory, list(sys.modules.values()))
     except Exception as exc:
-        warn_failure("could not capture the code snapshot", exc)
+        _capture_failed(session.store, "could not capture the code snapshot", exc)
         return None
+
+
+# -- store outages: one warning each -------------------------------------------------------
+_outages: set[str] = set()
+
+
+def store_failed(store: Store, what: str, exc: BaseException) -> None:
+    """Report that ``store`` cannot be written: one warning line per outage, however many
+    records are kept in memory meanwhile."""
+    if store.url in _outages:
+        return
+    _outages.add(store.url)
+    warn_failure(f"{what}; records are kept in memory and written when the store is writable again", exc)
+
+
+def store_recovered(store: Store) -> None:
+    _outages.discard(store.url)
+
+
+def store_failing(store: Store) -> bool:
+    return store.url in _outages
+
+
+def hot_wait(store: Store) -> float:
+    """How long the user's thread may wait for ``store``: a quick probe during an outage."""
+    return PROBE_WAIT if store.url in _outages else WRITE_WAIT
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """A store that cannot be written now (full, read-only, gone, locked), as opposed to a bug."""
+    from sqlalchemy.exc import OperationalError
+
+    from .errors import StoreError
+
+    return isinstance(exc, (OSError, StoreError, OperationalError))
 
 
 # -- the active-run stack and the background flusher ----------------------------------------
 _active: list[Run] = []
+_closing: list[Run] = []  # ended runs whose last writes wait for the store
 _lock = threading.Lock()
 _flusher: threading.Thread | None = None
 _metric_listeners: list[Callable[[str, str, float, int, float], None]] = []
@@ -397,11 +497,26 @@ def _flush_loop() -> None:
                 run.flush()
             except Exception as exc:  # never let the thread die
                 warn_failure("background flush failed", exc)
+        _finish_closing(RETRY_WAIT)
 
 
-def flush_all() -> None:
+def _finish_closing(wait: float | None) -> None:
+    for run in list(_closing):
+        try:
+            if run.flush(wait):
+                with _lock:
+                    if run in _closing:
+                        _closing.remove(run)
+        except Exception as exc:
+            warn_failure("background flush failed", exc)
+
+
+def flush_all(wait: float | None = RETRY_WAIT) -> None:
+    """Write what every run keeps in memory (the kernel calls this after each cell)."""
     for run in list(_active):
-        run.flush()
+        run.flush(wait)
+    if _closing:
+        _finish_closing(wait)
 
 
 def add_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
@@ -425,11 +540,14 @@ def _notify(run_id: str, key: str, value: float, step: int, ts: float) -> None:
 
 @atexit.register
 def _end_at_exit() -> None:
+    """Runs still open when a script exits have finished; in a kernel, shutting it down or
+    restarting it cut them short: killed."""
     for run in reversed(list(_active)):
         try:
-            run.end("finished")
+            run.end("killed" if run.session.kind == "kernel" else "finished")
         except Exception:
             pass
+    _finish_closing(PROBE_WAIT * 20)
 
 
 # -- module-level API ------------------------------------------------------------------------
@@ -460,23 +578,26 @@ def start_run(
     run = Run(session, name, experiment, parent, log_system_metrics, run_id)
     checked_params = dict(v.check_param(k, val) for k, val in v.check_mapping("params", params or {}).items())
     checked_tags = dict(v.check_tag(k, val) for k, val in v.check_mapping("tags", tags or {}).items())
-    st.create_run(
-        {
-            "id": run.id,
-            "name": run.name,
-            "status": "running",
-            "start_time": time.time(),
-            "user": _user(),
-            "session_id": session.id,
-            "start_seq": run.start_seq,
-            "parent_run_id": run.parent_id,
-            "notes": description,
-            **_revision(session),
-        },
-        experiment,
-        checked_params,
-        checked_tags,
-    )
+    row = {
+        "id": run.id,
+        "name": run.name,
+        "status": "running",
+        "start_time": time.time(),
+        "user": _user(),
+        "session_id": session.id,
+        "start_seq": run.start_seq,
+        "parent_run_id": run.parent_id,
+        "notes": description,
+        **_revision(session),
+    }
+    try:
+        st.create_run(row, experiment, checked_params, checked_tags, wait=hot_wait(st))
+    except Exception as exc:
+        if not is_store_failure(exc):
+            raise
+        run._create = (row, experiment, checked_params, checked_tags)  # created when the store is back
+        run._failing = True
+        store_failed(st, f"could not save run {run.id[:8]}", exc)
     _register(run)
     return run
 

@@ -32,6 +32,11 @@ class BlobStore:
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
         self._known: set[str] = set()
+        if self.local:
+            try:
+                os.makedirs(self.root, exist_ok=True)
+            except OSError:
+                pass  # a read-only store can still be read
 
     def _path(self, h: str) -> str:
         if len(h) != 32 or not all(c in "0123456789abcdef" for c in h):
@@ -45,11 +50,20 @@ class BlobStore:
         path = self._path(h)
         if self.local:
             if not os.path.exists(path):
+                if not os.path.isdir(self.root):  # store deleted or moved: do not recreate half of it
+                    raise StoreError(f"the blob directory {self.root} is not there any more")
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
+                try:
+                    with open(tmp, "wb") as f:
+                        f.write(data)
+                    os.replace(tmp, path)
+                except BaseException:  # disk full half-way: leave no partial file behind
+                    try:
+                        os.remove(tmp)
+                    except OSError:
+                        pass
+                    raise
             else:  # reused: fresh again, so gc's grace period protects it until a row refers to it
                 try:
                     os.utime(path)
