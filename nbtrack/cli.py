@@ -271,6 +271,18 @@ def cmd_mlflow_import(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    report = doctor(args.store, repair=args.repair)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.healthy else 1
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.")
@@ -325,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mlflow-import", parents=[common], help="bring MLflow runs into nbtrack (skips runs imported before)")
     p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
     p.add_argument("--experiment", help="only this MLflow experiment (default: all)")
+
+    p = sub.add_parser("doctor", parents=[common], help="check the store's integrity; --repair fixes what can be fixed")
+    p.add_argument("--repair", action="store_true", help="mark dead runs killed, recompute metric summaries, remove stale temporary files, migrate an old schema")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
 
     from .cli_manage import add_commands
 
