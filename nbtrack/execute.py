@@ -166,7 +166,8 @@ def run_notebook(
         _inject_parameters(nb, params)
     run_id = uuid.uuid4().hex
     experiment = check_label("experiment name", experiment or os.path.splitext(os.path.basename(path))[0])
-    kwargs = {"name": check_label("run name", name) if name else None, "experiment": experiment,
+    stem = os.path.splitext(os.path.basename(path))[0]
+    kwargs = {"name": check_label("run name", name or stem), "experiment": experiment,
               "params": params, "run_id": run_id}
     setup = f"%load_ext nbtrack\nimport nbtrack as _nbtrack_\n_nbtrack_.start_run(**{kwargs!r})\ndel _nbtrack_"
     env = {"NBTRACK_STORE": store_url, "JPY_SESSION_NAME": path}

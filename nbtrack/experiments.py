@@ -70,7 +70,6 @@ def rename_experiment(name: str, new_name: str, *, store: Store | str | None = N
         conn.execute(update(e).where(e.c.id == row["id"]).values(name=new_name))
 
     st.write(fn)
-    _forget_names(st)
     return new_name
 
 
@@ -84,7 +83,6 @@ def delete_experiment(name: str, *, store: Store | str | None = None) -> str:
         conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=time.time()))
 
     st.write(fn)
-    _forget_names(st)
     return name
 
 
@@ -126,9 +124,3 @@ def list_experiments(include_deleted: bool = False, *, store: Store | str | None
     keys = ("name", "runs", "deleted_runs", "created", "last_start", "deleted_at")
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
-
-def _forget_names(st: Store) -> None:
-    """The store caches experiment name -> id for the recorder; a rename or delete stales it."""
-    cache = getattr(st, "_experiments", None)
-    if isinstance(cache, dict):
-        cache.clear()

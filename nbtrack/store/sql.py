@@ -54,7 +54,6 @@ class Store:
         self.url = url
         self.closed = False
         self._lock = threading.RLock()
-        self._experiments: dict[str, int] = {}
         self._sources_known: set[str] = set()
         self._db_inode: int | None = None
         if "://" in url and not url.startswith("sqlite"):
@@ -166,7 +165,6 @@ class Store:
             except OperationalError as exc:
                 # caches may name rows the rolled-back transaction added
                 self._sources_known.clear()
-                self._experiments.clear()
                 text = str(exc.orig).lower()
                 retryable = (
                     getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
@@ -177,7 +175,6 @@ class Store:
                     raise
             except BaseException:
                 self._sources_known.clear()
-                self._experiments.clear()
                 raise
             finally:
                 self._lock.release()
@@ -293,23 +290,18 @@ class Store:
 
     # -- experiments ---------------------------------------------------------------------
     def experiment_id(self, conn: Connection, name: str) -> int:
-        """The id of experiment ``name``, created if new (restored if deleted)."""
-        cached = self._experiments.get(name)
-        if cached is not None:
-            return cached
-        row = conn.execute(select(s.experiments.c.id).where(s.experiments.c.name == name)).first()
+        """The id of experiment ``name``: created if new, restored if deleted (logging a run
+        into it means it is wanted). Not cached: another process may rename or delete it."""
+        e = s.experiments
+        row = conn.execute(select(e.c.id, e.c.deleted_at).where(e.c.name == name)).first()
         if row is None:
-            from sqlalchemy.dialects import postgresql, sqlite
-
-            dialect = sqlite if self.is_sqlite else postgresql
             conn.execute(
-                dialect.insert(s.experiments)
-                .values(name=name, created=time.time())
-                .on_conflict_do_nothing(index_elements=["name"])
+                self._dialect_insert(e).values(name=name, created=time.time()).on_conflict_do_nothing(index_elements=["name"])
             )
-            row = conn.execute(select(s.experiments.c.id).where(s.experiments.c.name == name)).first()
+            row = conn.execute(select(e.c.id, e.c.deleted_at).where(e.c.name == name)).first()
         assert row is not None
-        self._experiments[name] = row[0]
+        if row[1] is not None:
+            conn.execute(update(e).where(e.c.id == row[0]).values(deleted_at=None))
         return int(row[0])
 
     # -- writes from the recorder --------------------------------------------------------
