@@ -318,6 +318,15 @@ async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any
     assert last["event"] == "error" and "no recorded cells" in last["message"]
 
 
+async def test_export_downloads_the_run_as_a_script(jp_fetch: Any, store: Any, jp_root_dir: Path) -> None:
+    pytest.importorskip("nbtrack.export")
+    run_id = make_run(store, cells=["a = 1", "b = a + 1"])
+    response = await jp_fetch("nbtrack", "api", "runs", run_id, "export", params={"format": "script"})
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "b = a + 1" in response.body.decode()
+    assert not list(jp_root_dir.glob("*.py")), "the export must not be left in the server's folder"
+
+
 async def test_export_format_is_checked(jp_fetch: Any, store: Any) -> None:
     run_id = make_run(store)
     code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="pdf"))

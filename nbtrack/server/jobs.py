@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import json
 import os
 import posixpath
-from collections.abc import Callable
 from typing import Any
 
 import tornado.web
@@ -28,17 +26,6 @@ EXPORT_FORMATS = {
 
 def _missing(what: str, module: str) -> tornado.web.HTTPError:
     return tornado.web.HTTPError(501, f"{what} is not available: this nbtrack installation has no {module}")
-
-
-def _call(fn: Callable[..., Any], store: Any, run_id: str, **extra: Any) -> Any:
-    """Call ``fn`` as ``fn(store, run_id, ...)`` or ``fn(run_id, store=...)``, passing only what it takes."""
-    params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in extra.items() if k in params}
-    if next(iter(params), None) == "store":
-        return fn(store, run_id, **kwargs)
-    if "store" in params:
-        kwargs["store"] = store
-    return fn(run_id, **kwargs)
 
 
 def report_dict(report: Any) -> Any:
@@ -125,17 +112,15 @@ class ExportHandler(NbtrackHandler):
         url = self.store_url()
 
         def work() -> tuple[str, bytes]:
+            import tempfile
+
             store = self.open_store(url)
             rid = store.resolve_run_id(run_id)
-            result = _call(export_run, store, rid, format=fmt, fmt=fmt, kind=fmt)
-            if isinstance(result, (str, os.PathLike)) and os.path.isfile(result):
-                with open(result, "rb") as fh:
+            with tempfile.TemporaryDirectory(prefix="nbtrack-export-") as tmp:
+                out = os.path.join(tmp, f"export{EXPORT_FORMATS[fmt][1]}")
+                written = export_run(store, rid, fmt, out)
+                with open(written, "rb") as fh:
                     return rid, fh.read()
-            if isinstance(result, str):
-                return rid, result.encode("utf-8")
-            if isinstance(result, dict):  # a notebook as nbformat JSON
-                return rid, json.dumps(result, indent=1).encode("utf-8")
-            return rid, bytes(result)
 
         rid, data = await self.blocking(work)
         kind, ext = EXPORT_FORMATS[fmt]
