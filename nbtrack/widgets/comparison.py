@@ -6,9 +6,9 @@ from typing import Any
 
 import traitlets as t
 
+from ..codediff import diff_cells
 from ..errors import NbtrackError
 from .charts import VegaWidget, build_chart
-from .codediff import diff_cells
 from .series import load_series
 from .source import StoreSource, resolve_run_ids
 from .specs import parallel_coordinates, scatter
@@ -37,13 +37,13 @@ def comparison_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class CompareWidget(VegaWidget):
     """See :func:`compare`."""
 
-    runs = t.List().tag(sync=True)
-    rows = t.List().tag(sync=True)
+    runs: t.List[Any] = t.List().tag(sync=True)
+    rows: t.List[Any] = t.List().tag(sync=True)
     hide_identical = t.Bool(True).tag(sync=True)
     tab = t.Unicode("table").tag(sync=True)
     metric = t.Unicode("").tag(sync=True)
-    metric_options = t.List().tag(sync=True)
-    field_options = t.List().tag(sync=True)
+    metric_options: t.List[Any] = t.List().tag(sync=True)
+    field_options: t.List[Any] = t.List().tag(sync=True)
     scatter_x = t.Unicode("").tag(sync=True)
     scatter_y = t.Unicode("").tag(sync=True)
     overlay_spec = t.Dict().tag(sync=True)
@@ -52,7 +52,7 @@ class CompareWidget(VegaWidget):
     chart_message = t.Unicode("").tag(sync=True)
     diff_a = t.Int(0).tag(sync=True)
     diff_b = t.Int(1).tag(sync=True)
-    diff = t.List().tag(sync=True)
+    diff: t.List[Any] = t.List().tag(sync=True)
     diff_scope = t.Unicode("run").tag(sync=True)  # run: the runs' own cells | all: whole sequences
 
     def __init__(self, store: Any, run_ids: list[str], problem: str = "", **kw: Any):

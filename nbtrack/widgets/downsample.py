@@ -35,7 +35,7 @@ def downsample_indices(x: Any, y: Any, n_out: int = DEFAULT_POINTS) -> np.ndarra
         fx, fy, base = xs[finite], ys[finite], finite
     cand = np.arange(fy.size)
     if fy.size > _PRESELECT_RATIO * n_out * 2:
-        cand = _minmax_preselect(fy, _PRESELECT_RATIO * n_out)
+        cand = minmax_indices(fy, _PRESELECT_RATIO * n_out)
     chosen = cand[_lttb(fx[cand], fy[cand], n_out)]
     extremes = np.array([0, fy.size - 1, int(np.argmin(fy)), int(np.argmax(fy))])
     out = np.union1d(chosen, extremes)
@@ -50,7 +50,7 @@ def downsample(x: Any, y: Any, n_out: int = DEFAULT_POINTS) -> tuple[np.ndarray,
     return xs[idx], ys[idx]
 
 
-def _minmax_preselect(y: np.ndarray, n_buckets: int) -> np.ndarray:
+def minmax_indices(y: np.ndarray, n_buckets: int) -> np.ndarray:
     """Index of the min and max of each of ``n_buckets`` equal buckets, plus both ends."""
     n = y.size
     size = n // n_buckets

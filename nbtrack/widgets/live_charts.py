@@ -17,7 +17,7 @@ import traitlets as t
 
 from . import feed
 from .charts import VegaWidget
-from .downsample import downsample_indices
+from .downsample import downsample_indices, minmax_indices
 from .specs import live_chart
 
 SNAPSHOT_EVERY = 3.0  # seconds between full snapshots
@@ -38,7 +38,6 @@ class LiveChart(VegaWidget):
     """A chart fed by the tracking layer; see :func:`live`."""
 
     spec = t.Dict().tag(sync=True)
-    interval = t.Float(0.3)  # seconds between pushes (kernel side only)
 
     def __init__(
         self,
@@ -49,7 +48,7 @@ class LiveChart(VegaWidget):
         **kw: Any,
     ):
         super().__init__(_kind="live", **kw)
-        self.interval = interval
+        self.interval = interval  # seconds between pushes (a plain attribute: read per point)
         self._run = run
         self._ignored: set[str] = set()
         self._metrics = set(metrics) if metrics else None
@@ -113,13 +112,29 @@ class LiveChart(VegaWidget):
         if self.message:
             self.message = ""
         small = self._count <= SMALL_HISTORY  # a full snapshot is as cheap as an increment
-        if small or now - self._last_snapshot >= SNAPSHOT_EVERY or len(self._pending) > MAX_INCREMENT:
+        if small or now - self._last_snapshot >= SNAPSHOT_EVERY:
             self._send_snapshot(now)
         elif self._pending:
             self._seq += 1
-            rows = [{"series": self._label(r, k), "step": s, "value": v} for r, k, s, v in self._pending]
-            self.send({"type": "points", "seq": self._seq, "rows": rows})
+            self.send({"type": "points", "seq": self._seq, "rows": self._increment_rows()})
         self._pending = []
+
+    def _increment_rows(self) -> list[dict[str, Any]]:
+        """The buffered points as rows, each series thinned to its share of MAX_INCREMENT."""
+        by_series: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+        for r, k, st, v in self._pending:
+            xs_ys = by_series.setdefault((r, k), ([], []))
+            xs_ys[0].append(st)
+            xs_ys[1].append(v)
+        share = max(MAX_INCREMENT // max(len(by_series), 1), 50)
+        rows: list[dict[str, Any]] = []
+        for (r, k), (xs, ys) in by_series.items():
+            label = self._label(r, k)
+            if len(xs) > share:  # min and max of each bucket: cheap, and no extreme is lost
+                idx = minmax_indices(np.asarray(ys, dtype=np.float64), share // 2).tolist()
+                xs, ys = [xs[i] for i in idx], [ys[i] for i in idx]
+            rows += [{"series": label, "step": st, "value": v} for st, v in zip(xs, ys, strict=True)]
+        return rows
 
     def close(self) -> None:
         detach(self)
@@ -148,7 +163,7 @@ class LiveChart(VegaWidget):
             values = np.asarray(h.values, dtype=np.float64)
             idx = downsample_indices(steps, values, MAX_POINTS)
             label = self._label(run_id, key)
-            rows += [{"series": label, "step": s, "value": v} for s, v in zip(steps[idx].tolist(), values[idx].tolist())]
+            rows += [{"series": label, "step": s, "value": v} for s, v in zip(steps[idx].tolist(), values[idx].tolist(), strict=True)]
         return rows
 
     def _send_snapshot(self, now: float) -> None:

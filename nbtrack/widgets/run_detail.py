@@ -20,13 +20,13 @@ class RunView(VegaWidget):
 
     run = t.Dict().tag(sync=True)
     params = t.Dict().tag(sync=True)
-    metrics = t.List().tag(sync=True)
+    metrics: t.List[Any] = t.List().tag(sync=True)
     tags = t.Dict().tag(sync=True)
     notebook = t.Dict().tag(sync=True)
     environment = t.Dict().tag(sync=True)
-    replays = t.List().tag(sync=True)
-    artifacts = t.List().tag(sync=True)
-    cells = t.List().tag(sync=True)
+    replays: t.List[Any] = t.List().tag(sync=True)
+    artifacts: t.List[Any] = t.List().tag(sync=True)
+    cells: t.List[Any] = t.List().tag(sync=True)
     spec = t.Dict().tag(sync=True)
     action_message = t.Unicode("").tag(sync=True)
 
@@ -42,7 +42,7 @@ class RunView(VegaWidget):
 
     def load(self) -> None:
         """(Re-)read the run from the store."""
-        st, rid = self._store, self.run_id
+        st, rid = self._store, str(self.run_id)
         (run,) = st.run_summaries([rid])
         end = run.get("end_time") or (time.time() if run["status"] == "running" else None)
         self.run = {
@@ -79,19 +79,19 @@ class RunView(VegaWidget):
         self.spec = build_chart(data, "step", 0.0, False) if data and data.series else {}
         self.status, self.message = "ready", ""
 
-    def replay(self) -> Any:
-        """Replay the run in a fresh kernel (needs ``nbtrack.replay``)."""
-        from .. import replay as replay_mod
+    def replay(self) -> str:
+        """Replay the run in a fresh kernel (blocks this kernel meanwhile); returns a summary."""
+        from ..replay import replay_run
 
-        fn = getattr(replay_mod, "replay_run", None) or getattr(replay_mod, "replay")
-        return fn(self.run_id, store=self._store)
+        report = replay_run(str(self.run_id), store=self._store, progress=False)
+        verdict = "reproduced" if report.reproduced else f"diverged ({len(report.divergences)} divergence(s))"
+        return f"{verdict}: {report.cells_matched}/{report.cells_total} cells matched"
 
-    def export(self) -> Any:
-        """Export the run's executed cells as a notebook (needs ``nbtrack.export``)."""
-        from .. import export as export_mod
+    def export(self, fmt: str = "notebook") -> str:
+        """Write the run's executed cells as a notebook in the working directory; returns its path."""
+        from ..export import export_run
 
-        fn = getattr(export_mod, "export_run", None) or getattr(export_mod, "export_notebook")
-        return fn(self.run_id, store=self._store)
+        return str(export_run(self._store, str(self.run_id), fmt))
 
     def _on_msg(self, _w: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":
@@ -102,13 +102,16 @@ class RunView(VegaWidget):
         self.action_message = f"{action} running…"
         try:
             result = self.replay() if action == "replay" else self.export()
-        except (ImportError, AttributeError):
+        except ImportError:
             self.action_message = f"{action} is not available in this nbtrack installation."
             return
         except (NbtrackError, OSError) as exc:
             self.action_message = f"{action} failed: {exc}"
             return
-        self.action_message = f"{action} done: {result}"
+        except Exception as exc:  # a view never raises into the kernel's comm handler
+            self.action_message = f"{action} failed: {type(exc).__name__}: {exc}"
+            return
+        self.action_message = f"{action}: {result}" if action == "replay" else f"exported to {result}"
         if action == "replay":
             self.load()
 

@@ -76,7 +76,7 @@ def line_chart(
             "transform": [{"filter": {"param": "hover", "empty": False}}],
         }
     )
-    title = {"text": metrics[0] if len(metrics) == 1 else "", "anchor": "start"}
+    title: dict[str, Any] = {"text": metrics[0] if len(metrics) == 1 else "", "anchor": "start"}
     if notes:
         title["subtitle"] = notes
     spec: dict[str, Any] = {"$schema": SCHEMA, "data": {"values": rows}, "title": title}

@@ -14,11 +14,13 @@ from .table_data import (
     Column,
     column_clause,
     compose_filter,
+    count_of,
     default_visible,
     discover_columns,
-    matching_ids,
-    ordered_ids,
+    ids_of,
+    order_item,
     page_rows,
+    result_query,
 )
 
 _STATIC = Path(__file__).parent / "static"
@@ -40,13 +42,13 @@ class RunsTable(anywidget.AnyWidget):
     filter_string = t.Unicode("").tag(sync=True)
     column_filters = t.Dict().tag(sync=True)  # column id -> text typed in its filter box
     error = t.Unicode("").tag(sync=True)
-    columns = t.List().tag(sync=True)
-    visible = t.List().tag(sync=True)
+    columns: t.List[Any] = t.List().tag(sync=True)
+    visible: t.List[Any] = t.List().tag(sync=True)
     order_by = t.Unicode("start_time").tag(sync=True)
     descending = t.Bool(True).tag(sync=True)
     total = t.Int(0).tag(sync=True)
     gen = t.Int(0).tag(sync=True)
-    selected = t.List().tag(sync=True)
+    selected: t.List[Any] = t.List().tag(sync=True)
     page_size = t.Int(100).tag(sync=True)
     store_label = t.Unicode("").tag(sync=True)
 
@@ -54,7 +56,8 @@ class RunsTable(anywidget.AnyWidget):
         super().__init__(**kw)
         self._source = source
         self._experiment = experiment
-        self._ids: list[str] = []
+        self._query: Any = None
+        self._ids: list[str] | None = None  # every id of the result, read only when asked for
         self._all_columns: dict[str, Column] = {}
         self.store_label = source.label
         self.on_msg(self._on_msg)
@@ -67,6 +70,11 @@ class RunsTable(anywidget.AnyWidget):
     @property
     def run_ids(self) -> list[str]:
         """Ids of every run of the current result, in table order."""
+        store = self._source.get()
+        if store is None or self._query is None:
+            return []
+        if self._ids is None:
+            self._ids = ids_of(store, self._query)
         return list(self._ids)
 
     def refresh(self) -> None:
@@ -91,7 +99,10 @@ class RunsTable(anywidget.AnyWidget):
             return []
         limit = max(0, min(limit, MAX_PAGE))
         cols = [self._all_columns[v] for v in self.visible if v in self._all_columns]
-        return page_rows(store, self._ids[offset : offset + limit], cols)
+        if self._query is None or limit == 0:
+            return []
+        ids = self._ids[offset : offset + limit] if self._ids is not None else ids_of(store, self._query, offset, limit)
+        return page_rows(store, ids, cols)
 
     # -- internals -------------------------------------------------------------------------
     def _requery(self, change: Any = None) -> None:
@@ -104,20 +115,18 @@ class RunsTable(anywidget.AnyWidget):
                 if text.strip() and col_id in self._all_columns:
                     clauses.append(column_clause(self._all_columns[col_id], text))
             query = compose_filter(self.filter_string, clauses)
-            matched = matching_ids(store, query, self._experiment)
-            order = self.order_by if self.order_by in self._all_columns else "start_time"
-            ids = ordered_ids(store, self._experiment, order, self.descending)
+            column = self._all_columns.get(self.order_by) or self._all_columns["start_time"]
+            result = result_query(query, self._experiment, order_item(column, self.descending))
+            total = count_of(store, result)
         except NbtrackError as exc:
             self.error = str(exc)
             return
-        if matched is not None:
-            ids = [i for i in ids if i in matched]
-        self._ids = ids
+        self._query, self._ids = result, None
         with self.hold_trait_notifications():
             self.error = ""
-            self.total = len(ids)
-            self.status = "ready" if ids else "empty"
-            self.message = "" if ids else self._empty_message(bool(matched is not None))
+            self.total = total
+            self.status = "ready" if total else "empty"
+            self.message = "" if total else self._empty_message(bool(query))
             self.gen += 1
 
     def _empty_message(self, filtered: bool) -> str:
@@ -142,7 +151,7 @@ class RunsTable(anywidget.AnyWidget):
         elif kind == "refresh":
             self.refresh()
         elif kind == "select-all":
-            self.selected = list(self._ids)
+            self.selected = self.run_ids
 
 
 def runs_table(

@@ -128,79 +128,53 @@ def compose_filter(filter_string: str | None, clauses: Sequence[str]) -> str:
     return " AND ".join(parts if len(parts) < 2 else [f"({p})" if " OR " in p.upper() else p for p in parts])
 
 
-def matching_ids(store: Store, filter_string: str, experiment: str | None) -> set[str] | None:
-    """Ids of runs matching the filter language (``None``: no filter, everything matches).
+def order_item(column: Column, descending: bool) -> str:
+    """The query layer's ``order_by`` item for a column (``MIN(metrics.loss) DESC``)."""
+    from ..query.fields import quote_key
+
+    direction = " DESC" if descending else ""
+    if column.group == "run":
+        return f"{_attribute_name(column.id)}{direction}"
+    group, key = column.id.split(".", 1)
+    if group == "metrics":
+        for suffix, agg in ((".min", "MIN"), (".max", "MAX")):
+            if key.endswith(suffix):
+                return f"{agg}(metrics.{quote_key(key[: -len(suffix)])}){direction}"
+    return f"{group}.{quote_key(key)}{direction}"
+
+
+def result_query(filter_string: str, experiment: str | None, order: str) -> Any:
+    """SELECT of the ids of the live runs matching the filter language, in ``order``.
 
     Raises :class:`~nbtrack.errors.QueryError` (a ValidationError) pointing at the bad token.
     """
-    if not filter_string.strip():
-        return None
     from sqlalchemy import select
 
-    from ..query import compile_filter
+    from ..query import apply_order_by, compile_filter
     from ..store import schema as s
 
     r, e = s.runs, s.experiments
-    q = select(r.c.id).where(compile_filter(filter_string), r.c.deleted_at.is_(None))
+    q = select(r.c.id).where(r.c.deleted_at.is_(None))
+    if filter_string.strip():
+        q = q.where(compile_filter(filter_string))
     if experiment is not None:
-        q = q.join(e, e.c.id == r.c.experiment_id).where(e.c.name == experiment)
-    return set(store.read(lambda conn: list(conn.execute(q).scalars())))
+        q = q.where(r.c.experiment_id.in_(select(e.c.id).where(e.c.name == experiment)))
+    return apply_order_by(q, [order])
 
 
-def ordered_ids(store: Store, experiment: str | None, order_by: str, descending: bool) -> list[str]:
-    """Ids of the live runs of ``experiment`` (or all), ordered by one column, NULLs last."""
-    from sqlalchemy import and_, func, literal, select
+def count_of(store: Store, query: Any) -> int:
+    """How many rows ``query`` (from :func:`result_query`) returns, without ordering them."""
+    from sqlalchemy import func, select
 
-    from ..store import schema as s
-
-    r, e = s.runs, s.experiments
-    now = time.time()
-    if order_by.startswith("params.") or order_by.startswith("tags."):
-        table = s.params if order_by.startswith("params.") else s.tags
-        key = order_by.split(".", 1)[1]
-        value: Any = table.c.value
-        base = select(r.c.id, value).outerjoin(table, and_(table.c.run_id == r.c.id, table.c.key == key))
-    elif order_by.startswith("metrics."):
-        lm = s.latest_metrics
-        key = order_by.split(".", 1)[1]
-        value = lm.c.value
-        for suffix, col in ((".min", lm.c.min_value), (".max", lm.c.max_value)):
-            if key.endswith(suffix):
-                key, value = key[: -len(suffix)], col
-        base = select(r.c.id, value).outerjoin(lm, and_(lm.c.run_id == r.c.id, lm.c.key == key))
-    else:
-        core: dict[str, Any] = {
-            "name": r.c.name,
-            "status": r.c.status,
-            "start_time": r.c.start_time,
-            "id": r.c.id,
-            "user": r.c.user,
-            "experiment": e.c.name,
-            "duration": func.coalesce(r.c.end_time, literal(now)) - r.c.start_time,
-        }
-        if order_by not in core:
-            raise ValidationError(f"cannot sort by {order_by!r}: not a column of the runs table")
-        base = select(r.c.id, core[order_by])
-    q = base.join(e, e.c.id == r.c.experiment_id).where(r.c.deleted_at.is_(None))
-    if experiment is not None:
-        q = q.where(e.c.name == experiment)
-    rows = store.read(lambda conn: conn.execute(q).all())
-    rows.sort(key=_sort_key, reverse=descending)
-    if descending:  # NULLs last either way; ties stay ordered by id
-        rows.sort(key=lambda row: row[1] is None)
-    return [row[0] for row in rows]
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    return int(store.read(lambda conn: conn.execute(counted).scalar()) or 0)
 
 
-def _sort_key(row: Any) -> tuple[int, float, str, str]:
-    v = row[1]
-    if v is None:
-        return (2, 0.0, "", row[0])
-    if isinstance(v, (int, float)):
-        return (0, float(v) if v == v else -math.inf, "", row[0])
-    try:
-        return (0, float(v), "", row[0])
-    except ValueError:
-        return (1, 0.0, str(v), row[0])
+def ids_of(store: Store, query: Any, offset: int = 0, limit: int | None = None) -> list[str]:
+    """A slice of the ids of ``query``: one LIMIT/OFFSET read, served by the index when it can."""
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return store.read(lambda conn: list(conn.execute(query).scalars()))
 
 
 def page_rows(store: Store, ids: Sequence[str], columns: Sequence[Column]) -> list[dict[str, Any]]:
