@@ -272,7 +272,7 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     - ``extract(target_dir) -> Path``: :func:`extract_bundle` of this bundle: the snapshot
       written to ``target_dir`` (the notebook's directory to replay in), plus run.ipynb/run.py.
     """
-    from .export import import_nbformat
+    from .notebook_format import import_nbformat
 
     nbformat = import_nbformat()
 

@@ -40,7 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .validation import parse_assignment
 
     params = dict(parse_assignment("-p", p) for p in args.param)
-    import nbformat
+    from .notebook_format import import_nbformat
+
+    nbformat = import_nbformat()
 
     try:
         total = sum(c.cell_type == "code" for c in nbformat.read(args.notebook, as_version=4).cells)

@@ -30,8 +30,8 @@ def execute_notebook(
 ) -> bool:
     """Run ``setup`` silently, then every code cell of ``nb`` in order (outputs stored in
     ``nb``), then ``teardown(ok)`` silently. Cells are sent with their cell id, as JupyterLab
-    does. Stops at the first failing cell unless ``allow_errors``. Returns whether all cells
-    succeeded. ``on_cell(index, cell, error)`` is called after each code cell."""
+    does. Stops at the first failing cell unless ``allow_errors`` (cells tagged
+    ``raises-exception`` may fail). Returns whether all cells succeeded. ``on_cell(index, cell, error)`` is called after each code cell."""
     coro = _execute(nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout)
     try:
         asyncio.get_running_loop()
@@ -55,6 +55,9 @@ async def _execute(
     on_cell: CellCallback | None,
     timeout: int | None,
 ) -> bool:
+    from .notebook_format import import_nbformat
+
+    import_nbformat()  # before nbclient imports it the slow way
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
@@ -86,7 +89,7 @@ async def _execute(
                 error = _error_of(cell)
                 if on_cell is not None:
                     on_cell(index, cell, error)
-                if error is not None:
+                if error is not None and "raises-exception" not in cell.metadata.get("tags", []):
                     ok = False
                     if not allow_errors:
                         break
@@ -146,7 +149,10 @@ def run_notebook(
     ``parameters`` (or at the top). Returns ``(run_id, all_cells_succeeded)``."""
     import uuid
 
-    import nbformat
+    from .notebook_format import import_nbformat
+
+
+    nbformat = import_nbformat()
 
     from .validation import check_label, check_param
 
@@ -189,7 +195,10 @@ def run_notebook(
 def _inject_parameters(nb: Any, params: dict[str, str]) -> None:
     import ast
 
-    import nbformat
+    from .notebook_format import import_nbformat
+
+
+    nbformat = import_nbformat()
 
     lines = ["# Parameters injected by nbtrack run"]
     for key, value in params.items():

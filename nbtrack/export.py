@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError, ValidationError
+from .notebook_format import import_nbformat
 from .percent_script import nbtrack_use, render_script, to_python
 
 __all__ = ["export_run", "render_notebook", "render_script", "to_python", "run_directory"]
@@ -139,25 +140,6 @@ def _iso(ts: float | None) -> str | None:
 
 
 # -- notebook -------------------------------------------------------------------------------
-def import_nbformat() -> Any:
-    """``nbformat``, imported without jsonschema's optional IRI checker: its rfc3987-syntax
-    package compiles 39 lark grammars at import (seconds of CPU), and notebooks use no IRI."""
-    if (
-        "nbformat" not in sys.modules
-        and "jsonschema" not in sys.modules
-        and "rfc3987_syntax" not in sys.modules
-    ):
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes the import fail fast
-        try:
-            import nbformat
-        finally:
-            if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
-                del sys.modules["rfc3987_syntax"]
-    import nbformat
-
-    return nbformat
-
-
 def render_notebook(
     run: dict[str, Any],
     cells: Sequence[dict[str, Any]],

@@ -208,7 +208,9 @@ def _execute(
     kernel_name: str | None,
     notify: Any,
 ) -> str:
-    import nbformat
+    from .notebook_format import import_nbformat
+
+    nbformat = import_nbformat()
 
     from .execute import execute_notebook
 

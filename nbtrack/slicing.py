@@ -219,7 +219,7 @@ def verify_slice(sl: RunSlice, cwd: str, *, kernel_name: str | None = None) -> R
     import uuid
 
     from .execute import execute_notebook
-    from .export import import_nbformat
+    from .notebook_format import import_nbformat
     from .store.sql import Store
 
     nbformat = import_nbformat()
