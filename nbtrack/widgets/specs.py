@@ -123,7 +123,11 @@ def parallel_coordinates(runs: list[dict[str, Any]], axes: list[str], colour_by:
             if pos is not None:
                 rows.append({"run": _label(r), "axis": a, "pos": pos, "raw": "" if raw is None else str(raw), "colour": colour})
     if colour_by and any(r["colour"] is not None for r in rows):
-        colour_enc: dict[str, Any] = {"field": "colour", "type": "quantitative", "title": colour_by, "scale": {"scheme": "viridis"}}
+        # runs without the colour metric are drawn grey, not dropped
+        colour_enc: dict[str, Any] = {
+            "field": "colour", "type": "quantitative", "title": colour_by, "scale": {"scheme": "viridis"},
+            "condition": {"test": "!isValid(datum['colour'])", "value": "#9e9e9e"},
+        }
     else:
         colour_enc = {"field": "run", "type": "nominal", "legend": None}
     enc = {
@@ -140,6 +144,7 @@ def parallel_coordinates(runs: list[dict[str, Any]], axes: list[str], colour_by:
         "width": max(320, 110 * len(axes)),
         "height": 260,
         "layer": [{"mark": {"type": "line", "opacity": 0.7}, "encoding": enc}, {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc}],
+        "config": {"mark": {"invalid": "show"}},
     }
 
 
