@@ -48,6 +48,7 @@ class Session:
         self.seq = 0  # sequence number of the latest cell (kernels)
         self.in_cell = False
         self.env_hash: str | None = None
+        self._env_bytes: bytes | None = None
         self.user_ns: dict[str, Any] | None = None
         store.add_session(
             {
@@ -68,13 +69,25 @@ class Session:
         try:
             from .capture.environment import capture_environment, environment_bytes
 
-            self.env_hash = self.store.put_blob(environment_bytes(capture_environment()))
-            self.store.set_session_env(self.id, self.env_hash)
+            self._env_bytes = environment_bytes(capture_environment())
         except Exception as exc:
             warn_failure("could not capture the environment", exc)
+            return
+        self._save_env()
+
+    def _save_env(self) -> None:
+        """Store the captured environment; while the store cannot take it, it waits in memory."""
+        try:
+            h = self.store.put_blob(self._env_bytes)
+            self.store.set_session_env(self.id, h, wait=RETRY_WAIT)
+            self.env_hash, self._env_bytes = h, None
+        except Exception as exc:
+            _capture_failed(self.store, "could not save the environment", exc)
 
     def environment(self, timeout: float = 10.0) -> str | None:
         self._env_thread.join(timeout)
+        if self.env_hash is None and self._env_bytes is not None:
+            self._save_env()
         return self.env_hash
 
     @property
@@ -434,7 +447,9 @@ def store_failed(store: Store, what: str, exc: BaseException) -> None:
     if store.url in _outages:
         return
     _outages.add(store.url)
-    warn_failure(f"{what}; records are kept in memory and written when the store is writable again", exc)
+    cause = getattr(exc, "orig", None) or exc  # a database error without its SQL and parameters
+    # the same text for the same cause, so a store that comes and goes is reported once
+    warn_failure(f"cannot write to the store {store.url}; records are kept in memory and written when it is writable again", cause)
 
 
 def store_recovered(store: Store) -> None:

@@ -308,11 +308,12 @@ class Store:
     def add_session(self, row: dict[str, Any]) -> None:
         self.write(lambda conn: conn.execute(insert(s.sessions), [row]))
 
-    def set_session_env(self, session_id: str, env_hash: str) -> None:
+    def set_session_env(self, session_id: str, env_hash: str, *, wait: float | None = None) -> None:
         self.write(
             lambda conn: conn.execute(
                 update(s.sessions).where(s.sessions.c.id == session_id).values(env_hash=env_hash)
-            )
+            ),
+            wait=wait,
         )
 
     def create_run(

@@ -1,0 +1,277 @@
+"""Faults under a real kernel: the store full, read-only, gone or locked; interrupts, %reset,
+restarts, two kernels on one store. The user's cells must give the same results, nbtrack
+must say so once, keep what it could not write and write it when the store is back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from nbtrack.records import run_detail
+from nbtrack.store import open_store
+from nbtrack.store.sql import Store
+
+pytestmark = pytest.mark.slow
+
+# Cells run while the store is broken, with the results a plain kernel gives.
+OUTAGE_CELLS = [
+    ("y = x + 41\ny", "42"),
+    (
+        "%%track --name during --param lr=0.1\n"
+        "for i in range(100):\n"
+        "    nbtrack.log_metric('loss', 1 / (i + 1))\n"
+        "nbtrack.log_text('w' * 300_000, 'weights.txt')\n"
+        "'trained'",
+        "'trained'",
+    ),
+    ("z = sum(range(10))\nz", "45"),
+]
+
+
+def settle(k: Any) -> None:
+    """Let the session's environment capture finish (a background thread), then ``x = 1``."""
+    k.ok("import nbtrack.kernel as _k\n_k._recorder.session.environment()\ndel _k")
+    k.ok("x = 1")
+
+
+def warnings_in(outs: list[dict[str, Any]]) -> list[str]:
+    return [ln for o in outs for ln in o["stderr"].splitlines() if "NbtrackWarning" in ln]
+
+
+def run_outage_cells(k: Any) -> list[dict[str, Any]]:
+    outs = []
+    for code, expected in OUTAGE_CELLS:
+        out = k.run(code)
+        assert out["status"] == "ok" and out["result"] == expected, out
+        outs.append(out)
+    return outs
+
+
+def assert_everything_written(store_dir: Path, k: Any) -> None:
+    """After the store came back: every cell, the run with its 100 points and its artifact."""
+    k.ok("after = 1")
+    store = Store(str(store_dir), create=False)  # a fresh reader, not this process's cache
+    try:
+        ids = store.list_run_ids()
+        run = run_detail(store, ids[0])
+        session = store.run_summaries(ids)[0]["session_id"]
+        sources = [c["source"] for c in store.run_cells({"session_id": session})]
+        assert sources[-1] == "after = 1"
+        for code, _ in OUTAGE_CELLS:
+            assert sources.count(code) == 1, (code, sources)
+        assert (run["name"], run["status"], run["params"]) == ("during", "finished", {"lr": "0.1"})
+        assert len(store.metric_history(run["id"], "loss")) == 100
+        (art,) = store.artifacts_of(run["id"])
+        assert store.get_blob(art["blob_hash"]) == b"w" * 300_000
+    finally:
+        store.close()
+    out = run_cli("doctor", "--store", str(store_dir))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not list(store_dir.rglob("*.tmp"))
+
+
+@pytest.fixture
+def mount_point(tmp_path: Path) -> Iterator[Path]:
+    """An empty directory the test may mount filesystems on (root only)."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    probe = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("mounting filesystems needs root")
+    subprocess.run(["umount", str(mnt)], check=True)
+    yield mnt
+    while subprocess.run(["umount", "-l", str(mnt)], capture_output=True).returncode == 0:
+        pass
+
+
+def fill(path: Path) -> None:
+    """Write to ``path`` until the filesystem is full (to the last byte)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+def test_disk_full_keeps_records_in_memory_and_writes_them_when_space_returns(mount_point, start_kernel):
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)], check=True)
+    store_dir = mount_point / "store"
+    k = start_kernel(NBTRACK_STORE=str(store_dir))
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    filler = mount_point / "filler"
+    fill(filler)
+    outs = run_outage_cells(k)
+    lines = warnings_in(outs)
+    assert len(lines) == 1, lines
+    assert "kept in memory" in lines[0] and ("No space left" in lines[0] or "full" in lines[0]), lines[0]
+    filler.unlink()
+    assert_everything_written(store_dir, k)
+
+
+def test_read_only_blob_directory_keeps_artifacts_in_memory_until_it_is_writable(mount_point, start_kernel):
+    store_dir = mount_point / "store"
+    shutil.copytree(open_store(mount_point / "seed").root, store_dir)  # a valid empty store
+    blobs = store_dir / "blobs"
+    k = start_kernel(NBTRACK_STORE=str(store_dir))
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    # a real read-only filesystem (root is not stopped by permissions): a read-only bind mount
+    subprocess.run(["mount", "--bind", str(blobs), str(blobs)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(blobs)], check=True)
+        with pytest.raises(OSError):
+            (blobs / "probe").write_bytes(b"x")
+        outs = run_outage_cells(k)
+        lines = warnings_in(outs)
+        assert len(lines) == 1 and "Read-only file system" in lines[0], lines
+        subprocess.run(["mount", "-o", "remount,bind,rw", str(blobs)], check=True)
+        assert_everything_written(store_dir, k)
+    finally:
+        subprocess.run(["umount", "-l", str(blobs)], capture_output=True)
+
+
+def test_store_deleted_or_replaced_by_a_file_while_the_kernel_runs(tmp_path, start_kernel):
+    store_dir = tmp_path / "store"
+    k = start_kernel(NBTRACK_STORE=str(store_dir))
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    # the store directory moved away and a plain file put in its place
+    away = tmp_path / "store.away"
+    store_dir.rename(away)
+    store_dir.write_text("not a store")
+    outs = run_outage_cells(k)
+    lines = warnings_in(outs)
+    assert len(lines) == 1 and "not there any more" in lines[0], lines
+    assert store_dir.read_text() == "not a store"  # nothing written into or beside it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("store")) == ["store", "store.away"]
+    # the store comes back
+    store_dir.unlink()
+    away.rename(store_dir)
+    assert_everything_written(store_dir, k)
+
+
+def test_store_deleted_for_good_leaves_the_cells_working(tmp_path, start_kernel):
+    store_dir = tmp_path / "store"
+    k = start_kernel(NBTRACK_STORE=str(store_dir))
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    shutil.rmtree(store_dir)
+    outs = run_outage_cells(k)
+    assert len(warnings_in(outs)) == 1
+    assert not store_dir.exists()  # not recreated behind the user's back
+
+
+LOCKER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock-test', '1')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
+
+
+def test_store_locked_by_another_process_for_10_seconds(store_dir, start_kernel):
+    k = start_kernel()
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(store_dir / "nbtrack.db"), "10"],
+                              stdout=subprocess.PIPE, text=True)
+    assert locker.stdout.readline().strip() == "locked"
+    outs = run_outage_cells(k)
+    assert locker.poll() is None, "the cells must have run while the lock was held"
+    lines = warnings_in(outs)
+    assert len(lines) == 1 and "locked" in lines[0], lines
+    locker.wait(timeout=30)
+    assert_everything_written(store_dir, k)
+
+
+def test_keyboard_interrupt_in_a_tracked_cell_kills_the_run_and_records_the_cell(kernel, store_dir):
+    timer = threading.Timer(3.0, kernel.km.interrupt_kernel)
+    timer.start()
+    out = kernel.run("%%track --name sleepy --no-system-metrics\nimport time\nnbtrack.log_metric('before', 1.0)\ntime.sleep(60)")
+    timer.join()
+    assert out["status"] == "error" and out["error"] == "KeyboardInterrupt"
+    assert kernel.ok("6 * 7")["result"] == "42"  # the kernel carries on
+    store = open_store(store_dir)
+    run = run_detail(store, store.list_run_ids()[0])
+    assert run["status"] == "killed"
+    assert run["metrics"] == {"before": 1.0}
+    cell = [c for c in run["cells"] if "sleepy" in c["source"]][0]
+    assert cell["error"]["type"] == "KeyboardInterrupt"
+
+
+def test_reset_clears_the_recorded_state_and_recording_carries_on(kernel, store_dir):
+    kernel.ok("a = 1\nb = [1, 2]")
+    kernel.ok("%reset -f")
+    kernel.ok("c = 3")
+    kernel.ok("%%track --name after-reset --no-system-metrics\nimport nbtrack\nnbtrack.log_metric('m', 1)")
+    store = open_store(store_dir)
+    run = run_detail(store, store.list_run_ids()[0])
+    cells = run["cells"]
+    reset = next(c for c in cells if c["source"] == "%reset -f")
+    assert sorted(reset["deleted"]) == ["a", "b"] and reset["state"] == {}
+    assert set(cells[-1]["state"]) == {"c", "nbtrack"}
+    assert run["status"] == "finished" and run["metrics"] == {"m": 1.0}
+
+
+def test_kernel_restart_kills_the_open_run_and_the_new_session_records_on(kernel, store_dir):
+    kernel.ok("run = nbtrack.start_run(name='spanning', log_system_metrics=False)\nnbtrack.log_metric('m', 1)")
+    kernel.km.restart_kernel(now=False)  # a graceful restart, as JupyterLab's menu
+    kernel.kc.wait_for_ready(timeout=60)
+    kernel.ok("%load_ext nbtrack")
+    kernel.ok("%%track --name second\nv = 2")
+    store = open_store(store_dir)
+    runs = {r["name"]: r for r in store.run_summaries(store.list_run_ids())}
+    assert runs["spanning"]["status"] == "killed" and runs["spanning"]["metrics"] == {"m": 1.0}
+    second = run_detail(store, runs["second"]["id"])
+    assert second["status"] == "finished"
+    assert runs["second"]["session_id"] != runs["spanning"]["session_id"]
+    assert [c["source"] for c in second["cells"]] == ["%load_ext nbtrack", "%%track --name second\nv = 2"]
+
+
+def test_kernel_killed_hard_leaves_a_killed_run_with_its_cells(kernel, store_dir):
+    kernel.ok("run = nbtrack.start_run(name='doomed', log_system_metrics=False)\nfor i in range(10):\n    nbtrack.log_metric('m', i)")
+    kernel.ok("w = 1")
+    kernel.km.provisioner.process.kill()  # SIGKILL, no atexit
+    kernel.km.provisioner.process.wait()
+    store = open_store(store_dir)
+    run = run_detail(store, store.list_run_ids()[0])
+    assert run["status"] == "killed"
+    assert len(store.metric_history(run["id"], "m")) == 10
+    assert [c["source"] for c in run["cells"]][-1] == "w = 1"
+
+
+def test_two_kernels_sharing_one_store_record_their_own_cells(start_kernel, store_dir):
+    a, b = start_kernel(), start_kernel()
+    for k in (a, b):
+        k.ok("%load_ext nbtrack")
+    for i in range(5):
+        a.ok(f"x = {i}")
+        b.ok(f"y = {i} * 10")
+    a.ok("%%track --name from-a --no-system-metrics\nnbtrack.log_metric('m', x)")
+    b.ok("%%track --name from-b --no-system-metrics\nnbtrack.log_metric('m', y)")
+    store = open_store(store_dir)
+    runs = {r["name"]: run_detail(store, r["id"]) for r in store.run_summaries(store.list_run_ids())}
+    assert runs["from-a"]["metrics"] == {"m": 4.0} and runs["from-b"]["metrics"] == {"m": 40.0}
+    assert [c["source"] for c in runs["from-a"]["cells"]][1:6] == [f"x = {i}" for i in range(5)]
+    assert [c["source"] for c in runs["from-b"]["cells"]][1:6] == [f"y = {i} * 10" for i in range(5)]
+    assert set(runs["from-a"]["cells"][-1]["state"]) == {"x"}
