@@ -18,7 +18,7 @@ from pg import PASSWORD
 from search_fixtures import fill, names, run_id
 from sqlalchemy import func, select, update
 
-from nbtrack.errors import NotFoundError, StoreError, ValidationError
+from nbtrack.errors import NbtrackWarning, NotFoundError, StoreError, ValidationError
 from nbtrack.search import search_run_ids, search_runs
 from nbtrack.store import Store
 from nbtrack.store import schema as s
@@ -384,12 +384,13 @@ def test_a_run_never_points_at_a_blob_that_was_not_written(flaky_fs: type[FlakyM
     run = nbtrack.start_run(name="upload fails", store=st, log_system_metrics=False)
     run.session.environment()  # its manifest is written before the store starts failing
     flaky_fs.failures = -1
-    with pytest.raises(StoreError, match="could not write blob"):
-        run.log_text("lost", "notes.txt")
+    with pytest.warns(NbtrackWarning, match="could not write blob"):  # kept in memory, retried later
+        run.log_text("late", "notes.txt")
+    assert st.artifacts_of(run.id) == []  # no row before its blob is written
     flaky_fs.failures = 0
     run.log_text("kept", "kept.txt")
     run.end()
-    assert [a["path"] for a in st.artifacts_of(run.id)] == ["kept.txt"]
+    assert [a["path"] for a in st.artifacts_of(run.id)] == ["kept.txt", "notes.txt"]
     assert all(st.blobs.exists(a["blob_hash"]) for a in st.artifacts_of(run.id))
 
 
