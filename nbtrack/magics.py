@@ -35,7 +35,10 @@ class TrackMagics(Magics):
         """
         __tracebackhide__ = True
         try:
-            args = parse_argstring(self.track, line)
+            try:
+                args = parse_argstring(self.track, line)
+            except ValueError as exc:  # shlex: an unbalanced quote
+                raise UsageError(f"{exc} in the arguments {line!r}") from None
             params = dict(parse_assignment("--param", p) for p in args.param)
             tags = dict(parse_assignment("--tag", t) for t in args.tag)
             run = tracking.start_run(
