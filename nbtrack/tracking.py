@@ -188,7 +188,7 @@ class Run:
         value = v.check_metric_value(key, value) if type(value) is not float else value
         if step is None:
             step = self._steps.get(key, -1) + 1
-        elif type(step) is not int:
+        elif type(step) is not int or not -(2**63) <= step < 2**63:
             step = v.check_step(key, step)
         self._steps[key] = step
         ts = time.time() if timestamp is None else v.check_timestamp(timestamp)

@@ -89,7 +89,10 @@ def check_metric_value(key: str, value: object) -> float:
         if hasattr(value, "item") and getattr(value, "size", 1) == 1:  # numpy/torch scalars
             return check_metric_value(key, value.item())  # type: ignore[union-attr]
         raise ValidationError(f"metric {key!r} must be a real number, got {type(value).__name__} {value!r:.80}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValidationError(f"metric {key!r} is too large for a 64-bit float: {str(value)[:40]}...") from None
 
 
 def check_step(key: str, step: object) -> int:
