@@ -12,6 +12,7 @@ from typing import Any
 from . import tracking
 from .errors import warn_failure
 from .store import Store, open_store
+from .validation import redact_track_line
 
 MAX_PENDING_CELLS = 10_000
 CellRecord = tuple[dict[str, Any], str, dict[str, "str | None"], list[dict[str, Any]]]
@@ -160,7 +161,7 @@ class Recorder:
     def _record(self, result: Any, ended: float) -> CellRecord:
         from .hashing import names_touched
 
-        raw = self.info.raw_cell
+        raw = redact_track_line(self.info.raw_cell)
         touched = None
         if not result.error_before_exec:
             try:

@@ -61,6 +61,31 @@ def redact(key: str, value: str) -> str:
     return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", value)
 
 
+_TOKEN = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
+_SECRET_ASSIGNMENT = re.compile(r"[^\s=]*?" + _SECRET_KEY.pattern.removeprefix("(?i)") + r"[^\s=]*=", re.I)
+
+
+def redact_track_line(source: str) -> str:
+    """A ``%%track`` cell's source with the values of secret-looking ``--param``/``--tag``
+    keys and URL passwords on its first line replaced, as they are in the params and tags
+    (the stored source must not show what the params hide). Other sources are unchanged:
+    literal secrets typed into code are recorded as typed."""
+    if not source.startswith("%%track"):
+        return source
+    first, nl, rest = source.partition("\n")
+
+    def token(m: re.Match[str]) -> str:
+        text = m.group(0)
+        found = _SECRET_ASSIGNMENT.search(text)
+        if found is None:
+            return text
+        quote = text[-1] if text[-1] in "'\"" and text.count(text[-1]) % 2 == 0 else ""
+        return text[: found.end()] + REDACTED + quote
+
+    first = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", _TOKEN.sub(token, first))
+    return first + nl + rest
+
+
 def _text(kind: str, key: str, value: object, limit: int) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "backslashreplace")
