@@ -200,6 +200,46 @@ def load_test(seconds: float, n_scripts: int, n_kernels: int, work: Path) -> dic
     return result
 
 
+LOCKER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock-test', '1')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
+
+
+def lock_stall(work: Path) -> dict[str, list[float]]:
+    """Wall time of cells (client side) with the store free, then held by another process."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from conftest import Kernel
+
+    store = work / "lock-store"
+    k = Kernel(work, {"NBTRACK_STORE": str(store)})
+    try:
+        k.run("%load_ext nbtrack")
+        k.run("import nbtrack.kernel as _k\n_k._recorder.session.environment()")
+
+        def timed(n: int) -> list[float]:
+            out = []
+            for i in range(n):
+                t = time.perf_counter()
+                k.run(f"v = {i}")
+                out.append(time.perf_counter() - t)
+            return out
+
+        free = timed(5)
+        locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(store / "nbtrack.db"), "10"], stdout=subprocess.PIPE, text=True)
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        held = timed(5)
+        locker.wait()
+        return {"free": free, "held": held}
+    finally:
+        k.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -213,7 +253,9 @@ def main() -> None:
     header = machine_line("bench_reliability.py")
     with tempfile.TemporaryDirectory(prefix="nbtrack-load-") as tmp:
         r = load_test(args.seconds, args.scripts, args.kernels, Path(tmp))
+        stall = lock_stall(Path(tmp))
     print(json.dumps(r, indent=2))
+    print(json.dumps(stall, indent=2))
     ms = lambda v: f"{v * 1e3:.1f} ms" if v is not None else "-"  # noqa: E731
     body = f"""{header}
 
@@ -226,6 +268,13 @@ def main() -> None:
 | lost or duplicated points, cells, artifacts | {len(r['problems'])} problems{': ' + '; '.join(r['problems'][:3]) if r['problems'] else ''} |
 | nbtrack warnings | {r['warnings']} |
 | time nbtrack adds per kernel cell under this load (median / p95 / max) | {ms(r['cell_overhead_median'])} / {ms(r['cell_overhead_p95'])} / {ms(r['cell_overhead_max'])} |
+
+Cells while another process holds the SQLite file with `BEGIN EXCLUSIVE` (wall time per trivial cell, client side, one kernel, otherwise idle machine):
+
+| store | cell times |
+|---|---|
+| free | {", ".join(ms(v) for v in stall["free"])} |
+| locked | {", ".join(ms(v) for v in stall["held"])} |
 """
     if not args.no_write:
         write_section("Reliability under load", body)
