@@ -461,7 +461,10 @@ def store_failing(store: Store) -> bool:
 
 
 def hot_wait(store: Store) -> float:
-    """How long the user's thread may wait for ``store``: a quick probe during an outage."""
+    """How long the user's thread may wait for ``store``: in a kernel, at most WRITE_WAIT and
+    a quick probe during an outage, so cells do not stall; a script can wait longer."""
+    if store.url not in _kernel_stores:
+        return RETRY_WAIT
     return PROBE_WAIT if store.url in _outages else WRITE_WAIT
 
 
