@@ -377,7 +377,10 @@ class Run:
         except Exception as exc:
             warn_failure(f"could not close run {self.id[:8]}", exc)
             self._end_values = {"status": status, "end_time": end_time}
-        if not self.flush(hot_wait(self.store)):
+        saved = self.flush(hot_wait(self.store))
+        if not saved and not store_failing(self.store):
+            saved = self.flush(RETRY_WAIT)  # the flusher thread held the run: wait for it, not the store
+        if not saved:
             with _lock:  # the background flusher closes it when the store is writable again
                 _closing.append(self)
 
@@ -565,7 +568,12 @@ def _end_at_exit() -> None:
             run.end("killed" if run.session.kind == "kernel" else "finished")
         except Exception:
             pass
-    _finish_closing(PROBE_WAIT * 20)
+    _finish_closing(RETRY_WAIT)
+    for run in list(_closing):  # said out loud: these records die with the process
+        warn_failure(
+            f"run {run.id[:8]} could not be saved before exit: {len(run._points):,} metric points, "
+            f"{len(run._params)} params, {len(run._tags)} tags, {len(run._artifacts)} artifacts are lost"
+        )
 
 
 # -- module-level API ------------------------------------------------------------------------
