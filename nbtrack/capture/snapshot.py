@@ -119,16 +119,8 @@ def _candidates(
 ) -> Iterator[str]:
     """Absolute paths: imported local modules first (code matters most), then the directory."""
     seen: set[str] = set()
-    for module in list(modules):
-        f = getattr(module, "__file__", None)
-        if (
-            not isinstance(f, str)
-            or not f.endswith(".py")
-            or getattr(module, "__name__", "") == "__main__"
-        ):
-            continue
-        path = _local_path(f, excluded)
-        if path is None or path in seen:
+    for path in _local_modules(list(modules), excluded):
+        if path in seen:
             continue
         if root and is_under(path, (root,)) and _ignored(spec, os.path.relpath(path, root), False):
             continue
@@ -159,6 +151,24 @@ def _candidates(
 
 
 _local: dict[tuple[str, tuple[str, ...]], str | None] = {}
+_last_modules: tuple[int, tuple[str, ...], list[str]] = (-1, (), [])
+
+
+def _local_modules(modules: list[ModuleType], excluded: tuple[str, ...]) -> list[str]:
+    """Paths of the imported modules that are local code; recomputed when the number of
+    imported modules changes (a session ends many runs with the same modules)."""
+    global _last_modules
+    if _last_modules[:2] == (len(modules), excluded):
+        return _last_modules[2]
+    paths = []
+    for module in modules:
+        f = getattr(module, "__file__", None)
+        if isinstance(f, str) and f.endswith(".py") and getattr(module, "__name__", "") != "__main__":
+            path = _local_path(f, excluded)
+            if path is not None:
+                paths.append(path)
+    _last_modules = (len(modules), excluded, paths)
+    return paths
 
 
 def _local_path(file: str, excluded: tuple[str, ...]) -> str | None:
