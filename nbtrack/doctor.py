@@ -234,7 +234,7 @@ def _same(want: tuple[Any, ...] | None, have: tuple[Any, ...] | None) -> bool:
     """``want`` holds the set of possible latest values first, ``have`` one value."""
     if want is None or have is None:
         return want is have
-    return have[0] in want[0] and all(_close(x, y) for x, y in zip(want[1:], have[1:]))
+    return have[0] in want[0] and all(_close(x, y) for x, y in zip(want[1:], have[1:], strict=True))
 
 
 def _close(x: Any, y: Any) -> bool:
