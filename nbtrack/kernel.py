@@ -89,6 +89,7 @@ class Recorder:
         self.info = info
         self.session.seq += 1
         self.session.in_cell = True
+        self.session.current_seq = self.session.seq
         self.files.take()  # forget opens from before this cell
         self.started = time.time()
 
@@ -98,6 +99,7 @@ class Recorder:
             return
         ended = time.time()
         self.session.in_cell = False
+        self.session.current_seq = None
         try:
             self._save(self._record(result, ended))
         except Exception as exc:

@@ -47,6 +47,7 @@ class Session:
         self.id = uuid.uuid4().hex
         self.seq = 0  # sequence number of the latest cell (kernels)
         self.in_cell = False
+        self.current_seq: int | None = None  # the cell being executed (kernels), for log_metric
         self.env_hash: str | None = None
         self._env_bytes: bytes | None = None
         self.user_ns: dict[str, Any] | None = None
@@ -89,11 +90,6 @@ class Session:
         if self.env_hash is None and self._env_bytes is not None:
             self._save_env()
         return self.env_hash
-
-    @property
-    def current_seq(self) -> int | None:
-        """The cell being executed (or None outside cells and outside kernels)."""
-        return self.seq if self.kind == "kernel" and self.in_cell else None
 
     @property
     def next_body_seq(self) -> int | None:
@@ -318,8 +314,13 @@ class Run:
 
     def _write_pending(self, wait: float | None) -> None:
         if self._create is not None:
-            self.store.create_run(*self._create, wait=wait)
+            row, experiment, params, tags = self._create
+            # an ended run with nothing else to write is created closed, in one transaction
+            closing = None if (self._points or self._params or self._tags or self._artifacts) else self._end_values
+            self.store.create_run({**row, **(closing or {})}, experiment, params, tags, wait=wait)
             self._create = None
+            if closing is not None:
+                self._end_values = None
         while self._artifacts:
             path, data = self._artifacts[0]
             self.store.add_artifact(self.id, path, data, wait=wait)
@@ -616,14 +617,9 @@ def start_run(
         "notes": description,
         **_revision(session),
     }
-    try:
-        st.create_run(row, experiment, checked_params, checked_tags, wait=hot_wait(st))
-    except Exception as exc:
-        if not is_store_failure(exc):
-            raise
-        run._create = (row, experiment, checked_params, checked_tags)  # created when the store is back
-        run._failing = True
-        store_failed(st, f"could not save run {run.id[:8]}", exc)
+    # Written with the run's first flush (at the cell's end, by the flusher within 0.5 s, or
+    # at end_run, in one transaction with the closing values): a run costs one write, not two.
+    run._create = (row, experiment, checked_params, checked_tags)
     _register(run)
     return run
 

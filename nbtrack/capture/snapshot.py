@@ -13,6 +13,7 @@ being added once ``NBTRACK_SNAPSHOT_LIMIT_MB`` (default 50) is reached; 0 turns 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -93,11 +94,14 @@ def capture_snapshot(
 
 
 def _excluded_dirs(store: Any) -> tuple[str, ...]:
+    return _excluded(getattr(store, "root", None), getattr(store.blobs, "root", None))
+
+
+@functools.lru_cache(maxsize=16)
+def _excluded(*roots: Any) -> tuple[str, ...]:
     dirs = set(default_excludes())
-    dirs.add(
-        str(Path(__file__).resolve().parents[1])
-    )  # nbtrack itself, even when installed editable
-    for d in (getattr(store, "root", None), getattr(store.blobs, "root", None)):
+    dirs.add(str(Path(__file__).resolve().parents[1]))  # nbtrack itself, even when installed editable
+    for d in roots:
         if isinstance(d, str) and d:
             dirs.add(os.path.normpath(os.path.abspath(d)))
     return tuple(sorted(dirs, key=len, reverse=True))
