@@ -54,6 +54,7 @@ def _hash_with(enc: Encoder, obj: object) -> str:
 
 
 SLOW_SECONDS = 0.002
+IMMUTABLE_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), range})
 
 
 class _Entry:
@@ -92,6 +93,7 @@ class StateHasher:
         self._computed: set[int] = set()  # ... and those of them hashed afresh
         self._dirty_roots: set[int] = set()  # memory written this cell, as far as we can tell
         self._last: dict[str, tuple[object, str, float]] = {}  # name -> (object, hash, seconds)
+        self._previous: dict[str, tuple[object, str, float]] = {}  # the same, for the cell before
 
     def hash_namespace(
         self,
@@ -115,6 +117,7 @@ class StateHasher:
         enc = Encoder(large=self, fresh=True)
         out: dict[str, str] = {}
         last, self._last = self._last, {}
+        self._previous = last
         for name in names:
             if wide is None or name in wide:
                 out[name] = self._timed(name, enc, ns.get(name))
@@ -140,6 +143,10 @@ class StateHasher:
         return {name: out[name] for name in names}
 
     def _timed(self, name: str, enc: Encoder, obj: object) -> str:
+        prev = self._previous.get(name)
+        if prev is not None and prev[0] is obj and type(obj) in IMMUTABLE_ATOMS:
+            self._last[name] = prev  # the very same immutable object: the same content
+            return prev[1]
         start = time.perf_counter()
         h = _hash_with(enc, obj)
         self._last[name] = (obj, h, time.perf_counter() - start)

@@ -275,6 +275,8 @@ class Run:
         return h
 
     def _put_artifact(self, path: str, data: bytes) -> None:
+        if self._create is not None and not self._failing:
+            self.flush(hot_wait(self.store))  # the run's row first: an artifact row points at it
         if self._create is None and not self._artifacts and not store_failing(self.store):
             try:
                 self.store.add_artifact(self.id, path, data, wait=WRITE_WAIT)

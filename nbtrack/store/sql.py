@@ -424,16 +424,24 @@ class Store:
 
         def fn(conn: Connection) -> None:
             (row["source_hash"],) = self.put_sources(conn, [source])
-            conn.execute(insert(s.cells), [row])
+            self.insert(conn, s.cells, [row])
             if state_diff:
-                conn.execute(
-                    insert(s.cell_state),
-                    [{"session_id": row["session_id"], "seq": row["seq"], "name": n, "hash": h} for n, h in state_diff.items()],
-                )
+                sid, seq = row["session_id"], row["seq"]
+                self.insert(conn, s.cell_state, [{"session_id": sid, "seq": seq, "name": n, "hash": h} for n, h in state_diff.items()])
             if file_events:
-                conn.execute(insert(s.file_events), list(file_events))
+                self.insert(conn, s.file_events, list(file_events))
 
         self.write(fn, wait=wait)
+
+    def insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Plain INSERT of ``rows``; on SQLite straight through sqlite3, whose executemany costs
+        a fraction of SQLAlchemy's per-row parameter handling (this is on the per-cell path)."""
+        if not self.is_sqlite:
+            conn.execute(insert(table), rows)
+            return
+        cols = [c.name for c in table.columns]
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        conn.connection.driver_connection.executemany(sql, [tuple(r.get(c) for c in cols) for r in rows])  # type: ignore[union-attr]
 
     def add_file_events(self, rows: list[dict[str, Any]], *, wait: float | None = None) -> None:
         if rows:
