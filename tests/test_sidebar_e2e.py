@@ -7,27 +7,17 @@ a notebook, and checks what a user sees. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.jupyterlab import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
+pytestmark = pytest.mark.slow
 
 TRACK_CELL = """%%track --name e2e-run --experiment e2e --param lr=0.1 --tag owner=ana
 import nbtrack
@@ -38,18 +28,10 @@ for step in range(20):
 nbtrack.log_metric("acc", 0.93)"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A JupyterLab server on 127.0.0.1 with a token, serving a temporary root directory."""
-    pytest.importorskip("playwright")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
+    require_browser()
     import nbformat
 
     base = tmp_path_factory.mktemp("lab")
@@ -59,57 +41,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(TRACK_CELL)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "demo.ipynb")
-    token, port = uuid.uuid4().hex, free_port()
-    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}  # the store lands beside the notebook
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
-        env[name] = str(base / name.lower())
-    log = open(base / "lab.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.open_browser=False", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
-            urllib.request.urlopen(req, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError((base / "lab.log").read_text()[-3000:]) from None
-            time.sleep(0.5)
-    try:
-        yield {"url": url, "token": token, "root": root, "log": base / "lab.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with jupyter_lab(base, root) as lab:
+        yield lab
 
 
 @pytest.fixture
 def page(lab: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.errors = errors  # type: ignore[attr-defined]
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page({"width": 1400, "height": 900}) as pg:
+        yield pg
 
 
 def shot(page: Any, name: str) -> None:
@@ -126,14 +65,7 @@ def api(lab: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
 
 def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[str, Any], page: Any) -> None:
     # Given JupyterLab with a notebook holding %load_ext nbtrack and a %%track cell
-    page.goto(f"{lab['url']}/lab/tree/demo.ipynb?token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_function(
-        "() => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
-        " && p.sessionContext.session && p.sessionContext.session.kernel"
-        " && p.sessionContext.session.kernel.status === 'idle'; }",
-        timeout=90_000,
-    )
+    open_notebook(page, lab, "demo.ipynb")
     # When the user opens the nbtrack sidebar and runs all cells
     page.click("li.lm-TabBar-tab[data-id='nbtrack-sidebar']")
     page.wait_for_selector(".nbtrack-sidebar-body", timeout=30_000)

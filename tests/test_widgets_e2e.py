@@ -8,28 +8,17 @@ request the page makes must stay on loopback (vega is bundled, no CDN). Screensh
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
+from tests.jupyterlab import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
+
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 EVIL = '<img src=x onerror="window.__xss=1">'
 
 CELLS = [
@@ -51,12 +40,6 @@ CELLS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def populate(store: Path) -> None:
     """Runs logged from a script (no cells), one with markup in its name."""
     import nbtrack
@@ -73,9 +56,7 @@ def populate(store: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    pytest.importorskip("playwright")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
+    require_browser()
     import nbformat
 
     base = tmp_path_factory.mktemp("widgets-lab")
@@ -86,73 +67,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "widgets.ipynb")
-    token, port = uuid.uuid4().hex, free_port()
-    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}  # the store beside the notebook
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
-        env[name] = str(base / name.lower())
-    news = base / "jupyterlab_settings_dir" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    notebook_settings = base / "jupyterlab_settings_dir" / "@jupyterlab" / "notebook-extension"
-    notebook_settings.mkdir(parents=True)  # render every cell, so off-screen outputs can be read
-    (notebook_settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    log = open(base / "lab.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
-            urllib.request.urlopen(req, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError((base / "lab.log").read_text()[-3000:]) from None
-            time.sleep(0.5)
-    try:
-        yield {"url": url, "token": token, "root": root}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    # render every cell, so off-screen outputs can be read
+    with jupyter_lab(base, root, {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}) as lab:
+        yield lab
 
 
 @pytest.fixture
 def page(lab: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1300, "height": 1000})
-        pg = context.new_page()
-        pg.errors = []  # type: ignore[attr-defined]
-        pg.external = []  # type: ignore[attr-defined]
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
-
-        def guard(route: Any) -> None:
-            host = urlparse(route.request.url).hostname
-            if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                pg.external.append(route.request.url)  # type: ignore[attr-defined]
-                route.abort()
-
-        context.route("**/*", guard)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page({"width": 1300, "height": 1000}, block_external=True) as pg:
+        yield pg
 
 
 def run_all(page: Any) -> None:
@@ -171,14 +94,7 @@ def shot(locator: Any, name: str) -> None:
 
 def test_every_widget_renders_in_jupyterlab(lab: dict[str, Any], page: Any) -> None:
     # Given JupyterLab with a notebook showing each widget, and runs in the store
-    page.goto(f"{lab['url']}/lab/tree/widgets.ipynb?token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_function(
-        "() => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
-        " && p.sessionContext.session && p.sessionContext.session.kernel"
-        " && p.sessionContext.session.kernel.status === 'idle'; }",
-        timeout=90_000,
-    )
+    open_notebook(page, lab, "widgets.ipynb")
     # When the user runs all cells
     run_all(page)
 

@@ -1,0 +1,124 @@
+"""A real JupyterLab on loopback and a real headless Chromium (Debian's), for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+IDLE_KERNEL = (
+    "() => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
+    " && p.sessionContext.session && p.sessionContext.session.kernel"
+    " && p.sessionContext.session.kernel.status === 'idle'; }"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_browser() -> None:
+    pytest.importorskip("playwright")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+
+
+@contextmanager
+def jupyter_lab(base: Path, root: Path, settings: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """``jupyter lab`` serving ``root`` on 127.0.0.1 with a token; its own config, runtime and
+    settings directories under ``base``; ``settings`` maps "<plugin dir>/<file>" to JSON."""
+    token, port = uuid.uuid4().hex, free_port()
+    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}  # the store lands beside the notebook
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        env[name] = str(base / name.lower())
+    for rel, value in {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}, **(settings or {})}.items():
+        path = base / "jupyterlab_settings_dir" / f"{rel}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    log_path = base / "lab.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+             "--allow-root"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while True:
+            try:
+                req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+                urllib.request.urlopen(req, timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    proc.kill()
+                    raise RuntimeError(log_path.read_text()[-3000:]) from None
+                time.sleep(0.5)
+        try:
+            yield {"url": url, "token": token, "root": root, "log": log_path}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Iterator[Any]:
+    """A page in headless Chromium; ``page.errors`` collects script errors and, with
+    ``block_external``, ``page.external`` every request that tried to leave loopback."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.external = []  # type: ignore[attr-defined]
+        page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+
+        def guard(route: Any) -> None:
+            host = urlparse(route.request.url).hostname
+            if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                page.external.append(route.request.url)  # type: ignore[attr-defined]
+                route.abort()
+
+        if block_external:
+            context.route("**/*", guard)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def open_notebook(page: Any, lab: dict[str, Any], name: str) -> None:
+    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
+    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function(IDLE_KERNEL, timeout=90_000)
