@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from results import write_section  # noqa: E402
 
 OPENS = 100_000
 ROUNDS = 2
@@ -227,18 +227,6 @@ def bench_system() -> dict[str, float]:
     return {"sample_us": statistics.median(timed(sample_system, 1000)) * 1e6}
 
 
-def write_section(text: str) -> None:
-    results = ROOT / "bench" / "RESULTS.md"
-    old = results.read_text() if results.exists() else "# Benchmark results\n"
-    section = text.rstrip() + "\n"
-    pattern = re.compile(r"^## Capture\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section + "\n", old, count=1)
-    else:
-        new = old.rstrip() + "\n\n" + section
-    results.write_text(new.rstrip() + "\n")
-
-
 def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
@@ -301,7 +289,7 @@ def main() -> None:
         f"`sample_system()`: {system['sample_us']:.0f} µs per sample (no GPU on this machine).",
     ]
     text = "\n".join(lines)
-    write_section(text)
+    write_section("Capture", text.split("\n", 1)[1])
     print(text)
 
 

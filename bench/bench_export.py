@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,8 @@ CELLS = 500
 VARS = 60
 environment_blob: bytes | None = None
 
+
+from results import write_section  # noqa: E402
 
 def source_of(i: int) -> str:
     if i == 0:
@@ -232,19 +233,6 @@ def time_verification() -> float:
         took = time.perf_counter() - t0
     assert sl.verified, sl.describe()
     return took
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace the ``## title`` section of bench/RESULTS.md (or append it), leaving the others."""
-    results = Path(__file__).parent / "RESULTS.md"
-    old = results.read_text() if results.exists() else "# Benchmark results\n"
-    section = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section + "\n", old, count=1)
-    else:
-        new = old.rstrip() + "\n\n" + section
-    results.write_text(new.rstrip() + "\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -28,6 +27,8 @@ GB = 1e9
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## State hashing"
 
+
+from results import write_section  # noqa: E402
 
 def best_of(n: int, fn: Callable[[], object]) -> float:
     times = []
@@ -182,21 +183,11 @@ def render(rows: list[tuple[str, str]], figures: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-
-
 def main() -> None:
     rows, figures = bench()
     text = render(rows, figures)
     print(text)
-    write_section(text)
+    write_section(SECTION.removeprefix("## "), text.split("\n", 1)[1])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +30,8 @@ SMALL_HISTORY = 50
 FILTER = "metrics.acc > 0.5 AND params.model = 'rf' AND tags.stage LIKE 'prod%'"
 ORDER = ["metrics.acc DESC"]
 
+
+from results import write_section  # noqa: E402
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
     """Best wall and CPU seconds over ``repeat`` calls, and the last result."""
@@ -144,7 +145,7 @@ def main() -> None:
     if os.environ.get("NBTRACK_BENCH_NOTE"):
         out("")
         out(os.environ["NBTRACK_BENCH_NOTE"])
-    write_section("\n".join(lines))
+    write_section("Search", "Measured by `python bench/bench_search.py`.\n\n" + "\n".join(lines))
     print("\n".join(lines))
 
 
@@ -180,18 +181,6 @@ def _comparisons(nb_root: str, ml_db: str) -> list[tuple[str, Callable[[], int],
          lambda: len(search_run_ids(store, "MIN(metrics.loss) < 0.2", max_results=1000)[0]),
          lambda: len(client.search_runs(exp_ids, "metrics.loss < 0.2", max_results=1000))),
     ]
-
-
-def write_section(body: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    section = f"## Search\n\nMeasured by `python bench/bench_search.py`.\n\n{body}\n"
-    pattern = re.compile(r"^## Search\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 if __name__ == "__main__":
