@@ -252,12 +252,23 @@ async def test_artifact_not_recorded_is_404(jp_fetch: Any, store: Any) -> None:
     assert code == 404
 
 
-async def test_requests_without_a_token_are_refused(jp_fetch: Any, store: Any) -> None:
+async def test_every_endpoint_refuses_requests_without_a_token(jp_fetch: Any, store: Any) -> None:
+    from tornado.web import RequestHandler
+
+    from nbtrack.server.handlers import RUN_ID
+    from nbtrack.server.routes import ROUTES
+
     run_id = make_run(store)
-    for path in (("runs",), ("runs", run_id), ("experiments",), ("runs", run_id, "artifact")):
-        with pytest.raises(HTTPClientError) as info:
-            await jp_fetch("nbtrack", "api", *path, headers={"Authorization": ""})
-        assert info.value.code in (401, 403)
+    for path, handler in ROUTES:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            if getattr(handler, method.lower()) is getattr(RequestHandler, method.lower()):
+                continue  # a method the endpoint does not have
+            parts = path.replace(RUN_ID, run_id).split("/")
+            body = "{}" if method in ("POST", "PUT", "PATCH") else None
+            response = await jp_fetch("nbtrack", "api", *parts, method=method, body=body,
+                                      headers={"Authorization": ""}, raise_error=False)
+            assert response.code in (401, 403), (method, path, response.code)
+    assert store.run_summaries([run_id])[0]["deleted_at"] is None
 
 
 async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
@@ -279,16 +290,6 @@ async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
     # Then it is refused and the run is still there
     assert response.code == 403
     assert store.run_summaries([run_id])[0]["deleted_at"] is None
-
-
-async def test_export_answers_501_while_the_engine_is_missing(jp_fetch: Any, store: Any) -> None:
-    import importlib.util
-
-    run_id = make_run(store)
-    if importlib.util.find_spec("nbtrack.export") is not None:
-        pytest.skip("nbtrack.export is installed")
-    code, message = await error_of(get_json(jp_fetch, "runs", run_id, "export", format="script"))
-    assert code == 501 and "export" in message
 
 
 async def test_replay_streams_progress_then_the_report(jp_fetch: Any, store: Any) -> None:

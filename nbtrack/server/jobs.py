@@ -24,10 +24,6 @@ EXPORT_FORMATS = {
 }
 
 
-def _missing(what: str, module: str) -> tornado.web.HTTPError:
-    return tornado.web.HTTPError(501, f"{what} is not available: this nbtrack installation has no {module}")
-
-
 def report_dict(report: Any) -> Any:
     """A replay report as plain JSON data, whatever object the engine returns."""
     for name in ("to_json", "to_dict", "as_dict"):
@@ -49,10 +45,8 @@ class ReplayHandler(NbtrackHandler):
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
-        try:
-            from ..replay import replay_run
-        except ImportError:
-            raise _missing("replay", "nbtrack.replay") from None
+        from ..replay import replay_run
+
         url = self.store_url()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -105,10 +99,8 @@ class ExportHandler(NbtrackHandler):
         fmt = self.get_query_argument("format", "script")
         if fmt not in EXPORT_FORMATS:
             raise tornado.web.HTTPError(400, f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt[:40]!r}")
-        try:
-            from ..export import export_run
-        except ImportError:
-            raise _missing("export", "nbtrack.export") from None
+        from ..export import export_run
+
         url = self.store_url()
 
         def work() -> tuple[str, bytes]:
