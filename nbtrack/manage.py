@@ -183,7 +183,7 @@ def _selection(
         q = q.where(r.c.deleted_at.is_not(None))
         if when is not None:
             q = q.where(r.c.deleted_at >= parse_time(when))
-        q = q.order_by(r.c.deleted_at.desc(), r.c.id)
+        q = q.order_by(r.c.deleted_at.desc(), r.c.start_time.desc(), r.c.id)  # deleted together: newest first
     else:
         q = q.where(r.c.deleted_at.is_(None))
         if when is not None:
