@@ -30,6 +30,7 @@ environment_blob: bytes | None = None
 
 from results import write_section  # noqa: E402
 
+
 def source_of(i: int) -> str:
     if i == 0:
         return "%load_ext nbtrack"

@@ -30,6 +30,7 @@ SECTION = "## State hashing"
 
 from results import write_section  # noqa: E402
 
+
 def best_of(n: int, fn: Callable[[], object]) -> float:
     times = []
     for _ in range(n):

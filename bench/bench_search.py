@@ -33,6 +33,7 @@ ORDER = ["metrics.acc DESC"]
 
 from results import write_section  # noqa: E402
 
+
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
     """Best wall and CPU seconds over ``repeat`` calls, and the last result."""
     best_wall = best_cpu = float("inf")

@@ -74,7 +74,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 @command
 def cmd_runs(args: argparse.Namespace) -> int:
     from .records import run_record
-
     from .search import search_run_ids
 
     store = _store(args)
@@ -140,9 +139,9 @@ def _print_table(records: list[dict[str, Any]]) -> None:
             [r["id"][:8], name, r["experiment"], status, started, duration,
              *[_fmt(r["metrics"].get(k)) for k in metric_keys]]
         )
-    widths = [min(40, max(len(str(x)) for x in col)) for col in zip(header, *rows)]
+    widths = [min(40, max(len(str(x)) for x in col)) for col in zip(header, *rows, strict=True)]
     for line in [header, *rows]:
-        print("  ".join(str(x)[:w].ljust(w) for x, w in zip(line, widths)).rstrip())
+        print("  ".join(str(x)[:w].ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
 
 
 @command

@@ -37,7 +37,6 @@ class Recorder:
         self.depth = 0
         self.info: Any = None
         self.started = 0.0
-        self.broken = False
         # Cell records the store could not take (full, read-only, locked, gone), oldest first;
         # written before the next cell's record, or by a retry thread meanwhile.
         self.pending: collections.deque[CellRecord] = collections.deque()
