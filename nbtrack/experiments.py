@@ -70,6 +70,7 @@ def rename_experiment(name: str, new_name: str, *, store: Store | str | None = N
         conn.execute(update(e).where(e.c.id == row["id"]).values(name=new_name))
 
     st.write(fn)
+    st.forget_experiments()  # this process looks names up afresh
     return new_name
 
 
@@ -83,6 +84,7 @@ def delete_experiment(name: str, *, store: Store | str | None = None) -> str:
         conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=time.time()))
 
     st.write(fn)
+    st.forget_experiments()  # this process looks names up afresh
     return name
 
 
@@ -96,6 +98,7 @@ def restore_experiment(name: str, *, store: Store | str | None = None) -> str:
         conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=None))
 
     st.write(fn)
+    st.forget_experiments()  # this process looks names up afresh
     return name
 
 

@@ -59,6 +59,7 @@ class Store:
         self.closed = False
         self._lock = threading.RLock()
         self._sources_known: set[str] = set()
+        self._experiments: dict[str, tuple[int, float]] = {}  # name -> (id, when looked up)
         self._db_inode: int | None = None
         if "://" in url and not url.startswith("sqlite"):
             self.is_sqlite = False
@@ -169,6 +170,7 @@ class Store:
             except OperationalError as exc:
                 # caches may name rows the rolled-back transaction added
                 self._sources_known.clear()
+                self._experiments.clear()
                 text = str(exc.orig).lower()
                 retryable = (
                     getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
@@ -293,9 +295,17 @@ class Store:
         return list(rows)
 
     # -- experiments ---------------------------------------------------------------------
+    def forget_experiments(self) -> None:
+        """Drop remembered experiment ids (after a rename or delete)."""
+        self._experiments.clear()
+
     def experiment_id(self, conn: Connection, name: str) -> int:
         """The id of experiment ``name``: created if new, restored if deleted (logging a run
-        into it means it is wanted). Not cached: another process may rename or delete it."""
+        into it means it is wanted). Remembered for a second only: another process may rename
+        or delete it, and a burst of runs should not look it up each time."""
+        cached = self._experiments.get(name)
+        if cached is not None and time.monotonic() - cached[1] < 1.0:
+            return cached[0]
         e = s.experiments
         row = conn.execute(select(e.c.id, e.c.deleted_at).where(e.c.name == name)).first()
         if row is None:
@@ -306,6 +316,7 @@ class Store:
         assert row is not None
         if row[1] is not None:
             conn.execute(update(e).where(e.c.id == row[0]).values(deleted_at=None))
+        self._experiments[name] = (int(row[0]), time.monotonic())
         return int(row[0])
 
     # -- writes from the recorder --------------------------------------------------------
