@@ -162,7 +162,7 @@ def bench_browser(n: int) -> float | None:
 
     import nbformat
     from playwright.sync_api import sync_playwright
-    from test_widgets_e2e import CHROMIUM, CHROMIUM_ARGS, free_port
+    from browser import CHROMIUM, CHROMIUM_ARGS, free_port
 
     root = Path(tempfile.mkdtemp(prefix="nbtrack-bench-lab-"))
     nb = nbformat.v4.new_notebook()

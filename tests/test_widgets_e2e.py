@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.jupyterlab import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
+from tests.browser import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
 
 pytestmark = pytest.mark.slow
 
