@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 TRACK_CELL = """%%track --name e2e-run --experiment e2e --param lr=0.1 --tag owner=ana
 import nbtrack
+banner = '<img src=x onerror="window.__xss=2">'  # markup in a cell's source is shown as code
 total = 0
 for step in range(20):
     total += step
@@ -111,8 +112,8 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 
-def test_run_names_and_notes_with_markup_are_shown_as_text(lab: dict[str, Any], page: Any) -> None:
-    # Given a run whose name and notes contain HTML with script
+def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(lab: dict[str, Any], page: Any) -> None:
+    # Given a run whose name, notes, a tag and a cell's source contain HTML with script
     page.goto(f"{lab['url']}/lab?token={lab['token']}")
     page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
     runs = api(lab, "GET", "runs?notebook=demo.ipynb")["runs"]
@@ -121,6 +122,7 @@ def test_run_names_and_notes_with_markup_are_shown_as_text(lab: dict[str, Any], 
     run_id = runs[0]["id"]
     evil = "<img src=x onerror=\"window.__xss=1\">"
     api(lab, "PATCH", f"runs/{run_id}?notebook=demo.ipynb", {"name": f"n{evil}", "notes": evil})
+    api(lab, "PUT", f"runs/{run_id}/tags?notebook=demo.ipynb", {"tags": {"note": evil}})
     # When the sidebar lists it and the user opens it
     page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
     row = page.wait_for_selector(".nbtrack-run:has-text('onerror')", timeout=30_000)
@@ -129,6 +131,10 @@ def test_run_names_and_notes_with_markup_are_shown_as_text(lab: dict[str, Any], 
     # Then the markup is visible as text and nothing ran
     assert page.input_value(".nbtrack-notes") == evil
     assert evil in row.inner_text()
+    view = page.inner_text(".nbtrack-runview")
+    assert f"note={evil}" in view or evil in view  # the tag
+    codes = page.locator(".nbtrack-runview .nbtrack-code").all_inner_texts()
+    assert any('onerror="window.__xss=2"' in c for c in codes)  # the cell source, as code
     assert page.evaluate("window.__xss") is None
     assert page.locator(".nbtrack-sidebar img, .nbtrack-runview img").count() == 0
     shot(page, "4-markup-as-text")
