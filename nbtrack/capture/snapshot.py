@@ -208,6 +208,7 @@ def _blob(store: Any, path: str, st: os.stat_result) -> str | None:
     return h
 
 
+@functools.lru_cache(maxsize=8192)
 def _key(path: str, root: str | None) -> str:
     if root and is_under(path, (root,)):
         return os.path.relpath(path, root).replace(os.sep, "/")
