@@ -166,7 +166,10 @@ class Recorder:
         touched = None
         if not result.error_before_exec:
             try:
-                touched = names_touched(self.ip.transform_cell(raw))
+                # plain Python needs no IPython transform (only magics, ! and ? fail to parse)
+                touched = names_touched(raw)
+                if touched is None:
+                    touched = names_touched(self.ip.transform_cell(raw))
             except Exception:
                 touched = None
         hidden = set(self.ip.user_ns_hidden)
