@@ -126,3 +126,17 @@ def test_a_bundle_rebuilds_and_verifies_the_run_in_another_store(kernel, store_d
     res = run_cli("replay", "--bundle", str(bundle), "--store", str(elsewhere / "store"), cwd=elsewhere)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "reproduced 3/3 cells" in res.stdout
+
+
+def test_a_changed_local_module_is_warned_about_and_the_snapshot_replays_the_recorded_code(kernel, store_dir, tmp_path):
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    kernel.ok("from helpers import double")
+    kernel.ok("%%track --name local-code\nvalue = double(21)")
+    run_id = latest_run_id(store_dir, "local-code")
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 3 * x\n")
+    res = run_cli("replay", run_id, cwd=tmp_path)
+    assert res.returncode == 1
+    assert "helpers.py changed since recording" in res.stderr
+    res = run_cli("replay", run_id, "--use-snapshot", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "reproduced 3/3 cells" in res.stdout
