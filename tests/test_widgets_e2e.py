@@ -24,7 +24,8 @@ EVIL = '<img src=x onerror="window.__xss=1">'
 CELLS = [
     "%load_ext nbtrack",
     '%%track --name base --experiment demo --param lr=0.1\nlr = 0.1\nfor s in range(40):\n'
-    '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)',
+    '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)\n'
+    f'banner = {EVIL!r}  # markup in a cell source, shown by run_view and compare as code',
     '%%track --name tuned --experiment demo --param lr=0.01\nlr = 0.01\nfor s in range(40):\n'
     '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)\nnbtrack.log_metric("acc", 0.91)',
     "import nbtrack.widgets as w\ntable = w.runs_table()\ntable",
@@ -41,13 +42,14 @@ CELLS = [
 
 
 def populate(store: Path) -> None:
-    """Runs logged from a script (no cells), one with markup in its name."""
+    """Runs logged from a script (no cells), one with markup in its name and a tag."""
     import nbtrack
 
     for i in range(4):
         name = f"offline-{i}" if i < 3 else f"x{EVIL}"
         with nbtrack.start_run(name=name, experiment="offline", params={"lr": 0.1 / (i + 1), "depth": i},
-                               tags={"owner": "ana"}, store=store, log_system_metrics=False) as run:
+                               tags={"owner": "ana", **({"note": EVIL} if i == 3 else {})},
+                               store=store, log_system_metrics=False) as run:
             for s in range(200):
                 run.log_metric("loss", (1.0 + i) / (s + 1), step=s)
             run.log_metric("acc", 0.8 + 0.05 * i)
