@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## State hashing"
 
 
-from results import write_section  # noqa: E402
+from results import median_time, write_section  # noqa: E402
 
 
 def best_of(n: int, fn: Callable[[], object]) -> float:
@@ -38,15 +37,6 @@ def best_of(n: int, fn: Callable[[], object]) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
-
-
-def median_of(n: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def small_namespace() -> dict[str, object]:
@@ -130,9 +120,9 @@ def bench() -> tuple[list[tuple[str, str]], dict[str, float]]:
     sh = StateHasher()
     sh.hash_namespace(small, None)
     n_vars = len(sh.hash_namespace(small, None))
-    t_all = median_of(300, lambda: sh.hash_namespace(small, None))
+    t_all = median_time(lambda: sh.hash_namespace(small, None), 300)
     touched = names_touched("n0 = f0(n1) + len(l0)\nd0['lr'] = 0.5")
-    t_few = median_of(300, lambda: sh.hash_namespace(small, touched))
+    t_few = median_time(lambda: sh.hash_namespace(small, touched), 300)
     figures["small_ms"] = t_all * 1e3
     rows += [
         (f"`hash_namespace`, {n_vars} small variables, touched=None", f"{t_all * 1e3:.2f} ms"),
@@ -142,12 +132,12 @@ def bench() -> tuple[list[tuple[str, str]], dict[str, float]]:
     with_big = dict(small, big=big)
     sh2 = StateHasher()
     sh2.hash_namespace(with_big, None)
-    t_untouched = median_of(100, lambda: sh2.hash_namespace(with_big, set()))
+    t_untouched = median_time(lambda: sh2.hash_namespace(with_big, set()), 100)
     assert sh2.stats == {"large_hashed": 0, "large_reused": 1}, sh2.stats
     only_big = {"big": big}
     sh3 = StateHasher()
     sh3.hash_namespace(only_big, None)
-    t_only = median_of(300, lambda: sh3.hash_namespace(only_big, set()))
+    t_only = median_time(lambda: sh3.hash_namespace(only_big, set()), 300)
     figures["untouched_ms"] = t_untouched * 1e3
     rows += [
         ("`hash_namespace`, unchanged 1 GB array alone, touched=set()", f"{t_only * 1e3:.3f} ms"),

@@ -76,31 +76,25 @@ def rename_experiment(name: str, new_name: str, *, store: Store | str | None = N
 
 def delete_experiment(name: str, *, store: Store | str | None = None) -> str:
     """Soft-delete an experiment: it and its runs leave listings and searches."""
-    st = store_of(store)
-    e = s.experiments
-
-    def fn(conn: Connection) -> None:
-        row = experiment_row(conn, name)
-        conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=time.time()))
-
-    st.write(fn)
-    st.forget_experiments()  # this process looks names up afresh
-    return name
+    return _set_deleted(name, time.time(), store)
 
 
 def restore_experiment(name: str, *, store: Store | str | None = None) -> str:
     """Undo :func:`delete_experiment`."""
+    return _set_deleted(name, None, store)
+
+
+def _set_deleted(name: str, when: float | None, store: Store | str | None) -> str:
     st = store_of(store)
     e = s.experiments
 
     def fn(conn: Connection) -> None:
-        row = experiment_row(conn, name, deleted=True)
-        conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=None))
+        row = experiment_row(conn, name, **({"deleted": True} if when is None else {}))
+        conn.execute(update(e).where(e.c.id == row["id"]).values(deleted_at=when))
 
     st.write(fn)
     st.forget_experiments()  # this process looks names up afresh
     return name
-
 
 def list_experiments(include_deleted: bool = False, *, store: Store | str | None = None) -> list[dict[str, Any]]:
     """Experiments by name: ``name, runs`` (live runs), ``deleted_runs``, ``created``,

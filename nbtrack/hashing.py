@@ -109,7 +109,8 @@ class StateHasher:
         hashed after, and large numpy/pandas objects among them (``nbytes >= large_bytes``) reuse
         their cached hash unless memory they share was met in a touched name.
         """
-        hidden = frozenset(hidden)
+        if not isinstance(hidden, (set, frozenset, dict)):  # IPython's user_ns_hidden is a dict: no copy per cell
+            hidden = frozenset(hidden)
         names = [n for n in list(ns) if is_user_name(n) and n not in hidden]
         wide = None if touched is None else expand_touched(ns, touched)
         self.stats = {"large_hashed": 0, "large_reused": 0}

@@ -172,8 +172,7 @@ class Recorder:
                     touched = names_touched(self.ip.transform_cell(raw))
             except Exception:
                 touched = None
-        hidden = set(self.ip.user_ns_hidden)
-        new = self.hasher.hash_namespace(self.ip.user_ns, touched, hidden)
+        new = self.hasher.hash_namespace(self.ip.user_ns, touched, self.ip.user_ns_hidden)
         old = self.state
         created = [n for n in new if n not in old]
         changed = [n for n in new if n in old and old[n] != new[n]]

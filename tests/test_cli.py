@@ -84,3 +84,22 @@ def test_bad_arguments_give_clear_errors(tmp_path, store_dir):
     res = run_cli("run", str(write_nb(tmp_path / "x.ipynb", "1")), "-p", "not valid=1")
     assert res.returncode == 2 and "not a Python identifier" in res.stderr
     assert "--store" in run_cli("runs", "--help").stdout
+
+
+def test_a_run_records_the_notebooks_file_hash_and_git_revision(tmp_path, store_dir):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    nb = write_nb(repo / "study.ipynb", "x = 1")
+    git = ["git", "-c", "user.email=a@b.c", "-c", "user.name=a", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    clean = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)["notebook"]
+    assert clean["path"] == str(nb) and clean["git_commit"] == head and clean["git_dirty"] is False
+    assert clean["hash"]
+    (repo / "notes.txt").write_text("uncommitted")
+    dirty = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)["notebook"]
+    assert dirty["git_commit"] == head and dirty["git_dirty"] is True
