@@ -161,8 +161,8 @@ def bench_browser(n: int) -> float | None:
     import uuid
 
     import nbformat
-    from playwright.sync_api import sync_playwright
     from browser import CHROMIUM, CHROMIUM_ARGS, free_port
+    from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="nbtrack-bench-lab-"))
     nb = nbformat.v4.new_notebook()
