@@ -87,7 +87,6 @@ class Recorder:
             return
         self.info = info
         self.session.seq += 1
-        self.session.in_cell = True
         self.session.current_seq = self.session.seq
         self.files.take()  # forget opens from before this cell
         self.started = time.time()
@@ -97,7 +96,6 @@ class Recorder:
         if self.depth > 0 or self.info is None:
             return
         ended = time.time()
-        self.session.in_cell = False
         self.session.current_seq = None
         try:
             self._save(self._record(result, ended))

@@ -46,7 +46,6 @@ class Session:
         self.kind = kind
         self.id = uuid.uuid4().hex
         self.seq = 0  # sequence number of the latest cell (kernels)
-        self.in_cell = False
         self.current_seq: int | None = None  # the cell being executed (kernels), for log_metric
         self.last_snapshot: tuple[Any, float, str | None] | None = None  # (what, when, hash)
         self.env_hash: str | None = None
@@ -96,7 +95,7 @@ class Session:
     def next_body_seq(self) -> int | None:
         if self.kind != "kernel":
             return None
-        return self.seq if self.in_cell else self.seq + 1
+        return self.seq if self.current_seq is not None else self.seq + 1
 
 
 def _user() -> str | None:
