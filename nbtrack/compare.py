@@ -14,13 +14,16 @@ if TYPE_CHECKING:
     from .store import Store
 
 
-def compare_runs(run_ids: Sequence[str], *, all_rows: bool = False, store: Store | str | None = None) -> dict[str, Any]:
+def compare_runs(
+    run_ids: Sequence[str], *, all_rows: bool = False, store: Store | str | None = None, code_diffs: int | None = None
+) -> dict[str, Any]:
     """The comparison of two or more runs (unique id prefixes will do).
 
     ``params`` / ``tags``: ``[{"key", "values": [per run, None if unset], "same"}]``;
     ``metrics``: the same with values ``{"min", "max", "last"}``; rows equal across every
     run, and ``system/*`` metrics, are left out unless ``all_rows``. ``code``: for each run after the first,
-    ``{"a": first id, "b": its id, "cells": nbtrack.codediff.diff_cells entries}``.
+    ``{"a": first id, "b": its id, "cells": nbtrack.codediff.diff_cells entries}``; only for the first
+    ``code_diffs`` of them when given (the sidebar shows the first two runs' diff).
     """
     from .codediff import diff_cells
     from .records import iso, json_number
@@ -51,9 +54,10 @@ def compare_runs(run_ids: Sequence[str], *, all_rows: bool = False, store: Store
     shown = [{k: metric(v) for k, v in m.items() if all_rows or not k.startswith("system/")} for m in summaries]
     out["metrics"] = _table(shown, all_rows)
     out["tags"] = _table([r["tags"] for r in rows], all_rows)
-    first = st.run_cells(rows[0])
+    others = rows[1:] if code_diffs is None else rows[1 : 1 + max(code_diffs, 0)]
+    first = st.run_cells(rows[0]) if others else []
     out["code"] = [
-        {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(first, st.run_cells(r))} for r in rows[1:]
+        {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(first, st.run_cells(r))} for r in others
     ]
     return out
 

@@ -334,6 +334,77 @@ async def test_export_format_is_checked(jp_fetch: Any, store: Any) -> None:
     assert code == 400 and "script, notebook, bundle" in message
 
 
+async def test_compare_puts_runs_side_by_side_and_marks_what_differs(jp_fetch: Any, store: Any) -> None:
+    # Given two runs with one param in common, one that differs, a metric and different code
+    a = make_run(store, name="a", start=1000.0, params={"lr": "0.1", "seed": "1"}, metrics={"acc": [0.5, 0.7]},
+                 tags={"owner": "ana"}, cells=["x = 1", "y = x * 2"])
+    b = make_run(store, name="b", start=1060.0, params={"lr": "0.2", "seed": "1"}, metrics={"acc": [0.6, 0.9]},
+                 tags={"owner": "ana"}, cells=["x = 1", "y = x * 3"])
+    # When the sidebar compares them (by id prefixes)
+    data = await get_json(jp_fetch, "compare", runs=f"{a[:10]},{b[:10]}")
+    # Then runs are columns in the order asked, every row says whether it differs
+    assert [r["id"] for r in data["runs"]] == [a, b]
+    params = {p["key"]: p for p in data["params"]}
+    assert params["lr"] == {"key": "lr", "values": ["0.1", "0.2"], "same": False}
+    assert params["seed"]["same"] is True
+    assert data["metrics"] == [
+        {"key": "acc", "values": [{"min": 0.5, "max": 0.7, "last": 0.7}, {"min": 0.6, "max": 0.9, "last": 0.9}],
+         "same": False}
+    ]
+    assert data["tags"] == [{"key": "owner", "values": ["ana", "ana"], "same": True}]
+    # And the code diff of the two executed sequences shows the changed cell
+    (diff,) = data["code"]
+    assert (diff["a"], diff["b"]) == (a, b)
+    assert [c["kind"] for c in diff["cells"]] == ["same", "changed"]
+    assert {"op": "+", "text": "y = x * 3"} in diff["cells"][1]["lines"]
+
+
+async def test_compare_of_three_runs_diffs_the_code_of_the_first_two(jp_fetch: Any, store: Any) -> None:
+    ids = [make_run(store, name=f"r{i}", params={"k": str(i)}, cells=[f"v = {i}"]) for i in range(3)]
+    response = await jp_fetch("nbtrack", "api", "compare", params={"runs": ",".join(ids)})
+    data = json.loads(response.body)
+    assert data["params"][0]["values"] == ["0", "1", "2"]
+    assert [(d["a"], d["b"]) for d in data["code"]] == [(ids[0], ids[1])]
+
+
+async def test_compare_leaves_out_system_metrics_and_keeps_nan_as_text(jp_fetch: Any, store: Any) -> None:
+    a = make_run(store, metrics={"system/cpu": [10.0], "loss": [float("nan")]})
+    b = make_run(store, metrics={"system/cpu": [20.0], "loss": [0.5]})
+    data = await get_json(jp_fetch, "compare", runs=f"{a},{b}")
+    assert [m["key"] for m in data["metrics"]] == ["loss"]
+    assert data["metrics"][0]["values"][0]["last"] == "NaN"
+
+
+async def test_compare_of_an_unknown_run_is_404_with_message(jp_fetch: Any, store: Any) -> None:
+    a = make_run(store)
+    code, message = await error_of(get_json(jp_fetch, "compare", runs=f"{a},abcdef0123"))
+    assert code == 404 and "no run with id 'abcdef0123'" in message
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [("", "2 to 20 runs"), ("abc", "2 to 20 runs"), ("abc,../etc", "not a run id"),
+     (",".join(["a"] * 21), "2 to 20 runs")],
+)
+async def test_compare_arguments_are_checked(jp_fetch: Any, store: Any, runs: str, expected: str) -> None:
+    code, message = await error_of(get_json(jp_fetch, "compare", runs=runs))
+    assert code == 400 and expected in message
+
+
+async def test_compare_of_the_same_run_twice_is_a_json_error(jp_fetch: Any, store: Any) -> None:
+    a = make_run(store)
+    code, message = await error_of(get_json(jp_fetch, "compare", runs=f"{a},{a[:8]}"))
+    assert code == 400 and "two different runs" in message
+
+
+async def test_compare_without_a_token_is_refused(jp_fetch: Any, store: Any) -> None:
+    a, b = make_run(store), make_run(store)
+    response = await jp_fetch("nbtrack", "api", "compare", params={"runs": f"{a},{b}"},
+                              headers={"Authorization": ""}, raise_error=False)
+    assert response.code == 403
+    assert b"acc" not in response.body and a.encode() not in response.body
+
+
 def test_configured_store_wins_over_the_root_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from traitlets.config import Config
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 from typing import Any
 
 import tornado.web
@@ -12,6 +13,7 @@ from . import edits, listing
 from .base import NbtrackHandler, NoStore
 
 RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
+MAX_COMPARED = 20
 SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json", "application/pdf"}
 
 
@@ -142,6 +144,33 @@ class ExperimentsHandler(NbtrackHandler):
                 return []
 
         self.send({"experiments": await self.blocking(work), "store": url})
+
+
+class CompareHandler(NbtrackHandler):
+    """``GET /compare?runs=ID,ID,...``: params, metrics (min / max / last) and tags side by side.
+
+    Every row comes back with ``same`` (the view hides identical rows behind a toggle), except
+    ``system/*`` metrics; ``code`` holds the cell-level diff of the first two runs.
+    """
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        url = self.store_url()
+        refs = [r.strip() for arg in self.get_query_arguments("runs") for r in arg.split(",") if r.strip()]
+        bad = [r for r in refs if not re.fullmatch(r"[0-9a-fA-F]{1,32}", r)]
+        if bad:
+            raise tornado.web.HTTPError(400, f"not a run id: {bad[0][:40]!r} (run ids are hexadecimal)")
+        if not 2 <= len(refs) <= MAX_COMPARED:
+            raise tornado.web.HTTPError(400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}")
+
+        def work() -> dict[str, Any]:
+            from ..compare import compare_runs
+
+            data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
+            data["metrics"] = [m for m in data["metrics"] if not m["key"].startswith("system/")]
+            return data
+
+        self.send(await self.blocking(work))
 
 
 class ArtifactHandler(NbtrackHandler):

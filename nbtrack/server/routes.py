@@ -11,6 +11,7 @@ from .config import NbtrackConfig
 from .handlers import (
     RUN_ID,
     ArtifactHandler,
+    CompareHandler,
     ExperimentsHandler,
     MetricHandler,
     RestoreHandler,
@@ -32,6 +33,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"runs/{RUN_ID}/replay", ReplayHandler),
     (f"runs/{RUN_ID}/export", ExportHandler),
     ("experiments", ExperimentsHandler),
+    ("compare", CompareHandler),
 ]
 
 
