@@ -28,6 +28,41 @@ for step in range(20):
     nbtrack.log_metric("loss", 1.0 / (step + 1), step=step)
 nbtrack.log_metric("acc", 0.93)"""
 
+COMPARE_CELLS = [
+    "%load_ext nbtrack",
+    "%%track --name cmp-a --experiment cmp --param lr=0.1 --param seed=7\nimport nbtrack\nnbtrack.log_metric('acc', 0.8)",
+    "%%track --name cmp-b --experiment cmp --param lr=0.5 --param seed=7\nimport nbtrack\nnbtrack.log_metric('acc', 0.9)",
+]
+
+# WCAG contrast of an element's text against the background it is drawn on (the backgrounds of
+# it and its ancestors composited, translucent ones included).
+CONTRAST = """(sel) => {
+  const el = document.querySelector(sel);
+  if (!el) { return null; }
+  const parse = c => {
+    let m = /^color\\(srgb ([^)]+)\\)/.exec(c);
+    if (m) {
+      const p = m[1].split(/[\\s\\/]+/).filter(Boolean).map(Number);
+      return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1];
+    }
+    m = /rgba?\\(([^)]+)\\)/.exec(c);
+    if (!m) { return [0, 0, 0, 0]; }
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3]));
+  const chain = [];
+  for (let n = el; n; n = n.parentElement) { chain.unshift(n); }
+  let bg = [255, 255, 255];
+  for (const n of chain) { bg = over(parse(getComputedStyle(n).backgroundColor), bg); }
+  const fg = over(parse(getComputedStyle(el).color), bg);
+  const lum = c => c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const [a, b] = [lum(fg), lum(bg)];
+  return { ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), background: b,
+           fg: fg.map(Math.round), bg: bg.map(Math.round) };
+}"""
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
@@ -42,6 +77,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(TRACK_CELL)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "demo.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in COMPARE_CELLS]
+    nbformat.write(nb, root / "compare.ipynb")
     with jupyter_lab(base, root) as lab:
         yield lab
 
@@ -140,8 +177,90 @@ def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(lab
     shot(page, "4-markup-as-text")
 
 
+def test_two_selected_runs_are_compared_side_by_side(lab: dict[str, Any], page: Any) -> None:
+    # Given a notebook whose two %%track cells make runs that differ in one param
+    open_notebook(page, lab, "compare.ipynb")
+    page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    for name in ("cmp-a", "cmp-b"):
+        page.wait_for_selector(f".nbtrack-run:has-text('{name}') .nbtrack-badge-finished", timeout=90_000)
+    compare = page.locator(".nbtrack-compare")
+    assert compare.is_disabled(), "Compare needs two runs"
+    # When the user ticks one with the mouse and the other with the keyboard, then clicks Compare
+    box = ".nbtrack-run-item:has(.nbtrack-run-name:text-is('{}')) .nbtrack-run-select"
+    page.click(box.format("cmp-a"))
+    assert compare.is_disabled()
+    page.focus(box.format("cmp-b"))
+    page.keyboard.press("Space")
+    page.wait_for_selector(".nbtrack-selection-count:has-text('2 selected')", timeout=10_000)
+    assert page.evaluate("window.jupyterapp.commands.isEnabled('nbtrack:compare-runs')")
+    shot(page, "5-selected")
+    compare.click()
+    # Then a main-area view shows both runs as columns and the param that differs, highlighted
+    view = page.wait_for_selector(".nbtrack-compareview .nbtrack-compare-table", timeout=30_000)
+    heads = page.locator(".nbtrack-compare-table thead .nbtrack-compare-run").all_inner_texts()
+    assert heads == ["cmp-a", "cmp-b"]
+    lr = page.locator(".nbtrack-compare-params tr.nbtrack-row-differs[data-key='lr']")
+    assert lr.locator("td").all_inner_texts() == ["0.1", "0.5"]
+    assert "acc" in view.inner_text()
+    # identical rows (seed) stay hidden until asked for
+    assert page.locator(".nbtrack-compareview tr[data-key='seed']").count() == 0
+    # and the code diff of the two runs' executed sequences is shown
+    code = page.inner_text(".nbtrack-codediff")
+    assert "cmp-a → cmp-b" in code and "lr=0.5" in code
+    shot(page, "6-compare")
+    page.click(".nbtrack-show-identical input")
+    page.wait_for_selector(".nbtrack-compareview tr.nbtrack-row-same[data-key='seed']", timeout=10_000)
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[str, Any], page: Any) -> None:
+    # Given JupyterLab switched to its dark theme
+    page.goto(f"{lab['url']}/lab?token={lab['token']}")
+    page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
+    try:
+        page.wait_for_selector(".nbtrack-run-item:nth-child(2) .nbtrack-run", timeout=30_000)
+    except Exception:
+        pytest.skip("the tests before this one record the runs it shows")
+    # When the user opens a run, and compares two
+    page.click(".nbtrack-run-item:nth-child(1) .nbtrack-run")
+    page.wait_for_selector(".nbtrack-runview .nbtrack-section", timeout=30_000)
+    shot(page, "7-dark-sidebar-and-run")
+    checks = [
+        ".nbtrack-title", ".nbtrack-group-title", ".nbtrack-run-name", ".nbtrack-run-time", ".nbtrack-selection-count",
+        ".nbtrack-filter-input", ".nbtrack-runview .nbtrack-name-input", ".nbtrack-runview-facts",
+        ".nbtrack-section h2", ".nbtrack-kv th", ".nbtrack-kv td", ".nbtrack-code", ".nbtrack-cell-count",
+        ".nbtrack-metric-title", ".nbtrack-badge",
+    ]
+    page.click(".nbtrack-run-item:nth-child(1) .nbtrack-run-select")
+    page.click(".nbtrack-run-item:nth-child(2) .nbtrack-run-select")
+    page.click(".nbtrack-compare")
+    page.wait_for_selector(".nbtrack-compareview .nbtrack-compare-table", timeout=30_000)
+    page.click(".nbtrack-show-identical input")
+    shot(page, "8-dark-compare")
+    checks += [
+        ".nbtrack-compare-title", ".nbtrack-compare-run", ".nbtrack-compare-section th", ".nbtrack-row-differs th",
+        ".nbtrack-row-differs td", ".nbtrack-row-same td", ".nbtrack-compare-detail", ".nbtrack-diff-head",
+        ".nbtrack-diff-add", ".nbtrack-run-selected .nbtrack-run-name",
+    ]
+    # Then the panels are dark and every kind of text stands out from what is behind it
+    assert page.evaluate(CONTRAST, ".nbtrack-sidebar-body")["background"] < 0.05
+    poor = {}
+    for sel in checks:
+        found = page.evaluate(CONTRAST, sel)
+        if found is not None and found["ratio"] < 3.0:
+            poor[sel] = found
+    assert not poor, poor
+    assert page.evaluate(CONTRAST, ".nbtrack-run-name") is not None
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
 def test_typescript_unit_tests_pass() -> None:
-    """The labextension's own tests (API client and view logic) under node's test runner."""
+    """The labextension's lint (ESLint, Prettier) and its own tests (API client and view logic)
+    under node's test runner: ``npm test`` runs both."""
     import shutil
 
     ext = Path(__file__).resolve().parent.parent / "labextension"

@@ -5,6 +5,7 @@
  */
 import type {
   ExportFormat,
+  IComparison,
   IExperiment,
   IListQuery,
   IMetricSeries,
@@ -64,11 +65,24 @@ function withNotebook(
   return qs ? `${path}?${qs}` : path;
 }
 
-function runPath(id: string, rest = ''): string {
+function checkId(id: string): string {
   if (!/^[0-9a-fA-F]{1,32}$/.test(id)) {
     throw new ApiError(400, `not a run id: ${JSON.stringify(id)}`);
   }
-  return `runs/${id}${rest}`;
+  return id;
+}
+
+function runPath(id: string, rest = ''): string {
+  return `runs/${checkId(id)}${rest}`;
+}
+
+/** `compare?runs=a,b,c`: the runs in the order given, each checked to be a run id. */
+export function comparePath(ids: string[], notebook?: string | null): string {
+  if (ids.length < 2) {
+    throw new ApiError(400, 'compare needs at least two runs');
+  }
+  const params = new URLSearchParams({ runs: ids.map(checkId).join(',') });
+  return withNotebook('compare', params, notebook);
 }
 
 export class NbtrackClient {
@@ -102,6 +116,11 @@ export class NbtrackClient {
       this.path('experiments')
     );
     return body.experiments;
+  }
+
+  /** Params, metrics and tags of `ids` side by side, and the code diff of the first two. */
+  async compare(ids: string[]): Promise<IComparison> {
+    return this.json<IComparison>(comparePath(ids, this.notebook()));
   }
 
   rename(id: string, name: string): Promise<IRunSummary> {
@@ -146,9 +165,12 @@ export class NbtrackClient {
     format: ExportFormat
   ): Promise<{ blob: Blob; filename: string }> {
     const params = new URLSearchParams({ format });
-    const response = await this.fetch(this.path(runPath(id, '/export'), params), {
-      method: 'GET'
-    });
+    const response = await this.fetch(
+      this.path(runPath(id, '/export'), params),
+      {
+        method: 'GET'
+      }
+    );
     const disposition = response.headers.get('Content-Disposition') ?? '';
     const match = /filename="([^"]+)"/.exec(disposition);
     return {
@@ -216,7 +238,11 @@ export class NbtrackClient {
     return (await response.json()) as T;
   }
 
-  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async send<T>(
+    method: string,
+    path: string,
+    body?: unknown
+  ): Promise<T> {
     const init: RequestInit = { method };
     if (body !== undefined) {
       init.body = JSON.stringify(body);

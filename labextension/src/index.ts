@@ -7,10 +7,22 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
-import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  ReactWidget
+} from '@jupyterlab/apputils';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import {
   LabIcon,
   refreshIcon,
@@ -21,6 +33,8 @@ import { Panel } from '@lumino/widgets';
 import * as React from 'react';
 
 import { NbtrackClient } from './api';
+import { canCompare } from './compare';
+import { CompareView } from './components/CompareView';
 import { RunList } from './components/RunList';
 import { RunView } from './components/RunView';
 import { apiUrl, makeRequester } from './request';
@@ -31,7 +45,10 @@ const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
   '<path class="jp-icon3" fill="#616161" d="M3 3h2v16h16v2H3zm4 12l4-5 3 3 5-7 1.6 1.2-6.4 9-3-3-2.8 3.6z"/></svg>';
 
-export const nbtrackIcon = new LabIcon({ name: 'nbtrack:icon', svgstr: ICON_SVG });
+export const nbtrackIcon = new LabIcon({
+  name: 'nbtrack:icon',
+  svgstr: ICON_SVG
+});
 
 /** Where a recorded notebook path and an open notebook are the same file. */
 function samePath(recorded: string | null, open: string): boolean {
@@ -59,7 +76,9 @@ function scrollToCell(
       Number(samePath(run.notebook.path, a.context.path))
   );
   for (const panel of panels) {
-    const index = panel.content.widgets.findIndex(c => c.model.id === cell.cell_id);
+    const index = panel.content.widgets.findIndex(
+      c => c.model.id === cell.cell_id
+    );
     if (index >= 0) {
       app.shell.activateById(panel.id);
       panel.content.activeCellIndex = index;
@@ -85,7 +104,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'nbtrack run history beside the notebook.',
   autoStart: true,
-  optional: [ICommandPalette, ISettingRegistry, INotebookTracker, ITranslator, ILayoutRestorer],
+  optional: [
+    ICommandPalette,
+    ISettingRegistry,
+    INotebookTracker,
+    ITranslator,
+    ILayoutRestorer
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
@@ -94,15 +119,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null
   ) => {
-    const trans: TranslationBundle = (translator ?? nullTranslator).load('nbtrack');
-    const client = new NbtrackClient(makeRequester(), () => tracker?.currentWidget?.context.path ?? null);
+    const trans: TranslationBundle = (translator ?? nullTranslator).load(
+      'nbtrack'
+    );
+    const client = new NbtrackClient(
+      makeRequester(),
+      () => tracker?.currentWidget?.context.path ?? null
+    );
     const model = new RunListModel(client);
     let settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
     let chartPoints = 300;
 
     const openRun = (id: string, name: string): void => {
       const widgetId = `nbtrack-run-${id}`;
-      const existing = Array.from(app.shell.widgets('main')).find(w => w.id === widgetId);
+      const existing = Array.from(app.shell.widgets('main')).find(
+        w => w.id === widgetId
+      );
       if (existing) {
         app.shell.activateById(widgetId);
         return;
@@ -115,7 +147,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           chartPoints,
           onCell: (cell, run) => scrollToCell(app, tracker, cell, run),
           onDownload: download,
-          artifactUrl: (runId, path) => apiUrl(client.artifactPath(runId, path)),
+          artifactUrl: (runId, path) =>
+            apiUrl(client.artifactPath(runId, path)),
           onChanged: () => void model.refresh()
         })
       );
@@ -130,22 +163,68 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(widget.id);
     };
 
+    let compareCount = 0;
+    const openCompare = (ids: string[]): void => {
+      const unique = Array.from(new Set(ids));
+      if (!canCompare(unique)) {
+        return;
+      }
+      const content = ReactWidget.create(
+        React.createElement(CompareView, {
+          client,
+          runIds: unique,
+          trans,
+          onOpenRun: openRun
+        })
+      );
+      content.addClass('nbtrack-runview-widget');
+      const widget = new MainAreaWidget({ content });
+      widget.id = `nbtrack-compare-${++compareCount}`;
+      widget.title.label = trans._n(
+        'Compare %1 run',
+        'Compare %1 runs',
+        unique.length
+      );
+      const names = unique.map(
+        id => model.runs.find(r => r.id === id)?.name ?? id.slice(0, 8)
+      );
+      widget.title.caption = trans.__('nbtrack: compare %1', names.join(', '));
+      widget.title.icon = nbtrackIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+
     const list = ReactWidget.create(
       React.createElement(RunList, {
         model,
         trans,
-        onOpen: run => openRun(run.id, run.name)
+        onOpen: run => openRun(run.id, run.name),
+        onCompare: ids =>
+          void app.commands.execute(CommandIDs.compareRuns, { ids })
       })
     );
-    const panel = new SidePanel({ content: new Panel(), translator: translator ?? nullTranslator });
+    const panel = new SidePanel({
+      content: new Panel(),
+      translator: translator ?? nullTranslator
+    });
     panel.id = 'nbtrack-sidebar';
     panel.addClass('nbtrack-sidebar');
     panel.title.icon = nbtrackIcon;
     panel.title.caption = trans.__('nbtrack runs');
     panel.header.addWidget(
-      Object.assign(ReactWidget.create(React.createElement('h2', { className: 'nbtrack-title' }, trans.__('Runs'))), {
-        id: 'nbtrack-sidebar-title'
-      })
+      Object.assign(
+        ReactWidget.create(
+          React.createElement(
+            'h2',
+            { className: 'nbtrack-title' },
+            trans.__('Runs')
+          )
+        ),
+        {
+          id: 'nbtrack-sidebar-title'
+        }
+      )
     );
     panel.toolbar.addItem(
       'refresh',
@@ -178,7 +257,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.restored.then(() => soon());
     tracker?.currentChanged.connect(soon);
     NotebookActions.executed.connect(soon);
-    const shell = app.shell as unknown as { layoutModified?: { connect: (f: () => void) => void } };
+    const shell = app.shell as unknown as {
+      layoutModified?: { connect: (f: () => void) => void };
+    };
     shell.layoutModified?.connect(soon);
 
     app.commands.addCommand(CommandIDs.openSidebar, {
@@ -197,11 +278,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Filter nbtrack Runs'),
       execute: () => {
         app.shell.activateById(panel.id);
-        panel.node.querySelector<HTMLInputElement>('.nbtrack-filter-input')?.focus();
+        panel.node
+          .querySelector<HTMLInputElement>('.nbtrack-filter-input')
+          ?.focus();
       }
     });
     app.commands.addCommand(CommandIDs.openRun, {
-      label: args => (args.id ? trans.__('Open nbtrack Run %1', String(args.id)) : trans.__('Open nbtrack Run')),
+      label: args =>
+        args.id
+          ? trans.__('Open nbtrack Run %1', String(args.id))
+          : trans.__('Open nbtrack Run'),
       execute: args => {
         const id = String(args.id ?? '');
         if (id) {
@@ -209,14 +295,45 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    const idsOf = (args: { ids?: unknown }): string[] =>
+      Array.isArray(args.ids) ? args.ids.map(String) : model.selected;
+    app.commands.addCommand(CommandIDs.compareRuns, {
+      label: args => {
+        const n = idsOf(args).length;
+        return n >= 2
+          ? trans.__('Compare %1 Selected nbtrack Runs', n)
+          : trans.__('Compare Selected nbtrack Runs');
+      },
+      caption: trans.__('Select two or more runs in the nbtrack sidebar first'),
+      isEnabled: args => canCompare(idsOf(args)),
+      execute: args => openCompare(idsOf(args))
+    });
+    app.commands.addCommand(CommandIDs.clearSelection, {
+      label: trans.__('Clear nbtrack Run Selection'),
+      isEnabled: () => model.selected.length > 0,
+      execute: () => model.clearSelection()
+    });
+    model.changed.connect(() => {
+      app.commands.notifyCommandChanged(CommandIDs.compareRuns);
+      app.commands.notifyCommandChanged(CommandIDs.clearSelection);
+    });
     const category = trans.__('nbtrack');
-    for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.focusFilter]) {
+    for (const command of [
+      CommandIDs.openSidebar,
+      CommandIDs.refresh,
+      CommandIDs.focusFilter,
+      CommandIDs.compareRuns,
+      CommandIDs.clearSelection
+    ]) {
       palette?.addItem({ command, category });
     }
 
     if (settingRegistry) {
       const apply = (s: ISettingRegistry.ISettings): void => {
-        settings = { ...DEFAULT_SETTINGS, ...(s.composite as Partial<ISidebarSettings>) };
+        settings = {
+          ...DEFAULT_SETTINGS,
+          ...(s.composite as Partial<ISidebarSettings>)
+        };
         chartPoints = (s.composite.chartPoints as number) ?? 300;
         model.settings = settings;
         soon();
@@ -227,7 +344,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           apply(s);
           s.changed.connect(apply);
         })
-        .catch(reason => console.error('nbtrack: cannot load settings', reason));
+        .catch(reason =>
+          console.error('nbtrack: cannot load settings', reason)
+        );
     }
   }
 };

@@ -5,6 +5,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, NbtrackClient } from './api';
+import { keepListed, selectRun } from './compare';
 import { mergeRuns, refreshDelay, sameRuns } from './model';
 import type { IRunSummary } from './tokens';
 
@@ -36,6 +37,8 @@ export class RunListModel {
   loading = false;
   loadedOnce = false;
   settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
+  /** Runs picked for comparison, in the order they were picked. */
+  selected: string[] = [];
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -58,6 +61,10 @@ export class RunListModel {
       if (!sameRuns(this.runs, page.runs) || !this.loadedOnce) {
         this.runs = page.runs;
         this.nextToken = page.next_page_token;
+        this.selected = keepListed(
+          this.selected,
+          this.runs.map(r => r.id)
+        );
       }
       this.store = page.store;
       this.error = '';
@@ -97,6 +104,25 @@ export class RunListModel {
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
     }
+    this._changed.emit();
+  }
+
+  /** Toggles `id` in the selection; with `range`, adds the runs listed since the last one toggled. */
+  toggleSelected(id: string, range = false): void {
+    this.selected = selectRun(
+      this.selected,
+      id,
+      this.runs.map(r => r.id),
+      range,
+      this._anchor
+    );
+    this._anchor = id;
+    this._changed.emit();
+  }
+
+  clearSelection(): void {
+    this.selected = [];
+    this._anchor = null;
     this._changed.emit();
   }
 
@@ -146,6 +172,7 @@ export class RunListModel {
 
   private _changed = new Signal<this, void>(this);
   private _ticket = 0;
+  private _anchor: string | null = null;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _visible: (() => boolean) | null = null;
 }

@@ -116,11 +116,66 @@ export type ReplayEvent =
   | { event: 'result'; report: Record<string, unknown> }
   | { event: 'error'; message: string };
 
+/** One row of a comparison: a value per compared run (`null` where unset), `same` across all. */
+export interface ICompareRow<T> {
+  key: string;
+  values: (T | null)[];
+  same: boolean;
+}
+
+export interface IMetricRange {
+  min: MetricValue | null;
+  max: MetricValue | null;
+  last: MetricValue | null;
+}
+
+export interface IDiffLine {
+  op: ' ' | '-' | '+';
+  text: string;
+}
+
+export interface ICellRef {
+  index: number | null;
+  execution_count: number | null;
+  in_run: boolean;
+}
+
+/** One cell of a code diff (nbtrack.codediff.diff_cells). */
+export interface ICellDiff {
+  kind: 'same' | 'added' | 'removed' | 'changed';
+  a: ICellRef | null;
+  b: ICellRef | null;
+  lines: IDiffLine[];
+}
+
+export interface ICodeDiff {
+  a: string;
+  b: string;
+  cells: ICellDiff[];
+}
+
+/** `GET /compare?runs=...`: runs in the order asked, every row, the first two runs' code diff. */
+export interface IComparison {
+  runs: {
+    id: string;
+    name: string;
+    experiment: string;
+    status: RunStatus;
+    start_time: string | null;
+  }[];
+  params: ICompareRow<string>[];
+  metrics: ICompareRow<IMetricRange>[];
+  tags: ICompareRow<string>[];
+  code: ICodeDiff[];
+}
+
 export namespace CommandIDs {
   export const openSidebar = 'nbtrack:open-sidebar';
   export const refresh = 'nbtrack:refresh';
   export const openRun = 'nbtrack:open-run';
   export const focusFilter = 'nbtrack:focus-filter';
+  export const compareRuns = 'nbtrack:compare-runs';
+  export const clearSelection = 'nbtrack:clear-selection';
 }
 
 export const PLUGIN_ID = 'nbtrack:plugin';

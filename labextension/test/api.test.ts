@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer,
+  IncomingMessage,
+  Server,
+  ServerResponse
+} from 'node:http';
 import { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { ApiError, listPath, NbtrackClient, Requester } from '../src/api';
+import {
+  ApiError,
+  comparePath,
+  listPath,
+  NbtrackClient,
+  Requester
+} from '../src/api';
 import type { ReplayEvent } from '../src/tokens';
 
 interface ISeen {
@@ -38,15 +49,21 @@ describe('NbtrackClient against a real HTTP server', () => {
   });
 
   const requester: Requester = (path, init) => fetch(`${base}/${path}`, init);
-  const json = (status: number, payload: unknown): Route => (_req, res) => {
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(payload));
-  };
+  const json =
+    (status: number, payload: unknown): Route =>
+    (_req, res) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
 
   it('lists runs with the filter, paging and the open notebook in the query', async () => {
     route = json(200, { runs: [], next_page_token: null, store: '/s' });
     const client = new NbtrackClient(requester, () => 'dir/my nb.ipynb');
-    const page = await client.listRuns({ filter: " metrics.acc > 0.9 ", maxResults: 50, pageToken: 't1' });
+    const page = await client.listRuns({
+      filter: ' metrics.acc > 0.9 ',
+      maxResults: 50,
+      pageToken: 't1'
+    });
     assert.equal(page.store, '/s');
     const url = new URL(seen[0].url, 'http://x');
     assert.equal(url.pathname, '/nbtrack/api/runs');
@@ -59,12 +76,15 @@ describe('NbtrackClient against a real HTTP server', () => {
   it('raises the server message of a JSON error', async () => {
     route = json(400, { message: "unknown field 'metrik' at position 0" });
     const client = new NbtrackClient(requester);
-    await assert.rejects(client.listRuns({ filter: 'metrik.x > 1' }), (err: unknown) => {
-      assert.ok(err instanceof ApiError);
-      assert.equal(err.status, 400);
-      assert.equal(err.message, "unknown field 'metrik' at position 0");
-      return true;
-    });
+    await assert.rejects(
+      client.listRuns({ filter: 'metrik.x > 1' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApiError);
+        assert.equal(err.status, 400);
+        assert.equal(err.message, "unknown field 'metrik' at position 0");
+        return true;
+      }
+    );
   });
 
   it('falls back to the status line when an error is not JSON', async () => {
@@ -72,7 +92,10 @@ describe('NbtrackClient against a real HTTP server', () => {
       res.writeHead(502, 'Bad Gateway');
       res.end('<html>proxy</html>');
     };
-    await assert.rejects(new NbtrackClient(requester).getRun('abc'), /502 Bad Gateway/);
+    await assert.rejects(
+      new NbtrackClient(requester).getRun('abc'),
+      /502 Bad Gateway/
+    );
   });
 
   it('sends edits as JSON with the right verbs', async () => {
@@ -97,10 +120,53 @@ describe('NbtrackClient against a real HTTP server', () => {
     );
   });
 
+  it('asks for a comparison of the runs in the order given, for the open notebook', async () => {
+    const payload = {
+      runs: [],
+      params: [{ key: 'lr', values: ['0.1', '0.2'], same: false }],
+      metrics: [],
+      tags: [],
+      code: []
+    };
+    route = json(200, payload);
+    const client = new NbtrackClient(requester, () => 'nb.ipynb');
+    const data = await client.compare(['bb22', 'aa11']);
+    assert.deepEqual(data, payload);
+    const url = new URL(seen[0].url, 'http://x');
+    assert.equal(url.pathname, '/nbtrack/api/compare');
+    assert.equal(url.searchParams.get('runs'), 'bb22,aa11');
+    assert.equal(url.searchParams.get('notebook'), 'nb.ipynb');
+  });
+
+  it('refuses to compare fewer than two runs or something that is not a run id', async () => {
+    const client = new NbtrackClient(requester);
+    assert.throws(() => comparePath(['abc']), /at least two runs/);
+    assert.throws(() => comparePath(['abc', 'x,y']), ApiError);
+    await assert.rejects(client.compare(['abc', '../runs']), ApiError);
+    assert.equal(seen.length, 0, 'nothing was sent');
+  });
+
+  it('raises the server message when a compared run is unknown', async () => {
+    route = json(404, { message: "no run with id 'abcdef'" });
+    await assert.rejects(
+      new NbtrackClient(requester).compare(['abc', 'abcdef']),
+      (err: unknown) =>
+        err instanceof ApiError &&
+        err.status === 404 &&
+        err.message === "no run with id 'abcdef'"
+    );
+  });
+
   it('refuses a run id that could change the URL path', () => {
     const client = new NbtrackClient(requester);
-    assert.throws(() => client.artifactPath('../../api/contents', 'x'), ApiError);
-    assert.equal(client.artifactPath('ab12', 'plots/a b.png'), 'runs/ab12/artifact?path=plots%2Fa+b.png');
+    assert.throws(
+      () => client.artifactPath('../../api/contents', 'x'),
+      ApiError
+    );
+    assert.equal(
+      client.artifactPath('ab12', 'plots/a b.png'),
+      'runs/ab12/artifact?path=plots%2Fa+b.png'
+    );
   });
 
   it('streams replay progress line by line, also when lines are split across chunks', async () => {
@@ -113,7 +179,9 @@ describe('NbtrackClient against a real HTTP server', () => {
       }, 20);
     };
     const events: ReplayEvent[] = [];
-    const last = await new NbtrackClient(requester).replay('abc', e => events.push(e));
+    const last = await new NbtrackClient(requester).replay('abc', e =>
+      events.push(e)
+    );
     assert.deepEqual(
       events.map(e => e.event),
       ['progress', 'progress', 'result']
@@ -123,21 +191,32 @@ describe('NbtrackClient against a real HTTP server', () => {
 
   it('names the export file after the server and keeps its bytes', async () => {
     route = (_req, res) => {
-      res.writeHead(200, { 'Content-Disposition': 'attachment; filename="nbtrack-abc.py"' });
+      res.writeHead(200, {
+        'Content-Disposition': 'attachment; filename="nbtrack-abc.py"'
+      });
       res.end('print(1)\n');
     };
-    const { blob, filename } = await new NbtrackClient(requester).exportRun('abc', 'script');
+    const { blob, filename } = await new NbtrackClient(requester).exportRun(
+      'abc',
+      'script'
+    );
     assert.equal(filename, 'nbtrack-abc.py');
     assert.equal(await blob.text(), 'print(1)\n');
-    assert.equal(new URL(seen[0].url, 'http://x').searchParams.get('format'), 'script');
+    assert.equal(
+      new URL(seen[0].url, 'http://x').searchParams.get('format'),
+      'script'
+    );
   });
 
   it('reports an unreachable server as status 0', async () => {
     const down: Requester = () => Promise.reject(new TypeError('fetch failed'));
-    await assert.rejects(new NbtrackClient(down).experiments(), (err: unknown) => {
-      assert.ok(err instanceof ApiError && err.status === 0);
-      return true;
-    });
+    await assert.rejects(
+      new NbtrackClient(down).experiments(),
+      (err: unknown) => {
+        assert.ok(err instanceof ApiError && err.status === 0);
+        return true;
+      }
+    );
   });
 });
 
@@ -146,7 +225,11 @@ describe('listPath', () => {
     assert.equal(listPath({}), 'runs');
     assert.equal(listPath({ filter: '   ' }), 'runs');
     assert.equal(
-      listPath({ experiment: ['a', 'b'], orderBy: ['metrics.acc DESC'], includeDeleted: true }),
+      listPath({
+        experiment: ['a', 'b'],
+        orderBy: ['metrics.acc DESC'],
+        includeDeleted: true
+      }),
       'runs?experiment=a&experiment=b&order_by=metrics.acc+DESC&include_deleted=1'
     );
   });

@@ -17,7 +17,11 @@ import {
 } from '../src/model';
 import type { IRunSummary } from '../src/tokens';
 
-function run(id: string, experiment: string, extra: Partial<IRunSummary> = {}): IRunSummary {
+function run(
+  id: string,
+  experiment: string,
+  extra: Partial<IRunSummary> = {}
+): IRunSummary {
   return {
     id,
     name: id,
@@ -41,7 +45,11 @@ function run(id: string, experiment: string, extra: Partial<IRunSummary> = {}): 
 
 describe('grouping and paging', () => {
   it('groups by experiment in order of each group newest run, keeping run order', () => {
-    const groups = groupByExperiment([run('a', 'x'), run('b', 'y'), run('c', 'x')]);
+    const groups = groupByExperiment([
+      run('a', 'x'),
+      run('b', 'y'),
+      run('c', 'x')
+    ]);
     assert.deepEqual(
       groups.map(g => [g.experiment, g.runs.map(r => r.id)]),
       [
@@ -52,7 +60,10 @@ describe('grouping and paging', () => {
   });
 
   it('appends a page without repeating a run that moved between pages', () => {
-    const merged = mergeRuns([run('a', 'x'), run('b', 'x')], [run('b', 'x'), run('c', 'x')]);
+    const merged = mergeRuns(
+      [run('a', 'x'), run('b', 'x')],
+      [run('b', 'x'), run('c', 'x')]
+    );
     assert.deepEqual(
       merged.map(r => r.id),
       ['a', 'b', 'c']
@@ -61,7 +72,9 @@ describe('grouping and paging', () => {
 
   it('tells an unchanged refresh from a changed one', () => {
     assert.ok(sameRuns([run('a', 'x')], [run('a', 'x')]));
-    assert.ok(!sameRuns([run('a', 'x')], [run('a', 'x', { status: 'running' })]));
+    assert.ok(
+      !sameRuns([run('a', 'x')], [run('a', 'x', { status: 'running' })])
+    );
   });
 });
 
@@ -85,8 +98,14 @@ describe('formatting', () => {
   });
 
   it('counts a running run up to now and shows no duration for a killed one without end', () => {
-    assert.equal(runDuration({ start_time: 100, end_time: null, status: 'running' }, 112), '12 s');
-    assert.equal(runDuration({ start_time: 100, end_time: null, status: 'killed' }, 112), '–');
+    assert.equal(
+      runDuration({ start_time: 100, end_time: null, status: 'running' }, 112),
+      '12 s'
+    );
+    assert.equal(
+      runDuration({ start_time: 100, end_time: null, status: 'killed' }, 112),
+      '–'
+    );
   });
 
   it('takes the first non-blank line of a cell', () => {
@@ -95,7 +114,10 @@ describe('formatting', () => {
   });
 
   it('parses key=value tags and explains a bad one', () => {
-    assert.deepEqual(parseTag(' owner = ana=b '), { key: 'owner', value: 'ana=b' });
+    assert.deepEqual(parseTag(' owner = ana=b '), {
+      key: 'owner',
+      value: 'ana=b'
+    });
     assert.ok('error' in parseTag('novalue'));
   });
 });
@@ -116,7 +138,10 @@ describe('key metrics', () => {
 
 describe('live refresh', () => {
   it('polls quickly while a run is active and slowly otherwise', () => {
-    assert.equal(refreshDelay([{ status: 'finished' }, { status: 'running' }], 2, 10), 2000);
+    assert.equal(
+      refreshDelay([{ status: 'finished' }, { status: 'running' }], 2, 10),
+      2000
+    );
     assert.equal(refreshDelay([{ status: 'finished' }], 2, 10), 10000);
     assert.equal(refreshDelay([], 0, 0), 500);
   });

@@ -18,16 +18,17 @@ export function MetricChart(props: {
 }): JSX.Element {
   const [series, setSeries] = React.useState<IMetricSeries | null>(null);
   const [error, setError] = React.useState('');
+  const { client, runId, metric, maxPoints } = props;
   React.useEffect(() => {
     let live = true;
-    props.client
-      .metric(props.runId, props.metric, props.maxPoints)
+    client
+      .metric(runId, metric, maxPoints)
       .then(s => live && setSeries(s))
       .catch(e => live && setError(String(e.message ?? e)));
     return () => {
       live = false;
     };
-  }, [props.runId, props.metric]);
+  }, [client, runId, metric, maxPoints]);
 
   if (error) {
     return <div className="nbtrack-error">{error}</div>;

@@ -2,6 +2,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { canCompare } from '../compare';
 import {
   formatMetric,
   formatTime,
@@ -16,6 +17,7 @@ export interface IRunListProps {
   model: RunListModel;
   trans: TranslationBundle;
   onOpen: (run: IRunSummary) => void;
+  onCompare: (ids: string[]) => void;
 }
 
 export function StatusBadge(props: {
@@ -61,7 +63,9 @@ export function RunList(props: IRunListProps): JSX.Element {
           className="jp-mod-styled nbtrack-filter-input"
           type="search"
           value={draft}
-          placeholder={trans.__("Filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'")}
+          placeholder={trans.__(
+            "Filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'"
+          )}
           aria-label={trans.__('Filter runs')}
           aria-invalid={model.filterError ? true : undefined}
           onChange={e => setDraft(e.target.value)}
@@ -92,6 +96,35 @@ export function RunList(props: IRunListProps): JSX.Element {
               )}
         </div>
       )}
+      {model.runs.length > 0 && (
+        <div
+          className="nbtrack-selection"
+          role="toolbar"
+          aria-label={trans.__('Compare runs')}
+        >
+          <span className="nbtrack-selection-count" aria-live="polite">
+            {model.selected.length
+              ? trans.__('%1 selected', model.selected.length)
+              : trans.__('Select runs to compare')}
+          </span>
+          <button
+            className="jp-mod-styled jp-mod-accept nbtrack-compare"
+            disabled={!canCompare(model.selected)}
+            title={trans.__('Compare the selected runs side by side')}
+            onClick={() => props.onCompare(model.selected)}
+          >
+            {trans.__('Compare')}
+          </button>
+          {model.selected.length > 0 && (
+            <button
+              className="jp-mod-styled nbtrack-clear-selection"
+              onClick={() => model.clearSelection()}
+            >
+              {trans.__('Clear')}
+            </button>
+          )}
+        </div>
+      )}
       <div className="nbtrack-groups">
         {groups.map(group => (
           <section className="nbtrack-group" key={group.experiment}>
@@ -101,12 +134,44 @@ export function RunList(props: IRunListProps): JSX.Element {
             </h3>
             <ul className="nbtrack-runs">
               {group.runs.map(run => (
-                <li key={run.id}>
+                <li
+                  key={run.id}
+                  className={
+                    model.selected.includes(run.id)
+                      ? 'nbtrack-run-item nbtrack-run-selected'
+                      : 'nbtrack-run-item'
+                  }
+                >
+                  <input
+                    type="checkbox"
+                    className="nbtrack-run-select"
+                    data-run-id={run.id}
+                    checked={model.selected.includes(run.id)}
+                    aria-label={trans.__('Select %1 for comparison', run.name)}
+                    title={trans.__(
+                      'Select for comparison (Shift selects a range)'
+                    )}
+                    onChange={e =>
+                      model.toggleSelected(
+                        run.id,
+                        (e.nativeEvent as MouseEvent).shiftKey === true
+                      )
+                    }
+                  />
                   <button
                     className="nbtrack-run"
                     data-run-id={run.id}
-                    title={trans.__('Open run %1', run.id)}
-                    onClick={() => props.onOpen(run)}
+                    title={trans.__(
+                      'Open run %1 (Ctrl+click selects it for comparison)',
+                      run.id
+                    )}
+                    onClick={e => {
+                      if (e.ctrlKey || e.metaKey || e.shiftKey) {
+                        model.toggleSelected(run.id, e.shiftKey);
+                      } else {
+                        props.onOpen(run);
+                      }
+                    }}
                   >
                     <span className="nbtrack-run-head">
                       <StatusBadge status={run.status} trans={trans} />

@@ -3,8 +3,19 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { NbtrackClient } from '../api';
-import { firstLine, formatMetric, formatTime, parseTag, runDuration } from '../model';
-import type { ExportFormat, ICellRecord, IRunDetail, ReplayEvent } from '../tokens';
+import {
+  firstLine,
+  formatMetric,
+  formatTime,
+  parseTag,
+  runDuration
+} from '../model';
+import type {
+  ExportFormat,
+  ICellRecord,
+  IRunDetail,
+  ReplayEvent
+} from '../tokens';
 import { MetricChart } from './MetricChart';
 import { StatusBadge } from './RunList';
 
@@ -33,7 +44,10 @@ function Section(props: {
   );
 }
 
-function KeyValues(props: { items: Record<string, unknown>; empty: string }): JSX.Element {
+function KeyValues(props: {
+  items: Record<string, unknown>;
+  empty: string;
+}): JSX.Element {
   const keys = Object.keys(props.items);
   if (!keys.length) {
     return <p className="nbtrack-muted">{props.empty}</p>;
@@ -91,7 +105,10 @@ export function RunView(props: IRunViewProps): JSX.Element {
     return () => clearInterval(timer);
   }, [run?.status, load]);
 
-  const act = async (what: () => Promise<unknown>, done: string): Promise<void> => {
+  const act = async (
+    what: () => Promise<unknown>,
+    done: string
+  ): Promise<void> => {
     setBusy(true);
     try {
       await what();
@@ -115,11 +132,17 @@ export function RunView(props: IRunViewProps): JSX.Element {
     );
   }
   if (!run) {
-    return <div className="nbtrack-runview nbtrack-loading">{trans.__('Loading…')}</div>;
+    return (
+      <div className="nbtrack-runview nbtrack-loading">
+        {trans.__('Loading…')}
+      </div>
+    );
   }
 
   const metricKeys = Object.keys(run.metric_summary).sort(
-    (a, b) => Number(a.startsWith('system/')) - Number(b.startsWith('system/')) || a.localeCompare(b)
+    (a, b) =>
+      Number(a.startsWith('system/')) - Number(b.startsWith('system/')) ||
+      a.localeCompare(b)
   );
   const doReplay = async (): Promise<void> => {
     setBusy(true);
@@ -156,7 +179,10 @@ export function RunView(props: IRunViewProps): JSX.Element {
       setMessage(trans.__(tag.error));
       return;
     }
-    void act(() => client.setTags(run.id, { [tag.key]: tag.value }), trans.__('Tag saved'));
+    void act(
+      () => client.setTags(run.id, { [tag.key]: tag.value }),
+      trans.__('Tag saved')
+    );
     setTagDraft('');
   };
 
@@ -178,17 +204,26 @@ export function RunView(props: IRunViewProps): JSX.Element {
             onChange={e => setName(e.target.value)}
           />
           {name !== run.name && (
-            <button className="jp-mod-styled jp-mod-accept" type="submit" disabled={busy}>
+            <button
+              className="jp-mod-styled jp-mod-accept"
+              type="submit"
+              disabled={busy}
+            >
               {trans.__('Rename')}
             </button>
           )}
         </form>
         <span className="nbtrack-runview-facts">
-          {run.experiment} · {formatTime(run.start_time)} · {runDuration(run, Date.now() / 1000)} ·{' '}
+          {run.experiment} · {formatTime(run.start_time)} ·{' '}
+          {runDuration(run, Date.now() / 1000)} ·{' '}
           <code>{run.id.slice(0, 12)}</code>
         </span>
         <span className="nbtrack-actions">
-          <button className="jp-mod-styled nbtrack-replay" onClick={() => void doReplay()} disabled={busy}>
+          <button
+            className="jp-mod-styled nbtrack-replay"
+            onClick={() => void doReplay()}
+            disabled={busy}
+          >
             {trans.__('Replay')}
           </button>
           {(['script', 'notebook', 'bundle'] as ExportFormat[]).map(f => (
@@ -207,14 +242,21 @@ export function RunView(props: IRunViewProps): JSX.Element {
           {run.deleted_at === null ? (
             <button
               className="jp-mod-styled jp-mod-warn nbtrack-delete"
-              onClick={() => void act(() => client.deleteRun(run.id), trans.__('Deleted; it can be restored'))}
+              onClick={() =>
+                void act(
+                  () => client.deleteRun(run.id),
+                  trans.__('Deleted; it can be restored')
+                )
+              }
             >
               {trans.__('Delete')}
             </button>
           ) : (
             <button
               className="jp-mod-styled nbtrack-restore"
-              onClick={() => void act(() => client.restoreRun(run.id), trans.__('Restored'))}
+              onClick={() =>
+                void act(() => client.restoreRun(run.id), trans.__('Restored'))
+              }
             >
               {trans.__('Restore')}
             </button>
@@ -248,7 +290,12 @@ export function RunView(props: IRunViewProps): JSX.Element {
                     className="nbtrack-tag-remove"
                     aria-label={trans.__('Remove tag %1', k)}
                     title={trans.__('Remove tag %1', k)}
-                    onClick={() => void act(() => client.deleteTag(run.id, k), trans.__('Tag removed'))}
+                    onClick={() =>
+                      void act(
+                        () => client.deleteTag(run.id, k),
+                        trans.__('Tag removed')
+                      )
+                    }
                   >
                     ×
                   </button>
@@ -305,7 +352,12 @@ export function RunView(props: IRunViewProps): JSX.Element {
         {notes !== (run.notes ?? '') && (
           <button
             className="jp-mod-styled jp-mod-accept nbtrack-notes-save"
-            onClick={() => void act(() => client.setNotes(run.id, notes), trans.__('Notes saved'))}
+            onClick={() =>
+              void act(
+                () => client.setNotes(run.id, notes),
+                trans.__('Notes saved')
+              )
+            }
           >
             {trans.__('Save notes')}
           </button>
@@ -329,12 +381,17 @@ export function RunView(props: IRunViewProps): JSX.Element {
 
       <Section title={trans.__('Notebook revision')}>
         <KeyValues
-          items={Object.fromEntries(Object.entries(run.notebook).filter(([, v]) => v !== null))}
+          items={Object.fromEntries(
+            Object.entries(run.notebook).filter(([, v]) => v !== null)
+          )}
           empty={trans.__('Not recorded')}
         />
       </Section>
 
-      <Section title={trans.__('Executed cells (%1)', run.cells.length)} className="nbtrack-cells-section">
+      <Section
+        title={trans.__('Executed cells (%1)', run.cells.length)}
+        className="nbtrack-cells-section"
+      >
         {cellNote && <div className="nbtrack-message">{cellNote}</div>}
         <ol className="nbtrack-cells">
           {run.cells.map(cell => (
@@ -348,12 +405,21 @@ export function RunView(props: IRunViewProps): JSX.Element {
                 title={trans.__('Show this cell in the notebook')}
                 onClick={() =>
                   setCellNote(
-                    props.onCell(cell, run) ? '' : trans.__('Cell %1 is not in the open notebook any more.', firstLine(cell.source, 40))
+                    props.onCell(cell, run)
+                      ? ''
+                      : trans.__(
+                          'Cell %1 is not in the open notebook any more.',
+                          firstLine(cell.source, 40)
+                        )
                   )
                 }
               >
-                <span className="nbtrack-cell-count">[{cell.execution_count ?? ' '}]</span>
-                {cell.in_run && <span className="nbtrack-cell-flag">{trans.__('run')}</span>}
+                <span className="nbtrack-cell-count">
+                  [{cell.execution_count ?? ' '}]
+                </span>
+                {cell.in_run && (
+                  <span className="nbtrack-cell-flag">{trans.__('run')}</span>
+                )}
                 {cell.error && (
                   <span className="nbtrack-cell-flag nbtrack-cell-flag-error">
                     {cell.error.type}: {cell.error.message}
@@ -370,7 +436,9 @@ export function RunView(props: IRunViewProps): JSX.Element {
         {run.environment ? (
           <details>
             <summary>{trans.__('Show environment')}</summary>
-            <pre className="nbtrack-code">{JSON.stringify(run.environment, null, 2)}</pre>
+            <pre className="nbtrack-code">
+              {JSON.stringify(run.environment, null, 2)}
+            </pre>
           </details>
         ) : (
           <p className="nbtrack-muted">{trans.__('Not recorded')}</p>
@@ -383,7 +451,11 @@ export function RunView(props: IRunViewProps): JSX.Element {
             {run.replays.map(r => (
               <li key={r.id}>
                 <code>{r.id.slice(0, 12)}</code> {formatTime(r.start_time)} ·{' '}
-                {r.reproduced === null ? r.status : r.reproduced ? trans.__('reproduced') : trans.__('diverged')}
+                {r.reproduced === null
+                  ? r.status
+                  : r.reproduced
+                    ? trans.__('reproduced')
+                    : trans.__('diverged')}
               </li>
             ))}
           </ul>
@@ -393,7 +465,10 @@ export function RunView(props: IRunViewProps): JSX.Element {
   );
 }
 
-function ReplayStatus(props: { event: ReplayEvent; trans: TranslationBundle }): JSX.Element {
+function ReplayStatus(props: {
+  event: ReplayEvent;
+  trans: TranslationBundle;
+}): JSX.Element {
   const { event, trans } = props;
   if (event.event === 'progress') {
     return (
@@ -433,12 +508,21 @@ function ReplayStatus(props: { event: ReplayEvent; trans: TranslationBundle }): 
     <div className="nbtrack-replay-status" role="status">
       <strong>
         {report.reproduced
-          ? trans.__('Reproduced %1/%2 cells', report.cells_matched ?? 0, report.cells_total ?? 0)
-          : trans.__('Diverged: %1/%2 cells matched', report.cells_matched ?? 0, report.cells_total ?? 0)}
+          ? trans.__(
+              'Reproduced %1/%2 cells',
+              report.cells_matched ?? 0,
+              report.cells_total ?? 0
+            )
+          : trans.__(
+              'Diverged: %1/%2 cells matched',
+              report.cells_matched ?? 0,
+              report.cells_total ?? 0
+            )}
       </strong>
       {(report.divergences ?? []).map(d => (
         <div key={d.index} className="nbtrack-divergence">
-          [{d.execution_count ?? ' '}] <code>{firstLine(d.source)}</code>: {Object.keys(d.variables ?? {}).join(', ')}
+          [{d.execution_count ?? ' '}] <code>{firstLine(d.source)}</code>:{' '}
+          {Object.keys(d.variables ?? {}).join(', ')}
           {(d.causes ?? []).map(c => (
             <div key={c} className="nbtrack-muted">
               {trans.__('likely cause: %1', c)}
