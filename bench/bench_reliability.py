@@ -201,14 +201,29 @@ def load_test(seconds: float, n_scripts: int, n_kernels: int, work: Path) -> dic
 
 
 LOCKER = """
-import sqlite3, sys, time
+import select, sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
 conn.execute("BEGIN EXCLUSIVE")
 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock-test', '1')")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+select.select([sys.stdin], [], [], float(sys.argv[2]))  # held that long, or until stdin closes
 conn.execute("ROLLBACK")
 """
+
+
+def lock_store(db_path: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another process holding the SQLite file with ``BEGIN EXCLUSIVE`` for ``seconds``, or
+    until ``release(proc)``; returns once the lock is held."""
+    proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_path), str(seconds)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=30)
 
 
 def lock_stall(work: Path) -> dict[str, list[float]]:
@@ -231,8 +246,7 @@ def lock_stall(work: Path) -> dict[str, list[float]]:
             return out
 
         free = timed(5)
-        locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(store / "nbtrack.db"), "10"], stdout=subprocess.PIPE, text=True)
-        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        locker = lock_store(store / "nbtrack.db", 10)
         held = timed(5)
         locker.wait()
         return {"free": free, "held": held}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 
@@ -33,12 +34,44 @@ def warn_failure(what: str, exc: BaseException | None = None) -> None:
     """
     detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
     line = f"{what}{detail}".replace("\n", " ")[:500]
+    if _owner is not None and threading.get_ident() != _owner:
+        if line not in deferred:  # one line per failure, however often a thread retries
+            deferred.append(line)
+        return
+    _warn(line)
+
+
+def _warn(line: str) -> None:
     warnings.warn_explicit(
         line, NbtrackWarning, filename="nbtrack", lineno=0, module="nbtrack", registry=_registry
     )
 
 
-_registry: dict[object, object] = {}  # the default filter shows each distinct line once
+_registry: dict[str | tuple[str, type[Warning], int], int] = {}  # the default filter shows each distinct line once
+
+# In a kernel, a background thread's output lands in whichever cell ran last, or in none: its
+# warnings wait here until the kernel's thread shows them in the next cell (emit_deferred).
+_owner: int | None = None
+deferred: list[str] = []
+
+
+def defer_thread_warnings(on: bool) -> None:
+    """From now on (``on``), warnings raised by threads other than the calling one wait for
+    :func:`emit_deferred`; off, they go straight to :mod:`warnings` again (queued ones too)."""
+    global _owner
+    _owner = threading.get_ident() if on else None
+    if not on:
+        emit_deferred()
+
+
+def deferring_warnings() -> bool:
+    return _owner is not None
+
+
+def emit_deferred() -> None:
+    """Show the warnings background threads queued, each once (called on the kernel's thread)."""
+    while deferred:
+        _warn(deferred.pop(0))
 
 
 class QueryError(ValidationError):

@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any
 
-from . import tracking
-from .errors import warn_failure
+from . import pending, tracking
+from .errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
 from .store import Store, open_store
 from .validation import redact_track_line
 
@@ -28,7 +28,7 @@ class Recorder:
 
         self.ip = ip
         self.store = store
-        tracking._kernel_stores.add(store.url)
+        pending.mark_kernel_store(store)
         self.session = tracking.get_session(store, "kernel")
         self.session.user_ns = ip.user_ns
         self.hasher = StateHasher()
@@ -37,12 +37,8 @@ class Recorder:
         self.depth = 0
         self.info: Any = None
         self.started = 0.0
-        # Cell records the store could not take (full, read-only, locked, gone), oldest first;
-        # written before the next cell's record, or by a retry thread meanwhile.
-        self.pending: collections.deque[CellRecord] = collections.deque()
-        self._drain_lock = threading.Lock()
-        self._retrier: threading.Thread | None = None
-        atexit.register(self._drain, 1.0)
+        self.cells = CellQueue(store)
+        atexit.register(self.cells.flush, 1.0)
 
     def adopt_current_cell(self) -> None:
         """Record the cells run before the extension was loaded (sources from IPython's history,
@@ -72,6 +68,7 @@ class Recorder:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         self.files.start()
+        defer_thread_warnings(True)  # background threads' warnings go to the next cell
 
     def unregister(self) -> None:
         for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
@@ -80,8 +77,11 @@ class Recorder:
             except ValueError:
                 pass
         self.files.stop()
+        defer_thread_warnings(False)
 
     def pre_run_cell(self, info: Any) -> None:
+        if deferred:
+            emit_deferred()  # what background threads found since the last cell
         self.depth += 1
         if self.depth > 1:
             return
@@ -98,64 +98,20 @@ class Recorder:
         ended = time.time()
         self.session.current_seq = None
         try:
-            self._save(self._record(result, ended))
+            record = self._record(result, ended)
+            if pending.backlog:  # what earlier cells and runs could not write goes first
+                pending.backlog.flush(pending.hot_wait(self.store))
+            self.cells.save(record)
         except Exception as exc:
             warn_failure(f"could not record cell {result.execution_count}", exc)
         try:
-            tracking.flush_all(tracking.hot_wait(self.store))
+            tracking.flush_active(pending.hot_wait(self.store))
         except Exception as exc:
             warn_failure("could not save logged metrics", exc)
         self.info = None
-
-    # -- writing, with a queue for when the store cannot take it ------------------------------
-    def _save(self, record: CellRecord) -> None:
-        if self.pending:
-            self._drain(tracking.hot_wait(self.store))
-        if not self.pending:
-            try:
-                self.store.record_cell(*record, wait=tracking.hot_wait(self.store))
-                return
-            except Exception as exc:
-                if not tracking.is_store_failure(exc):
-                    raise
-                tracking.store_failed(self.store, f"could not record cell {record[0]['execution_count']}", exc)
-        self._queue(record)
-
-    def _queue(self, record: CellRecord) -> None:
-        if len(self.pending) >= MAX_PENDING_CELLS:
-            self.pending.popleft()
-            warn_failure(f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped")
-        self.pending.append(record)
-        if self._retrier is None or not self._retrier.is_alive():
-            self._retrier = threading.Thread(target=self._retry_loop, name="nbtrack-cells", daemon=True)
-            self._retrier.start()
-
-    def _retry_loop(self) -> None:
-        while self.pending:
-            time.sleep(1.0)
-            self._drain(tracking.RETRY_WAIT)
-
-    def _drain(self, wait: float) -> bool:
-        """Write queued cell records, oldest first; False if the store still refuses."""
-        from sqlalchemy.exc import IntegrityError
-
-        if not self._drain_lock.acquire(timeout=wait):
-            return False
-        try:
-            while self.pending:
-                try:
-                    self.store.record_cell(*self.pending[0], wait=wait)
-                except IntegrityError:
-                    pass  # written by an attempt whose answer was lost
-                except Exception as exc:
-                    if tracking.is_store_failure(exc):
-                        return False
-                    warn_failure(f"could not record cell {self.pending[0][0]['execution_count']}", exc)
-                self.pending.popleft()
-            tracking.store_recovered(self.store)
-            return True
-        finally:
-            self._drain_lock.release()
+        pending.check_grace()
+        if deferred:
+            emit_deferred()
 
     def _record(self, result: Any, ended: float) -> CellRecord:
         from .hashing import names_touched
@@ -211,6 +167,59 @@ class Recorder:
                  "hash": fh[0] if fh else None, "size": fh[1] if fh else None}
             )
         return rows
+
+
+class CellQueue:
+    """Cell records the store could not take (full, read-only, locked, gone), oldest first;
+    written before the next cell's record, or by the backlog's thread meanwhile."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.records: collections.deque[CellRecord] = collections.deque()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def save(self, record: CellRecord) -> None:
+        """Write ``record`` now, or keep it behind the records already waiting."""
+        if not self.records:
+            try:
+                self.store.record_cell(*record, wait=pending.hot_wait(self.store))
+                return
+            except Exception as exc:
+                if not pending.is_store_failure(exc):
+                    raise
+                # a busy store only warns if the backlog is still there after a grace period
+                pending.store_failed(self.store, f"could not record cell {record[0]['execution_count']}", exc)
+        if len(self.records) >= MAX_PENDING_CELLS:
+            self.records.popleft()
+            warn_failure(f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped")
+        self.records.append(record)
+        pending.backlog.keep(self)
+
+    def flush(self, wait: float | None = pending.RETRY_WAIT) -> bool:
+        """Write queued cell records, oldest first; False if the store still refuses."""
+        from sqlalchemy.exc import IntegrityError
+
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            return False
+        try:
+            while self.records:
+                try:
+                    self.store.record_cell(*self.records[0], wait=wait)
+                except IntegrityError:
+                    pass  # written by an attempt whose answer was lost
+                except Exception as exc:
+                    if pending.is_store_failure(exc):
+                        pending.store_failed(self.store, "could not record cells", exc)
+                        return False
+                    warn_failure(f"could not record cell {self.records[0][0]['execution_count']}", exc)
+                self.records.popleft()
+            pending.store_recovered(self.store)
+            return True
+        finally:
+            self._lock.release()
 
 
 def _notebook_path(user_ns: dict[str, Any]) -> str | None:

@@ -1,7 +1,8 @@
 """Runs and the MLflow-like logging API: ``start_run``, ``log_metric``, ``log_param``, ...
 
 Points are buffered in memory and made durable at the end of every cell (kernel), at
-``end_run`` and by a background flusher twice a second, so logging costs microseconds.
+``end_run`` and by a background flusher twice a second, so logging costs microseconds. What
+the store cannot take meanwhile waits in the run, or in ``pending.backlog`` once it ended.
 """
 
 from __future__ import annotations
@@ -22,15 +23,23 @@ from typing import Any
 
 from . import validation as v
 from .errors import NbtrackError, ValidationError, warn_failure
+from .pending import (
+    RETRY_WAIT,
+    WRITE_WAIT,
+    background_check,
+    backlog,
+    hot_wait,
+    in_kernel,
+    is_store_failure,
+    store_failed,
+    store_failing,
+    store_recovered,
+)
 from .store import Store, open_store
 
 FLUSH_INTERVAL = 0.5
 SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))
 MAX_BUFFER = 100_000
-# Longest a cell waits for a store another process holds; then records stay in memory.
-WRITE_WAIT = float(os.environ.get("NBTRACK_WRITE_WAIT", "2"))
-PROBE_WAIT = 0.05  # the same while the store is known to be failing: a quick try, no stall
-RETRY_WAIT = 10.0  # background retries, off the user's thread
 MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
 
 Point = tuple[str, float, int, float, "int | None"]
@@ -74,21 +83,29 @@ class Session:
         except Exception as exc:
             warn_failure("could not capture the environment", exc)
             return
-        self._save_env()
+        self.flush(RETRY_WAIT)
 
-    def _save_env(self) -> None:
-        """Store the captured environment; while the store cannot take it, it waits in memory."""
+    def flush(self, wait: float | None = RETRY_WAIT) -> bool:
+        """Store the captured environment; while the store cannot take it, it waits in memory
+        (in the backlog). True once nothing is left to write."""
+        data = self._env_bytes
+        if data is None:
+            return True
         try:
-            h = self.store.put_blob(self._env_bytes)
-            self.store.set_session_env(self.id, h, wait=RETRY_WAIT)
+            h = self.store.put_blob(data)
+            self.store.set_session_env(self.id, h, wait=wait)
             self.env_hash, self._env_bytes = h, None
+            return True
         except Exception as exc:
             _capture_failed(self.store, "could not save the environment", exc)
+            if is_store_failure(exc):
+                backlog.keep(self)
+            return False
 
     def environment(self, timeout: float = 10.0) -> str | None:
         self._env_thread.join(timeout)
         if self.env_hash is None and self._env_bytes is not None:
-            self._save_env()
+            self.flush(hot_wait(self.store))
         return self.env_hash
 
     @property
@@ -384,8 +401,7 @@ class Run:
         if not saved and not store_failing(self.store):
             saved = self.flush(RETRY_WAIT)  # the flusher thread held the run: wait for it, not the store
         if not saved:
-            with _lock:  # the background flusher closes it when the store is writable again
-                _closing.append(self)
+            backlog.keep(self)  # closed when the store is writable again
 
     def __enter__(self) -> Run:
         return self
@@ -449,49 +465,8 @@ def _snapshot(session: Session, notebook: str | None) -> str | None:
         return None
 
 
-# -- store outages: one warning each -------------------------------------------------------
-_outages: set[str] = set()
-
-
-def store_failed(store: Store, what: str, exc: BaseException) -> None:
-    """Report that ``store`` cannot be written: one warning line per outage, however many
-    records are kept in memory meanwhile."""
-    if store.url in _outages:
-        return
-    _outages.add(store.url)
-    cause = getattr(exc, "orig", None) or exc  # a database error without its SQL and parameters
-    # the same text for the same cause, so a store that comes and goes is reported once
-    warn_failure(f"cannot write to the store {store.url}; records are kept in memory and written when it is writable again", cause)
-
-
-def store_recovered(store: Store) -> None:
-    _outages.discard(store.url)
-
-
-def store_failing(store: Store) -> bool:
-    return store.url in _outages
-
-
-def hot_wait(store: Store) -> float:
-    """How long the user's thread may wait for ``store``: in a kernel, at most WRITE_WAIT and
-    a quick probe during an outage, so cells do not stall; a script can wait longer."""
-    if store.url not in _kernel_stores:
-        return RETRY_WAIT
-    return PROBE_WAIT if store.url in _outages else WRITE_WAIT
-
-
-def is_store_failure(exc: BaseException) -> bool:
-    """A store that cannot be written now (full, read-only, gone, locked), as opposed to a bug."""
-    from sqlalchemy.exc import OperationalError
-
-    from .errors import StoreError
-
-    return isinstance(exc, (OSError, StoreError, OperationalError))
-
-
 # -- the active-run stack and the background flusher ----------------------------------------
 _active: list[Run] = []
-_closing: list[Run] = []  # ended runs whose last writes wait for the store
 _lock = threading.Lock()
 _flusher: threading.Thread | None = None
 _metric_listeners: list[Callable[[str, str, float, int, float], None]] = []
@@ -527,26 +502,13 @@ def _flush_loop() -> None:
                 run.flush()
             except Exception as exc:  # never let the thread die
                 warn_failure("background flush failed", exc)
-        _finish_closing(RETRY_WAIT)
+        background_check()
 
 
-def _finish_closing(wait: float | None) -> None:
-    for run in list(_closing):
-        try:
-            if run.flush(wait):
-                with _lock:
-                    if run in _closing:
-                        _closing.remove(run)
-        except Exception as exc:
-            warn_failure("background flush failed", exc)
-
-
-def flush_all(wait: float | None = RETRY_WAIT) -> None:
-    """Write what every run keeps in memory (the kernel calls this after each cell)."""
+def flush_active(wait: float | None = RETRY_WAIT) -> None:
+    """Write what every open run keeps in memory (the kernel calls this after each cell)."""
     for run in list(_active):
         run.flush(wait)
-    if _closing:
-        _finish_closing(wait)
 
 
 def add_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
@@ -577,11 +539,12 @@ def _end_at_exit() -> None:
             run.end("killed" if run.session.kind == "kernel" else "finished")
         except Exception:
             pass
-    _finish_closing(RETRY_WAIT)
-    for run in list(_closing):  # said out loud: these records die with the process
+    backlog.flush(RETRY_WAIT, of=Run)
+    for left in backlog.items(of=Run):  # said out loud: these records die with the process
+        assert isinstance(left, Run)
         warn_failure(
-            f"run {run.id[:8]} could not be saved before exit: {len(run._points):,} metric points, "
-            f"{len(run._params)} params, {len(run._tags)} tags, {len(run._artifacts)} artifacts are lost"
+            f"run {left.id[:8]} could not be saved before exit: {len(left._points):,} metric points, "
+            f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost"
         )
 
 
@@ -601,7 +564,7 @@ def start_run(
     """Start a run (a child of the active run, if any). Use ``with start_run(...) as run:`` or
     call :func:`end_run`. ``run_id`` chooses the new run's id (hex); it must not exist yet."""
     st = store if isinstance(store, Store) else open_store(store)
-    session = get_session(st, "kernel" if _in_kernel(st) else "script")
+    session = get_session(st, "kernel" if in_kernel(st) else "script")
     if name is not None:
         name = v.check_label("run name", name)
     if experiment is None:
@@ -630,13 +593,6 @@ def start_run(
     run._create = (row, experiment, checked_params, checked_tags)
     _register(run)
     return run
-
-
-_kernel_stores: set[str] = set()
-
-
-def _in_kernel(store: Store) -> bool:
-    return store.url in _kernel_stores
 
 
 def _default_experiment(session: Session) -> str:

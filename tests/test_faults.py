@@ -1,6 +1,7 @@
 """Faults under a real kernel: the store full, read-only, gone or locked; interrupts, %reset,
 restarts, two kernels on one store. The user's cells must give the same results, nbtrack
-must say so once, keep what it could not write and write it when the store is back."""
+must say so once (in a cell's output, also when a background thread found out), keep what it
+could not write and write it when the store is back."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ from conftest import run_cli
 from nbtrack.records import run_detail
 from nbtrack.store import open_store
 from nbtrack.store.sql import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from bench_reliability import lock_store, release  # noqa: E402 (the locker the benchmark uses)
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +61,20 @@ def run_outage_cells(k: Any) -> list[dict[str, Any]]:
     return outs
 
 
+# Waits (in the kernel) until nothing is left in nbtrack's backlog of unwritten records.
+WAIT_FOR_BACKLOG = (
+    "import time as _time, nbtrack.pending as _p\n"
+    "for _ in range(1200):\n"
+    "    if not _p.backlog:\n"
+    "        break\n"
+    "    _time.sleep(0.05)\n"
+    "assert not _p.backlog, 'the backlog was not written'"
+)
+
+
 def assert_everything_written(store_dir: Path, k: Any) -> None:
     """After the store came back: every cell, the run with its 100 points and its artifact."""
+    k.ok(WAIT_FOR_BACKLOG)
     k.ok("after = 1")
     store = Store(str(store_dir), create=False)  # a fresh reader, not this process's cache
     try:
@@ -176,30 +193,132 @@ def test_store_deleted_for_good_leaves_the_cells_working(tmp_path, start_kernel)
     assert not store_dir.exists()  # not recreated behind the user's back
 
 
-LOCKER = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-conn.execute("BEGIN EXCLUSIVE")
-conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock-test', '1')")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("ROLLBACK")
+def test_store_locked_past_the_grace_period_warns_once_and_writes_everything_after(store_dir, start_kernel):
+    k = start_kernel(NBTRACK_OUTAGE_GRACE="1")
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    locker = lock_store(store_dir / "nbtrack.db", 300)
+    try:
+        outs = run_outage_cells(k)
+        # the lock outlasts the grace period: the next cells say so, once
+        for _ in range(200):
+            if warnings_in(outs):
+                break
+            outs.append(k.run("import time\ntime.sleep(0.1)"))
+        assert locker.poll() is None, "the cells must have run while the lock was held"
+    finally:
+        release(locker)
+    outs += [k.run("w = 2")]
+    lines = warnings_in(outs)
+    assert len(lines) == 1 and "kept in memory" in lines[0] and "locked" in lines[0], lines
+    assert_everything_written(store_dir, k)  # and no second warning (k.ok)
+
+
+def test_store_locked_within_the_grace_period_warns_nothing_and_loses_nothing(store_dir, start_kernel):
+    # contention: another writer holds the store longer than a cell may wait (2 s), not for long
+    k = start_kernel(NBTRACK_OUTAGE_GRACE="600")
+    k.ok("%load_ext nbtrack")
+    settle(k)
+    locker = lock_store(store_dir / "nbtrack.db", 300)
+    try:
+        outs = run_outage_cells(k)
+        assert locker.poll() is None, "the cells must have run while the lock was held"
+    finally:
+        release(locker)
+    outs.append(k.run(WAIT_FOR_BACKLOG))
+    assert warnings_in(outs) == []
+    assert_everything_written(store_dir, k)
+
+
+# In a cell: a training thread logs a point once the store is gone (between cells), then
+# touches MARK once nbtrack's flusher thread has found the store failing.
+BACKGROUND_LOGGER = """\
+import os, threading, time
+import nbtrack.pending as _p
+def _train():
+    while os.path.isdir({store!r}):
+        time.sleep(0.02)
+    nbtrack.log_metric("m", 1)
+    while not _p.store_failing(run.store):
+        time.sleep(0.02)
+    open({mark!r}, "w").close()
+threading.Thread(target=_train, daemon=True).start()
 """
 
 
-def test_store_locked_by_another_process_for_10_seconds(store_dir, start_kernel):
+def test_a_failure_found_by_a_background_thread_is_one_warning_in_the_next_cell(tmp_path, store_dir, start_kernel):
     k = start_kernel()
     k.ok("%load_ext nbtrack")
     settle(k)
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(store_dir / "nbtrack.db"), "10"],
-                              stdout=subprocess.PIPE, text=True)
-    assert locker.stdout.readline().strip() == "locked"
-    outs = run_outage_cells(k)
-    assert locker.poll() is None, "the cells must have run while the lock was held"
-    lines = warnings_in(outs)
-    assert len(lines) == 1 and "locked" in lines[0], lines
-    locker.wait(timeout=30)
-    assert_everything_written(store_dir, k)
+    k.ok("run = nbtrack.start_run(name='background', log_system_metrics=False)\nnbtrack.log_metric('m', 0)")
+    mark = tmp_path / "flusher-failed"
+    k.ok(BACKGROUND_LOGGER.format(store=str(store_dir), mark=str(mark)))
+    away = tmp_path / "store.away"
+    store_dir.rename(away)  # while no cell runs
+    for _ in range(1200):
+        if mark.exists():
+            break
+        time.sleep(0.05)
+    assert mark.exists(), "the flusher never found the store gone"
+    # nothing went to the finished cell's output meanwhile
+    stray = []
+    while True:
+        try:
+            msg = k.kc.get_iopub_msg(timeout=1)
+        except Exception:
+            break
+        if msg["msg_type"] == "stream":
+            stray.append(msg["content"]["text"])
+    assert not any("NbtrackWarning" in t for t in stray), stray
+    nxt = k.run("z = 1")
+    assert nxt["status"] == "ok"
+    lines = warnings_in([nxt])
+    assert len(lines) == 1 and "not there any more" in lines[0], nxt
+    later = [k.run("z = 2"), k.run("z = 3")]
+    assert warnings_in(later) == []  # one outage, one warning
+    away.rename(store_dir)
+    k.ok(WAIT_FOR_BACKLOG)
+    k.ok("run.end()")
+    store = Store(str(store_dir), create=False)
+    try:
+        (rid,) = store.list_run_ids()
+        assert [p["value"] for p in store.metric_history(rid, "m")] == [0.0, 1.0]
+        session = store.run_summaries([rid])[0]["session_id"]
+        sources = [c["source"] for c in store.run_cells({"session_id": session})]
+        assert sources[-5:] == ["z = 1", "z = 2", "z = 3", WAIT_FOR_BACKLOG, "run.end()"]
+    finally:
+        store.close()
+
+
+SCRIPT_WITH_A_VANISHING_STORE = """\
+import os, sys, time
+import nbtrack, nbtrack.pending as p
+store = sys.argv[1]
+run = nbtrack.start_run(name="script", log_system_metrics=False)
+run.log_metric("m", 0)
+run.flush()
+os.rename(store, store + ".away")
+for i in range(1, 4):
+    run.log_metric("m", i)
+while not p.store_failing(run.store):  # the flusher thread finds out
+    time.sleep(0.02)
+time.sleep(1.5)  # and keeps retrying
+os.rename(store + ".away", store)
+run.end()
+"""
+
+
+def test_a_script_hears_of_a_failure_found_by_the_flusher_once_on_stderr(store_dir):
+    open_store(store_dir).close()
+    out = subprocess.run([sys.executable, "-c", SCRIPT_WITH_A_VANISHING_STORE, str(store_dir)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if "NbtrackWarning" in ln]
+    assert len(lines) == 1 and "not there any more" in lines[0], out.stderr
+    store = open_store(store_dir)
+    (rid,) = store.list_run_ids()
+    assert len(store.metric_history(rid, "m")) == 4
+    assert store.run_summaries([rid])[0]["status"] == "finished"
 
 
 def test_keyboard_interrupt_in_a_tracked_cell_kills_the_run_and_records_the_cell(kernel, store_dir):
