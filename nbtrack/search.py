@@ -1,8 +1,8 @@
 """Search runs with the filter language; runs and metric histories as pandas DataFrames.
 
 ``search_run_ids`` is the primitive (ids in order plus a page token); ``search_runs`` builds
-its DataFrame column-wise from four bulk queries (runs, params, latest metrics, tags)
-over the selected runs, never from per-run dicts.
+its DataFrame column-wise from four bulk queries over the selected runs: their rows, and
+their params, latest metrics and tags, each folded by the engine into one JSON document.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from .errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
+    from .query import Plan
     from .store import Store
 
 RUN_COLUMNS = [
@@ -31,9 +31,7 @@ RUN_COLUMNS = [
     "user",
     "parent_run_id",
 ]
-_ID_LIST_MAX = (
-    2000  # up to this many runs are fetched by id; more by re-running the search as a subquery
-)
+_ID_LIST_MAX = 2000  # up to this many runs are read by id; more by reading every run
 
 
 def search_run_ids(
@@ -53,14 +51,10 @@ def search_run_ids(
     from .query import decode_page_token, encode_page_token
 
     store = _store(store)
-    query, fp = _search_query(store, filter_string, experiment_names, order_by, include_deleted)
+    plan, fp = _search_query(store, filter_string, experiment_names, order_by, include_deleted)
     offset = decode_page_token(page_token, fp)
     limit = _check_max_results(max_results)
-    if limit is not None:
-        query = query.limit(limit + 1)
-    if offset:
-        query = query.offset(offset)
-    ids = store.read(lambda conn: [row[0] for row in _fetch(conn, query)])
+    ids = store.read(lambda conn: plan.ids(conn, offset, None if limit is None else limit + 1))
     if limit is not None and len(ids) > limit:
         return ids[:limit], encode_page_token(offset + limit, fp)
     return ids, None
@@ -82,35 +76,19 @@ def search_runs(
     of the next page, if any, is in ``df.attrs["next_page_token"]``.
     """
 
-    from .query import decode_page_token
+    from .query import decode_page_token, encode_page_token
 
     store = _store(store)
-    query, fp = _search_query(store, filter_string, experiment_names, order_by, False)
+    plan, fp = _search_query(store, filter_string, experiment_names, order_by, False)
     offset = decode_page_token(page_token, fp)
     limit = _check_max_results(max_results)
-    paged = query.limit(limit + 1) if limit is not None else query
-    if offset:
-        paged = paged.offset(offset)
 
     def fn(conn: Connection) -> pd.DataFrame:
-        ids = [row[0] for row in _fetch(conn, paged)]
+        ids = plan.ids(conn, offset, None if limit is None else limit + 1)
         token = None
         if limit is not None and len(ids) > limit:
-            from .query import encode_page_token
-
             ids, token = ids[:limit], encode_page_token(offset + limit, fp)
-        if len(ids) <= _ID_LIST_MAX:
-            selection: Any = ids
-        else:  # the same search again as a subquery: cheaper than binding 100,000 ids
-            selection = (
-                query.limit(limit).offset(offset)
-                if limit is not None
-                else query.offset(offset)
-                if offset
-                else query
-            )
-            selection = selection.order_by(None).subquery()
-        df = _frame(conn, ids, selection)
+        df = _frame(conn, ids)
         df.attrs["next_page_token"] = token
         return df
 
@@ -169,11 +147,11 @@ def _search_query(
     experiment_names: Sequence[str] | None,
     order_by: Sequence[str] | None,
     include_deleted: bool,
-) -> tuple[Select[Any], str]:
-    """The ordered ``SELECT runs.id`` of a search and the fingerprint its page tokens carry."""
+) -> tuple[Plan, str]:
+    """The plan of a search and the fingerprint its page tokens carry."""
     from sqlalchemy import select
 
-    from .query import apply_order_by, compile_filter, fingerprint
+    from .query import fingerprint, plan_search
     from .store import schema as s
 
     if isinstance(experiment_names, str):
@@ -181,19 +159,19 @@ def _search_query(
     if isinstance(order_by, str):
         order_by = [order_by]
     r, e = s.runs, s.experiments
-    query = select(r.c.id).where(compile_filter(filter_string))
+    where = []
     if experiment_names:
-        query = query.where(r.c.experiment_id.in_(_experiment_ids(store, list(experiment_names))))
+        where.append(r.c.experiment_id.in_(_experiment_ids(store, list(experiment_names))))
     if not include_deleted:
-        query = query.where(
+        where += [
             r.c.deleted_at.is_(None),
             r.c.experiment_id.not_in(select(e.c.id).where(e.c.deleted_at.is_not(None))),
-        )
-    query = apply_order_by(query, list(order_by) if order_by is not None else None)
+        ]
+    plan = plan_search(filter_string, list(order_by) if order_by is not None else None, where)
     fp = fingerprint(
         filter_string or "", sorted(experiment_names or []), list(order_by or []), include_deleted
     )
-    return query, fp
+    return plan, fp
 
 
 def _experiment_ids(store: Store, names: list[str]) -> list[int]:
@@ -215,76 +193,30 @@ def _experiment_ids(store: Store, names: list[str]) -> list[int]:
     return [known[n] for n in names]
 
 
-def _fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
-    """All rows of ``query`` as plain tuples; on SQLite straight from the driver's cursor.
-
-    The statement is compiled by SQLAlchemy with every value as a bound parameter; going
-    around its result objects roughly halves the cost of fetching a million rows.
-    """
-    if conn.dialect.name != "sqlite":
-        return [tuple(row) for row in conn.execute(query)]
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    values = [params[name] for name in compiled.positiontup or []]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        return cursor.execute(str(compiled), values).fetchall()
-    finally:
-        cursor.close()
-
-
 # -- the DataFrame --------------------------------------------------------------------------
-def _frame(conn: Connection, ids: list[str], selection: Any) -> pd.DataFrame:
+def _frame(conn: Connection, ids: list[str]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
     from sqlalchemy import select
 
+    from .query.plan import fetch
     from .store import schema as s
 
     r, e = s.runs, s.experiments
     n = len(ids)
     position = pd.Index(ids, dtype=object)
-
-    def among(col: Any) -> Any:
-        return (
-            col.in_(selection) if isinstance(selection, list) else col.in_(select(selection.c.id))
-        )
-
-    def rows_of(table: Any) -> list[tuple[Any, ...]]:
-        return (
-            _fetch(
-                conn,
-                select(table.c.run_id, table.c.key, table.c.value).where(among(table.c.run_id)),
-            )
-            if n
-            else []
-        )
-
-    run_rows = (
-        _fetch(
-            conn,
-            select(
-                r.c.id,
-                r.c.name,
-                e.c.name,
-                r.c.status,
-                r.c.start_time,
-                r.c.end_time,
-                r.c.user,
-                r.c.parent_run_id,
-            )
-            .join(e, e.c.id == r.c.experiment_id)
-            .where(among(r.c.id)),
-        )
-        if n
-        else []
-    )
+    among = ids if n <= _ID_LIST_MAX else None  # more: read every run, keep those of ids
+    query = select(
+        r.c.id, r.c.name, e.c.name, r.c.status, r.c.start_time, r.c.end_time, r.c.user, r.c.parent_run_id
+    ).join(e, e.c.id == r.c.experiment_id)
+    run_rows = fetch(conn, query.where(r.c.id.in_(among)) if among is not None else query) if n else []
     cols = list(zip(*run_rows, strict=False)) if run_rows else [()] * 8
-    order = position.get_indexer(cols[0]) if run_rows else np.array([], dtype=np.int64)
+    at = position.get_indexer(cols[0]) if run_rows else np.array([], dtype=np.int64)
+    keep = at >= 0
 
     def placed(values: Sequence[Any], dtype: Any) -> np.ndarray:
-        out = np.empty(n, dtype=dtype)
-        out[order] = values
+        out = np.full(n, np.nan if dtype == "float64" else None, dtype=dtype)
+        out[at[keep]] = np.asarray(values, dtype=dtype)[keep]
         return out
 
     start = placed(cols[4], "float64")
@@ -300,38 +232,51 @@ def _frame(conn: Connection, ids: list[str], selection: Any) -> pd.DataFrame:
         "user": placed(cols[6], object),
         "parent_run_id": placed(cols[7], object),
     }
-    for prefix, table in (("params.", s.params), ("metrics.", s.latest_metrics), ("tags.", s.tags)):
-        rows = rows_of(table)
-        data.update(_pivot(prefix, rows, position, n, numeric=prefix == "metrics."))
-    frame = pd.DataFrame({k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
-                          for k, v in data.items()}, index=pd.RangeIndex(n))
-    return frame
+    if n:
+        for prefix, table in (("params.", s.params), ("metrics.", s.latest_metrics), ("tags.", s.tags)):
+            data.update(_key_columns(conn, prefix, table, among, position))
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
+         for k, v in data.items()},
+        index=pd.RangeIndex(n),
+    )
 
 
-def _pivot(prefix: str, rows: list[tuple[Any, ...]], position: Any, n: int, numeric: bool) -> dict[str, Any]:
-    """``{prefix + key: column}`` from ``(run_id, key, value)`` rows, a column per key.
+def _key_columns(
+    conn: Connection, prefix: str, table: Any, among: list[str] | None, position: pd.Index
+) -> dict[str, Any]:
+    """``{prefix + key: column}`` for the runs at ``position``, a column per key of ``table``.
 
-    A run's rows are usually adjacent, so run ids are looked up once per stretch of equal
-    ids rather than once per row (correct either way).
+    The engine folds each run's keys into a JSON object and all of them into one JSON
+    document, so Python parses one string rather than fetching a row per (run, key).
     """
     import numpy as np
-    import pandas as pd
+    import orjson
+    from sqlalchemy import Text, case, cast, func, select
 
-    if not rows:
-        return {}
-    run_ids, keys, values = zip(*rows, strict=False)
-    rid = np.array(run_ids, dtype=object)
-    change = np.ones(len(rid), dtype=bool)
-    np.not_equal(rid[1:], rid[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
-    at = np.repeat(position.get_indexer(rid[starts]), np.diff(np.append(starts, len(rid))))
+    sqlite = conn.dialect.name == "sqlite"
+    numeric = prefix == "metrics."
+    value: Any = table.c.value
+    if numeric and sqlite:  # SQLite writes infinity as Inf, which is not JSON
+        value = case((func.abs(value) > 1.7976931348623157e308, cast(value, Text)), else_=value)
+    per_run = select(
+        table.c.run_id.label("run_id"),
+        (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, value).label("obj"),
+    ).group_by(table.c.run_id)
+    if among is not None:
+        per_run = per_run.where(table.c.run_id.in_(among))
+    sub = per_run.subquery()
+    array = func.json_group_array if sqlite else func.json_agg
+    obj = func.json(sub.c.obj) if sqlite else sub.c.obj
+    run_ids, objects = conn.execute(select(cast(array(sub.c.run_id), Text), cast(array(obj), Text))).one()
+    run_ids, objects = orjson.loads(run_ids or "[]"), orjson.loads(objects or "[]")
+    at = position.get_indexer(run_ids)
     keep = at >= 0
-    codes, uniques = pd.factorize(np.array(keys, dtype=object), sort=True)
-    if numeric:
-        grid = np.full((len(uniques), n), np.nan)
-        vals = np.array(values, dtype="float64")  # None (NaN is stored as NULL) becomes nan
-    else:
-        grid = np.full((len(uniques), n), None, dtype=object)
-        vals = np.array(values, dtype=object)
-    grid[codes[keep], at[keep]] = vals[keep]
-    return {prefix + key: grid[i] for i, key in enumerate(uniques)}
+    at, objects = at[keep], [o for o, k in zip(objects, keep, strict=True) if k]
+    out = {}
+    for key in sorted(set().union(*objects)):
+        values = [o.get(key) for o in objects]
+        column = np.full(len(position), np.nan if numeric else None, dtype="float64" if numeric else object)
+        column[at] = np.array(values, dtype="float64" if numeric else object)
+        out[prefix + key] = column
+    return out

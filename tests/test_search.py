@@ -160,3 +160,37 @@ def test_get_metric_history_lists_every_step(store: Store) -> None:
     assert df["timestamp"].iloc[0] == pd.Timestamp("2026-11-23T10:00:00", tz="UTC")
     with pytest.raises(NotFoundError, match="no metric 'nope'"):
         get_metric_history(run_id(1), "nope", store=store)
+
+
+def test_metric_order_pages_ties_nan_and_missing_keys_each_once(tmp_path) -> None:
+    """Runs ordered by a metric come from its index page by page: equal values in a fixed
+    order, NaN and missing values after every number, no run on two pages."""
+    import nbtrack
+
+    store_dir = tmp_path / "store"
+    values = [1.0, 1.0, 1.0, 2.0, float("nan"), None, None, 0.5]
+    made = {}
+    for i, v in enumerate(values):
+        with nbtrack.start_run(name=f"r{i}", store=str(store_dir), log_system_metrics=False) as run:
+            run.log_metric("other", i)
+            if v is not None:
+                run.log_metric("acc", v)
+        made[run.id] = v
+    store = Store(str(store_dir))
+    for order in (["metrics.acc"], ["metrics.acc DESC"]):
+        everything, _ = search_run_ids(store, None, order_by=order)
+        shown = [made[i] for i in everything]
+        numbers = [v for v in shown if v is not None and not math.isnan(v)]
+        assert numbers == sorted(numbers, reverse="DESC" in order[0])
+        assert shown[len(numbers):] and all(v is None or math.isnan(v) for v in shown[len(numbers):])
+        for size in (1, 3, 5):
+            seen, token = [], None
+            while True:
+                page, token = search_run_ids(store, None, order_by=order, max_results=size, page_token=token)
+                seen += page
+                if token is None:
+                    break
+            assert seen == everything
+    filtered, _ = search_run_ids(store, "metrics.acc >= 1 AND metrics.other < 7", order_by=["metrics.acc DESC"])
+    assert [made[i] for i in filtered] == [2.0, 1.0, 1.0, 1.0]
+    assert search_runs("metrics.acc >= 1", order_by=["metrics.acc"], store=store)["metrics.acc"].tolist() == [1.0, 1.0, 1.0, 2.0]

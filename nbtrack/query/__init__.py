@@ -15,9 +15,10 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ..errors import QueryError
 from .compiler import compile_node
-from .ordering import DEFAULT_ORDER, apply_order_by, parse_order_by
+from .ordering import DEFAULT_ORDER, parse_order_by
 from .paging import decode_page_token, encode_page_token, fingerprint
 from .parser import BoolOp, Compare, Ident, Node, Not, parse
+from .plan import Plan, plan_search
 
 __all__ = [
     "DEFAULT_ORDER",
@@ -26,14 +27,15 @@ __all__ = [
     "Ident",
     "Node",
     "Not",
+    "Plan",
     "QueryError",
-    "apply_order_by",
     "compile_filter",
     "decode_page_token",
     "encode_page_token",
     "fingerprint",
     "parse",
     "parse_order_by",
+    "plan_search",
 ]
 
 

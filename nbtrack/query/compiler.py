@@ -5,6 +5,7 @@ semi-join ``runs.id IN (SELECT run_id FROM <table> WHERE key = :k AND <test>)``,
 engine answers from the ``(key, value)`` index once per query rather than once per run;
 "has no such key" (IS NULL) is a correlated NOT EXISTS on the ``(run_id, key)`` primary key.
 Metric predicates read ``latest_metrics`` (value / min_value / max_value), never ``metrics``.
+(A search's top-level conditions on keys are joined instead: see :mod:`.plan`.)
 
 Predicates on cells hold when *any* cell of the run's executed sequence (its session's cells
 up to ``end_seq``) matches; the negative operators (``!=``, NOT LIKE, NOT IN, IS NULL) hold
@@ -40,10 +41,8 @@ def compile_node(node: Node | None) -> ColumnElement[bool]:
     if isinstance(node, Not):
         return not_(compile_node(node.item))
     kind = node.ident.kind
-    if kind == "metric":
-        return _metric(node)
-    if kind in ("param", "tag"):
-        return _key_value(node, s.params if kind == "param" else s.tags)
+    if kind in ("metric", "param", "tag"):
+        return _key_value(node, key_table(kind))
     if kind == "attr":
         return _attribute(node)
     return _cells(node)
@@ -67,24 +66,34 @@ def test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
     }[op]()
 
 
-def _metric(node: Compare) -> ColumnElement[bool]:
-    lm = s.latest_metrics
-    if node.op in ("IS NULL", "IS NOT NULL"):
-        return _has_key(lm, node.ident.key, node.op == "IS NOT NULL")
-    col = {"latest": lm.c.value, "min": lm.c.min_value, "max": lm.c.max_value}[node.ident.agg]
-    return s.runs.c.id.in_(
-        select(lm.c.run_id).where(lm.c.key == node.ident.key, test(col, node.op, node.values))
-    )
-
-
 def _key_value(node: Compare, table: Any) -> ColumnElement[bool]:
     if node.op in ("IS NULL", "IS NOT NULL"):
         return _has_key(table, node.ident.key, node.op == "IS NOT NULL")
-    numeric = not isinstance(node.values[0], str)
-    col = as_number(table.c.value) if numeric else table.c.value
     return s.runs.c.id.in_(
-        select(table.c.run_id).where(table.c.key == node.ident.key, test(col, node.op, node.values))
+        select(table.c.run_id).where(table.c.key == node.ident.key, value_test(node, table))
     )
+
+
+def key_table(kind: str) -> Any:
+    """The table holding identifiers of ``kind`` (metric, param or tag) by ``(run_id, key)``."""
+    return {"metric": s.latest_metrics, "param": s.params, "tag": s.tags}[kind]
+
+
+def key_column(ident: Any, table: Any) -> ColumnElement[Any]:
+    """The column of ``table`` (or an alias of it) a metric, param or tag identifier reads."""
+    if ident.kind == "metric":
+        return {"latest": table.c.value, "min": table.c.min_value, "max": table.c.max_value}[ident.agg]
+    return table.c.value
+
+
+def value_test(node: Compare, table: Any) -> ColumnElement[bool]:
+    """The test of a metric, param or tag comparison on a row of ``table`` (or an alias of it)."""
+    if node.op == "IS NOT NULL":
+        return true()
+    col = key_column(node.ident, table)
+    if node.ident.kind != "metric" and not isinstance(node.values[0], str):
+        col = as_number(col)
+    return test(col, node.op, node.values)
 
 
 def _has_key(table: Any, key: str, present: bool) -> ColumnElement[bool]:

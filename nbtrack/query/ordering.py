@@ -1,20 +1,21 @@
-"""``order_by`` strings ("metrics.acc DESC", "MIN(metrics.loss)", "params.lr") applied to a query.
+"""``order_by`` strings ("metrics.acc DESC", "MIN(metrics.loss)", "params.lr") parsed and joined.
 
 Each key is one LEFT JOIN on its table's ``(run_id, key)`` primary key, so it is looked up
 once per run. Runs missing the key sort last whatever the direction; params and tags sort
-numbers numerically before other text; ties are broken by run id, so the order is stable.
+numbers numerically before other text. (A first key on a metric is read from its index
+instead: see :mod:`.plan`.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_
+from sqlalchemy import and_
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..errors import QueryError
 from ..store import schema as s
-from .compiler import attribute_column
+from .compiler import attribute_column, key_column, key_table
 from .lexer import tokenize
 from .parser import Ident, _Parser, parse_operand
 from .sqlfuncs import as_number
@@ -57,24 +58,21 @@ def parse_order_by(items: list[str] | tuple[str, ...] | None) -> list[tuple[Iden
     return out
 
 
-def apply_order_by(query: Select[Any], items: list[str] | tuple[str, ...] | None) -> Select[Any]:
-    """``query`` (a select over ``runs``) with the joins and ORDER BY of ``items``."""
-    source: Any = query.get_final_froms()[0] if len(query.get_final_froms()) == 1 else s.runs
+def order_clauses(
+    source: Any, items: list[tuple[Ident, bool]], first: int = 0
+) -> tuple[Any, list[ColumnElement[Any]]]:
+    """``source`` (a FROM over ``runs``) with the LEFT JOINs of ``items``, and their ORDER BY
+    clauses (no tie-break); ``first`` numbers the join aliases."""
     clauses: list[ColumnElement[Any]] = []
-    for i, (ident, descending) in enumerate(parse_order_by(items)):
+    for i, (ident, descending) in enumerate(items, first):
         if ident.kind == "attr":
             keys: list[ColumnElement[Any]] = [attribute_column(ident.key)]
         else:
-            table = {"metric": s.latest_metrics, "param": s.params, "tag": s.tags}[ident.kind]
-            t = table.alias(f"order_{i}")
+            t = key_table(ident.kind).alias(f"order_{i}")
             source = source.outerjoin(t, and_(t.c.run_id == s.runs.c.id, t.c.key == ident.key))
-            if ident.kind == "metric":
-                keys = [
-                    {"latest": t.c.value, "min": t.c.min_value, "max": t.c.max_value}[ident.agg]
-                ]
-            else:  # numbers by value first, then the rest as text
-                keys = [as_number(t.c.value), t.c.value]
+            col = key_column(ident, t)
+            # params and tags: numbers by value first, then the rest as text
+            keys = [col] if ident.kind == "metric" else [as_number(col), col]
         for key in keys:
             clauses.append((key.desc() if descending else key.asc()).nulls_last())
-    clauses.append(s.runs.c.id.asc())
-    return query.select_from(source).order_by(*clauses)
+    return source, clauses

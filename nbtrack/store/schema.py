@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: params, tags and latest_metrics without a rowid on SQLite; ix_runs_search
 
 metadata = MetaData()
 
@@ -83,6 +83,8 @@ runs = Table(
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_start", "start_time"),
     Index("ix_runs_session", "session_id"),
+    # a search's one look-up per candidate run, answered from the index alone
+    Index("ix_runs_search", "id", "deleted_at", "experiment_id", "start_time"),
 )
 
 params = Table(
@@ -92,6 +94,7 @@ params = Table(
     Column("key", String(256), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_params_key_value", "key", "value", "run_id"),  # run_id: covering for searches
+    sqlite_with_rowid=False,  # a (run_id, key) lookup is one B-tree search, value included
 )
 
 tags = Table(
@@ -101,6 +104,7 @@ tags = Table(
     Column("key", String(256), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_tags_key_value", "key", "value", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 metrics = Table(
@@ -130,6 +134,7 @@ latest_metrics = Table(
     Index("ix_latest_key_value", "key", "value", "run_id"),
     Index("ix_latest_key_min", "key", "min_value", "run_id"),  # MIN(metrics.x) / MAX(metrics.x) filters
     Index("ix_latest_key_max", "key", "max_value", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 sources = Table(

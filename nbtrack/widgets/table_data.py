@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationError
 
 if TYPE_CHECKING:
+    from ..query import Plan
     from ..store import Store
 
 CORE_COLUMNS: list[tuple[str, str, str]] = [
@@ -143,38 +144,31 @@ def order_item(column: Column, descending: bool) -> str:
     return f"{group}.{quote_key(key)}{direction}"
 
 
-def result_query(filter_string: str, experiment: str | None, order: str) -> Any:
-    """SELECT of the ids of the live runs matching the filter language, in ``order``.
+def result_query(filter_string: str, experiment: str | None, order: str) -> Plan:
+    """The search of the ids of the live runs matching the filter language, in ``order``.
 
     Raises :class:`~nbtrack.errors.QueryError` (a ValidationError) pointing at the bad token.
     """
     from sqlalchemy import select
 
-    from ..query import apply_order_by, compile_filter
+    from ..query import plan_search
     from ..store import schema as s
 
     r, e = s.runs, s.experiments
-    q = select(r.c.id).where(r.c.deleted_at.is_(None))
-    if filter_string.strip():
-        q = q.where(compile_filter(filter_string))
+    where = [r.c.deleted_at.is_(None)]
     if experiment is not None:
-        q = q.where(r.c.experiment_id.in_(select(e.c.id).where(e.c.name == experiment)))
-    return apply_order_by(q, [order])
+        where.append(r.c.experiment_id.in_(select(e.c.id).where(e.c.name == experiment)))
+    return plan_search(filter_string.strip() or None, [order], where)
 
 
-def count_of(store: Store, query: Any) -> int:
-    """How many rows ``query`` (from :func:`result_query`) returns, without ordering them."""
-    from sqlalchemy import func, select
-
-    counted = select(func.count()).select_from(query.order_by(None).subquery())
-    return int(store.read(lambda conn: conn.execute(counted).scalar()) or 0)
+def count_of(store: Store, plan: Plan) -> int:
+    """How many runs ``plan`` (from :func:`result_query`) finds."""
+    return store.read(plan.count)
 
 
-def ids_of(store: Store, query: Any, offset: int = 0, limit: int | None = None) -> list[str]:
-    """A slice of the ids of ``query``: one LIMIT/OFFSET read, served by the index when it can."""
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    return store.read(lambda conn: list(conn.execute(query).scalars()))
+def ids_of(store: Store, plan: Plan, offset: int = 0, limit: int | None = None) -> list[str]:
+    """A slice of the ids ``plan`` finds, in order."""
+    return store.read(lambda conn: plan.ids(conn, offset, limit))
 
 
 def page_rows(store: Store, ids: Sequence[str], columns: Sequence[Column]) -> list[dict[str, Any]]:
