@@ -116,6 +116,9 @@ def main() -> None:
     out(f"| `params.model = 'rf' AND tags.owner = 'anna'`, first 1,000 | {ms(w)} | {ms(c)} | |")
     w, c, _ = timed(lambda: search_runs(FILTER, order_by=ORDER, max_results=1000, store=store))
     out(f"| `search_runs` DataFrame of the first 1,000 (filtered, ordered) | {ms(w)} | {ms(c)} | |")
+    for order in ("metrics.acc DESC", "MIN(metrics.loss)", "params.lr"):  # the sidebar's and table's sorts
+        w, c, _ = timed(lambda order=order: search_run_ids(store, None, order_by=[order], max_results=100))
+        out(f"| every run ordered by `{order}`, first 100 | {ms(w)} | {ms(c)} | |")
     for text in ("metrics.loss < 0.2", "MIN(metrics.loss) < 0.2", "MAX(metrics.loss) > 0.9"):
         w, c, (ids, _) = timed(lambda text=text: search_run_ids(store, text))
         out(f"| all ids matching `{text}` ({len(ids):,} runs) | {ms(w)} | {ms(c)} | MIN/MAX ~ LATEST |")

@@ -242,8 +242,8 @@ def main() -> None:
 
 **Runs table over {int(t['total']):,} runs** (10 params, 10 metrics, 5 tags each; median of 5). Kernel side,
 from `runs_table()` to the first page of 100 rows JSON-encoded ({t['page_bytes'] / 1024:.0f} KiB), which is what
-the front end waits for. The total is one `COUNT`, each page one `LIMIT/OFFSET` query through the query layer's
-`apply_order_by` (served by an index for the default order; a sort by a metric or param joins every run once):
+the front end waits for. The total is one `COUNT`, each page one `LIMIT/OFFSET` query planned by the query layer
+(`nbtrack/query/plan.py`: the default order and a metric order read an index; a param order sorts every run):
 
 | | time to first rows (target <= 1 s) |
 |---|---|
