@@ -25,7 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run",
 ]
 IDLE_KERNEL = (
-    "() => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
+    "(name) => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
+    " && (!name || (p.context && p.context.path === name))"
     " && p.sessionContext.session && p.sessionContext.session.kernel"
     " && p.sessionContext.session.kernel.status === 'idle'; }"
 )
@@ -118,7 +119,8 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
 
 
 def open_notebook(page: Any, lab: dict[str, Any], name: str) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
+    """Open ``name`` in JupyterLab and wait until it is the current widget and its kernel is idle
+    (a restored workspace may show another notebook first)."""
     page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_function(IDLE_KERNEL, timeout=90_000)
+    page.wait_for_function(IDLE_KERNEL, arg=name, timeout=90_000)

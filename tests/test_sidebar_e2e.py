@@ -181,7 +181,8 @@ def test_two_selected_runs_are_compared_side_by_side(lab: dict[str, Any], page: 
     # Given a notebook whose two %%track cells make runs that differ in one param
     open_notebook(page, lab, "compare.ipynb")
     page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # not awaited: the selectors below wait (with a timeout) for what the cells record
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     for name in ("cmp-a", "cmp-b"):
         page.wait_for_selector(f".nbtrack-run:has-text('{name}') .nbtrack-badge-finished", timeout=90_000)
     compare = page.locator(".nbtrack-compare")
