@@ -23,7 +23,7 @@ class RunsHandler(NbtrackHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         url = self.store_url()
-        args = {
+        args: dict[str, Any] = {
             "filter_string": self.get_query_argument("filter", "").strip(),
             "experiments": [e for e in self.get_query_arguments("experiment") if e] or None,
             "order_by": [o for o in self.get_query_arguments("order_by") if o] or None,
