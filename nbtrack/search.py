@@ -8,6 +8,7 @@ their params, latest metrics and tags, each folded by the engine into one JSON d
 from __future__ import annotations
 
 import difflib
+import gc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,11 @@ def search_runs(
         token = None
         if limit is not None and len(ids) > limit:
             ids, token = ids[:limit], encode_page_token(offset + limit, fp)
-        df = _frame(conn, ids)
+        gc.disable()  # millions of new objects, none of them garbage: no collections meanwhile
+        try:
+            df = _frame(conn, ids)
+        finally:
+            gc.enable()
         df.attrs["next_page_token"] = token
         return df
 
@@ -266,10 +271,12 @@ def _key_columns(
     if among is not None:
         per_run = per_run.where(table.c.run_id.in_(among))
     sub = per_run.subquery()
-    array = func.json_group_array if sqlite else func.json_agg
-    obj = func.json(sub.c.obj) if sqlite else sub.c.obj
-    run_ids, objects = conn.execute(select(cast(array(sub.c.run_id), Text), cast(array(obj), Text))).one()
-    run_ids, objects = orjson.loads(run_ids or "[]"), orjson.loads(objects or "[]")
+    if sqlite:  # the objects are JSON already: joined as text, not parsed again by json()
+        query = select(func.json_group_array(sub.c.run_id), func.group_concat(sub.c.obj))
+    else:
+        query = select(cast(func.json_agg(sub.c.run_id), Text), cast(func.string_agg(cast(sub.c.obj, Text), ","), Text))
+    run_ids, objects = conn.execute(query).one()
+    run_ids, objects = orjson.loads(run_ids or "[]"), orjson.loads(f"[{objects or ''}]")
     at = position.get_indexer(run_ids)
     keep = at >= 0
     at, objects = at[keep], [o for o, k in zip(objects, keep, strict=True) if k]
