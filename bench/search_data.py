@@ -204,9 +204,13 @@ def build_nbtrack(root: str, n: int, history_runs: int, seed: int = 7) -> None:
         if len(params) >= 200_000 or len(hist) >= 200_000:
             _flush(db, run_rows, params, tags, latest, hist, cells)
     _flush(db, run_rows, params, tags, latest, hist, cells)
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
+    db.execute("COMMIT")  # no ANALYZE: a store written by nbtrack has no planner statistics either
     db.close()
+    from nbtrack.store.sql import fill_summaries
+
+    store = Store(root)  # what an import does after loading runs: their summaries for searches
+    store.write(fill_summaries)
+    store.close()
 
 
 def _flush(

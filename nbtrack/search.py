@@ -1,8 +1,8 @@
 """Search runs with the filter language; runs and metric histories as pandas DataFrames.
 
 ``search_run_ids`` is the primitive (ids in order plus a page token); ``search_runs`` builds
-its DataFrame column-wise from four bulk queries over the selected runs: their rows, and
-their params, latest metrics and tags, each folded by the engine into one JSON document.
+its DataFrame column-wise from one query over the selected runs: their rows with their
+params, latest metrics and tags as one JSON summary each (``runs.summary``).
 """
 
 from __future__ import annotations
@@ -200,28 +200,38 @@ def _experiment_ids(store: Store, names: list[str]) -> list[int]:
 
 # -- the DataFrame --------------------------------------------------------------------------
 def _frame(conn: Connection, ids: list[str]) -> pd.DataFrame:
+    """One row per run of ``ids``: the run's columns, then its params, metrics and tags.
+
+    One query reads each run's row and its JSON summary (kept for ended runs, computed
+    for the others), so Python parses one document rather than a row per (run, key).
+    """
     import numpy as np
+    import orjson
     import pandas as pd
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from .query.plan import fetch
     from .store import schema as s
+    from .store.sql import summary_json
 
     r, e = s.runs, s.experiments
     n = len(ids)
     position = pd.Index(ids, dtype=object)
-    among = ids if n <= _ID_LIST_MAX else None  # more: read every run, keep those of ids
+    summary = func.coalesce(r.c.summary, summary_json(conn.dialect.name == "sqlite"))
     query = select(
-        r.c.id, r.c.name, e.c.name, r.c.status, r.c.start_time, r.c.end_time, r.c.user, r.c.parent_run_id
+        r.c.id, r.c.name, e.c.name, r.c.status, r.c.start_time, r.c.end_time, r.c.user, r.c.parent_run_id, summary
     ).join(e, e.c.id == r.c.experiment_id)
-    run_rows = fetch(conn, query.where(r.c.id.in_(among)) if among is not None else query) if n else []
-    cols = list(zip(*run_rows, strict=False)) if run_rows else [()] * 8
-    at = position.get_indexer(cols[0]) if run_rows else np.array([], dtype=np.int64)
+    if n <= _ID_LIST_MAX:  # more: read every run, keep those of ids
+        query = query.where(r.c.id.in_(ids))
+    rows = fetch(conn, query) if n else []
+    cols = list(zip(*rows, strict=False)) if rows else [()] * 9
+    at = position.get_indexer(cols[0]) if rows else np.array([], dtype=np.int64)
     keep = at >= 0
+    at = at[keep]
 
     def placed(values: Sequence[Any], dtype: Any) -> np.ndarray:
         out = np.full(n, np.nan if dtype == "float64" else None, dtype=dtype)
-        out[at[keep]] = np.asarray(values, dtype=dtype)[keep]
+        out[at] = np.asarray(values, dtype=dtype)[keep]
         return out
 
     start = placed(cols[4], "float64")
@@ -237,53 +247,16 @@ def _frame(conn: Connection, ids: list[str]) -> pd.DataFrame:
         "user": placed(cols[6], object),
         "parent_run_id": placed(cols[7], object),
     }
-    if n:
-        for prefix, table in (("params.", s.params), ("metrics.", s.latest_metrics), ("tags.", s.tags)):
-            data.update(_key_columns(conn, prefix, table, among, position))
+    docs = orjson.loads("[" + ",".join(np.asarray(cols[8], dtype=object)[keep]) + "]") if rows else []
+    for prefix, part in (("params.", "p"), ("metrics.", "m"), ("tags.", "t")):
+        numeric = prefix == "metrics."
+        maps = [d[part] or {} for d in docs]  # PostgreSQL aggregates no rows to null
+        for key in sorted(set().union(*maps)):
+            column = np.full(n, np.nan if numeric else None, dtype="float64" if numeric else object)
+            column[at] = np.array([m.get(key) for m in maps], dtype=column.dtype)
+            data[prefix + key] = column
     return pd.DataFrame(
         {k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
          for k, v in data.items()},
         index=pd.RangeIndex(n),
     )
-
-
-def _key_columns(
-    conn: Connection, prefix: str, table: Any, among: list[str] | None, position: pd.Index
-) -> dict[str, Any]:
-    """``{prefix + key: column}`` for the runs at ``position``, a column per key of ``table``.
-
-    The engine folds each run's keys into a JSON object and all of them into one JSON
-    document, so Python parses one string rather than fetching a row per (run, key).
-    """
-    import numpy as np
-    import orjson
-    from sqlalchemy import Text, case, cast, func, select
-
-    sqlite = conn.dialect.name == "sqlite"
-    numeric = prefix == "metrics."
-    value: Any = table.c.value
-    if numeric and sqlite:  # SQLite writes infinity as Inf, which is not JSON
-        value = case((func.abs(value) > 1.7976931348623157e308, cast(value, Text)), else_=value)
-    per_run = select(
-        table.c.run_id.label("run_id"),
-        (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, value).label("obj"),
-    ).group_by(table.c.run_id)
-    if among is not None:
-        per_run = per_run.where(table.c.run_id.in_(among))
-    sub = per_run.subquery()
-    if sqlite:  # the objects are JSON already: joined as text, not parsed again by json()
-        query = select(func.json_group_array(sub.c.run_id), func.group_concat(sub.c.obj))
-    else:
-        query = select(cast(func.json_agg(sub.c.run_id), Text), cast(func.string_agg(cast(sub.c.obj, Text), ","), Text))
-    run_ids, objects = conn.execute(query).one()
-    run_ids, objects = orjson.loads(run_ids or "[]"), orjson.loads(f"[{objects or ''}]")
-    at = position.get_indexer(run_ids)
-    keep = at >= 0
-    at, objects = at[keep], [o for o, k in zip(objects, keep, strict=True) if k]
-    out = {}
-    for key in sorted(set().union(*objects)):
-        values = [o.get(key) for o in objects]
-        column = np.full(len(position), np.nan if numeric else None, dtype="float64" if numeric else object)
-        column[at] = np.array(values, dtype="float64" if numeric else object)
-        out[prefix + key] = column
-    return out

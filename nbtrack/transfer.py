@@ -34,6 +34,7 @@ from sqlalchemy import and_, insert, select
 from .errors import NotFoundError, ValidationError
 from .manage import store_of
 from .store import schema as s
+from .store.sql import fill_summaries
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -309,6 +310,7 @@ def _insert(st: Store, conn: Connection, tables: dict[str, list[dict[str, Any]]]
         x for x in tables["file_events"]
         if x["run_id"] in new_ids or (x["run_id"] is None and (x["session_id"], x["seq"]) in added)
     ])
+    fill_summaries(conn)
 
 
 def _chunks(items: list[str]) -> list[list[str]]:

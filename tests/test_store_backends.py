@@ -274,6 +274,30 @@ def test_search_orders_pages_and_builds_frames(store: Store) -> None:
     assert df.loc[0, "tags.owner"] == "anna" and df.loc[0, "run_id"] == run_id(1)
 
 
+def test_frames_follow_changes_made_after_a_run_ended(store: Store) -> None:
+    """An ended run's params, metrics and tags are read from its kept summary; editing any
+    of them afterwards (tags from the sidebar, a late metric, a param) shows in the next frame."""
+    from nbtrack.manage import delete_run_tag, set_run_tags
+
+    rid = "cd" * 16
+    store.create_run({"id": rid, "name": "late", "status": "running", "start_time": 100.0}, "exp",
+                     {"lr": "0.1"}, {"stage": "dev", "old": "x"})
+    _points(store, rid, [("acc", 0.5, 0, 100.0, None), ("loss", float("inf"), 0, 100.0, None)])
+    store.update_run(rid, status="finished", end_time=130.0)
+
+    def frame() -> dict[str, Any]:
+        row = search_runs(store=store).iloc[0]
+        return {k: v for k, v in row.items() if k.startswith(("params.", "metrics.", "tags."))}
+
+    assert frame() == {"params.lr": "0.1", "metrics.acc": 0.5, "metrics.loss": math.inf,
+                       "tags.old": "x", "tags.stage": "dev"}
+    set_run_tags(rid, {"stage": "prod"}, store=store)
+    delete_run_tag(rid, "old", store=store)
+    _points(store, rid, [("acc", 0.75, 1, 131.0, None)])
+    store.write(lambda conn: store.write_batch(conn, rid, {"lr": "0.2"}, {}, []))
+    assert frame() == {"params.lr": "0.2", "metrics.acc": 0.75, "metrics.loss": math.inf, "tags.stage": "prod"}
+
+
 # -- credentials ------------------------------------------------------------------------------
 def test_passwords_never_show_in_reprs_errors_or_cli_output(pg_url: str, pg_server: Any, tmp_path: Path) -> None:
     st = Store(pg_url)

@@ -139,8 +139,8 @@ def test_an_old_store_migrates_in_place_with_a_backup(store_dir, monkeypatch):
 
 
 def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_dir):
-    """Version 1 kept params, tags and latest metrics in rowid tables and had no
-    ix_runs_search; opening it rebuilds them in place, backed up, with every value kept."""
+    """Version 1 kept params, tags and latest metrics in rowid tables, had no run summaries and
+    no covering run indexes; opening it rebuilds them in place, backed up, with every value kept."""
     with nbtrack.start_run(name="old", store=str(store_dir), params={"lr": 0.1}, tags={"team": "a"},
                            log_system_metrics=False) as run:
         run.log_metric("acc", 0.5)
@@ -148,13 +148,15 @@ def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_
     open_store(store_dir).close()
     db = sqlite3.connect(store_dir / "nbtrack.db")
     with db:  # rewrite the file as version 1 laid it out
-        for table, cols in (("params", "run_id, key, value"), ("tags", "run_id, key, value"),
-                            ("latest_metrics", "run_id, key, value, step, timestamp, min_value, max_value, count")):
+        for table in ("params", "tags", "latest_metrics"):
             db.execute(f"CREATE TABLE {table}_old AS SELECT * FROM {table}")
             db.execute(f"DROP TABLE {table}")
             db.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_old")
             db.execute(f"DROP TABLE {table}_old")
         db.execute("DROP INDEX ix_runs_search")
+        db.execute("DROP INDEX ix_runs_start")
+        db.execute("CREATE INDEX ix_runs_start ON runs (start_time)")
+        db.execute("ALTER TABLE runs DROP COLUMN summary")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
     found = nbtrack.search_runs("params.lr = 0.1 AND metrics.acc > 0.8", order_by=["metrics.acc DESC"],
@@ -165,6 +167,8 @@ def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_
     db = sqlite3.connect(store_dir / "nbtrack.db")
     layout = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE name IN ('params', 'tags', 'latest_metrics', 'ix_runs_search')"))
     assert all("WITHOUT ROWID" in layout[t] for t in ("params", "tags", "latest_metrics")) and "ix_runs_search" in layout
+    summary = json.loads(db.execute("SELECT summary FROM runs").fetchone()[0])
+    assert summary == {"p": {"lr": "0.1"}, "m": {"acc": 0.9}, "t": {"team": "a"}}
     assert (store_dir / "nbtrack.db.v1.bak").exists()
     assert run_cli("doctor", "--store", str(store_dir)).returncode == 0
 

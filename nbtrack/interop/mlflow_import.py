@@ -104,6 +104,7 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
     from sqlalchemy import insert
 
     from ..store import schema as s
+    from ..store.sql import fill_summaries
 
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}
@@ -133,6 +134,7 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
         store.write_batch(conn, rid, dict(data.params), tags, points)
         if artifacts:
             conn.execute(insert(s.artifacts), [{"run_id": rid, **a, "created": time.time()} for a in artifacts])
+        fill_summaries(conn)
 
     store.write(write)
 

@@ -9,6 +9,7 @@ Per-cell state is stored as a diff (name -> hash, NULL hash = deleted) and folde
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -20,9 +21,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 
-SCHEMA_VERSION = 2  # 2: params, tags and latest_metrics without a rowid on SQLite; ix_runs_search
+SCHEMA_VERSION = 2  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
 
 metadata = MetaData()
 
@@ -80,8 +82,11 @@ runs = Table(
     Column("git_diff_hash", String(64)),  # NULL when the working tree is clean
     Column("env_hash", String(64)),
     Column("snapshot_hash", String(64)),  # blob: JSON {relative path: blob hash} of local code
+    # JSON {"p": params, "m": latest metrics, "t": tags} of an ended run, for whole-table reads;
+    # NULL: read them from their tables (triggers clear it whenever one of those rows changes)
+    Column("summary", Text),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
-    Index("ix_runs_start", "start_time"),
+    Index("ix_runs_start", "start_time", "id", "deleted_at", "experiment_id"),  # covering: newest first
     Index("ix_runs_session", "session_id"),
     # a search's one look-up per candidate run, answered from the index alone
     Index("ix_runs_search", "id", "deleted_at", "experiment_id", "start_time"),
@@ -197,3 +202,44 @@ artifacts = Table(
     Column("size", BigInteger, nullable=False),
     Column("created", Float, nullable=False),
 )
+
+
+# -- runs.summary is cleared by the engine whenever a param, tag or latest metric changes ---------
+_PG_FORGET = """
+CREATE OR REPLACE FUNCTION nbtrack_forget_summary() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE runs SET summary = NULL WHERE id = OLD.run_id AND summary IS NOT NULL;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        UPDATE runs SET summary = NULL WHERE id = NEW.run_id AND summary IS NOT NULL;
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql"""
+
+
+def summary_triggers(table: Table) -> list[DDL]:
+    """The statements that make any change to ``table``'s rows clear their run's summary."""
+    name = table.name
+    sqlite = [
+        DDL(
+            f"CREATE TRIGGER IF NOT EXISTS forget_summary_{name}_{op.lower()} AFTER {op} ON {name} "
+            f"BEGIN UPDATE runs SET summary = NULL WHERE id = {row}.run_id AND summary IS NOT NULL; END"
+        ).execute_if(dialect="sqlite")
+        for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    ]
+    postgres = [
+        DDL(_PG_FORGET).execute_if(dialect="postgresql"),
+        DDL(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(dialect="postgresql"),
+        DDL(
+            f"CREATE TRIGGER forget_summary AFTER INSERT OR UPDATE OR DELETE ON {name} "
+            "FOR EACH ROW EXECUTE FUNCTION nbtrack_forget_summary()"
+        ).execute_if(dialect="postgresql"),
+    ]
+    return sqlite + postgres
+
+
+SUMMARY_TABLES = (params, tags, latest_metrics)
+for _table in SUMMARY_TABLES:
+    for _ddl in summary_triggers(_table):
+        event.listen(_table, "after_create", _ddl)
