@@ -32,7 +32,6 @@ RUN_COLUMNS = [
     "user",
     "parent_run_id",
 ]
-_ID_LIST_MAX = 2000  # up to this many runs are read by id; more by reading every run
 
 
 def search_run_ids(
@@ -85,13 +84,13 @@ def search_runs(
     limit = _check_max_results(max_results)
 
     def fn(conn: Connection) -> pd.DataFrame:
-        ids = plan.ids(conn, offset, None if limit is None else limit + 1)
-        token = None
-        if limit is not None and len(ids) > limit:
-            ids, token = ids[:limit], encode_page_token(offset + limit, fp)
         gc.disable()  # millions of new objects, none of them garbage: no collections meanwhile
         try:
-            df = _frame(conn, ids)
+            rows = plan.rows(conn, _frame_columns(conn), offset, None if limit is None else limit + 1)
+            token = None
+            if limit is not None and len(rows) > limit:
+                rows, token = rows[:limit], encode_page_token(offset + limit, fp)
+            df = _frame(rows)
         finally:
             gc.enable()
         df.attrs["next_page_token"] = token
@@ -199,64 +198,65 @@ def _experiment_ids(store: Store, names: list[str]) -> list[int]:
 
 
 # -- the DataFrame --------------------------------------------------------------------------
-def _frame(conn: Connection, ids: list[str]) -> pd.DataFrame:
-    """One row per run of ``ids``: the run's columns, then its params, metrics and tags.
+def _frame_columns(conn: Connection) -> list[Any]:
+    """What :func:`_frame` reads of each run: its columns and its JSON summary (kept for ended
+    runs, computed for the others)."""
+    from sqlalchemy import func
 
-    One query reads each run's row and its JSON summary (kept for ended runs, computed
-    for the others), so Python parses one document rather than a row per (run, key).
-    """
-    import numpy as np
-    import orjson
-    import pandas as pd
-    from sqlalchemy import func, select
-
-    from .query.plan import fetch
+    from .query.compiler import attribute_column
     from .store import schema as s
     from .store.sql import summary_json
 
-    r, e = s.runs, s.experiments
-    n = len(ids)
-    position = pd.Index(ids, dtype=object)
-    summary = func.coalesce(r.c.summary, summary_json(conn.dialect.name == "sqlite"))
-    query = select(
-        r.c.id, r.c.name, e.c.name, r.c.status, r.c.start_time, r.c.end_time, r.c.user, r.c.parent_run_id, summary
-    ).join(e, e.c.id == r.c.experiment_id)
-    if n <= _ID_LIST_MAX:  # more: read every run, keep those of ids
-        query = query.where(r.c.id.in_(ids))
-    rows = fetch(conn, query) if n else []
-    cols = list(zip(*rows, strict=False)) if rows else [()] * 9
-    at = position.get_indexer(cols[0]) if rows else np.array([], dtype=np.int64)
-    keep = at >= 0
-    at = at[keep]
+    r = s.runs.c
+    summary = func.coalesce(r.summary, summary_json(conn.dialect.name == "sqlite"))
+    return [r.id, r.name, attribute_column("experiment"), r.status, r.start_time, r.end_time, r.user,
+            r.parent_run_id, summary]
 
-    def placed(values: Sequence[Any], dtype: Any) -> np.ndarray:
-        out = np.full(n, np.nan if dtype == "float64" else None, dtype=dtype)
-        out[at] = np.asarray(values, dtype=dtype)[keep]
-        return out
 
-    start = placed(cols[4], "float64")
-    end = placed([np.nan if v is None else v for v in cols[5]], "float64")
+def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """One row per run: the run's columns, then its params, metrics and tags; Python parses
+    one JSON document of all the summaries rather than a row per (run, key)."""
+    import numpy as np
+    import orjson
+    import pandas as pd
+
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 9
+    start = np.array(cols[4], dtype="float64")
+    end = np.array([np.nan if v is None else v for v in cols[5]], dtype="float64")
     data: dict[str, Any] = {
-        "run_id": np.array(ids, dtype=object),
-        "run_name": placed(cols[1], object),
-        "experiment": placed(cols[2], object),
-        "status": placed(cols[3], object),
+        "run_id": cols[0],
+        "run_name": cols[1],
+        "experiment": cols[2],
+        "status": cols[3],
         "start_time": pd.to_datetime(start, unit="s", utc=True),
         "end_time": pd.to_datetime(end, unit="s", utc=True),
         "duration": end - start,
-        "user": placed(cols[6], object),
-        "parent_run_id": placed(cols[7], object),
+        "user": cols[6],
+        "parent_run_id": cols[7],
     }
-    docs = orjson.loads("[" + ",".join(np.asarray(cols[8], dtype=object)[keep]) + "]") if rows else []
+    docs = orjson.loads("[" + ",".join(cols[8]) + "]")
     for prefix, part in (("params.", "p"), ("metrics.", "m"), ("tags.", "t")):
-        numeric = prefix == "metrics."
         maps = [d[part] or {} for d in docs]  # PostgreSQL aggregates no rows to null
-        for key in sorted(set().union(*maps)):
-            column = np.full(n, np.nan if numeric else None, dtype="float64" if numeric else object)
-            column[at] = np.array([m.get(key) for m in maps], dtype=column.dtype)
-            data[prefix + key] = column
+        keys = sorted(set().union(*maps))
+        dtype = "float64" if prefix == "metrics." else object
+        for key, values in zip(keys, _values_by_key(maps, keys), strict=True):
+            data[prefix + key] = np.array(values, dtype=dtype)
     return pd.DataFrame(
-        {k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
-         for k, v in data.items()},
+        {k: pd.Series(v, dtype=object) if isinstance(v, tuple) or v.dtype.kind == "O" else v for k, v in data.items()},
         index=pd.RangeIndex(n),
     )
+
+
+def _values_by_key(maps: list[dict[str, Any]], keys: list[str]) -> list[Sequence[Any]]:
+    """For each of ``keys``, its value in every map (None where missing): one C-level call per
+    map when every map has every key, as runs of one experiment usually do."""
+    from operator import itemgetter
+
+    if not keys:
+        return []
+    if sum(map(len, maps)) == len(keys) * len(maps):  # then every map has every key
+        if len(keys) == 1:
+            return [[m[keys[0]] for m in maps]]
+        return list(zip(*map(itemgetter(*keys), maps), strict=True))
+    return [[m.get(key) for m in maps] for key in keys]

@@ -50,6 +50,8 @@ def test_order_by_any_identifier_with_missing_values_last(store: Store, order_by
 
 def test_ties_are_broken_by_run_id_so_the_order_is_stable(store: Store) -> None:
     ids, _ = search_run_ids(store, None, order_by=["params.missing DESC"])
+    assert ids == sorted(ids, reverse=True)  # in the direction of the first key
+    ids, _ = search_run_ids(store, None, order_by=["params.missing"])
     assert ids == sorted(ids)
     ids, _ = search_run_ids(store, None, order_by=["attributes.user"])
     assert names(store, ids) == ["xgb-big", "rf-small", "rf-eval", "Running one"]

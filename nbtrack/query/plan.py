@@ -10,7 +10,9 @@ Two choices make a search over 100,000 runs fast:
 - Ordering by a metric walks that metric's ``(key, value, run_id)`` index in order and stops
   at the end of the page. Runs without the metric (or whose value is NaN) sort last: they
   are a second query, the ``tail``, run only when a page reaches past the runs that have it.
-  Ties are broken by run id in the direction of the sort.
+
+Ties are broken by run id in the direction of the first key, so newest-first and a metric
+order are read straight from an index.
 """
 
 from __future__ import annotations
@@ -36,12 +38,19 @@ class Plan:
 
     def ids(self, conn: Connection, offset: int = 0, limit: int | None = None) -> list[str]:
         """Run ids ``offset`` to ``offset + limit`` of the search (all of them for ``limit=None``)."""
-        ids = [row[0] for row in fetch(conn, _page(self.head, offset, limit))]
-        if self.tail is None or (limit is not None and len(ids) >= limit):
-            return ids
-        skip = 0 if ids or not offset else max(0, offset - count(conn, self.head))
-        rest = None if limit is None else limit - len(ids)
-        return ids + [row[0] for row in fetch(conn, _page(self.tail, skip, rest))]
+        return [row[0] for row in self.rows(conn, [s.runs.c.id], offset, limit)]
+
+    def rows(
+        self, conn: Connection, columns: Sequence[Any], offset: int = 0, limit: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """``columns`` (expressions over ``runs``) of the same runs as :meth:`ids`, in order."""
+        head, tail = (q.with_only_columns(*columns) if q is not None else None for q in (self.head, self.tail))
+        rows = fetch(conn, _page(head, offset, limit))
+        if tail is None or (limit is not None and len(rows) >= limit):
+            return rows
+        skip = 0 if rows or not offset else max(0, offset - count(conn, self.head))
+        rest = None if limit is None else limit - len(rows)
+        return rows + fetch(conn, _page(tail, skip, rest))
 
     def count(self, conn: Connection) -> int:
         return sum(count(conn, q) for q in (self.head, self.tail) if q is not None)
@@ -72,10 +81,11 @@ def plan_search(
 
     items = parse_order_by(order_by)
     ident, descending = items[0]
-    if ident.kind != "metric":
+    direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    if ident.kind != "metric":  # (start_time, id) is an index: read backwards for newest first
         ordered, clauses = order_clauses(source, items)
         query = select(s.runs.c.id).select_from(ordered).where(*conditions)
-        return Plan(query.order_by(*clauses, s.runs.c.id.asc()))
+        return Plan(query.order_by(*clauses, direction(s.runs.c.id)))
 
     alias = joined.get(("metric", ident.key))
     head_source = source
@@ -84,7 +94,6 @@ def plan_search(
         head_source = source.join(alias, _on(alias, ident.key))
     col = key_column(ident, alias)
     head_source, rest = order_clauses(head_source, items[1:], first=1)
-    direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     head = (
         select(s.runs.c.id)
         .select_from(head_source)
