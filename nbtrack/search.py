@@ -90,7 +90,7 @@ def search_runs(
             token = None
             if limit is not None and len(rows) > limit:
                 rows, token = rows[:limit], encode_page_token(offset + limit, fp)
-            df = _frame(rows)
+            df = _frame(rows, _experiment_names(conn))
         finally:
             gc.enable()
         df.attrs["next_page_token"] = token
@@ -203,17 +203,23 @@ def _frame_columns(conn: Connection) -> list[Any]:
     runs, computed for the others)."""
     from sqlalchemy import func
 
-    from .query.compiler import attribute_column
     from .store import schema as s
     from .store.sql import summary_json
 
     r = s.runs.c
     summary = func.coalesce(r.summary, summary_json(conn.dialect.name == "sqlite"))
-    return [r.id, r.name, attribute_column("experiment"), r.status, r.start_time, r.end_time, r.user,
-            r.parent_run_id, summary]
+    return [r.id, r.name, r.experiment_id, r.status, r.start_time, r.end_time, r.user, r.parent_run_id, summary]
 
 
-def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+def _experiment_names(conn: Connection) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from .store import schema as s
+
+    return dict(conn.execute(select(s.experiments.c.id, s.experiments.c.name)).all())
+
+
+def _frame(rows: list[tuple[Any, ...]], experiments: dict[int, str]) -> pd.DataFrame:
     """One row per run: the run's columns, then its params, metrics and tags; Python parses
     one JSON document of all the summaries rather than a row per (run, key)."""
     import numpy as np
@@ -227,7 +233,7 @@ def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     data: dict[str, Any] = {
         "run_id": cols[0],
         "run_name": cols[1],
-        "experiment": cols[2],
+        "experiment": tuple(experiments[i] for i in cols[2]),
         "status": cols[3],
         "start_time": pd.to_datetime(start, unit="s", utc=True),
         "end_time": pd.to_datetime(end, unit="s", utc=True),
