@@ -206,7 +206,7 @@ def build_nbtrack(root: str, n: int, history_runs: int, seed: int = 7) -> None:
     _flush(db, run_rows, params, tags, latest, hist, cells)
     db.execute("COMMIT")  # no ANALYZE: a store written by nbtrack has no planner statistics either
     db.close()
-    from nbtrack.store.sql import fill_summaries
+    from nbtrack.store.summary import fill_summaries
 
     store = Store(root)  # what an import does after loading runs: their summaries for searches
     store.write(fill_summaries)

@@ -204,7 +204,7 @@ def _frame_columns(conn: Connection) -> list[Any]:
     from sqlalchemy import func
 
     from .store import schema as s
-    from .store.sql import summary_json
+    from .store.summary import summary_json
 
     r = s.runs.c
     summary = func.coalesce(r.summary, summary_json(conn.dialect.name == "sqlite"))

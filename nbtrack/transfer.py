@@ -34,7 +34,7 @@ from sqlalchemy import and_, insert, select
 from .errors import NotFoundError, ValidationError
 from .manage import store_of
 from .store import schema as s
-from .store.sql import fill_summaries
+from .store.summary import fill_summaries
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

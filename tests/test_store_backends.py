@@ -214,6 +214,30 @@ def test_reopening_a_current_store_keeps_its_data(store_url: str) -> None:
     assert again.read(Store._schema_version) == s.SCHEMA_VERSION
 
 
+def test_a_version_1_postgresql_store_gets_summaries_and_their_triggers(pg_url: str) -> None:
+    from nbtrack.manage import set_run_tags
+
+    st = Store(pg_url)
+    rid = "34" * 16
+    st.create_run({"id": rid, "name": "old", "status": "running", "start_time": 1.0}, "exp", {"lr": "0.1"}, {"a": "1"})
+    st.update_run(rid, status="finished", end_time=2.0)
+
+    def downgrade(conn: Any) -> None:  # version 1 had no summary column and no triggers
+        for table in s.SUMMARY_TABLES:
+            conn.exec_driver_sql(f"DROP TRIGGER forget_summary ON {table.name}")
+        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN summary")
+        conn.execute(update(s.meta).where(s.meta.c.key == "schema_version").values(value="1"))
+
+    st.write(downgrade)
+    st.close()
+    st = Store(pg_url)
+    summary = st.read(lambda conn: conn.execute(select(s.runs.c.summary)).scalar())
+    assert json.loads(summary) == {"p": {"lr": "0.1"}, "m": None, "t": {"a": "1"}}
+    set_run_tags(rid, {"a": "2"}, store=st)
+    assert search_runs(store=st)["tags.a"].tolist() == ["2"]
+    st.close()
+
+
 def test_runs_of_dead_processes_on_this_host_are_marked_killed(store: Store) -> None:
     import psutil
 

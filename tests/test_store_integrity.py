@@ -154,8 +154,9 @@ def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_
             db.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_old")
             db.execute(f"DROP TABLE {table}_old")
         db.execute("DROP INDEX ix_runs_search")
-        db.execute("DROP INDEX ix_runs_start")
-        db.execute("CREATE INDEX ix_runs_start ON runs (start_time)")
+        for index, cols in (("ix_runs_start", "start_time"), ("ix_runs_experiment_start", "experiment_id, start_time")):
+            db.execute(f"DROP INDEX {index}")
+            db.execute(f"CREATE INDEX {index} ON runs ({cols})")
         db.execute("ALTER TABLE runs DROP COLUMN summary")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()

@@ -104,7 +104,7 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
     from sqlalchemy import insert
 
     from ..store import schema as s
-    from ..store.sql import fill_summaries
+    from ..store.summary import fill_summaries
 
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}

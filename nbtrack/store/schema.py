@@ -85,7 +85,7 @@ runs = Table(
     # JSON {"p": params, "m": latest metrics, "t": tags} of an ended run, for whole-table reads;
     # NULL: read them from their tables (triggers clear it whenever one of those rows changes)
     Column("summary", Text),
-    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time", "deleted_at", "id"),  # covering: counts
     Index("ix_runs_start", "start_time", "id", "deleted_at", "experiment_id"),  # covering: newest first
     Index("ix_runs_session", "session_id"),
     # a search's one look-up per candidate run, answered from the index alone

@@ -20,6 +20,8 @@ from sqlalchemy.exc import OperationalError
 from ..errors import NotFoundError, StoreError, ValidationError
 from . import schema as s
 from .blobs import BlobStore, content_hash
+from .migrations import MIGRATIONS
+from .summary import summary_json
 
 T = TypeVar("T")
 RUN_STATUSES = ("running", "finished", "failed", "killed")
@@ -642,60 +644,3 @@ class Store:
 def _chunks(items: list[T], n: int) -> Iterable[list[T]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
-
-
-def summary_json(sqlite: bool) -> Any:
-    """The SQL expression of ``runs.summary`` for the row of ``runs`` it is evaluated on:
-    JSON ``{"p": {param: value}, "m": {metric: latest value}, "t": {tag: value}}``."""
-    from sqlalchemy import Text, cast, func
-
-    parts = []
-    for name, table in (("p", s.params), ("m", s.latest_metrics), ("t", s.tags)):
-        value: Any = table.c.value
-        if table is s.latest_metrics and sqlite:  # SQLite writes infinity as Inf, which is not JSON
-            value = case((func.abs(value) > 1.7976931348623157e308, cast(value, Text)), else_=value)
-        agg = (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, value)
-        sub = select(agg).where(table.c.run_id == s.runs.c.id).scalar_subquery()
-        parts += [name, func.json(sub) if sqlite else sub]  # json(): an object, not a string
-    return func.json_object(*parts) if sqlite else cast(func.json_build_object(*parts), Text)
-
-
-def fill_summaries(conn: Connection) -> int:
-    """Compute the summary of every ended run that has none (after imports and migrations)."""
-    r = s.runs.c
-    stmt = update(s.runs).where(r.summary.is_(None), r.status != "running")
-    return conn.execute(stmt.values(summary=summary_json(conn.dialect.name == "sqlite"))).rowcount
-
-
-def _search_layout(conn: Connection) -> None:
-    """1 -> 2: runs get ``summary`` (kept by triggers) and covering indexes for searches;
-    SQLite's params, tags and latest_metrics are rebuilt as WITHOUT ROWID tables.
-
-    Searches look these up once per candidate run; from a covering index, or without a
-    rowid, that is one B-tree search instead of an index search plus a table search.
-    """
-    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN summary TEXT")
-    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_runs_start")
-    for index in s.runs.indexes:
-        if index.name in ("ix_runs_start", "ix_runs_search"):
-            index.create(conn, checkfirst=True)
-    if conn.dialect.name != "sqlite":
-        for table in s.SUMMARY_TABLES:
-            for ddl in s.summary_triggers(table):
-                ddl(table, conn)
-        fill_summaries(conn)
-        return
-    for table in (s.params, s.tags, s.latest_metrics):
-        old = f"{table.name}_v1"
-        conn.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
-        for index in table.indexes:
-            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
-        table.create(conn)
-        cols = ", ".join(f'"{c.name}"' for c in table.columns)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{old}"')
-        conn.exec_driver_sql(f'DROP TABLE "{old}"')
-    fill_summaries(conn)
-
-
-# Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_search_layout]

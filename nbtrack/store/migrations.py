@@ -1,0 +1,44 @@
+"""Schema migrations: ``MIGRATIONS[i]`` upgrades a store from version i+1 to i+2, in the
+transaction ``Store._migrate`` opens (after a backup of an SQLite file)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Connection
+
+from . import schema as s
+from .summary import fill_summaries
+
+
+def search_layout(conn: Connection) -> None:
+    """1 -> 2: runs get ``summary`` (kept by triggers) and covering indexes for searches;
+    SQLite's params, tags and latest_metrics are rebuilt as WITHOUT ROWID tables.
+
+    Searches look these up once per candidate run; from a covering index, or without a
+    rowid, that is one B-tree search instead of an index search plus a table search.
+    """
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN summary TEXT")
+    for index in s.runs.indexes:  # version 1 had some of them on fewer columns
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+        index.create(conn)
+    if conn.dialect.name != "sqlite":
+        for table in s.SUMMARY_TABLES:
+            for ddl in s.summary_triggers(table):
+                ddl(table, conn)
+        fill_summaries(conn)
+        return
+    for table in (s.params, s.tags, s.latest_metrics):
+        old = f"{table.name}_v1"
+        conn.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
+        for index in table.indexes:
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+        table.create(conn)
+        cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{old}"')
+        conn.exec_driver_sql(f'DROP TABLE "{old}"')
+    fill_summaries(conn)
+
+
+# Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
+MIGRATIONS: list[Callable[[Connection], None]] = [search_layout]
