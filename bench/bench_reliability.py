@@ -3,7 +3,9 @@
 ``python bench/bench_reliability.py`` runs 14 script processes (the logging API: runs, params,
 step metrics, artifacts) and 2 real kernels (cells, ``%%track`` runs) for 60 seconds against
 one SQLite store, then counts every point, cell and artifact in the store against what each
-writer says it logged, and reports the time nbtrack adds to each kernel cell under that load.
+writer says it logged, and reports the time nbtrack adds to each kernel cell under that load
+(its hook's wall time, and the round trip of plain cells against a kernel without nbtrack
+running the same cells at the same time).
 Figures go to the "Reliability under load" section of bench/RESULTS.md.
 ``tests/test_load.py`` runs the same for a few seconds.
 """
@@ -72,6 +74,30 @@ def start_scripts(n: int, seconds: float, store: str, work: Path) -> list[tuple[
     return procs
 
 
+def plain_cell(cells: int) -> str:
+    return f"x{cells % 7} = list(range({cells}))"
+
+
+def run_plain_kernel(seconds: float, work: Path) -> list[float]:
+    """Client-side round trips of the same plain cells in a kernel without nbtrack, under the
+    same load: the baseline of what nbtrack adds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from conftest import Kernel
+
+    k = Kernel(work, {})
+    try:
+        trips, cells = [], 0
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            t = time.perf_counter()
+            assert k.run(plain_cell(cells))["status"] == "ok"
+            trips.append(time.perf_counter() - t)
+            cells += 1
+        return trips
+    finally:
+        k.shutdown()
+
+
 def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, Any]:
     """Cells for ``seconds`` in a real kernel; every fifth a ``%%track`` run with 50 points."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -83,15 +109,20 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
         for code in ("%load_ext nbtrack", KERNEL_SETUP):
             warnings += k.run(code)["stderr"].count("NbtrackWarning")
         cells = runs = 0
+        trips = []  # client-side round trips of the plain cells
         deadline = time.time() + seconds
         while time.time() < deadline:
-            if cells % 5 == 0:
+            plain = cells % 5 != 0
+            if not plain:
                 code = (f"%%track --name k{index}-{runs} --experiment load-kernels --no-system-metrics\n"
                         "for s in range(50):\n    nbtrack.log_metric('score', s)")
                 runs += 1
             else:
-                code = f"x{cells % 7} = list(range({cells}))"
+                code = plain_cell(cells)
+            t = time.perf_counter()
             out = k.run(code)
+            if plain:
+                trips.append(time.perf_counter() - t)
             assert out["status"] == "ok", out
             warnings += out["stderr"].count("NbtrackWarning")
             cells += 1
@@ -99,7 +130,7 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
         info = json.loads(out["stdout"])
         # the cells above plus the two set-up cells and this one (recorded by its own hook run)
         return {"cells": cells + 3, "runs": runs, "times": info["times"][:-1], "session": info["session"],
-                "warnings": warnings}
+                "warnings": warnings, "trips": trips}
     finally:
         k.shutdown()
 
@@ -172,7 +203,16 @@ def load_test(seconds: float, n_scripts: int, n_kernels: int, work: Path) -> dic
         except BaseException as exc:  # reported below
             errors.append(exc)
 
+    plain: list[float] = []
+
+    def drive_plain() -> None:
+        try:
+            plain.extend(run_plain_kernel(seconds, work))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
     threads = [threading.Thread(target=drive, args=(i,)) for i in range(n_kernels)]
+    threads.append(threading.Thread(target=drive_plain))
     for t in threads:
         t.start()
     scripts, script_warnings = [], 0
@@ -189,7 +229,10 @@ def load_test(seconds: float, n_scripts: int, n_kernels: int, work: Path) -> dic
     elapsed = time.perf_counter() - started
     result = verify(store, scripts, kernels)
     times = sorted(t for k in kernels for t in k["times"])
+    trips = [t for k in kernels for t in k["trips"]]
     result.update(
+        plain_trip_median=statistics.median(plain) if plain else None,
+        tracked_trip_median=statistics.median(trips) if trips else None,
         seconds=elapsed, writers=n_scripts + n_kernels, scripts=n_scripts, kernels=n_kernels,
         warnings=script_warnings + sum(k["warnings"] for k in kernels),
         cell_overhead_median=statistics.median(times) if times else None,
@@ -282,6 +325,7 @@ def main() -> None:
 | lost or duplicated points, cells, artifacts | {len(r['problems'])} problems{': ' + '; '.join(r['problems'][:3]) if r['problems'] else ''} |
 | nbtrack warnings | {r['warnings']} |
 | time nbtrack adds per kernel cell under this load (median / p95 / max) | {ms(r['cell_overhead_median'])} / {ms(r['cell_overhead_p95'])} / {ms(r['cell_overhead_max'])} |
+| round trip of a plain cell under this load, median: without nbtrack (a third kernel) / with it | {ms(r['plain_trip_median'])} / {ms(r['tracked_trip_median'])} (added: {ms(r['tracked_trip_median'] - r['plain_trip_median'])}) |
 
 Cells while another process holds the SQLite file with `BEGIN EXCLUSIVE` (wall time per trivial cell, client side, one kernel, otherwise idle machine):
 
