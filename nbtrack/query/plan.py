@@ -107,7 +107,7 @@ def plan_search(
         select(s.runs.c.id)
         .select_from(tail_source)
         .where(*conditions, lacking)
-        .order_by(*rest, s.runs.c.id.asc())
+        .order_by(*rest, direction(s.runs.c.id))
     )
     return Plan(head, tail)
 
