@@ -185,7 +185,7 @@ def _convert(p: _Parser, ident: Any, typ: str, tok: Token) -> Any:
         if tok.kind != "NUMBER":
             hint = (
                 f"remove the quotes: {tok.value}"
-                if _is_number(tok.value)
+                if is_number(tok.value)
                 else "compare it with a number such as 0.9"
             )
             raise p.error(
@@ -238,7 +238,8 @@ def _parse_time(p: _Parser, ident: Any, tok: Token) -> float | tuple[float, floa
     return when.timestamp()
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` spells a number (as ``float`` reads it)."""
     try:
         float(text)
     except ValueError:

@@ -93,17 +93,17 @@ def column_clause(column: Column, text: str) -> str:
     text = text.strip()
     if column.group == "metrics" and column.id.endswith((".min", ".max")):
         raise ValidationError(f"column {column.label!r} cannot be filtered; filter its latest value instead")
+    from ..query.fields import is_number, quote_key
+
     if column.group == "run":
         name = _attribute_name(column.id)
     else:
-        from ..query.fields import quote_key
-
         group, key = column.id.split(".", 1)
         name = f"{group}.{quote_key(key)}"
     op = next((o for o in _OPERATORS if text.startswith(o)), None)
     value = text[len(op) :].strip() if op else text
-    if column.kind in ("number", "time", "duration") or (op and _is_number(value)):
-        if not _is_number(value):
+    if column.kind in ("number", "time", "duration") or (op and is_number(value)):
+        if not is_number(value):
             raise ValidationError(f"filter of column {column.label!r} needs a number, got {value!r}")
         return f"{name} {op or '='} {value}"
     quoted = value.replace("'", "''")
@@ -114,14 +114,6 @@ def column_clause(column: Column, text: str) -> str:
 
 def _attribute_name(col_id: str) -> str:
     return {"name": "attributes.run_name", "id": "attributes.run_id"}.get(col_id, f"attributes.{col_id}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def compose_filter(filter_string: str | None, clauses: Sequence[str]) -> str:
