@@ -214,6 +214,17 @@ def test_reopening_a_current_store_keeps_its_data(store_url: str) -> None:
     assert again.read(Store._schema_version) == s.SCHEMA_VERSION
 
 
+def test_frames_hold_the_exact_logged_metric_values(store: Store) -> None:
+    values = [1 / 3, 0.1 + 0.2, 123456789.12345679, 5e-324, 1e308, -0.0, math.inf, -math.inf]
+    for i, v in enumerate(values):
+        rid = f"{i:02d}" * 16
+        store.create_run({"id": rid, "name": f"v{i}", "status": "running", "start_time": float(i)}, "exp", {}, {})
+        _points(store, rid, [("v", v, 0, 1.0, None)])
+        store.update_run(rid, status="finished", end_time=2.0)  # read from the run's summary
+    got = search_runs(order_by=["attributes.start_time"], store=store)["metrics.v"].tolist()
+    assert got == values  # (-0.0 reads back as 0.0, equal to it)
+
+
 def test_a_version_1_postgresql_store_gets_summaries_and_their_triggers(pg_url: str) -> None:
     from nbtrack.manage import set_run_tags
 

@@ -25,8 +25,8 @@ def summary_json(sqlite: bool) -> Any:
     parts = []
     for name, table in (("p", s.params), ("m", s.latest_metrics), ("t", s.tags)):
         value: Any = table.c.value
-        if table is s.latest_metrics and sqlite:  # SQLite writes infinity as Inf, which is not JSON
-            value = case((func.abs(value) > 1.7976931348623157e308, cast(value, Text)), else_=value)
+        if table is s.latest_metrics and sqlite:  # text: JSON numbers get 15 digits there, and Inf
+            value = case((value.is_(None), None), else_=func.printf("%!.17g", value))
         agg = (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, value)
         sub = select(agg).where(table.c.run_id == s.runs.c.id).scalar_subquery()
         parts += [name, func.json(sub) if sqlite else sub]  # json(): an object, not a string
