@@ -196,3 +196,21 @@ def test_metric_order_pages_ties_nan_and_missing_keys_each_once(tmp_path) -> Non
     filtered, _ = search_run_ids(store, "metrics.acc >= 1 AND metrics.other < 7", order_by=["metrics.acc DESC"])
     assert [made[i] for i in filtered] == [2.0, 1.0, 1.0, 1.0]
     assert search_runs("metrics.acc >= 1", order_by=["metrics.acc"], store=store)["metrics.acc"].tolist() == [1.0, 1.0, 1.0, 2.0]
+
+
+def test_an_ended_run_keeps_its_summary_for_whole_table_reads(tmp_path) -> None:
+    import json
+    import sqlite3
+
+    import nbtrack
+
+    store_dir = tmp_path / "store"
+    with nbtrack.start_run(name="short", store=str(store_dir), params={"lr": 0.1}, log_system_metrics=False):
+        pass  # created already ended, in one transaction
+    with nbtrack.start_run(name="long", store=str(store_dir), tags={"t": "x"}, log_system_metrics=False) as run:
+        run.log_metric("acc", 1 / 3)
+        run.flush()  # created while running, ended later
+    db = sqlite3.connect(store_dir / "nbtrack.db")
+    summaries = {name: json.loads(doc) for name, doc in db.execute("SELECT name, summary FROM runs")}
+    assert summaries == {"short": {"p": {"lr": "0.1"}, "m": {}, "t": {}},
+                         "long": {"p": {}, "m": {"acc": 1 / 3}, "t": {"t": "x"}}}

@@ -340,6 +340,9 @@ class Store:
         def fn(conn: Connection) -> None:
             conn.execute(insert(s.runs), [{**row, "experiment_id": self.experiment_id(conn, experiment)}])
             self._write_kv(conn, row["id"], params, tags)
+            if row.get("status", "running") != "running":  # created ended: its summary, as update_run
+                stmt = update(s.runs).where(s.runs.c.id == row["id"])
+                conn.execute(stmt.values(summary=summary_json(self.is_sqlite)))
 
         self.write(fn, wait=wait)
 

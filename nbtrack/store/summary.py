@@ -20,17 +20,29 @@ from . import schema as s
 def summary_json(sqlite: bool) -> Any:
     """The SQL expression of ``runs.summary`` for the row of ``runs`` it is evaluated on:
     JSON ``{"p": {param: value}, "m": {metric: latest value}, "t": {tag: value}}``."""
-    from sqlalchemy import Text, cast, func
+    from sqlalchemy import Text, cast, func, literal
 
-    parts = []
-    for name, table in (("p", s.params), ("m", s.latest_metrics), ("t", s.tags)):
-        value: Any = table.c.value
-        if table is s.latest_metrics and sqlite:  # text: JSON numbers get 15 digits there, and Inf
-            value = case((value.is_(None), None), else_=func.printf("%!.17g", value))
-        agg = (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, value)
-        sub = select(agg).where(table.c.run_id == s.runs.c.id).scalar_subquery()
-        parts += [name, func.json(sub) if sqlite else sub]  # json(): an object, not a string
-    return func.json_object(*parts) if sqlite else cast(func.json_build_object(*parts), Text)
+    def object_of(table: Any) -> Any:
+        agg = (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, table.c.value)
+        return select(agg).where(table.c.run_id == s.runs.c.id).scalar_subquery()
+
+    if not sqlite:
+        parts = ["p", object_of(s.params), "m", object_of(s.latest_metrics), "t", object_of(s.tags)]
+        return cast(func.json_build_object(*parts), Text)
+    # SQLite's JSON functions write numbers with 15 digits (and infinity as Inf): the metrics
+    # object is written out with 17, and the document joined as text so nothing re-reads it.
+    lm = s.latest_metrics.c
+    number = case(
+        (lm.value.is_(None), "null"),
+        (func.abs(lm.value) > 1.7976931348623157e308, func.json_quote(cast(lm.value, Text))),
+        else_=func.printf("%!.17g", lm.value),
+    )
+    pairs = func.group_concat(func.json_quote(lm.key) + literal(":") + number, ",")
+    metrics = select(literal("{") + pairs + literal("}")).where(lm.run_id == s.runs.c.id).scalar_subquery()
+    return (
+        literal('{"p":') + object_of(s.params) + literal(',"m":') + func.coalesce(metrics, "{}")
+        + literal(',"t":') + object_of(s.tags) + literal("}")
+    )
 
 
 def fill_summaries(conn: Connection) -> int:
