@@ -245,11 +245,10 @@ def _frame(rows: list[tuple[Any, ...]], experiments: dict[int, str]) -> pd.DataF
     for prefix, part in (("params.", "p"), ("metrics.", "m"), ("tags.", "t")):
         maps = [d[part] or {} for d in docs]  # PostgreSQL aggregates no rows to null
         keys = sorted(set().union(*maps))
-        dtype = "float64" if prefix == "metrics." else object
         for key, values in zip(keys, _values_by_key(maps, keys), strict=True):
-            data[prefix + key] = np.array(values, dtype=dtype)
+            data[prefix + key] = np.array(values, dtype="float64") if prefix == "metrics." else values
     return pd.DataFrame(
-        {k: pd.Series(v, dtype=object) if isinstance(v, tuple) or v.dtype.kind == "O" else v for k, v in data.items()},
+        {k: pd.Series(v, dtype=object) if isinstance(v, tuple | list) else v for k, v in data.items()},
         index=pd.RangeIndex(n),
     )
 
