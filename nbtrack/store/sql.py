@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import operator
@@ -337,19 +338,43 @@ class Store:
         self, row: dict[str, Any], experiment: str, params: dict[str, str], tags: dict[str, str],
         *, wait: float | None = None,
     ) -> None:
+        summary = None
+        if row.get("status", "running") != "running":  # created ended: it has no metrics yet
+            import orjson
+
+            summary = orjson.dumps({"p": params, "m": {}, "t": tags}).decode()
+
         def fn(conn: Connection) -> None:
-            conn.execute(insert(s.runs), [{**row, "experiment_id": self.experiment_id(conn, experiment)}])
-            self._write_kv(conn, row["id"], params, tags)
-            if row.get("status", "running") != "running":  # created ended: its summary, as update_run
-                stmt = update(s.runs).where(s.runs.c.id == row["id"])
-                conn.execute(stmt.values(summary=summary_json(self.is_sqlite)))
+            self._write_kv(conn, row["id"], params, tags)  # first: no run yet for the triggers to clear
+            conn.execute(insert(s.runs), [{**row, "experiment_id": self.experiment_id(conn, experiment), "summary": summary}])
 
         self.write(fn, wait=wait)
 
     def update_run(self, run_id: str, *, wait: float | None = None, **values: Any) -> None:
-        if values.get("status", "running") != "running":  # ended: keep its summary for searches
-            values["summary"] = summary_json(self.is_sqlite)
-        self.write(lambda conn: conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values)), wait=wait)
+        def fn(conn: Connection) -> None:
+            conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values))
+            if values.get("status", "running") != "running":  # ended: keep its summary for searches
+                self._write_summary(conn, run_id)
+
+        self.write(fn, wait=wait)
+
+    def _write_summary(self, conn: Connection, run_id: str) -> None:
+        """Set the run's ``summary``, through the driver: SQLAlchemy would spend longer
+        compiling and caching the statement than the engine spends running it."""
+        sql, params = self._summary_statement
+        conn.exec_driver_sql(sql, params(run_id))
+
+    @functools.cached_property
+    def _summary_statement(self) -> tuple[str, Callable[[str], Any]]:
+        from sqlalchemy import bindparam
+
+        stmt = update(s.runs).where(s.runs.c.id == bindparam("run_id")).values(summary=summary_json(self.is_sqlite))
+        compiled = stmt.compile(dialect=self.engine.dialect)
+        fixed = compiled.construct_params({"run_id": ""})
+        if compiled.positiontup is None:
+            return str(compiled), lambda run_id: {**fixed, "run_id": run_id}
+        names = compiled.positiontup
+        return str(compiled), lambda run_id: tuple(run_id if n == "run_id" else fixed[n] for n in names)
 
     def _write_kv(self, conn: Connection, run_id: str, params: dict[str, str], tags: dict[str, str]) -> None:
         self._upsert(conn, s.params, [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()], ["run_id", "key"])

@@ -9,6 +9,7 @@ with the same expression for runs that have none.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 from . import schema as s
 
 
+@functools.cache  # built once: an expression this size costs milliseconds to construct
 def summary_json(sqlite: bool) -> Any:
     """The SQL expression of ``runs.summary`` for the row of ``runs`` it is evaluated on:
     JSON ``{"p": {param: value}, "m": {metric: latest value}, "t": {tag: value}}``."""
