@@ -14,69 +14,18 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the e2e tests' harness
+from browser import ARTIFACTS, chromium_page, jupyter_lab  # noqa: E402
 from results import machine_line, write_section  # noqa: E402
 from search_data import build_nbtrack  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(app: str, store: str, root: str) -> Iterator[dict[str, object]]:
-    """``jupyter server`` or ``jupyter lab`` on loopback, showing ``store``."""
-    token, port = uuid.uuid4().hex, free_port()
-    env = {**os.environ, "NBTRACK_STORE": store}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
-        env[name] = os.path.join(root, name.lower())
-    module = "jupyterlab" if app == "lab" else "jupyter_server"
-    cmd = [sys.executable, "-m", module, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
-           "--ServerApp.log_level=WARN"]
-    if app == "lab":
-        cmd.append("--LabApp.expose_app_in_browser=True")
-    log = open(os.path.join(root, f"{app}.log"), "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/status", headers={"Authorization": f"token {token}"})
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(Path(root, f"{app}.log").read_text()[-2000:])
-            time.sleep(0.3)
-        yield {"port": port, "token": token}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,7 +68,7 @@ def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
     }
     rows = []
     first_p99 = 0.0
-    with server("server", store, tmp) as srv:
+    with jupyter_lab(Path(tmp, "server"), Path(tmp), store=store, app="server") as srv:
         # a page deep in the list, through the token the server handed out
         conn = http.client.HTTPConnection("127.0.0.1", int(srv["port"]))  # type: ignore[call-overload]
         token_path, pages = "runs?max_results=100", 1
@@ -146,8 +95,6 @@ def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
 
 
 def bench_sidebar(n_runs: int, tmp: str, rounds: int = 5) -> tuple[str, float]:
-    from playwright.sync_api import sync_playwright
-
     store = os.path.join(tmp, "store-sidebar")
     build_nbtrack(store, n_runs, history_runs=10)
     measure = """async () => {
@@ -161,22 +108,17 @@ def bench_sidebar(n_runs: int, tmp: str, rounds: int = 5) -> tuple[str, float]:
         return [performance.now() - t0, document.querySelectorAll('.nbtrack-run').length];
     }"""
     times, rows_shown = [], 0
-    with server("lab", store, tmp) as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+    with jupyter_lab(Path(tmp, "lab"), Path(tmp), store=store) as srv, chromium_page({"width": 1400, "height": 900}) as page:
         for i in range(rounds + 1):
             # a fresh workspace each round, so the sidebar starts closed and nothing is cached in the page
-            page.goto(f"http://127.0.0.1:{srv['port']}/lab/workspaces/bench{i}?reset&token={srv['token']}")
+            page.goto(f"{srv['url']}/lab/workspaces/bench{i}?reset&token={srv['token']}")
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbtrack:open-sidebar')",
                                    timeout=120_000)
             page.wait_for_timeout(1500)  # let the rest of JupyterLab settle
             elapsed, rows_shown = page.evaluate(measure)
             if i:  # the first round warms the server's caches
                 times.append(elapsed)
-        shot = Path(__file__).resolve().parent.parent / "test-artifacts"
-        shot.mkdir(exist_ok=True)
-        page.screenshot(path=str(shot / "bench-sidebar-10k.png"))
-        browser.close()
+        page.screenshot(path=str(ARTIFACTS / "bench-sidebar-10k.png"))
     text = (f"Sidebar first paint with {n_runs:,} runs in the store: from running the *Show nbtrack Runs* command "
             f"(panel opens) to the first page of rows painted ({rows_shown} rows, the default page; more load on "
             f"demand), in Debian's headless Chromium, JupyterLab restored in a fresh workspace each round, "

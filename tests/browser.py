@@ -45,25 +45,32 @@ def require_browser() -> None:
 
 
 @contextmanager
-def jupyter_lab(base: Path, root: Path, settings: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
-    """``jupyter lab`` serving ``root`` on 127.0.0.1 with a token; its own config, runtime and
-    settings directories under ``base``; ``settings`` maps "<plugin dir>/<file>" to JSON."""
+def jupyter_lab(
+    base: Path, root: Path, settings: dict[str, dict[str, Any]] | None = None, *,
+    store: str | None = None, app: str = "lab",
+) -> Iterator[dict[str, Any]]:
+    """``jupyter lab`` (or, with ``app="server"``, a bare ``jupyter server``) serving ``root`` on
+    127.0.0.1 with a token; its own config, runtime and settings directories under ``base``;
+    ``settings`` maps "<plugin dir>/<file>" to JSON. Without ``store`` the nbtrack store is the
+    one beside the notebook."""
     token, port = uuid.uuid4().hex, free_port()
-    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}  # the store lands beside the notebook
+    env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}
+    if store is not None:
+        env["NBTRACK_STORE"] = store
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         env[name] = str(base / name.lower())
     for rel, value in {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}, **(settings or {})}.items():
         path = base / "jupyterlab_settings_dir" / f"{rel}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
-    log_path = base / "lab.log"
+    log_path = base / f"{app}.log"
+    cmd = [sys.executable, "-m", "jupyterlab" if app == "lab" else "jupyter_server", "--no-browser",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", "--allow-root"]
+    if app == "lab":
+        cmd.append("--LabApp.expose_app_in_browser=True")
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-             "--allow-root"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-        )
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 90
         while True:
@@ -77,7 +84,7 @@ def jupyter_lab(base: Path, root: Path, settings: dict[str, dict[str, Any]] | No
                     raise RuntimeError(log_path.read_text()[-3000:]) from None
                 time.sleep(0.5)
         try:
-            yield {"url": url, "token": token, "root": root, "log": log_path}
+            yield {"url": url, "port": port, "token": token, "root": root, "log": log_path}
         finally:
             proc.terminate()
             try:
