@@ -130,6 +130,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
     let settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
     let chartPoints = 300;
 
+    // a run or compare view as a closable main-area tab
+    const showInMain = (
+      element: React.ReactElement,
+      id: string,
+      label: string,
+      caption: string
+    ): void => {
+      const content = ReactWidget.create(element);
+      content.addClass('nbtrack-runview-widget');
+      const widget = new MainAreaWidget({ content });
+      widget.id = id;
+      widget.title.label = label;
+      widget.title.caption = caption;
+      widget.title.icon = nbtrackIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+
     const openRun = (id: string, name: string): void => {
       const widgetId = `nbtrack-run-${id}`;
       const existing = Array.from(app.shell.widgets('main')).find(
@@ -139,7 +158,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(widgetId);
         return;
       }
-      const content = ReactWidget.create(
+      showInMain(
         React.createElement(RunView, {
           client,
           runId: id,
@@ -150,17 +169,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           artifactUrl: (runId, path) =>
             apiUrl(client.artifactPath(runId, path)),
           onChanged: () => void model.refresh()
-        })
+        }),
+        widgetId,
+        trans.__('Run %1', name),
+        trans.__('nbtrack run %1', id)
       );
-      content.addClass('nbtrack-runview-widget');
-      const widget = new MainAreaWidget({ content });
-      widget.id = widgetId;
-      widget.title.label = trans.__('Run %1', name);
-      widget.title.caption = trans.__('nbtrack run %1', id);
-      widget.title.icon = nbtrackIcon;
-      widget.title.closable = true;
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
     };
 
     let compareCount = 0;
@@ -169,30 +182,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (!canCompare(unique)) {
         return;
       }
-      const content = ReactWidget.create(
+      const names = unique.map(
+        id => model.runs.find(r => r.id === id)?.name ?? id.slice(0, 8)
+      );
+      showInMain(
         React.createElement(CompareView, {
           client,
           runIds: unique,
           trans,
           onOpenRun: openRun
-        })
+        }),
+        `nbtrack-compare-${++compareCount}`,
+        trans._n('Compare %1 run', 'Compare %1 runs', unique.length),
+        trans.__('nbtrack: compare %1', names.join(', '))
       );
-      content.addClass('nbtrack-runview-widget');
-      const widget = new MainAreaWidget({ content });
-      widget.id = `nbtrack-compare-${++compareCount}`;
-      widget.title.label = trans._n(
-        'Compare %1 run',
-        'Compare %1 runs',
-        unique.length
-      );
-      const names = unique.map(
-        id => model.runs.find(r => r.id === id)?.name ?? id.slice(0, 8)
-      );
-      widget.title.caption = trans.__('nbtrack: compare %1', names.join(', '));
-      widget.title.icon = nbtrackIcon;
-      widget.title.closable = true;
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
     };
 
     const list = ReactWidget.create(
