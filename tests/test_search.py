@@ -214,3 +214,51 @@ def test_an_ended_run_keeps_its_summary_for_whole_table_reads(tmp_path) -> None:
     summaries = {name: json.loads(doc) for name, doc in db.execute("SELECT name, summary FROM runs")}
     assert summaries == {"short": {"p": {"lr": "0.1"}, "m": {}, "t": {}},
                          "long": {"p": {}, "m": {"acc": 1 / 3}, "t": {"t": "x"}}}
+
+
+def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_reads_them(tmp_path) -> None:
+    """Before a filtered search on SQLite the plan samples how often each condition holds:
+    it walks the order's index for common conditions and starts from a rare condition's index
+    otherwise. Both ways return exactly the runs, in the order, that Python computes."""
+    import random
+
+    import nbtrack
+    from nbtrack.query import plan_search
+
+    rnd = random.Random(3)
+    made = []
+    for i in range(600):
+        params = {"model": rnd.choice(["rf", "xgb", "lr"]), "seed": str(i % 300)}
+        tags = {"stage": rnd.choice(["prod", "prod-x", "dev"])}
+        with nbtrack.start_run(name=f"r{i}", store=str(tmp_path), params=params, tags=tags,
+                               log_system_metrics=False) as run:
+            acc = None if i % 50 == 0 else round(rnd.random(), 3)
+            if acc is not None:
+                run.log_metric("acc", acc)
+        made.append({"id": run.id, "i": i, "acc": acc, **params, **tags})
+    store = Store(str(tmp_path))
+
+    def by_acc(runs: list[dict]) -> list[str]:
+        having = sorted((r for r in runs if r["acc"] is not None), key=lambda r: (r["acc"], r["id"]), reverse=True)
+        return [r["id"] for r in having] + sorted((r["id"] for r in runs if r["acc"] is None), reverse=True)
+
+    cases = [
+        ("params.seed = '7'", lambda r: r["seed"] == "7"),
+        ("params.model = 'rf' AND tags.stage LIKE 'prod%'", lambda r: r["model"] == "rf" and r["stage"].startswith("prod")),
+        ("params.model IN ('rf', 'lr') AND metrics.acc > 0.3", lambda r: r["model"] in ("rf", "lr") and (r["acc"] or 0) > 0.3),
+        ("params.seed IN ('7', '8') AND tags.stage = 'dev'", lambda r: r["seed"] in ("7", "8") and r["stage"] == "dev"),
+    ]
+    for text, keep in cases:
+        runs = [r for r in made if keep(r)]
+        for limit in (3, 40, None):
+            found, _ = search_run_ids(store, text, order_by=["metrics.acc DESC"], max_results=limit)
+            assert found == by_acc(runs)[:limit], (text, limit)
+            newest, _ = search_run_ids(store, text, max_results=limit)
+            assert newest == [r["id"] for r in reversed(runs)][:limit], (text, limit)
+
+    def first_table(text: str, limit: int) -> str:
+        head, _ = store.read(lambda conn: plan_search(text, ["metrics.acc DESC"]).queries(conn, limit))
+        return str(head.compile()).split("FROM", 1)[1].split()[0]
+
+    assert first_table("params.model = 'rf' AND tags.stage LIKE 'prod%'", 3) == "latest_metrics"  # walk acc
+    assert first_table("params.model = 'rf' AND params.seed = '7'", 3) == "params"  # start from the seed

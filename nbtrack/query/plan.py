@@ -1,15 +1,20 @@
 """A search as SQL: the ids of the runs matching a filter, in order, a page at a time.
 
-Two choices make a search over 100,000 runs fast:
+Three choices make a search over 100,000 runs fast:
 
 - The filter's top-level AND conditions on metrics, params and tags are inner joins on their
-  ``(run_id, key)`` tables, so the engine starts from the most selective ``(key, value)``
-  index and looks the other keys up by primary key, instead of building the set of runs of
-  every condition first. Other conditions (OR, NOT, IS NULL, cells, attributes) stay as
-  :mod:`.compiler` writes them.
+  ``(run_id, key)`` tables, each looked up by primary key. Other conditions (OR, NOT,
+  IS NULL, cells, attributes) stay as :mod:`.compiler` writes them.
 - Ordering by a metric walks that metric's ``(key, value, run_id)`` index in order and stops
-  at the end of the page. Runs without the metric (or whose value is NaN) sort last: they
-  are a second query, the ``tail``, run only when a page reaches past the runs that have it.
+  at the end of the page; newest first walks ``(start_time, id)``. Runs without the metric
+  (or whose value is NaN) sort last: they are a second query, the ``tail``, run only when a
+  page reaches past the runs that have it.
+- SQLite keeps no statistics, so it cannot tell ``params.seed = '42'`` (10 runs) from
+  ``params.model = 'rf'`` (20,000). Before a filtered search the plan counts how often each
+  joined condition holds in a sample of runs, then fixes the join order (CROSS JOIN): either
+  walk the order's index, testing the rarest condition first, or start from the rarest
+  condition's ``(key, value)`` index and sort what matches, whichever reads fewer rows.
+  PostgreSQL has statistics and plans the joins itself.
 
 Ties are broken by run id in the direction of the first key, so newest-first and a metric
 order are read straight from an index.
@@ -17,24 +22,34 @@ order are read straight from an index.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Integer, Select, and_, exists, func, literal_column, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, Join
 
 from ..store import schema as s
 from .compiler import compile_node, key_column, key_table, value_test
 from .ordering import order_clauses, parse_order_by
-from .parser import BoolOp, Compare, parse
+from .parser import BoolOp, Compare, Ident, parse
+
+SAMPLE = 500  # runs sampled to learn how often each condition holds
 
 
 @dataclass
 class Plan:
-    head: Select[Any]  # SELECT runs.id ... ORDER BY ...
-    tail: Select[Any] | None = None  # the runs sorting after every row of head, in order
+    """A search, turned into SQL for a given connection by :meth:`queries`."""
+
+    where: list[ColumnElement[bool]]  # conditions on runs
+    joins: dict[Any, str]  # alias of params, tags or latest_metrics -> the key it is joined on
+    tests: list[tuple[Any, ColumnElement[bool]]]  # (alias, value test) of each joined condition
+    items: list[tuple[Ident, bool]]  # the order, first key first
+    exact: set[Any]  # the aliases of params and tags tested only for being some strings
+    order_alias: Any | None = None  # the join the first key (a metric) is read from, if any
 
     def ids(self, conn: Connection, offset: int = 0, limit: int | None = None) -> list[str]:
         """Run ids ``offset`` to ``offset + limit`` of the search (all of them for ``limit=None``)."""
@@ -44,16 +59,64 @@ class Plan:
         self, conn: Connection, columns: Sequence[Any], offset: int = 0, limit: int | None = None
     ) -> list[tuple[Any, ...]]:
         """``columns`` (expressions over ``runs``) of the same runs as :meth:`ids`, in order."""
-        head, tail = (q.with_only_columns(*columns) if q is not None else None for q in (self.head, self.tail))
+        queries = self.queries(conn, None if limit is None else offset + limit)
+        head, tail = (q.with_only_columns(*columns) if q is not None else None for q in queries)
         rows = fetch(conn, _page(head, offset, limit))
         if tail is None or (limit is not None and len(rows) >= limit):
             return rows
-        skip = 0 if rows or not offset else max(0, offset - count(conn, self.head))
+        skip = 0 if rows or not offset else max(0, offset - count(conn, queries[0]))
         rest = None if limit is None else limit - len(rows)
         return rows + fetch(conn, _page(tail, skip, rest))
 
     def count(self, conn: Connection) -> int:
-        return sum(count(conn, q) for q in (self.head, self.tail) if q is not None)
+        return sum(count(conn, q) for q in self.queries(conn, None) if q is not None)
+
+    def queries(self, conn: Connection, need: int | None) -> tuple[Select[Any], Select[Any] | None]:
+        """The ``head`` query (SELECT runs.id ... ORDER BY ...) and the ``tail`` (the runs
+        sorting after every row of head, in order, or None) for the first ``need`` rows."""
+        ident, descending = self.items[0]
+        direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+        joins, order_alias = dict(self.joins), self.order_alias
+        if ident.kind == "metric" and order_alias is None:
+            order_alias = s.latest_metrics.alias("order_key")
+            joins[order_alias] = ident.key
+        conditions = [*self.where, *(t for _, t in self.tests)]
+        odds = _odds(conn, self.joins, self.tests) if conn.dialect.name == "sqlite" and self.tests else None
+        walk, source = True, _joined(joins)  # without odds the engine picks the order of the joins
+        if odds is not None:
+            ratio, n = odds
+            walkable = ident.kind == "metric" or (ident.kind, ident.key) == ("attr", "start_time")
+            others = math.prod(ratio.get(a, 1.0) for a in joins if a is not order_alias)
+            # rows read walking the order until the page is full, or starting from the rarest
+            walk = walkable and (n if need is None else need) / others <= n * min(ratio.values())
+            tables = sorted(joins, key=lambda a: ratio.get(a, 1.0))  # rarest first
+            first: Any = tables[0] if not walk else s.runs if order_alias is None else order_alias
+            source = _in_order(first, [t for t in [*tables, s.runs] if t is not first], joins, self.exact)
+            if first is not s.runs:
+                conditions.append(first.c.key == joins[first])
+        if ident.kind != "metric":
+            ordered, clauses = order_clauses(source, self.items, indexed=walk)
+            query = select(s.runs.c.id).select_from(ordered).where(*conditions)
+            return query.order_by(*clauses, direction(s.runs.c.id)), None
+
+        col = key_column(ident, order_alias)
+        head_source, rest = order_clauses(source, self.items[1:], first=1)
+        head = (
+            select(s.runs.c.id)
+            .select_from(head_source)
+            .where(*conditions, col.is_not(None))
+            .order_by(direction(col if walk else col + 0), *rest, direction(order_alias.c.run_id))
+        )
+        lm = s.latest_metrics.alias("has_key")
+        lacking = ~exists().where(_on(lm, ident.key, s.runs.c.id), key_column(ident, lm).is_not(None))
+        tail_source, rest = order_clauses(_joined(self.joins), self.items[1:], first=1)
+        tail = (
+            select(s.runs.c.id)
+            .select_from(tail_source)
+            .where(*conditions, lacking)
+            .order_by(*rest, direction(s.runs.c.id))
+        )
+        return head, tail
 
 
 def plan_search(
@@ -64,56 +127,97 @@ def plan_search(
     """The plan of a search: ``filter_text`` in the query language, ``order_by`` items
     (default newest first) and further conditions on ``runs``. Raises QueryError."""
     node = parse(filter_text) if filter_text else None
-    source: Any = s.runs
-    conditions = list(where)
+    plan = Plan(list(where), {}, [], parse_order_by(order_by), set())
     joined: dict[tuple[str, str], Any] = {}
     conjuncts = node.items if isinstance(node, BoolOp) and node.op == "AND" else (node,) if node else ()
     for part in conjuncts:
         kind = part.ident.kind if isinstance(part, Compare) else None
         if kind not in ("metric", "param", "tag") or part.op == "IS NULL":
-            conditions.append(compile_node(part))
+            plan.where.append(compile_node(part))
             continue
         alias = joined.get((kind, part.ident.key))
         if alias is None:
             alias = joined[(kind, part.ident.key)] = key_table(kind).alias(f"filter_{len(joined)}")
-            source = source.join(alias, _on(alias, part.ident.key))
-        conditions.append(value_test(part, alias))
-
-    items = parse_order_by(order_by)
-    ident, descending = items[0]
-    direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
-    if ident.kind != "metric":  # (start_time, id) is an index: read backwards for newest first
-        ordered, clauses = order_clauses(source, items)
-        query = select(s.runs.c.id).select_from(ordered).where(*conditions)
-        return Plan(query.order_by(*clauses, direction(s.runs.c.id)))
-
-    alias = joined.get(("metric", ident.key))
-    head_source = source
-    if alias is None:
-        alias = s.latest_metrics.alias("order_key")
-        head_source = source.join(alias, _on(alias, ident.key))
-    col = key_column(ident, alias)
-    head_source, rest = order_clauses(head_source, items[1:], first=1)
-    head = (
-        select(s.runs.c.id)
-        .select_from(head_source)
-        .where(*conditions, col.is_not(None))
-        .order_by(direction(col), *rest, direction(alias.c.run_id))
-    )
-    lm = s.latest_metrics.alias("has_key")
-    lacking = ~exists().where(_on(lm, ident.key), key_column(ident, lm).is_not(None))
-    tail_source, rest = order_clauses(source, items[1:], first=1)
-    tail = (
-        select(s.runs.c.id)
-        .select_from(tail_source)
-        .where(*conditions, lacking)
-        .order_by(*rest, direction(s.runs.c.id))
-    )
-    return Plan(head, tail)
+            plan.joins[alias] = part.ident.key
+            plan.exact.add(alias)
+        plan.tests.append((alias, value_test(part, alias)))
+        if kind == "metric" or part.op not in ("=", "IN") or not all(isinstance(v, str) for v in part.values):
+            plan.exact.discard(alias)
+    first = plan.items[0][0]
+    plan.order_alias = joined.get(("metric", first.key)) if first.kind == "metric" else None
+    return plan
 
 
-def _on(alias: Any, key: str) -> ColumnElement[bool]:
-    return and_(alias.c.run_id == s.runs.c.id, alias.c.key == key)
+def _odds(
+    conn: Connection, joins: dict[Any, str], tests: list[tuple[Any, ColumnElement[bool]]]
+) -> tuple[dict[Any, float], int] | None:
+    """How often each join's tests hold in a sample of runs, and about how many runs there
+    are. The sample is the first runs in id order (ids are random); each join is looked up
+    by primary key."""
+    sample = select(s.runs.c.id).order_by(s.runs.c.id).limit(SAMPLE).subquery("sample")
+    hits = [
+        func.sum(
+            exists().where(_on(a, key, sample.c.id), *(t for b, t in tests if b is a)), type_=Integer
+        )
+        for a, key in joins.items()
+    ]
+    total = select(func.max(literal_column("rowid"))).select_from(s.runs).scalar_subquery()
+    size, n, *counts = conn.execute(select(func.count(), total, *hits).select_from(sample)).one()
+    if not size:
+        return None
+    return {a: max(c, 0.5) / size for a, c in zip(joins, counts, strict=True)}, max(int(n), size)
+
+
+class _Then(Join):
+    """An inner join that SQLite performs in the written order (CROSS JOIN ... ON), reading
+    the right side through ``index``."""
+
+    inherit_cache = True
+
+    def __init__(self, left: Any, right: Any, onclause: Any, index: str | None):
+        super().__init__(left, right, onclause)
+        self.index = index
+
+
+@compiles(_Then, "sqlite")
+def _then_sqlite(join: _Then, compiler: Any, **kw: Any) -> str:
+    kw["asfrom"] = True
+    left, right = (compiler.process(t, **kw) for t in (join.left, join.right))
+    kw.pop("asfrom")
+    if join.index:
+        right += f" INDEXED BY {join.index}"
+    return f"{left} CROSS JOIN {right} ON {compiler.process(join.onclause, **kw)}"
+
+
+@compiles(_Then)
+def _then_default(join: _Then, compiler: Any, **kw: Any) -> str:
+    return compiler.visit_join(join, **kw)
+
+
+def _joined(joins: dict[Any, str]) -> Any:
+    source: Any = s.runs
+    for alias, key in joins.items():
+        source = source.join(alias, _on(alias, key, s.runs.c.id))
+    return source
+
+
+def _in_order(first: Any, rest: list[Any], joins: dict[Any, str], exact: set[Any]) -> Any:
+    """``first`` (runs or a join alias) then each of ``rest``, joined by run id in this order.
+    Runs are read through their covering index; a param or tag tested for equality only,
+    through its ``(key, value, run_id)`` index, whose entries for that value sit together."""
+    run_id = s.runs.c.id if first is s.runs else first.c.run_id
+    source = first
+    for t in rest:
+        if t is s.runs:
+            source = _Then(source, t, t.c.id == run_id, "ix_runs_search")
+        else:
+            index = f"ix_{t.element.name}_key_value" if t in exact else None
+            source = _Then(source, t, _on(t, joins[t], run_id), index)
+    return source
+
+
+def _on(alias: Any, key: str, run_id: Any) -> ColumnElement[bool]:
+    return and_(alias.c.run_id == run_id, alias.c.key == key)
 
 
 def _page(query: Select[Any], offset: int, limit: int | None) -> Select[Any]:

@@ -101,6 +101,7 @@ class Store:
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: switching to WAL can wait for a lock
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MB (default 2): searches revisit index pages
             cur.close()
 
         return engine
