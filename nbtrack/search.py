@@ -2,7 +2,8 @@
 
 ``search_run_ids`` is the primitive (ids in order plus a page token); ``search_runs`` builds
 its DataFrame column-wise from one query over the selected runs: their rows with their
-params, latest metrics and tags as one JSON summary each (``runs.summary``).
+params, latest metrics and tags as one JSON summary each (``runs.summary``), which Arrow
+reads into columns.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def search_runs(
 
     Columns: run_id, run_name, experiment, status, start_time, end_time (UTC datetimes),
     duration (seconds), user, parent_run_id, then ``params.*``, ``metrics.*`` (latest
-    values) and ``tags.*``, each group sorted by key. Deleted runs are left out. The token
+    values, float64) and ``tags.*``, each group sorted by key; text columns have pandas'
+    default dtype for text, missing values are NaN. Deleted runs are left out. The token
     of the next page, if any, is in ``df.attrs["next_page_token"]``.
     """
 
@@ -220,37 +222,67 @@ def _experiment_names(conn: Connection) -> dict[int, str]:
 
 
 def _frame(rows: list[tuple[Any, ...]], experiments: dict[int, str]) -> pd.DataFrame:
-    """One row per run: the run's columns, then its params, metrics and tags; Python parses
-    one JSON document of all the summaries rather than a row per (run, key)."""
+    """One row per run: the run's columns, then its params, metrics and tags. Text columns
+    get pandas' default dtype for text (``str`` in pandas 3, object before), as MLflow's do."""
     import numpy as np
-    import orjson
     import pandas as pd
 
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * 9
     start = np.array(cols[4], dtype="float64")
-    end = np.array([np.nan if v is None else v for v in cols[5]], dtype="float64")
-    data: dict[str, Any] = {
-        "run_id": cols[0],
-        "run_name": cols[1],
-        "experiment": tuple(experiments[i] for i in cols[2]),
-        "status": cols[3],
-        "start_time": pd.to_datetime(start, unit="s", utc=True),
-        "end_time": pd.to_datetime(end, unit="s", utc=True),
-        "duration": end - start,
-        "user": cols[6],
-        "parent_run_id": cols[7],
-    }
-    docs = orjson.loads("[" + ",".join(cols[8]) + "]")
+    end = np.array(cols[5], dtype="float64")  # None -> NaN
+    runs = pd.DataFrame(
+        {
+            "run_id": cols[0],
+            "run_name": cols[1],
+            "experiment": [experiments[i] for i in cols[2]],
+            "status": cols[3],
+            "start_time": pd.to_datetime(start, unit="s", utc=True),
+            "end_time": pd.to_datetime(end, unit="s", utc=True),
+            "duration": end - start,
+            "user": cols[6],
+            "parent_run_id": cols[7],
+        },
+        index=pd.RangeIndex(n),
+    )
+    return pd.concat([runs, _key_columns(cols[8])], axis=1) if n else runs
+
+
+def _key_columns(summaries: Sequence[str]) -> pd.DataFrame:
+    """The ``params.*``, ``metrics.*`` and ``tags.*`` columns of runs from their summaries,
+    each group sorted by key. Arrow reads the summaries as JSON lines straight into columns;
+    a summary holding an infinite metric (JSON has no number for it) is read by orjson."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    groups = {"p": "params.", "m": "metrics.", "t": "tags."}
+    try:
+        table = pj.read_json(io.BytesIO("\n".join(summaries).encode())).flatten()
+    except pa.ArrowInvalid:
+        return _key_columns_by_orjson(summaries)
+    frame = table.to_pandas()
+    names = sorted((name for name in frame.columns if "." in name), key=lambda k: ("pmt".index(k[0]), k[2:]))
+    frame = frame[names].rename(columns={name: groups[name[0]] + name[2:] for name in names})
+    metrics = [c for c in frame.columns if c.startswith("metrics.")]
+    return frame.astype({c: "float64" for c in metrics})
+
+
+def _key_columns_by_orjson(summaries: Sequence[str]) -> pd.DataFrame:
+    import numpy as np
+    import orjson
+    import pandas as pd
+
+    docs = orjson.loads("[" + ",".join(summaries) + "]")
+    data: dict[str, Any] = {}
     for prefix, part in (("params.", "p"), ("metrics.", "m"), ("tags.", "t")):
         maps = [d[part] or {} for d in docs]  # PostgreSQL aggregates no rows to null
         keys = sorted(set().union(*maps))
         for key, values in zip(keys, _values_by_key(maps, keys), strict=True):
-            data[prefix + key] = np.array(values, dtype="float64") if prefix == "metrics." else values
-    return pd.DataFrame(
-        {k: pd.Series(v, dtype=object) if isinstance(v, tuple | list) else v for k, v in data.items()},
-        index=pd.RangeIndex(n),
-    )
+            # numpy reads infinity from its text too
+            data[prefix + key] = np.array(values, dtype="float64") if prefix == "metrics." else list(values)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(docs)))
 
 
 def _values_by_key(maps: list[dict[str, Any]], keys: list[str]) -> list[Sequence[Any]]:
