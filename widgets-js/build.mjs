@@ -1,8 +1,8 @@
 // Bundles the widgets' front ends into nbtrack/widgets/static/ (ES modules for anywidget).
 // table.js has no chart code; views.js carries vega, vega-lite and vega-embed from npm so
-// nothing is fetched from a CDN at run time.
+// nothing is fetched from a CDN at run time. Their stylesheet, static/widgets.css, is edited in place.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const outdir = '../nbtrack/widgets/static';
 const options = {
@@ -18,7 +18,6 @@ const options = {
   metafile: true,
 };
 
-copyFileSync('src/widgets.css', `${outdir}/widgets.css`);
 if (process.argv.includes('--watch')) {
   const ctx = await esbuild.context(options);
   await ctx.watch();
