@@ -11,6 +11,7 @@ from typing import Any
 
 from . import pending, tracking
 from .errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
+from .session import get_session
 from .store import Store, open_store
 from .validation import redact_track_line
 
@@ -29,7 +30,7 @@ class Recorder:
         self.ip = ip
         self.store = store
         pending.mark_kernel_store(store)
-        self.session = tracking.get_session(store, "kernel")
+        self.session = get_session(store, "kernel")
         self.session.user_ns = ip.user_ns
         self.hasher = StateHasher()
         self.state: dict[str, str] = {}

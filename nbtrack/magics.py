@@ -9,8 +9,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import tracking
+from . import fluent
 from .errors import NbtrackError
+from .tracking import Run
 from .validation import parse_assignment
 
 
@@ -41,7 +42,7 @@ class TrackMagics(Magics):
                 raise UsageError(f"{exc} in the arguments {line!r}") from None
             params = dict(parse_assignment("--param", p) for p in args.param)
             tags = dict(parse_assignment("--tag", t) for t in args.tag)
-            run = tracking.start_run(
+            run = fluent.start_run(
                 args.name,
                 args.experiment,
                 params=params,
@@ -80,7 +81,7 @@ class TrackMagics(Magics):
         return None
 
 
-def _show_live(run: tracking.Run) -> None:
+def _show_live(run: Run) -> None:
     try:
         from .widgets import live
 

@@ -1,4 +1,4 @@
-"""Runs and the MLflow-like logging API: ``start_run``, ``log_metric``, ``log_param``, ...
+"""Runs: what a run logs, and the stack of active runs (the API is in :mod:`.fluent`).
 
 Points are buffered in memory and made durable at the end of every cell (kernel), at
 ``end_run`` and by a background flusher twice a second, so logging costs microseconds. What
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import atexit
 import collections
-import getpass
 import io
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -22,20 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from . import validation as v
-from .errors import NbtrackError, ValidationError, warn_failure
+from .errors import ValidationError, warn_failure
 from .pending import (
     RETRY_WAIT,
     WRITE_WAIT,
     background_check,
     backlog,
     hot_wait,
-    in_kernel,
     is_store_failure,
     store_failed,
     store_failing,
     store_recovered,
 )
-from .store import Store, open_store
+from .session import Session
 
 FLUSH_INTERVAL = 0.5
 SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))
@@ -43,96 +40,6 @@ MAX_BUFFER = 100_000
 MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
 
 Point = tuple[str, float, int, float, "int | None"]
-
-
-class Session:
-    """One process (kernel or script) writing to one store; kernels number their cells."""
-
-    def __init__(self, store: Store, kind: str):
-        import psutil
-
-        self.store = store
-        self.kind = kind
-        self.id = uuid.uuid4().hex
-        self.seq = 0  # sequence number of the latest cell (kernels)
-        self.current_seq: int | None = None  # the cell being executed (kernels), for log_metric
-        self.last_snapshot: tuple[Any, float, str | None] | None = None  # (what, when, hash)
-        self.env_hash: str | None = None
-        self._env_bytes: bytes | None = None
-        self.user_ns: dict[str, Any] | None = None
-        store.add_session(
-            {
-                "id": self.id,
-                "kind": kind,
-                "started": time.time(),
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "pid_started": psutil.Process().create_time(),
-                "user": _user(),
-                "cwd": os.getcwd(),
-            }
-        )
-        self._env_thread = threading.Thread(target=self._capture_env, name="nbtrack-env", daemon=True)
-        self._env_thread.start()
-
-    def _capture_env(self) -> None:
-        try:
-            from .capture.environment import capture_environment, environment_bytes
-
-            self._env_bytes = environment_bytes(capture_environment())
-        except Exception as exc:
-            warn_failure("could not capture the environment", exc)
-            return
-        self.flush(RETRY_WAIT)
-
-    def flush(self, wait: float | None = RETRY_WAIT) -> bool:
-        """Store the captured environment; while the store cannot take it, it waits in memory
-        (in the backlog). True once nothing is left to write."""
-        data = self._env_bytes
-        if data is None:
-            return True
-        try:
-            h = self.store.put_blob(data)
-            self.store.set_session_env(self.id, h, wait=wait)
-            self.env_hash, self._env_bytes = h, None
-            return True
-        except Exception as exc:
-            _capture_failed(self.store, "could not save the environment", exc)
-            if is_store_failure(exc):
-                backlog.keep(self)
-            return False
-
-    def environment(self, timeout: float = 10.0) -> str | None:
-        self._env_thread.join(timeout)
-        if self.env_hash is None and self._env_bytes is not None:
-            self.flush(hot_wait(self.store))
-        return self.env_hash
-
-    @property
-    def next_body_seq(self) -> int | None:
-        if self.kind != "kernel":
-            return None
-        return self.seq if self.current_seq is not None else self.seq + 1
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return None
-
-
-_sessions: dict[str, Session] = {}
-_session_lock = threading.Lock()
-
-
-def get_session(store: Store | None = None, kind: str = "script") -> Session:
-    store = store or open_store()
-    with _session_lock:
-        sess = _sessions.get(store.url)
-        if sess is None or sess.store is not store:
-            sess = _sessions[store.url] = Session(store, kind)
-        return sess
 
 
 class Run:
@@ -385,13 +292,13 @@ class Run:
         end_time = time.time()
         _unregister(self)
         try:
-            extra = _revision(self.session)
+            extra = self.session.revision()
             self._end_values = dict(
                 status=status,
                 end_time=end_time,
                 end_seq=self.session.seq if self.session.kind == "kernel" else None,
                 env_hash=self.session.environment(),
-                snapshot_hash=_snapshot(self.session, extra.get("notebook_path")),
+                snapshot_hash=self.session.snapshot(extra.get("notebook_path")),
                 **extra,
             )
         except Exception as exc:
@@ -422,47 +329,6 @@ def _artifact_name(name: object) -> str:
     if not parts or ".." in parts or name.startswith(("/", "\\")) or ":" in parts[0]:
         raise ValidationError(f"artifact path {name!r} must be relative and stay inside the run (no '..', no leading '/')")
     return "/".join(parts)
-
-
-def _revision(session: Session) -> dict[str, Any]:
-    try:
-        from .capture.revision import capture_revision, notebook_path
-
-        rev = capture_revision(notebook_path(session.user_ns))
-        if rev.get("notebook_content") is not None:
-            session.store.put_blob(rev["notebook_content"])
-        return {k: rev.get(k) for k in ("notebook_path", "notebook_hash", "git_commit", "git_diff_hash")}
-    except Exception as exc:
-        _capture_failed(session.store, "could not capture the notebook revision", exc)
-        return {}
-
-
-def _capture_failed(store: Store, what: str, exc: Exception) -> None:
-    if is_store_failure(exc):
-        store_failed(store, what, exc)
-    else:
-        warn_failure(what, exc)
-
-
-def _snapshot(session: Session, notebook: str | None) -> str | None:
-    """The run's code snapshot (``nbtrack.capture.snapshot``): imported local modules and the
-    files of the notebook's directory (a kernel's working directory when the notebook is unknown)."""
-    try:
-        import sys
-
-        from .capture.snapshot import capture_snapshot
-
-        directory = os.path.dirname(notebook) if notebook else os.getcwd() if session.kind == "kernel" else None
-        key = (directory, len(sys.modules))
-        last = session.last_snapshot
-        if last is not None and last[0] == key and time.monotonic() - last[1] < 1.0:
-            return last[2]  # as the revision: runs ending within a second share one snapshot
-        h = capture_snapshot(session.store, directory, list(sys.modules.values()))
-        session.last_snapshot = (key, time.monotonic(), h)
-        return h
-    except Exception as exc:
-        _capture_failed(session.store, "could not capture the code snapshot", exc)
-        return None
 
 
 # -- the active-run stack and the background flusher ----------------------------------------
@@ -548,120 +414,3 @@ def _end_at_exit() -> None:
         )
 
 
-# -- module-level API ------------------------------------------------------------------------
-def start_run(
-    name: str | None = None,
-    experiment: str | None = None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    tags: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    nested: bool = True,
-    log_system_metrics: bool = True,
-    store: str | os.PathLike[str] | Store | None = None,
-    run_id: str | None = None,
-) -> Run:
-    """Start a run (a child of the active run, if any). Use ``with start_run(...) as run:`` or
-    call :func:`end_run`. ``run_id`` chooses the new run's id (hex); it must not exist yet."""
-    st = store if isinstance(store, Store) else open_store(store)
-    session = get_session(st, "kernel" if in_kernel(st) else "script")
-    if name is not None:
-        name = v.check_label("run name", name)
-    if experiment is None:
-        experiment = _default_experiment(session)
-    experiment = v.check_label("experiment name", experiment)
-    if run_id is not None and (len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id)):
-        raise ValidationError(f"run_id must be 32 lowercase hex characters, got {run_id!r}")
-    parent = _active[-1] if _active and nested else None
-    run = Run(session, name, experiment, parent, log_system_metrics, run_id)
-    checked_params = dict(v.check_param(k, val) for k, val in v.check_mapping("params", params or {}).items())
-    checked_tags = dict(v.check_tag(k, val) for k, val in v.check_mapping("tags", tags or {}).items())
-    row = {
-        "id": run.id,
-        "name": run.name,
-        "status": "running",
-        "start_time": time.time(),
-        "user": _user(),
-        "session_id": session.id,
-        "start_seq": run.start_seq,
-        "parent_run_id": run.parent_id,
-        "notes": description,
-        **_revision(session),
-    }
-    # Written with the run's first flush (at the cell's end, by the flusher within 0.5 s, or
-    # at end_run, in one transaction with the closing values): a run costs one write, not two.
-    run._create = (row, experiment, checked_params, checked_tags)
-    _register(run)
-    return run
-
-
-def _default_experiment(session: Session) -> str:
-    try:
-        from .capture.revision import notebook_path
-
-        path = notebook_path(session.user_ns)
-        if path and session.kind == "kernel":
-            return Path(path).stem
-    except Exception:
-        pass
-    return "Default"
-
-
-def active_run() -> Run | None:
-    return _active[-1] if _active else None
-
-
-def _current() -> Run:
-    """The innermost active run; like MLflow, one is started if there is none."""
-    return _active[-1] if _active else start_run()
-
-
-def end_run(status: str = "finished") -> None:
-    """End the innermost active run."""
-    if not _active:
-        raise NbtrackError("no active run to end")
-    _active[-1].end(status)
-
-
-def log_param(key: str, value: Any) -> None:
-    _current().log_param(key, value)
-
-
-def log_params(params: Mapping[str, Any]) -> None:
-    _current().log_params(params)
-
-
-def set_tag(key: str, value: Any) -> None:
-    _current().set_tag(key, value)
-
-
-def set_tags(tags: Mapping[str, Any]) -> None:
-    _current().set_tags(tags)
-
-
-def log_metric(key: str, value: Any, step: int | None = None, timestamp: Any = None) -> None:
-    (_active[-1] if _active else _current()).log_metric(key, value, step, timestamp)
-
-
-def log_metrics(metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None) -> None:
-    _current().log_metrics(metrics, step, timestamp)
-
-
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-    return _current().log_artifact(local_path, artifact_path)
-
-
-def log_text(text: str, artifact_file: str) -> None:
-    _current().log_text(text, artifact_file)
-
-
-def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
-    _current().log_dict(dictionary, artifact_file)
-
-
-def log_figure(figure: Any, artifact_file: str) -> None:
-    _current().log_figure(figure, artifact_file)
-
-
-def log_input(path: str | os.PathLike[str], name: str | None = None) -> str:
-    return _current().log_input(path, name)
