@@ -209,7 +209,7 @@ def test_query_values_and_keys_reach_sql_only_as_bound_parameters(store_dir):
                 search_run_ids(store, text)
             except NbtrackError:
                 continue
-            walk_and_sort = [store.read(lambda conn, need=need: plan.queries(conn, need)) for need in (1, None)]
+            walk_and_sort = [store.read(lambda conn, need=need, plan=plan: plan.queries(conn, need)) for need in (1, None)]
             for query in (q for pair in walk_and_sort for q in pair):
                 if query is not None:
                     sql = str(query.compile(dialect=store.engine.dialect, compile_kwargs={"render_postcompile": True}))
