@@ -262,11 +262,12 @@ def _key_columns(summaries: Sequence[str]) -> pd.DataFrame:
         table = pj.read_json(io.BytesIO("\n".join(summaries).encode())).flatten()
     except pa.ArrowInvalid:
         return _key_columns_by_orjson(summaries)
-    frame = table.to_pandas()
-    names = sorted((name for name in frame.columns if "." in name), key=lambda k: ("pmt".index(k[0]), k[2:]))
-    frame = frame[names].rename(columns={name: groups[name[0]] + name[2:] for name in names})
-    metrics = [c for c in frame.columns if c.startswith("metrics.")]
-    return frame.astype({c: "float64" for c in metrics})
+    names = sorted((name for name in table.column_names if "." in name), key=lambda k: ("pmt".index(k[0]), k[2:]))
+    table = table.select(names).rename_columns([groups[name[0]] + name[2:] for name in names])
+    for i, name in enumerate(table.column_names):
+        if name.startswith("metrics."):  # all-integer or all-null columns too
+            table = table.set_column(i, name, table.column(i).cast(pa.float64()))
+    return table.to_pandas()
 
 
 def _key_columns_by_orjson(summaries: Sequence[str]) -> pd.DataFrame:
