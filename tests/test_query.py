@@ -278,3 +278,14 @@ def test_query_like_token_soup_parses_or_raises_query_error(pieces: list[str]) -
         return
     compile_filter(text)  # whatever parses also compiles
     assert node is None or text.strip()
+
+
+def test_the_index_a_join_reads_through_is_part_of_the_statement_cache_key() -> None:
+    """SQLAlchemy caches compiled statements by key: two joins differing only in their index
+    must not share one."""
+    from nbtrack.query.plan import _Then
+    from nbtrack.store import schema as s
+
+    a = s.params.alias("p")
+    on = a.c.run_id == s.runs.c.id
+    assert _Then(s.runs, a, on, "ix_params_key_value")._generate_cache_key() != _Then(s.runs, a, on, None)._generate_cache_key()

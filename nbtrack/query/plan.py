@@ -31,6 +31,7 @@ from sqlalchemy import Integer, Select, and_, exists, func, literal_column, sele
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, Join
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..store import schema as s
 from .compiler import compile_node, key_column, key_table, value_test
@@ -172,6 +173,7 @@ class _Then(Join):
     """An inner join that SQLite performs in the written order (CROSS JOIN ... ON), reading
     the right side through ``index``."""
 
+    _traverse_internals = [*Join._traverse_internals, ("index", InternalTraversal.dp_string)]  # cache key
     inherit_cache = True
 
     def __init__(self, left: Any, right: Any, onclause: Any, index: str | None):
