@@ -68,6 +68,7 @@ class TrackMagics(Magics):
         """Execute like a normal cell: magics transformed, the last expression's value returned."""
         __tracebackhide__ = True
         shell = self.shell
+        assert shell is not None  # a magic runs in a shell
         code = shell.transform_cell(cell)
         filename = shell.compile.cache(code, shell.execution_count)
         tree = ast.parse(code, filename)

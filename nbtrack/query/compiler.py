@@ -150,6 +150,7 @@ def _cells(node: Compare) -> ColumnElement[bool]:
     positive_op = _NEGATIVE.get(op, op)
     c, src = s.cells, s.sources
     field = node.ident.key
+    cond: ColumnElement[bool]
     if op in ("IS NULL", "IS NOT NULL"):
         cond = c.c[field].is_not(None)
     elif field == "source":

@@ -8,6 +8,7 @@ instead: see :mod:`.plan`.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_
@@ -23,7 +24,7 @@ from .sqlfuncs import as_number
 DEFAULT_ORDER = ("attributes.start_time DESC",)
 
 
-def parse_order_by(items: list[str] | tuple[str, ...] | None) -> list[tuple[Ident, bool]]:
+def parse_order_by(items: Sequence[str] | None) -> list[tuple[Ident, bool]]:
     """``[(identifier, descending), ...]``; raises QueryError naming the bad item."""
     if items is None:
         items = DEFAULT_ORDER

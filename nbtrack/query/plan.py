@@ -61,7 +61,8 @@ class Plan:
     ) -> list[tuple[Any, ...]]:
         """``columns`` (expressions over ``runs``) of the same runs as :meth:`ids`, in order."""
         queries = self.queries(conn, None if limit is None else offset + limit)
-        head, tail = (q.with_only_columns(*columns) if q is not None else None for q in queries)
+        head = queries[0].with_only_columns(*columns)
+        tail = queries[1].with_only_columns(*columns) if queries[1] is not None else None
         rows = fetch(conn, _page(head, offset, limit))
         if tail is None or (limit is not None and len(rows) >= limit):
             return rows
@@ -100,6 +101,7 @@ class Plan:
             query = select(s.runs.c.id).select_from(ordered).where(*conditions)
             return query.order_by(*clauses, direction(s.runs.c.id)), None
 
+        assert order_alias is not None  # a metric order reads a latest_metrics join
         col = key_column(ident, order_alias)
         head_source, rest = order_clauses(source, self.items[1:], first=1)
         head = (
@@ -132,10 +134,10 @@ def plan_search(
     joined: dict[tuple[str, str], Any] = {}
     conjuncts = node.items if isinstance(node, BoolOp) and node.op == "AND" else (node,) if node else ()
     for part in conjuncts:
-        kind = part.ident.kind if isinstance(part, Compare) else None
-        if kind not in ("metric", "param", "tag") or part.op == "IS NULL":
+        if not isinstance(part, Compare) or part.ident.kind not in ("metric", "param", "tag") or part.op == "IS NULL":
             plan.where.append(compile_node(part))
             continue
+        kind = part.ident.kind
         alias = joined.get((kind, part.ident.key))
         if alias is None:
             alias = joined[(kind, part.ident.key)] = key_table(kind).alias(f"filter_{len(joined)}")

@@ -44,7 +44,7 @@ def _as_number_default(element: as_number, compiler: Any, **kw: Any) -> str:
 class _Like(FunctionElement[bool]):
     """``col LIKE pattern``, case-sensitive; args (col, like pattern, glob pattern)."""
 
-    type = NullType()  # not Boolean: SQLite would get "(... GLOB ?) = 1", which defeats the index
+    type = NullType()  # type: ignore[assignment]  # not Boolean: SQLite would get "(... GLOB ?) = 1", which defeats the index
     name = "nbtrack_like"
     inherit_cache = True
 

@@ -86,7 +86,7 @@ def _newest_first(
     try:
         offset = int(token) if token else 0
     except ValueError:
-        raise ValidationError(f"page_token {token[:40]!r} is not one this server handed out") from None
+        raise ValidationError(f"page_token {(token or '')[:40]!r} is not one this server handed out") from None
     detect_killed_now_and_then(store)
     r, e = s.runs, s.experiments
     q = select(r.c.id).join(e, e.c.id == r.c.experiment_id)
