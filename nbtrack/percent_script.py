@@ -6,7 +6,9 @@ calls), so the script runs with ``ipython``, and with plain ``python`` when no c
 name ``nbtrack`` it becomes ``import nbtrack``; otherwise it is commented out: recording is
 for interactive sessions, and the line alone would make a plain-Python script need IPython.
 Cells that failed when recorded run inside ``try``/``except`` (what they did before failing
-is part of the state); cells that did not compile are kept as comments.
+is part of the state); cells that did not compile are kept as comments. When a cell reads
+IPython's output history (``_``, ``__``, ``___``, ``_<n>``, ``Out``), each cell's value is
+passed to a small stand-in for IPython's display hook, so the names hold what they held.
 """
 
 from __future__ import annotations
@@ -23,6 +25,24 @@ from typing import Any
 
 LOAD_NBTRACK = re.compile(r"^[ \t]*%(?:re)?load_ext[ \t]+nbtrack[ \t]*$")
 TRACK_MAGIC = re.compile(r"^[ \t]*%%?track\b", re.M)
+HISTORY_NAME = re.compile(r"_{1,3}|_\d+|Out|_oh")
+HISTORY = '''# %%
+# (added: cells below read IPython's output history, which the display hook kept from each
+# cell's value; `_nbtrack_out(n, value)` does the same here)
+Out = _oh = {}
+_ = __ = ___ = ""
+
+
+def _nbtrack_out(n, value):
+    if value is not None:
+        g, kept = globals(), _nbtrack_out.__dict__.setdefault("kept", ["", "", ""])
+        rebound = any(g.get(name) is not old for name, old in zip(("_", "__", "___"), kept))
+        kept[:] = [value, kept[0], kept[1]]
+        if not rebound:  # as IPython: names the cells assigned themselves are left alone
+            g["_"], g["__"], g["___"] = kept
+        if n is not None:
+            g[f"_{n}"] = Out[n] = value
+    return value'''
 
 
 _transformer: Any = None
@@ -58,6 +78,45 @@ def _uses_name(tree: ast.Module | None, name: str) -> bool:
     )
 
 
+def _reads_history(tree: ast.Module | None) -> bool:
+    return tree is not None and any(
+        isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and HISTORY_NAME.fullmatch(n.id)
+        for n in ast.walk(tree)
+    )
+
+
+def _pass_value(code: str, count: int | None) -> str:
+    """``code`` with its last statement, when IPython would have displayed its value (an
+    expression not followed by ``;``), wrapped in ``_nbtrack_out(count, (...))``."""
+    tree = ast.parse(code)
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr) or _quiet(code):
+        return code
+    lines = code.split("\n")
+    first, end = last.lineno - 1, (last.end_lineno or last.lineno) - 1
+
+    def column(i: int, offset: int | None) -> int:  # the AST counts UTF-8 bytes
+        return len(lines[i].encode()[: offset or 0].decode())
+
+    a, b = column(first, last.col_offset), column(end, last.end_col_offset)
+    lines[end] = lines[end][:b] + "))" + lines[end][b:]
+    lines[first] = lines[first][:a] + f"_nbtrack_out({count!r}, (" + lines[first][a:]
+    return "\n".join(lines)
+
+
+def _quiet(code: str) -> bool:
+    """Whether the cell ends with ``;``, which tells IPython not to display (nor keep) its value."""
+    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER, tokenize.DEDENT, tokenize.INDENT}
+    last = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type not in skip:
+                last = tok
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last is not None and last.string == ";"
+
+
 def render_script(
     run: dict[str, Any],
     cells: Sequence[dict[str, Any]],
@@ -77,14 +136,17 @@ def render_script(
             None,
         )
     converted = [to_python(_replace_load_ext(c["source"], replacement)) for c in cells]
+    history = any(_reads_history(tree) for _, tree in converted)
     futures: list[str] = []
-    blocks = []
+    blocks = [HISTORY] if history else []
     if prelude and not loaded:
         blocks.append(f"# %%\n# (added: the cells below use nbtrack)\n{prelude}")
     for cell, (code, tree) in zip(cells, converted, strict=True):
         if tree is not None:
             code, moved = _hoist_futures(code, tree)
             futures += [f for f in moved if f not in futures]
+            if history and cell["status"] != "error":
+                code = _pass_value(code, cell["execution_count"])
         blocks.append(_script_cell(cell, code, tree))
     needs_ipython = keep_ext or any(_uses_name(tree, "get_ipython") for _, tree in converted)
     head = _script_header(run, len(cells), exported, slice_var, needs_ipython)

@@ -193,6 +193,26 @@ def test_script_of_a_session_without_magics_runs_with_plain_python(kernel, store
     assert rebuilt_state(path, set(recorded), [sys.executable], tmp_path) == recorded
 
 
+@pytest.mark.slow
+def test_a_script_gives_the_output_history_names_the_values_the_session_gave_them(kernel, store_dir, tmp_path):
+    """``_``, ``__``, ``_<n>`` and ``Out`` hold each cell's displayed value in IPython; the
+    exported script keeps them, with plain Python: ``None`` and a trailing ``;`` keep nothing."""
+    kernel.ok("[1, 2, 3]")
+    kernel.ok("len(_) * 10")
+    kernel.ok("None")
+    kernel.ok("quiet = 7\nquiet;")
+    kernel.ok("first, before = _, __")
+    kernel.ok("last = Out[max(Out)]\nby_number = globals()[f'_{max(Out)}']")
+    kernel.ok("with nbtrack.start_run(name='history'):\n    pass")
+    run = latest_run(store_dir)
+    recorded = run["cells"][-1]["state"]
+    assert {"first", "before", "last", "by_number"} <= set(recorded)
+    path = export_run(open_store(store_dir), run["id"], "script", tmp_path / "history.py")
+    assert "_nbtrack_out(" in path.read_text() and "get_ipython" not in path.read_text()
+    names = {"first", "before", "last", "by_number", "quiet"}
+    assert rebuilt_state(path, names, [sys.executable], tmp_path) == {k: recorded[k] for k in names}
+
+
 # -- rendering, on recorded-shape cells ----------------------------------------------------
 def test_magics_and_shell_escapes_become_valid_python():
     sources = [
