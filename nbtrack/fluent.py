@@ -13,7 +13,7 @@ from .errors import NbtrackError, ValidationError
 from .pending import in_kernel
 from .session import current_user, get_session
 from .store import Store, open_store
-from .tracking import Run, _active, _register
+from .tracking import Run, active_runs, register
 
 
 def start_run(
@@ -39,7 +39,7 @@ def start_run(
     experiment = v.check_label("experiment name", experiment)
     if run_id is not None and (len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id)):
         raise ValidationError(f"run_id must be 32 lowercase hex characters, got {run_id!r}")
-    parent = _active[-1] if _active and nested else None
+    parent = active_runs[-1] if active_runs and nested else None
     run = Run(session, name, experiment, parent, log_system_metrics, run_id)
     checked_params = dict(v.check_param(k, val) for k, val in v.check_mapping("params", params or {}).items())
     checked_tags = dict(v.check_tag(k, val) for k, val in v.check_mapping("tags", tags or {}).items())
@@ -58,24 +58,24 @@ def start_run(
     # Written with the run's first flush (at the cell's end, by the flusher within 0.5 s, or
     # at end_run, in one transaction with the closing values): a run costs one write, not two.
     run._create = (row, experiment, checked_params, checked_tags)
-    _register(run)
+    register(run)
     return run
 
 
 def active_run() -> Run | None:
-    return _active[-1] if _active else None
+    return active_runs[-1] if active_runs else None
 
 
 def _current() -> Run:
     """The innermost active run; like MLflow, one is started if there is none."""
-    return _active[-1] if _active else start_run()
+    return active_runs[-1] if active_runs else start_run()
 
 
 def end_run(status: str = "finished") -> None:
     """End the innermost active run."""
-    if not _active:
+    if not active_runs:
         raise NbtrackError("no active run to end")
-    _active[-1].end(status)
+    active_runs[-1].end(status)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -95,7 +95,7 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 
 def log_metric(key: str, value: Any, step: int | None = None, timestamp: Any = None) -> None:
-    (_active[-1] if _active else _current()).log_metric(key, value, step, timestamp)
+    _current().log_metric(key, value, step, timestamp)
 
 
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None) -> None:

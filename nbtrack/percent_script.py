@@ -36,7 +36,7 @@ _ = __ = ___ = ""
 def _nbtrack_out(n, value):
     if value is not None:
         g, kept = globals(), _nbtrack_out.__dict__.setdefault("kept", ["", "", ""])
-        rebound = any(g.get(name) is not old for name, old in zip(("_", "__", "___"), kept))
+        rebound = any(name in g and g[name] is not old for name, old in zip(("_", "__", "___"), kept))
         kept[:] = [value, kept[0], kept[1]]
         if not rebound:  # as IPython: names the cells assigned themselves are left alone
             g["_"], g["__"], g["___"] = kept

@@ -290,7 +290,7 @@ class Run:
             return
         self.status = status
         end_time = time.time()
-        _unregister(self)
+        unregister(self)
         try:
             extra = self.session.revision()
             self._end_values = dict(
@@ -332,25 +332,25 @@ def _artifact_name(name: object) -> str:
 
 
 # -- the active-run stack and the background flusher ----------------------------------------
-_active: list[Run] = []
+active_runs: list[Run] = []
 _lock = threading.Lock()
 _flusher: threading.Thread | None = None
 _metric_listeners: list[Callable[[str, str, float, int, float], None]] = []
 
 
-def _register(run: Run) -> None:
+def register(run: Run) -> None:
     global _flusher
     with _lock:
-        _active.append(run)
+        active_runs.append(run)
         if _flusher is None:
             _flusher = threading.Thread(target=_flush_loop, name="nbtrack-flusher", daemon=True)
             _flusher.start()
 
 
-def _unregister(run: Run) -> None:
+def unregister(run: Run) -> None:
     with _lock:
-        if run in _active:
-            _active.remove(run)
+        if run in active_runs:
+            active_runs.remove(run)
 
 
 def _flush_loop() -> None:
@@ -361,7 +361,7 @@ def _flush_loop() -> None:
         sample = now - last_sample >= SYSTEM_INTERVAL
         if sample:
             last_sample = now
-        for run in list(_active):
+        for run in list(active_runs):
             try:
                 if sample and run.system_metrics:
                     run._sample_system()
@@ -373,7 +373,7 @@ def _flush_loop() -> None:
 
 def flush_active(wait: float | None = RETRY_WAIT) -> None:
     """Write what every open run keeps in memory (the kernel calls this after each cell)."""
-    for run in list(_active):
+    for run in list(active_runs):
         run.flush(wait)
 
 
@@ -400,7 +400,7 @@ def _notify(run_id: str, key: str, value: float, step: int, ts: float) -> None:
 def _end_at_exit() -> None:
     """Runs still open when a script exits have finished; in a kernel, shutting it down or
     restarting it cut them short: killed."""
-    for run in reversed(list(_active)):
+    for run in reversed(list(active_runs)):
         try:
             run.end("killed" if run.session.kind == "kernel" else "finished")
         except Exception:
