@@ -139,3 +139,10 @@ def pg_server() -> Iterator[Any]:
 def pg_url(pg_server: Any) -> str:
     """The URL (with a password) of a fresh, empty PostgreSQL database for this test."""
     return str(pg_server.create_database())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start real kernels, and the example notebooks (nbval), belong to the slow set."""
+    for item in items:
+        if item.path.suffix == ".ipynb" or {"kernel", "start_kernel"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
