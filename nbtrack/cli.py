@@ -1,15 +1,18 @@
-"""The ``nbtrack`` command line. Every command takes ``--store`` (default: NBTRACK_STORE or ./.nbtrack)."""
+"""The ``nbtrack`` command line. Every command takes ``--store``, before or after the command
+(default: NBTRACK_STORE or ./.nbtrack); commands that only read or edit runs never create a store."""
 
 from __future__ import annotations
 
 import argparse
-import csv
+import difflib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import NbtrackError
+from .cli_manage import add_commands
+from .cli_runs import COLUMNS_HELP
+from .errors import NbtrackError, ValidationError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -73,9 +76,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 @command
 def cmd_runs(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .cli_runs import parse_columns, print_table, write_csv
     from .records import run_record
     from .search import search_run_ids
 
+    columns = parse_columns(args.columns) if args.columns else None
+    if columns is not None and args.format == "json":
+        raise ValidationError("--columns works with --format table or csv (json holds every column)")
     store = _store(args)
     store.detect_killed()
     ids, _ = search_run_ids(
@@ -90,58 +99,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json({"runs": records})
     elif args.format == "csv":
-        _write_csv(records)
+        write_csv(records, columns)
     else:
-        _print_table(records)
+        print_table(records, columns, shutil.get_terminal_size().columns)
     return 0
 
 
-def _flat(record: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "name", "experiment", "status", "start_time", "end_time", "duration", "parent_run_id")
-    row = {k: record[k] for k in keys}
-    for group in ("params", "metrics", "tags"):
-        row.update({f"{group}.{k}": v for k, v in record[group].items()})
-    return row
-
-
-def _write_csv(records: list[dict[str, Any]]) -> None:
-    rows = [_flat(r) for r in records]
-    fields: dict[str, None] = {}
-    for r in rows:
-        fields.update(dict.fromkeys(r))
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(fields))
-    writer.writeheader()
-    writer.writerows(rows)
-
-
 def _fmt(value: Any) -> str:
+    from .records import number_text
+
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return number_text(value)
     return "" if value is None else str(value)
-
-
-def _print_table(records: list[dict[str, Any]]) -> None:
-    """A line per run; child runs indented under their parent."""
-    from .runtree import nest
-
-    if not records:
-        print("no runs")
-        return
-    metric_keys = sorted({k for r in records for k in r["metrics"] if not k.startswith("system/")})[:4]
-    header = ["id", "name", "experiment", "status", "started", "duration", *metric_keys]
-    rows = []
-    for depth, r in nest(records):
-        duration = f"{r['duration']:.1f}s" if r["duration"] is not None else ""
-        started = (r["start_time"] or "")[:19].replace("T", " ")
-        name = ("  " * (depth - 1) + "└ " if depth else "") + r["name"]
-        status = r["status"] + (" (deleted)" if r.get("deleted") else "")
-        rows.append(
-            [r["id"][:8], name, r["experiment"], status, started, duration,
-             *[_fmt(r["metrics"].get(k)) for k in metric_keys]]
-        )
-    widths = [min(40, max(len(str(x)) for x in col)) for col in zip(header, *rows, strict=True)]
-    for line in [header, *rows]:
-        print("  ".join(str(x)[:w].ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
 
 
 @command
@@ -179,7 +148,16 @@ def cmd_show(args: argparse.Namespace) -> int:
             mark = "*" if c["in_run"] else " "
             status = "" if c["status"] == "ok" else f"  !! {c['error']['type']}"
             print(f" {mark}{c['index']:>4} [{c['execution_count']}] {first[:70]}{status}")
+    print(next_steps(record), file=sys.stderr)
     return 0
+
+
+def next_steps(record: dict[str, Any]) -> str:
+    """What one usually does after looking at a run, as commands to copy."""
+    rid = record["id"][:8]
+    steps = [f"nbtrack replay {rid}", f"nbtrack export {rid} -f script"] if record["cells"] else []
+    steps.append(f"nbtrack compare {rid} OTHER_RUN")
+    return "next: " + " · ".join(steps)
 
 
 @command
@@ -285,12 +263,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------------
+STORE_HELP = ("store directory or URL, before or after the command (default: $NBTRACK_STORE, else ./.nbtrack); "
+              "commands that only read never create one")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.")
+    parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.",
+                                     allow_abbrev=False)  # so the command is the first word after the options
     parser.add_argument("--version", action="version", version=f"nbtrack {__import__('nbtrack').__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--store", help=STORE_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # --store after the command too; SUPPRESS keeps one given before it when it is not repeated
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store directory or URL (default: $NBTRACK_STORE or ./.nbtrack)")
+    common.add_argument("--store", default=argparse.SUPPRESS, help=STORE_HELP)
 
     p = sub.add_parser("run", parents=[common], help="execute a notebook in a fresh kernel as one tracked run")
     p.add_argument("notebook")
@@ -309,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")
     p.add_argument("--max-results", type=int, default=None, help="at most this many runs")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--columns", action="append", metavar="COLUMNS", help=COLUMNS_HELP)
     p.add_argument("--deleted", action="store_true", help="include deleted runs and the runs of deleted experiments")
 
     p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
@@ -343,14 +329,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repair", action="store_true", help="mark dead runs killed, recompute metric summaries, remove stale temporary files, migrate an old schema")
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
-    from .cli_manage import add_commands
-
     add_commands(sub, common, COMMANDS)
     return parser
 
 
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command in ``argv``: its first word that is neither an option nor --store's value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if word == "--store":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    word = command_word(argv)
+    if word is not None and word not in COMMANDS:
+        close = difflib.get_close_matches(word, COMMANDS, n=1)
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        parser.error(f"unknown command {word!r}{guess} (nbtrack --help lists the commands)")
+    args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except NbtrackError as exc:

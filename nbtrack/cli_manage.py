@@ -15,10 +15,11 @@ from .errors import ValidationError
 Command = Callable[[argparse.Namespace], int]
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _store(args: argparse.Namespace, create: bool = False) -> Any:
+    """The store of ``--store``; only commands that record something may create it."""
     from .store import open_store
 
-    return open_store(args.store, create=False)
+    return open_store(args.store, create=create)
 
 
 def _print_json(data: Any) -> None:
@@ -40,8 +41,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from . import experiments as ex
     from .records import iso
 
-    st = _store(args)
     action = args.action or "list"
+    st = _store(args, create=action == "create")
     if action == "list":
         rows = ex.list_experiments(include_deleted=args.deleted, store=st)
         if args.json:
@@ -170,10 +171,9 @@ def cmd_export_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_import_runs(args: argparse.Namespace) -> int:
-    from .store import open_store
     from .transfer import import_runs
 
-    report = import_runs(args.bundle, store=open_store(args.store, create=True))
+    report = import_runs(args.bundle, store=_store(args, create=True))
     if args.json:
         _print_json(report.to_json())
         return 0
@@ -200,19 +200,17 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, registry: dict[str, 
                        help="list, create, rename, delete or restore experiments")
     p.add_argument("--deleted", action="store_true", help="list: deleted experiments too")
     p.add_argument("--json", action="store_true", help="list: machine-readable output")
-    # options may come after the action too; SUPPRESS keeps those given before it
-    late = argparse.ArgumentParser(add_help=False)
-    late.add_argument("--store", default=argparse.SUPPRESS, help="store directory or URL")
+    # options may come after the action too (common's --store defaults to SUPPRESS as these do)
     acts = p.add_subparsers(dest="action")
-    a = acts.add_parser("list", parents=[late], help="experiments with their run counts (the default)")
+    a = acts.add_parser("list", parents=[common], help="experiments with their run counts (the default)")
     a.add_argument("--deleted", action="store_true", default=argparse.SUPPRESS, help="deleted experiments too")
     a.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-    acts.add_parser("create", parents=[late], help="create an empty experiment").add_argument("name")
-    a = acts.add_parser("rename", parents=[late], help="rename an experiment")
+    acts.add_parser("create", parents=[common], help="create an empty experiment").add_argument("name")
+    a = acts.add_parser("rename", parents=[common], help="rename an experiment")
     a.add_argument("name")
     a.add_argument("new_name")
-    acts.add_parser("delete", parents=[late], help="delete an experiment (its runs are hidden; restorable)").add_argument("name")
-    acts.add_parser("restore", parents=[late], help="restore a deleted experiment").add_argument("name")
+    acts.add_parser("delete", parents=[common], help="delete an experiment (its runs are hidden; restorable)").add_argument("name")
+    acts.add_parser("restore", parents=[common], help="restore a deleted experiment").add_argument("name")
 
     p = sub.add_parser("rename", parents=[common], help="rename a run")
     p.add_argument("run")

@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import StoreError
-
 TMP_GRACE = 600.0  # a temporary blob file younger than this may belong to a writer still at work
 
 
@@ -59,14 +57,14 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
     """Check the store at ``url`` (see :func:`nbtrack.store.resolve_url`); with ``repair``,
     fix what is fixable. Never raises for a damaged store: damage is what it reports."""
     from .store import resolve_url
-    from .store.sql import mask_url
+    from .store.sql import mask_url, no_store_error
 
     key = resolve_url(url)
     report = Report(mask_url(key))
     sqlite_path = None if "://" in key and not key.startswith("sqlite") else os.path.join(key.removeprefix("sqlite:///"), "nbtrack.db")
     if sqlite_path is not None:
         if not os.path.isfile(sqlite_path):
-            raise StoreError(f"no nbtrack store at {os.path.dirname(sqlite_path)} (set NBTRACK_STORE or --store)")
+            raise no_store_error(os.path.dirname(sqlite_path))
         if not _integrity(sqlite_path, report):
             return report  # nothing else can be trusted; the file needs restoring from a backup
     if not _schema(key, sqlite_path, report, repair):

@@ -9,6 +9,7 @@ re-execution, which is the point. The bundle is ``bundle.py``; slices are ``slic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFoundError, ValidationError
+from .errors import NbtrackError, NotFoundError, ValidationError
 from .notebook_format import import_nbformat
 from .percent_script import nbtrack_use, render_script, to_python
 
@@ -62,6 +63,8 @@ def export_run(
             "--slice works with --format script or notebook, not bundle (a bundle is the whole run)"
         )
     run = load_run(store, run_id)
+    path = Path(output) if output else Path(f"{_file_stem(run)}{SUFFIXES[fmt]}")
+    check_output(path, f"{_file_stem(run)}{SUFFIXES[fmt]}")  # before a slice's replay, not after
     cells = store.run_cells(run)
     if not cells:
         raise ValidationError(
@@ -77,7 +80,6 @@ def export_run(
         if sliced.verified is False:
             raise ValidationError(sliced.describe())
         cells = sliced.cells
-    path = Path(output) if output else Path(f"{_file_stem(run)}{SUFFIXES[fmt]}")
     exported = time.time()
     if fmt == "script":
         _write_atomic(
@@ -125,11 +127,33 @@ def _file_stem(run: dict[str, Any]) -> str:
     return f"{name}-{run['id'][:8]}"
 
 
+def check_output(path: Path, file_name: str) -> None:
+    """Refuse an output path that cannot become a file (a directory, a path under a file, an
+    unwritable folder) with a message naming it, before any work is done."""
+    if path.is_dir():
+        raise ValidationError(f"cannot export to {path}: it is a directory; give a file path, e.g. {path / file_name}")
+    folder = path.parent.absolute()
+    while not folder.exists() and folder != folder.parent:  # the folders still to be made
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValidationError(f"cannot export to {path}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError(f"cannot export to {path}: the directory {folder} is not writable")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` to a temporary file beside ``path``, then move it into place; an
+    operating-system failure becomes an error naming ``path`` (never the temporary file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        reason = "it is a directory" if path.is_dir() else exc.strerror or type(exc).__name__
+        raise NbtrackError(f"cannot write {path}: {reason}") from None
 
 
 def _iso(ts: float | None) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .store import Store
+if TYPE_CHECKING:  # the CLI's table imports number_text without loading SQLAlchemy
+    from .store import Store
 
 
 def iso(ts: float | None) -> str | None:
@@ -23,6 +24,20 @@ def json_number(x: float) -> float | str:
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     return x
+
+
+def number_text(x: float) -> str:
+    """A metric value as text, the way the widgets' tables show it: plain notation with six
+    significant digits (37209, 0.937063, 12.5), exponent notation only below 1e-4 or from 1e7."""
+    if math.isnan(x) or math.isinf(x):
+        return str(json_number(x))
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    if abs(x) < 1e-4 or abs(x) >= 1e7:
+        mantissa, exponent = f"{x:.4e}".split("e")
+        return f"{mantissa.rstrip('0').removesuffix('.')}e{exponent}"
+    text = repr(float(f"{x:.6g}"))  # repr, not .6g: 1234567.0 stays 1234570, not 1.23457e+06
+    return text.removesuffix(".0")
 
 
 def run_record(row: dict[str, Any]) -> dict[str, Any]:

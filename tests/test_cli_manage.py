@@ -156,3 +156,20 @@ def test_export_runs_and_import_runs_between_stores(store_dir: Path, tmp_path: P
 
 def listed_in(env: dict[str, str]) -> list[dict[str, Any]]:
     return list(json.loads(ok("runs", "--format", "json", env=env))["runs"])
+
+
+def test_commands_that_record_create_the_store_others_never_do(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    res = run_cli("experiments", "--store", str(fresh))
+    assert res.returncode == 2 and f"no nbtrack store at {fresh}" in res.stderr and not fresh.exists()
+    ok("--store", str(fresh), "experiment", "create", "fraud")
+    assert (fresh / "nbtrack.db").is_file() and "fraud" in ok("experiments", "--store", str(fresh))
+
+    source = tmp_path / "source"
+    rid = make_run(Store(str(source)), cells=["x = 1"])
+    bundle = tmp_path / "runs.zip"
+    ok("export-runs", "--store", str(source), "-o", str(bundle))
+    target = tmp_path / "target"
+    target.mkdir()  # an empty folder becomes a store when runs are imported into it
+    assert ok("import-runs", str(bundle), "--store", str(target)).split() == [rid]
+    assert [r["id"] for r in listed("--store", str(target))] == [rid]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 
-from .sql import Store
+from .sql import DEFAULT_DIR, Store
 
 __all__ = ["Store", "open_store", "resolve_url"]
-
-DEFAULT_DIR = ".nbtrack"
 
 
 def resolve_url(url: str | os.PathLike[str] | None = None) -> str:

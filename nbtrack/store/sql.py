@@ -29,6 +29,8 @@ RUN_STATUSES = ("running", "finished", "failed", "killed")
 # PostgreSQL SQLSTATEs a retried transaction can get past: serialization failure, deadlock, lock timeout
 _PG_RETRYABLE = ("40001", "40P01", "55P03")
 BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
+DEFAULT_DIR = ".nbtrack"  # the store when neither --store nor NBTRACK_STORE names one
+DB_FILE = "nbtrack.db"  # an embedded store is a directory holding this file (and blobs/)
 
 
 def mask_url(url: str) -> str:
@@ -41,6 +43,21 @@ def mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+def no_store_error(root: str) -> StoreError:
+    """The error for a directory that holds no store: what is there, and how a store is made."""
+    if not os.path.exists(root):
+        what = "no such folder"
+    elif not os.path.isdir(root):
+        what = "not a folder"
+    else:
+        what = f"the folder has no {DB_FILE}"
+    return StoreError(
+        f"no nbtrack store at {root} ({what}): recording a run creates one (nbtrack run NOTEBOOK, "
+        f"or %load_ext nbtrack in a notebook); choose another store with --store or NBTRACK_STORE "
+        f"(default ./{DEFAULT_DIR})"
+    )
 
 
 _step_then_time = operator.itemgetter(2, 3)  # which point of a metric is the latest
@@ -73,15 +90,15 @@ class Store:
         else:
             self.is_sqlite = True
             root = url.removeprefix("sqlite:///")
+            self.root = root
+            self.db_path = os.path.join(root, DB_FILE)
+            if not create and not os.path.isfile(self.db_path):  # a reader never makes a store
+                raise no_store_error(root)
             if not os.path.isdir(root):
-                if not create:
-                    raise StoreError(f"no nbtrack store at {root} (set NBTRACK_STORE or --store)")
                 try:
                     os.makedirs(root, exist_ok=True)
                 except OSError as exc:
                     raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
-            self.root = root
-            self.db_path = os.path.join(root, "nbtrack.db")
             blobs = os.environ.get("NBTRACK_BLOBS") or os.path.join(root, "blobs")
             self.engine = self._sqlite_engine(self.db_path)
             self._migrate()
