@@ -65,13 +65,13 @@ def write_bundle(
     """Write the bundle of ``run`` (a ``Store.run_summaries`` row) to ``output``."""
     from .capture.snapshot import member_path, snapshot_files
     from .export import (
-        _write_atomic,
         notebook_bytes,
         recorded_kernelspec,
         render_notebook,
         render_script,
         run_directory,
     )
+    from .outfiles import write_atomic
     from .records import environment_of
 
     env_hash = run.get("env_hash") or _session_env(store, run)
@@ -102,7 +102,7 @@ def write_bundle(
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     path = Path(output)
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path
 
 

@@ -3,12 +3,12 @@ diff of their executed sequences (each run against the first)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
 from .manage import store_of
+from .records import number_text
 
 if TYPE_CHECKING:
     from .store import Store
@@ -130,9 +130,7 @@ def _metric(value: dict[str, Any] | None) -> str:
 
 
 def _num(x: Any) -> str:
-    if isinstance(x, float) and math.isfinite(x):
-        return f"{x:.4g}"
-    return str(x)
+    return number_text(x) if isinstance(x, float) else str(x)
 
 
 def _cut(text: str, width: int) -> str:

@@ -9,7 +9,6 @@ re-execution, which is the point. The bundle is ``bundle.py``; slices are ``slic
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -18,8 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NbtrackError, NotFoundError, ValidationError
+from .errors import NotFoundError, ValidationError
 from .notebook_format import import_nbformat
+from .outfiles import check_output, write_atomic
 from .percent_script import nbtrack_use, render_script, to_python
 
 __all__ = ["export_run", "render_notebook", "render_script", "to_python", "run_directory"]
@@ -82,7 +82,7 @@ def export_run(
         cells = sliced.cells
     exported = time.time()
     if fmt == "script":
-        _write_atomic(
+        write_atomic(
             path, render_script(run, cells, exported=exported, slice_var=slice_var).encode()
         )
     elif fmt == "notebook":
@@ -93,7 +93,7 @@ def export_run(
             slice_var=slice_var,
             kernelspec=recorded_kernelspec(store, run),
         )
-        _write_atomic(path, notebook_bytes(nb))
+        write_atomic(path, notebook_bytes(nb))
     else:
         from .bundle import write_bundle
 
@@ -125,35 +125,6 @@ def run_directory(store: Store, run: dict[str, Any], *, must_exist: bool = True)
 def _file_stem(run: dict[str, Any]) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", run["name"]).strip("-.") or "run"
     return f"{name}-{run['id'][:8]}"
-
-
-def check_output(path: Path, file_name: str) -> None:
-    """Refuse an output path that cannot become a file (a directory, a path under a file, an
-    unwritable folder) with a message naming it, before any work is done."""
-    if path.is_dir():
-        raise ValidationError(f"cannot export to {path}: it is a directory; give a file path, e.g. {path / file_name}")
-    folder = path.parent.absolute()
-    while not folder.exists() and folder != folder.parent:  # the folders still to be made
-        folder = folder.parent
-    if not folder.is_dir():
-        raise ValidationError(f"cannot export to {path}: {folder} is not a directory")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValidationError(f"cannot export to {path}: the directory {folder} is not writable")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then move it into place; an
-    operating-system failure becomes an error naming ``path`` (never the temporary file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        reason = "it is a directory" if path.is_dir() else exc.strerror or type(exc).__name__
-        raise NbtrackError(f"cannot write {path}: {reason}") from None
 
 
 def _iso(ts: float | None) -> str | None:

@@ -33,6 +33,7 @@ from sqlalchemy import and_, insert, select
 
 from .errors import NotFoundError, ValidationError
 from .manage import store_of
+from .outfiles import atomic_output, check_output
 from .store import schema as s
 from .store.summary import fill_summaries
 
@@ -74,6 +75,7 @@ def export_runs(
     from . import __version__
     from .search import search_run_ids
 
+    check_output(Path(output), "runs.zip")
     st = store_of(store)
     refs = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if refs:
@@ -91,17 +93,12 @@ def export_runs(
         "run_ids": ids, "tables": {t: len(rows) for t, rows in tables.items()}, "blobs": sorted(hashes),
     }
     path = Path(output)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
-            for table, rows in tables.items():
-                zf.writestr(f"tables/{table}.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
-            for h in sorted(hashes):
-                zf.writestr(f"blobs/{h[:2]}/{h[2:]}", st.get_blob(h), zipfile.ZIP_STORED)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+        for table, rows in tables.items():
+            zf.writestr(f"tables/{table}.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        for h in sorted(hashes):
+            zf.writestr(f"blobs/{h[:2]}/{h[2:]}", st.get_blob(h), zipfile.ZIP_STORED)
     return manifest
 
 

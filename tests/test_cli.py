@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import nbtrack
 from nbtrack.cli import main
 from nbtrack.store import Store
 from tests.conftest import run_cli
@@ -364,3 +365,18 @@ def test_show_ends_with_the_next_steps(cli: Cli, store_dir: Path) -> None:
     assert cli("show", bare)[2] == f"next: nbtrack compare {bare[:8]} OTHER_RUN\n"
     code, out, err = cli("show", rid, "--json")
     assert err == "" and json.loads(out)["id"] == rid
+
+
+def test_export_runs_to_a_directory_is_one_clear_error(tmp_path: Path) -> None:
+    # Given a store with a run, and an existing directory as the output
+    store = tmp_path / "store"
+    with nbtrack.start_run(name="r", store=str(store)):
+        nbtrack.log_metric("acc", 0.5)
+    out = tmp_path / "out"
+    out.mkdir()
+    # When the runs are exported into the directory
+    done = run_cli("export-runs", "-o", str(out), "--store", str(store))
+    # Then one line names the problem, and nothing is left behind
+    assert done.returncode != 0
+    assert "it is a directory" in done.stderr and "Traceback" not in done.stderr
+    assert ".tmp" not in done.stderr and list(out.iterdir()) == []
