@@ -15,9 +15,10 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ..errors import QueryError
 from .compiler import compile_node
+from .nodes import BoolOp, Compare, Ident, Node, Not
 from .ordering import DEFAULT_ORDER, parse_order_by
 from .paging import decode_page_token, encode_page_token, fingerprint
-from .parser import BoolOp, Compare, Ident, Node, Not, parse
+from .parser import parse
 from .plan import Plan, plan_search
 
 __all__ = [

@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..store import schema as s
-from .parser import BoolOp, Compare, Node, Not
+from .nodes import BoolOp, Compare, Node, Not
 from .sqlfuncs import as_number, like
 
 _NEGATIVE = {

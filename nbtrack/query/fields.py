@@ -7,9 +7,11 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
+from .nodes import Compare
+
 if TYPE_CHECKING:
     from .lexer import Token
-    from .parser import Compare, _Parser
+    from .parser import _Parser
 
 PREFIXES = {
     "metrics": "metric",
@@ -37,13 +39,6 @@ CANONICAL_PREFIX = {
         "cell": "cells",
     }.get(k, p)
     for p, k in PREFIXES.items()
-}
-DISPLAY_PREFIX = {
-    "metric": "metrics.",
-    "param": "params.",
-    "tag": "tags.",
-    "attr": "attributes.",
-    "cell": "cells.",
 }
 
 # attribute -> type: text | time | number | status | bool
@@ -92,11 +87,6 @@ CELL_TYPES = {"execution_count": "number"}
 NOTEBOOK_FIELDS = {"path": "notebook_path", "hash": "notebook_hash"}
 STATUSES = ("running", "finished", "failed", "killed")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_BARE_KEY = re.compile(r"[\w\-./:]+")
-
-
-def quote_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else "`" + key.replace("`", "``") + "`"
 
 
 def type_of(kind: str, key: str) -> str:
@@ -112,7 +102,6 @@ def type_of(kind: str, key: str) -> str:
 
 def check(p: _Parser, cmp: Compare, op_tok: Token) -> Compare:
     """``cmp`` with its value tokens checked against the column's type and converted."""
-    from .parser import Compare
 
     ident, op = cmp.ident, cmp.op
     typ = type_of(ident.kind, ident.key)

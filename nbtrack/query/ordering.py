@@ -18,7 +18,8 @@ from ..errors import QueryError
 from ..store import schema as s
 from .compiler import attribute_column, key_column, key_table
 from .lexer import tokenize
-from .parser import Ident, _Parser, parse_operand
+from .nodes import Ident
+from .parser import _Parser, parse_operand
 from .sqlfuncs import as_number
 
 DEFAULT_ORDER = ("attributes.start_time DESC",)

@@ -14,12 +14,12 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..errors import QueryError
 from . import fields as f
 from .lexer import Token, tokenize
+from .nodes import BoolOp, Compare, Ident, Node, Not
 
 COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
 _OPERATOR_WORDS = ("LIKE", "ILIKE", "IN", "IS", "NOT")
@@ -33,48 +33,6 @@ _IDENT_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Ident:
-    """A column: ``kind`` metric | param | tag | attr | cell; ``key`` the key, attribute or cell field."""
-
-    kind: str
-    key: str
-    agg: str = "latest"  # metrics: latest | min | max
-    pos: int = 0
-    end: int = 0
-
-    def __str__(self) -> str:
-        name = f"{f.DISPLAY_PREFIX[self.kind]}{f.quote_key(self.key)}"
-        return (
-            name if self.agg == "latest" or self.kind != "metric" else f"{self.agg.upper()}({name})"
-        )
-
-
-@dataclass(frozen=True)
-class Compare:
-    """``ident op values``; op is a comparison, [NOT] LIKE/ILIKE, [NOT] IN, IS [NOT] NULL.
-
-    ``values`` are checked and converted: numbers, strings, booleans, times as UNIX seconds,
-    and a bare date as a ``(start, end)`` pair of seconds covering that day.
-    """
-
-    ident: Ident
-    op: str
-    values: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    op: str  # AND | OR
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Node
-
-
-Node = Union[Compare, BoolOp, Not]  # noqa: UP007 (a runtime alias; py3.10 needs Union here)
 
 
 def parse(text: str) -> Node | None:

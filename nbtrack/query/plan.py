@@ -35,8 +35,9 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..store import schema as s
 from .compiler import compile_node, key_column, key_table, value_test
+from .nodes import BoolOp, Compare, Ident
 from .ordering import order_clauses, parse_order_by
-from .parser import BoolOp, Compare, Ident, parse
+from .parser import parse
 
 SAMPLE = 500  # runs sampled to learn how often each condition holds
 

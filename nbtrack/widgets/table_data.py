@@ -93,7 +93,8 @@ def column_clause(column: Column, text: str) -> str:
     text = text.strip()
     if column.group == "metrics" and column.id.endswith((".min", ".max")):
         raise ValidationError(f"column {column.label!r} cannot be filtered; filter its latest value instead")
-    from ..query.fields import is_number, quote_key
+    from ..query.fields import is_number
+    from ..query.nodes import quote_key
 
     if column.group == "run":
         name = _attribute_name(column.id)
@@ -123,7 +124,7 @@ def compose_filter(filter_string: str | None, clauses: Sequence[str]) -> str:
 
 def order_item(column: Column, descending: bool) -> str:
     """The query layer's ``order_by`` item for a column (``MIN(metrics.loss) DESC``)."""
-    from ..query.fields import quote_key
+    from ..query.nodes import quote_key
 
     direction = " DESC" if descending else ""
     if column.group == "run":
