@@ -252,7 +252,18 @@ export class NbtrackClient {
   }
 }
 
-/** The `message` of a JSON error body, else the status text. */
+/**
+ * What a 404 without nbtrack's JSON error body means: Jupyter answered for a route it does not
+ * know, so the server extension that serves `/nbtrack/api/` is not loaded.
+ */
+export const SERVER_EXTENSION_MISSING =
+  "nbtrack's server extension is not enabled in this Jupyter server. " +
+  'Run pip install "nbtrack[lab]" in the environment that runs JupyterLab, then restart it.';
+
+/**
+ * The `message` of nbtrack's JSON error body; for a 404 without one, that the server extension
+ * is missing; else the status line.
+ */
 export async function errorMessage(response: Response): Promise<string> {
   const text = await response.text();
   try {
@@ -262,6 +273,9 @@ export async function errorMessage(response: Response): Promise<string> {
     }
   } catch {
     // not JSON: fall through
+  }
+  if (response.status === 404) {
+    return SERVER_EXTENSION_MISSING;
   }
   return `${response.status} ${response.statusText || 'error'}`.trim();
 }

@@ -13,7 +13,8 @@ import {
   comparePath,
   listPath,
   NbtrackClient,
-  Requester
+  Requester,
+  SERVER_EXTENSION_MISSING
 } from '../src/api';
 import type { ReplayEvent } from '../src/tokens';
 
@@ -96,6 +97,29 @@ describe('NbtrackClient against a real HTTP server', () => {
       new NbtrackClient(requester).getRun('abc'),
       /502 Bad Gateway/
     );
+  });
+
+  it('says the server extension is missing when Jupyter answers 404 with its own page', async () => {
+    route = (_req, res) => {
+      res.writeHead(404, 'Not Found', { 'Content-Type': 'text/html' });
+      res.end(
+        '<!DOCTYPE HTML><html><title>Jupyter Server</title>404 : Not Found</html>'
+      );
+    };
+    const client = new NbtrackClient(requester);
+    for (const call of [
+      () => client.listRuns(),
+      () => client.getRun('abc'),
+      () => client.rename('abc', 'x')
+    ]) {
+      await assert.rejects(call(), (err: unknown) => {
+        assert.ok(err instanceof ApiError);
+        assert.equal(err.status, 404);
+        assert.equal(err.message, SERVER_EXTENSION_MISSING);
+        return true;
+      });
+    }
+    assert.match(SERVER_EXTENSION_MISSING, /pip install "nbtrack\[lab\]"/);
   });
 
   it('sends edits as JSON with the right verbs', async () => {
