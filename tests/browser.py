@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,12 @@ def require_browser() -> None:
 @contextmanager
 def jupyter_lab(
     base: Path, root: Path, settings: dict[str, dict[str, Any]] | None = None, *,
-    store: str | None = None, app: str = "lab",
+    store: str | None = None, app: str = "lab", server_args: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """``jupyter lab`` (or, with ``app="server"``, a bare ``jupyter server``) serving ``root`` on
     127.0.0.1 with a token; its own config, runtime and settings directories under ``base``;
     ``settings`` maps "<plugin dir>/<file>" to JSON. Without ``store`` the nbtrack store is the
-    one beside the notebook."""
+    one beside the notebook. ``server_args`` go on the command line as they are."""
     token, port = uuid.uuid4().hex, free_port()
     env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}
     if store is not None:
@@ -69,6 +69,7 @@ def jupyter_lab(
            f"--ServerApp.root_dir={root}", "--allow-root"]
     if app == "lab":
         cmd.append("--LabApp.expose_app_in_browser=True")
+    cmd.extend(server_args)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
         url = f"http://127.0.0.1:{port}"
@@ -106,7 +107,8 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
         page = context.new_page()
         page.errors = []  # type: ignore[attr-defined]
         page.external = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+        # with the stack, so a failure names the code that threw
+        page.on("pageerror", lambda e: page.errors.append(f"{e.stack or e}"))  # type: ignore[attr-defined]
 
         def guard(route: Any) -> None:
             host = urlparse(route.request.url).hostname
@@ -125,9 +127,23 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
             browser.close()
 
 
+def open_lab(page: Any, lab: dict[str, Any], path: str = "lab") -> None:
+    """Load ``path`` (``lab``, ``lab/tree/<notebook>``, ...) and wait until JupyterLab has
+    started: its layout restored and its splash screen gone.
+
+    Until then JupyterLab is still settling: its splash screen (JupyterLab 4.6) removes its element
+    200 ms after the layout is restored, and a theme change in that window shows the same element
+    again, so one of the two removals throws ``Failed to execute 'removeChild' on 'Node'``."""
+    sep = "&" if "?" in path else "?"
+    page.goto(f"{lab['url']}/{path}{sep}token={lab['token']}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
+
+
 def open_notebook(page: Any, lab: dict[str, Any], name: str) -> None:
     """Open ``name`` in JupyterLab and wait until it is the current widget and its kernel is idle
     (a restored workspace may show another notebook first)."""
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+    open_lab(page, lab, f"lab/tree/{name}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_function(IDLE_KERNEL, arg=name, timeout=90_000)

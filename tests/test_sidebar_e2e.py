@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
+from tests.browser import (
+    ARTIFACTS,
+    chromium_page,
+    jupyter_lab,
+    open_lab,
+    open_notebook,
+    require_browser,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -151,7 +158,7 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
 
 def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(lab: dict[str, Any], page: Any) -> None:
     # Given a run whose name, notes, a tag and a cell's source contain HTML with script
-    page.goto(f"{lab['url']}/lab?token={lab['token']}")
+    open_lab(page, lab)
     page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
     runs = api(lab, "GET", "runs?notebook=demo.ipynb")["runs"]
     if not runs:
@@ -217,10 +224,12 @@ def test_two_selected_runs_are_compared_side_by_side(lab: dict[str, Any], page: 
 
 def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[str, Any], page: Any) -> None:
     # Given JupyterLab switched to its dark theme
-    page.goto(f"{lab['url']}/lab?token={lab['token']}")
+    open_lab(page, lab)
     page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    # the theme change shows JupyterLab's splash screen again; the screenshots are taken without it
+    page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
     page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
     try:
         page.wait_for_selector(".nbtrack-run-item:nth-child(2) .nbtrack-run", timeout=30_000)
@@ -257,6 +266,28 @@ def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[s
     assert not poor, poor
     assert page.evaluate(CONTRAST, ".nbtrack-run-name") is not None
     assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+def test_sidebar_says_how_to_enable_the_server_extension_when_it_is_missing(tmp_path: Path) -> None:
+    # Given JupyterLab whose Jupyter server runs without nbtrack's server extension
+    require_browser()
+    root = tmp_path / "root"
+    root.mkdir()
+    no_extension = ["--ServerApp.jpserver_extensions=nbtrack.server=False"]
+    with (
+        jupyter_lab(tmp_path, root, server_args=no_extension) as lab,
+        chromium_page({"width": 1400, "height": 900}) as page,
+    ):
+        open_lab(page, lab)
+        # When the user opens the nbtrack sidebar
+        page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
+        # Then it says what is missing and what to run, instead of a bare "404 Not Found"
+        error = page.wait_for_selector(".nbtrack-sidebar .nbtrack-error", timeout=30_000)
+        text = error.inner_text()
+        assert "server extension is not enabled" in text, text
+        assert 'pip install "nbtrack[lab]"' in text and "restart" in text, text
+        shot(page, "9-no-server-extension")
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 
 def test_typescript_unit_tests_pass() -> None:
