@@ -60,7 +60,7 @@ def per_cell(plain: Kernel, tracked: Kernel, code: str, n: int) -> tuple[float, 
 def hook_time(tracked: Kernel, code: str, n: int) -> float:
     """Median time inside nbtrack's own pre/post hooks, measured in the kernel itself."""
     tracked.run(
-        "import time as _t, nbtrack.kernel as _k\n_r = _k._recorder\n_times = []\n"
+        "import time as _t, nbtrack.recording.recorder as _k\n_r = _k._recorder\n_times = []\n"
         "_post = _r.post_run_cell\n"
         "def _timed(result, _post=_post):\n    s = _t.perf_counter(); _post(result); _times.append(_t.perf_counter() - s)\n"
         "get_ipython().events.unregister('post_run_cell', _post)\nget_ipython().events.register('post_run_cell', _timed)"
@@ -114,7 +114,7 @@ def import_time() -> tuple[float, float]:
 
     base = statistics.median(run("pass") for _ in range(9))
     nbt = statistics.median(run("import nbtrack") for _ in range(9))
-    ext = statistics.median(run("import nbtrack, nbtrack.kernel, nbtrack.magics") for _ in range(5))
+    ext = statistics.median(run("import nbtrack, nbtrack.recording.recorder, nbtrack.magics") for _ in range(5))
     return nbt - base, ext - base
 
 

@@ -140,9 +140,9 @@ def build_run(root: Path) -> tuple[object, str]:
 
 
 def main() -> None:
-    from nbtrack.bundle import read_bundle
-    from nbtrack.export import export_run
-    from nbtrack.slicing import plan_slice
+    from nbtrack.reproduce.bundle import read_bundle
+    from nbtrack.reproduce.export import export_run
+    from nbtrack.reproduce.slicing import plan_slice
 
     with tempfile.TemporaryDirectory(prefix="nbtrack-bench-export-") as tmp:
         root = Path(tmp)
@@ -219,9 +219,9 @@ def main() -> None:
 
 
 def time_verification() -> float:
-    """Seconds to verify a small slice in a fresh kernel (see nbtrack.slicing.verify_slice)."""
-    from nbtrack.hashing import hash_value
-    from nbtrack.slicing import RunSlice, verify_slice
+    """Seconds to verify a small slice in a fresh kernel (see nbtrack.reproduce.slicing.verify_slice)."""
+    from nbtrack.capture.hashing import hash_value
+    from nbtrack.reproduce.slicing import RunSlice, verify_slice
 
     sources = ["a = 2", "b = [1]", "c = a * 3", "b.append(c)"]
     cells: list[dict[str, Any]] = [

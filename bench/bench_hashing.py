@@ -20,7 +20,7 @@ import xxhash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nbtrack.hashing import StateHasher, hash_value, names_touched  # noqa: E402
+from nbtrack.capture.hashing import StateHasher, hash_value, names_touched  # noqa: E402
 
 GB = 1e9
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -49,7 +49,7 @@ json.dump({"runs": runs, "artifacts": artifacts}, open(out, "w"))
 
 # Inside a kernel: time nbtrack's post_run_cell hook by hooks registered just before and after it.
 KERNEL_SETUP = """\
-import time as _t, nbtrack.kernel as _k
+import time as _t, nbtrack.recording.recorder as _k
 _r = _k._recorder
 _times = []
 def _t0(result):
@@ -126,7 +126,7 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
             assert out["status"] == "ok", out
             warnings += out["stderr"].count("NbtrackWarning")
             cells += 1
-        out = k.run("import json, nbtrack.kernel\nprint(json.dumps({'times': _times, 'session': nbtrack.kernel._recorder.session.id}))")
+        out = k.run("import json, nbtrack.recording.recorder\nprint(json.dumps({'times': _times, 'session': nbtrack.recording.recorder._recorder.session.id}))")
         info = json.loads(out["stdout"])
         # the cells above plus the two set-up cells and this one (recorded by its own hook run)
         return {"cells": cells + 3, "runs": runs, "times": info["times"][:-1], "session": info["session"],
@@ -278,7 +278,7 @@ def lock_stall(work: Path) -> dict[str, list[float]]:
     k = Kernel(work, {"NBTRACK_STORE": str(store)})
     try:
         k.run("%load_ext nbtrack")
-        k.run("import nbtrack.kernel as _k\n_k._recorder.session.environment()")
+        k.run("import nbtrack.recording.recorder as _k\n_k._recorder.session.environment()")
 
         def timed(n: int) -> list[float]:
             out = []

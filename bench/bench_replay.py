@@ -31,8 +31,8 @@ def plain(path: Path) -> float:
 
 
 def main() -> None:
-    from nbtrack.execute import run_notebook
-    from nbtrack.replay import replay_run
+    from nbtrack.reproduce.execute import run_notebook
+    from nbtrack.reproduce.replay import replay_run
     from nbtrack.store import open_store
 
     header = machine_line("bench_replay.py")

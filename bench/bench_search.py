@@ -86,7 +86,7 @@ def small_stores() -> tuple[str, str, float, float]:
 
 
 def main() -> None:
-    from nbtrack.search import search_run_ids, search_runs
+    from nbtrack.query.search import search_run_ids, search_runs
     from nbtrack.store import Store
 
     lines: list[str] = []
@@ -167,7 +167,7 @@ def _comparisons(nb_root: str, ml_db: str) -> list[tuple[str, Callable[[], int],
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from nbtrack.search import search_run_ids, search_runs
+    from nbtrack.query.search import search_run_ids, search_runs
     from nbtrack.store import Store
 
     store = Store(nb_root)

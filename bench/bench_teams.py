@@ -106,7 +106,7 @@ def fill_runs(url: str, n: int) -> None:
 
 
 def search_latency(url: str) -> list[tuple[str, float, int]]:
-    from nbtrack.search import search_run_ids, search_runs
+    from nbtrack.query.search import search_run_ids, search_runs
     from nbtrack.store import Store
 
     store = Store(url)

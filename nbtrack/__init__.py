@@ -9,31 +9,28 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-try:  # written by the build (hatch's version hook) from labextension/package.json
-    from ._version import __version__
-except ImportError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+from nbtrack.version import __version__ as __version__
 
 _LAZY = {
-    "start_run": "fluent",
-    "end_run": "fluent",
-    "active_run": "fluent",
-    "log_param": "fluent",
-    "log_params": "fluent",
-    "log_metric": "fluent",
-    "log_metrics": "fluent",
-    "set_tag": "fluent",
-    "set_tags": "fluent",
-    "log_artifact": "fluent",
-    "log_text": "fluent",
-    "log_dict": "fluent",
-    "log_figure": "fluent",
-    "log_input": "fluent",
-    "Run": "tracking",
-    "replay": "replay",
-    "search_runs": "search",
-    "get_run": "search",
-    "get_metric_history": "search",
+    "start_run": "recording.fluent",
+    "end_run": "recording.fluent",
+    "active_run": "recording.fluent",
+    "log_param": "recording.fluent",
+    "log_params": "recording.fluent",
+    "log_metric": "recording.fluent",
+    "log_metrics": "recording.fluent",
+    "set_tag": "recording.fluent",
+    "set_tags": "recording.fluent",
+    "log_artifact": "recording.fluent",
+    "log_text": "recording.fluent",
+    "log_dict": "recording.fluent",
+    "log_figure": "recording.fluent",
+    "log_input": "recording.fluent",
+    "Run": "recording.tracking",
+    "replay": "reproduce.replay",
+    "search_runs": "query.search",
+    "get_run": "query.search",
+    "get_metric_history": "query.search",
     "runs_table": "widgets",
     "chart": "widgets",
     "chart_spec": "widgets",
@@ -45,24 +42,24 @@ _LAZY = {
     "ValidationError": "errors",
     "NotFoundError": "errors",
     "StoreError": "errors",
-    "rename_run": "manage",
-    "set_run_notes": "manage",
-    "set_run_tag": "manage",
-    "set_run_tags": "manage",
-    "delete_run_tag": "manage",
-    "move_run": "manage",
-    "delete_run": "manage",
-    "restore_run": "manage",
-    "delete_runs": "manage",
-    "restore_runs": "manage",
-    "create_experiment": "experiments",
-    "rename_experiment": "experiments",
-    "delete_experiment": "experiments",
-    "restore_experiment": "experiments",
-    "list_experiments": "experiments",
-    "compare_runs": "compare",
-    "export_runs": "transfer",
-    "import_runs": "transfer",
+    "rename_run": "lifecycle.edits",
+    "set_run_notes": "lifecycle.edits",
+    "set_run_tag": "lifecycle.edits",
+    "set_run_tags": "lifecycle.edits",
+    "delete_run_tag": "lifecycle.edits",
+    "move_run": "lifecycle.edits",
+    "delete_run": "lifecycle.edits",
+    "restore_run": "lifecycle.edits",
+    "delete_runs": "lifecycle.edits",
+    "restore_runs": "lifecycle.edits",
+    "create_experiment": "lifecycle.experiments",
+    "rename_experiment": "lifecycle.experiments",
+    "delete_experiment": "lifecycle.experiments",
+    "restore_experiment": "lifecycle.experiments",
+    "list_experiments": "lifecycle.experiments",
+    "compare_runs": "query.compare",
+    "export_runs": "lifecycle.transfer",
+    "import_runs": "lifecycle.transfer",
 }
 
 __all__ = sorted([*_LAZY, "load_ipython_extension", "unload_ipython_extension", "__version__"])
@@ -85,8 +82,8 @@ def load_ipython_extension(ip: Any) -> None:
     """``%load_ext nbtrack``: record every cell from now on and enable ``%%track``."""
     import sys
 
-    from .kernel import load
-    from .magics import TrackMagics
+    from nbtrack.magics import TrackMagics
+    from nbtrack.recording.recorder import load
 
     ip.register_magics(TrackMagics)
     ip.push({"nbtrack": sys.modules[__name__]}, interactive=False)
@@ -94,6 +91,6 @@ def load_ipython_extension(ip: Any) -> None:
 
 
 def unload_ipython_extension(ip: Any) -> None:
-    from .kernel import unload
+    from nbtrack.recording.recorder import unload
 
     unload(ip)

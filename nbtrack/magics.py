@@ -9,10 +9,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import fluent
-from .errors import NbtrackError
-from .tracking import Run
-from .validation import parse_assignment
+from nbtrack.errors import NbtrackError
+from nbtrack.recording import fluent
+from nbtrack.recording.tracking import Run
+from nbtrack.validation import parse_assignment
 
 
 @magics_class
@@ -84,10 +84,10 @@ class TrackMagics(Magics):
 
 def _show_live(run: Run) -> None:
     try:
-        from .widgets import live
+        from nbtrack.widgets import live
 
         live(run.id)  # shows itself in the cell's output
     except Exception as exc:
-        from .errors import warn_failure
+        from nbtrack.errors import warn_failure
 
         warn_failure("could not show the live chart", exc)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import NbtrackError, ValidationError
+from nbtrack.errors import NbtrackError, ValidationError
 
 
 def check_output(path: Path, file_name: str) -> None:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ValidationError
+from nbtrack.errors import ValidationError
 
 MAX_NAME = 250
 MAX_PARAM_VALUE = 8000

@@ -14,7 +14,7 @@ import pytest
 
 import nbtrack
 from nbtrack.errors import NotFoundError, ValidationError
-from nbtrack.records import run_detail
+from nbtrack.query.runs import run_detail
 from nbtrack.store import open_store
 
 
@@ -146,8 +146,7 @@ def test_a_newer_store_is_refused_and_left_untouched(store_dir):
     from sqlalchemy import update
 
     from nbtrack.errors import StoreError
-    from nbtrack.store import schema
-    from nbtrack.store.sql import Store
+    from nbtrack.store import Store, schema
 
     store = open_store(store_dir)
     store.write(lambda c: c.execute(update(schema.meta).values(value="99")))

@@ -154,7 +154,7 @@ QUERY_TOKENS = [
 
 
 def test_query_language_gives_runs_or_a_query_error_for_any_text(store_dir):
-    from nbtrack.search import search_run_ids
+    from nbtrack.query.search import search_run_ids
 
     with nbtrack.start_run(name="a", params={"lr": 0.1}, tags={"owner": "ana"}, log_system_metrics=False) as r:
         r.log_metric("acc", 0.9)
@@ -188,7 +188,7 @@ def test_query_language_gives_runs_or_a_query_error_for_any_text(store_dir):
 def test_query_values_and_keys_reach_sql_only_as_bound_parameters(store_dir):
     """The statement text search sends to SQLite (as ``query.plan.fetch`` compiles it) never holds
     a value or key from the filter: those travel as bound parameters."""
-    from nbtrack.search import _search_query, search_run_ids
+    from nbtrack.query.search import _search_query, search_run_ids
 
     with nbtrack.start_run(name="a", params={"lr": 0.1}, log_system_metrics=False):
         pass

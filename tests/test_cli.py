@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import nbtrack
-from nbtrack.cli import main
+from nbtrack.cli.main import main
 from nbtrack.store import Store
 from tests.conftest import run_cli
 from tests.test_manage import make_run

@@ -18,7 +18,6 @@ import nbformat
 import pytest
 from conftest import run_cli
 
-from nbtrack.bundle import extract_bundle, read_bundle
 from nbtrack.capture.snapshot import (
     capture_snapshot,
     changed_files,
@@ -26,12 +25,14 @@ from nbtrack.capture.snapshot import (
     snapshot_files,
 )
 from nbtrack.errors import ValidationError
-from nbtrack.export import export_run, render_notebook, render_script
-from nbtrack.records import run_detail
-from nbtrack.slicing import plan_slice
-from nbtrack.store import open_store
+from nbtrack.query.runs import run_detail
+from nbtrack.reproduce.bundle import extract_bundle, read_bundle
+from nbtrack.reproduce.export import export_run
+from nbtrack.reproduce.notebook import render_notebook
+from nbtrack.reproduce.script import render_script
+from nbtrack.reproduce.slicing import plan_slice
+from nbtrack.store import Store, open_store
 from nbtrack.store.blobs import content_hash
-from nbtrack.store.sql import Store
 
 RUN = {"id": "ab" * 16, "name": "demo", "experiment": "e"}
 
@@ -40,7 +41,7 @@ EPILOGUE = """
 
 # %% (test epilogue)
 import json as _nbt_json
-from nbtrack.hashing import hash_value as _nbt_hash
+from nbtrack.capture.hashing import hash_value as _nbt_hash
 with open({out!r}, "w") as _nbt_f:
     _nbt_json.dump({{_n: _nbt_hash(_v) for _n, _v in list(globals().items()) if _n in {names!r}}}, _nbt_f)
 """

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from nbtrack.records import run_detail
-from nbtrack.store import open_store
-from nbtrack.store.sql import Store
+from nbtrack.query.runs import run_detail
+from nbtrack.store import Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from bench_reliability import lock_store, release  # noqa: E402 (the locker the benchmark uses)
@@ -44,7 +43,7 @@ OUTAGE_CELLS = [
 
 def settle(k: Any) -> None:
     """Let the session's environment capture finish (a background thread), then ``x = 1``."""
-    k.ok("import nbtrack.kernel as _k\n_k._recorder.session.environment()\ndel _k")
+    k.ok("import nbtrack.recording.recorder as _k\n_k._recorder.session.environment()\ndel _k")
     k.ok("x = 1")
 
 
@@ -63,7 +62,7 @@ def run_outage_cells(k: Any) -> list[dict[str, Any]]:
 
 # Waits (in the kernel) until nothing is left in nbtrack's backlog of unwritten records.
 WAIT_FOR_BACKLOG = (
-    "import time as _time, nbtrack.pending as _p\n"
+    "import time as _time, nbtrack.recording.pending as _p\n"
     "for _ in range(1200):\n"
     "    if not _p.backlog:\n"
     "        break\n"
@@ -234,7 +233,7 @@ def test_store_locked_within_the_grace_period_warns_nothing_and_loses_nothing(st
 # touches MARK once nbtrack's flusher thread has found the store failing.
 BACKGROUND_LOGGER = """\
 import os, threading, time
-import nbtrack.pending as _p
+import nbtrack.recording.pending as _p
 def _train():
     while os.path.isdir({store!r}):
         time.sleep(0.02)
@@ -292,7 +291,7 @@ def test_a_failure_found_by_a_background_thread_is_one_warning_in_the_next_cell(
 
 SCRIPT_WITH_A_VANISHING_STORE = """\
 import os, sys, time
-import nbtrack, nbtrack.pending as p
+import nbtrack, nbtrack.recording.pending as p
 store = sys.argv[1]
 run = nbtrack.start_run(name="script", log_system_metrics=False)
 run.log_metric("m", 0)

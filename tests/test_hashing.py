@@ -1,4 +1,4 @@
-"""Content hashing of kernel state: nbtrack.hashing."""
+"""Content hashing of kernel state: nbtrack.capture.hashing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbtrack.hashing import StateHasher, hash_value, is_user_name, names_touched
+from nbtrack.capture.hashing import StateHasher, hash_value, is_user_name, names_touched
 
 
 def is_hash(h: str) -> bool:
@@ -106,7 +106,7 @@ def test_hashes_are_stable_across_processes_and_hash_seeds():
         import json, collections
         import numpy as np, pandas as pd
         import os
-        from nbtrack.hashing import hash_value
+        from nbtrack.capture.hashing import hash_value
         src = "\\n" * int(os.environ["PYTHONHASHSEED"]) + "def f(x, y=2):\\n    return [x + y for _ in range(3)]\\n"
         exec(compile(src, "<cell-" + os.environ["PYTHONHASHSEED"] + ">", "exec"))  # another cell, line
         class Point:

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from nbtrack.records import run_detail
+from nbtrack.query.runs import run_detail
 from nbtrack.store import open_store
 
 ANNOUNCEMENT = "outside a run; it ends with this cell. Use %%track or nbtrack.start_run() to group cells."

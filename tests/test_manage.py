@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from nbtrack import experiments as ex
-from nbtrack import manage
-from nbtrack.compare import compare_runs, comparison_lines
 from nbtrack.errors import NotFoundError, ValidationError
-from nbtrack.gc import gc
-from nbtrack.records import run_detail
-from nbtrack.runtree import nest
-from nbtrack.search import search_run_ids
+from nbtrack.lifecycle import edits as manage
+from nbtrack.lifecycle import experiments as ex
+from nbtrack.lifecycle.gc import gc
+from nbtrack.lifecycle.transfer import export_runs, import_runs
+from nbtrack.query.compare import compare_runs, comparison_lines
+from nbtrack.query.runs import run_detail
+from nbtrack.query.runtree import nest
+from nbtrack.query.search import search_run_ids
 from nbtrack.store import Store
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import content_hash
-from nbtrack.transfer import export_runs, import_runs
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nbtrack.errors import QueryError, ValidationError
 from nbtrack.query import compile_filter, parse
-from nbtrack.search import search_run_ids
+from nbtrack.query.search import search_run_ids
 from nbtrack.store import Store
 from nbtrack.store import schema as s
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack.records import run_detail
+from nbtrack.query.runs import run_detail
 from nbtrack.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -189,7 +189,7 @@ def test_metrics_are_durable_at_the_end_of_each_cell(kernel, store_dir):
 
 def test_a_failure_inside_the_tracker_is_one_warning_line_and_the_cell_still_works(kernel):
     first = kernel.run(
-        "import nbtrack.kernel as _k\n"
+        "import nbtrack.recording.recorder as _k\n"
         "def _boom(*a, **k):\n    raise OSError('disk full')\n"
         "_k._recorder.store.record_cell = _boom"
     )

@@ -9,7 +9,7 @@ import pytest
 from search_fixtures import fill, names, run_id
 
 from nbtrack.errors import NotFoundError, QueryError, ValidationError
-from nbtrack.search import get_metric_history, get_run, search_run_ids, search_runs
+from nbtrack.query.search import get_metric_history, get_run, search_run_ids, search_runs
 from nbtrack.store import Store
 
 

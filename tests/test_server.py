@@ -293,7 +293,7 @@ async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
 
 
 async def test_replay_streams_progress_then_the_report(jp_fetch: Any, store: Any) -> None:
-    pytest.importorskip("nbtrack.replay")
+    pytest.importorskip("nbtrack.reproduce.replay")
     # Given a run whose recorded state hashes a fresh kernel cannot match
     run_id = make_run(store, cells=["a = 1", "b = a + 1"])
     # When the sidebar asks for a replay
@@ -312,7 +312,7 @@ async def test_replay_streams_progress_then_the_report(jp_fetch: Any, store: Any
 
 
 async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any, store: Any) -> None:
-    pytest.importorskip("nbtrack.replay")
+    pytest.importorskip("nbtrack.reproduce.replay")
     run_id = make_run(store)
     response = await jp_fetch("nbtrack", "api", "runs", run_id, "replay", method="POST", body="{}")
     last = json.loads(response.body.decode().splitlines()[-1])
@@ -320,7 +320,7 @@ async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any
 
 
 async def test_export_downloads_the_run_as_a_script(jp_fetch: Any, store: Any, jp_root_dir: Path) -> None:
-    pytest.importorskip("nbtrack.export")
+    pytest.importorskip("nbtrack.reproduce.export")
     run_id = make_run(store, cells=["a = 1", "b = a + 1"])
     response = await jp_fetch("nbtrack", "api", "runs", run_id, "export", params={"format": "script"})
     assert response.headers["Content-Disposition"].startswith("attachment")

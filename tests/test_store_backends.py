@@ -19,7 +19,7 @@ from search_fixtures import fill, names, run_id
 from sqlalchemy import func, select, update
 
 from nbtrack.errors import NbtrackWarning, NotFoundError, StoreError, ValidationError
-from nbtrack.search import search_run_ids, search_runs
+from nbtrack.query.search import search_run_ids, search_runs
 from nbtrack.store import Store
 from nbtrack.store import schema as s
 
@@ -226,7 +226,7 @@ def test_frames_hold_the_exact_logged_metric_values(store: Store) -> None:
 
 
 def test_a_version_1_postgresql_store_gets_summaries_and_their_triggers(pg_url: str) -> None:
-    from nbtrack.manage import set_run_tags
+    from nbtrack.lifecycle.edits import set_run_tags
 
     st = Store(pg_url)
     rid = "34" * 16
@@ -312,7 +312,7 @@ def test_search_orders_pages_and_builds_frames(store: Store) -> None:
 def test_frames_follow_changes_made_after_a_run_ended(store: Store) -> None:
     """An ended run's params, metrics and tags are read from its kept summary; editing any
     of them afterwards (tags from the sidebar, a late metric, a param) shows in the next frame."""
-    from nbtrack.manage import delete_run_tag, set_run_tags
+    from nbtrack.lifecycle.edits import delete_run_tag, set_run_tags
 
     rid = "cd" * 16
     store.create_run({"id": rid, "name": "late", "status": "running", "start_time": 100.0}, "exp",

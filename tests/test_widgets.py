@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import nbtrack
-from nbtrack.codediff import diff_cells
+from nbtrack.query.codediff import diff_cells
 from nbtrack.store import open_store
 from nbtrack.widgets import chart, compare, feed, live, run_view, runs_table
 from nbtrack.widgets.downsample import downsample_indices

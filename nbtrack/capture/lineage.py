@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .pythondirs import is_under, python_dirs
+from nbtrack.capture.pythondirs import is_under, python_dirs
 
 ACCESS_MODE = getattr(os, "O_ACCMODE", 3)  # O_RDONLY 0, O_WRONLY 1, O_RDWR 2 everywhere
 SYSTEM_DIRS = ("/proc", "/sys", "/dev", "/etc", "/usr/share")

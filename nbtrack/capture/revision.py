@@ -15,9 +15,9 @@ import threading
 import time
 from typing import Any
 
-from ..errors import warn_failure
-from .lineage import untracked
-from .pythondirs import is_under, python_dirs
+from nbtrack.capture.lineage import untracked
+from nbtrack.capture.pythondirs import is_under, python_dirs
+from nbtrack.errors import warn_failure
 
 CACHE_SECONDS = 1.0
 GIT_TIMEOUT = 10.0
@@ -124,7 +124,7 @@ def _stamp(path: str | None, watched: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def _capture(path: str | None, root: str | None) -> dict[str, Any]:
-    from ..store.blobs import content_hash
+    from nbtrack.store.blobs import content_hash
 
     result = _empty(path)
     if path is not None:

@@ -22,9 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import ValidationError
-from .lineage import default_excludes, untracked
-from .pythondirs import is_under
+from nbtrack.capture.lineage import default_excludes, untracked
+from nbtrack.capture.pythondirs import is_under
+from nbtrack.errors import ValidationError
 
 IGNORE_FILE = ".nbtrackignore"
 SKIP_DIRS = frozenset({".nbtrack", ".git", ".ipynb_checkpoints", "__pycache__"})
@@ -239,7 +239,7 @@ def changed_files(
 ) -> list[tuple[str, str]]:
     """``[(path, "changed" | "missing")]`` of snapshot files that differ from what is on disk now;
     relative paths are looked up under ``root`` (the notebook's directory)."""
-    from ..store.blobs import content_hash
+    from nbtrack.store.blobs import content_hash
 
     out = []
     with untracked():

@@ -4,7 +4,7 @@ An exported MLflow run carries the tag ``nbtrack.run_id``; exporting the same ru
 it by that tag and only adds what MLflow lacks (new metric points, params, artifacts) and
 refreshes tags and status, so nothing is duplicated. Params, tags and metrics go through
 ``log_batch`` within MLflow's per-call limits; the run's executed cells go along as
-``nbtrack/cells.json`` and, when ``nbtrack.export`` can render them, as a script and a notebook.
+``nbtrack/cells.json`` and, when ``nbtrack.reproduce.export`` can render them, as a script and a notebook.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import mlflow_client as mc
+from nbtrack.interop import mlflow_client as mc
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from nbtrack.store import Store
 
 
 @dataclass
@@ -187,9 +187,9 @@ def _exports(store: Store, run: dict[str, Any], cells: list[Any], tmp: str, have
         notes.append("no recorded cells: no script or notebook export")
         return {}
     try:
-        from ..export import export_run
+        from nbtrack.reproduce.export import export_run
     except ImportError:
-        notes.append("nbtrack.export is not available: no script or notebook export")
+        notes.append("nbtrack.reproduce.export is not available: no script or notebook export")
         return {}
     out = {}
     for fmt, name in (("script", "nbtrack/run.py"), ("notebook", "nbtrack/run.ipynb")):

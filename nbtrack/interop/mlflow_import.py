@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import mlflow_client as mc
+from nbtrack.interop import mlflow_client as mc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from ..store import Store
+    from nbtrack.store import Store
 
 
 @dataclass
@@ -46,7 +46,7 @@ def import_runs(
     notify: Callable[[Imported], None] | None = None,
 ) -> list[Imported]:
     """Import every active run of MLflow experiment ``experiment`` (default: all experiments)."""
-    from ..errors import NotFoundError
+    from nbtrack.errors import NotFoundError
 
     mlflow = mc.client(tracking_uri)
     if experiment is not None:
@@ -80,7 +80,7 @@ def import_runs(
 
 
 def _masked(url: str) -> str:
-    from ..store.sql import mask_url
+    from nbtrack.store.urls import mask_url
 
     return mask_url(url)
 
@@ -93,7 +93,7 @@ def _imported(store: Store) -> dict[str, str]:
     """MLflow run id -> nbtrack run id of the runs imported before."""
     from sqlalchemy import select
 
-    from ..store import schema as s
+    from nbtrack.store import schema as s
 
     t = s.tags
     q = select(t.c.value, t.c.run_id).where(t.c.key == mc.MLFLOW_RUN_TAG)
@@ -103,8 +103,8 @@ def _imported(store: Store) -> dict[str, str]:
 def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str, mapping: dict[str, str]) -> None:
     from sqlalchemy import insert
 
-    from ..store import schema as s
-    from ..store.summary import fill_summaries
+    from nbtrack.store import schema as s
+    from nbtrack.store.summary import fill_summaries
 
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}

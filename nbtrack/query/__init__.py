@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from sqlalchemy.sql.expression import ColumnElement
 
-from ..errors import QueryError
-from .compiler import compile_node
-from .nodes import BoolOp, Compare, Ident, Node, Not
-from .ordering import DEFAULT_ORDER, parse_order_by
-from .paging import decode_page_token, encode_page_token, fingerprint
-from .parser import parse
-from .plan import Plan, plan_search
+from nbtrack.errors import QueryError
+from nbtrack.query.compiler import compile_node
+from nbtrack.query.nodes import BoolOp, Compare, Ident, Node, Not
+from nbtrack.query.ordering import DEFAULT_ORDER, parse_order_by
+from nbtrack.query.paging import decode_page_token, encode_page_token, fingerprint
+from nbtrack.query.parser import parse
+from nbtrack.query.plan import Plan, plan_search
 
 __all__ = [
     "DEFAULT_ORDER",

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
-from ..store import schema as s
-from .nodes import BoolOp, Compare, Node, Not
-from .sqlfuncs import as_number, like
+from nbtrack.query.nodes import BoolOp, Compare, Node, Not
+from nbtrack.query.sqlfuncs import as_number, like
+from nbtrack.store import schema as s
 
 _NEGATIVE = {
     "!=": "=",

@@ -7,11 +7,11 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .nodes import Compare
+from nbtrack.query.nodes import Compare
 
 if TYPE_CHECKING:
-    from .lexer import Token
-    from .parser import _Parser
+    from nbtrack.query.lexer import Token
+    from nbtrack.query.parser import _Parser
 
 PREFIXES = {
     "metrics": "metric",

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import QueryError
+from nbtrack.errors import QueryError
 
 OPERATORS = ("!=", "<>", ">=", "<=", "==", "=", "<", ">")
 _CANONICAL_OP = {"<>": "!=", "==": "="}

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import and_
 from sqlalchemy.sql.expression import ColumnElement
 
-from ..errors import QueryError
-from ..store import schema as s
-from .compiler import attribute_column, key_column, key_table
-from .lexer import tokenize
-from .nodes import Ident
-from .parser import _Parser, parse_operand
-from .sqlfuncs import as_number
+from nbtrack.errors import QueryError
+from nbtrack.query.compiler import attribute_column, key_column, key_table
+from nbtrack.query.lexer import tokenize
+from nbtrack.query.nodes import Ident
+from nbtrack.query.parser import _Parser, parse_operand
+from nbtrack.query.sqlfuncs import as_number
+from nbtrack.store import schema as s
 
 DEFAULT_ORDER = ("attributes.start_time DESC",)
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from ..errors import ValidationError
+from nbtrack.errors import ValidationError
 
 
 def fingerprint(*parts: Any) -> str:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from ..errors import QueryError
-from . import fields as f
-from .lexer import Token, tokenize
-from .nodes import BoolOp, Compare, Ident, Node, Not
+from nbtrack.errors import QueryError
+from nbtrack.query import fields as f
+from nbtrack.query.lexer import Token, tokenize
+from nbtrack.query.nodes import BoolOp, Compare, Ident, Node, Not
 
 COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
 _OPERATOR_WORDS = ("LIKE", "ILIKE", "IN", "IS", "NOT")

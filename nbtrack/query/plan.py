@@ -33,11 +33,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, Join
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from ..store import schema as s
-from .compiler import compile_node, key_column, key_table, value_test
-from .nodes import BoolOp, Compare, Ident
-from .ordering import order_clauses, parse_order_by
-from .parser import parse
+from nbtrack.query.compiler import compile_node, key_column, key_table, value_test
+from nbtrack.query.nodes import BoolOp, Compare, Ident
+from nbtrack.query.ordering import order_clauses, parse_order_by
+from nbtrack.query.parser import parse
+from nbtrack.store import schema as s
 
 SAMPLE = 500  # runs sampled to learn how often each condition holds
 

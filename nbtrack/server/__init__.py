@@ -16,8 +16,8 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the handlers on the running server (called once by jupyter_server)."""
-    from .config import NbtrackConfig
-    from .routes import setup_routes
+    from nbtrack.server.config import NbtrackConfig
+    from nbtrack.server.routes import setup_routes
 
     config = NbtrackConfig(parent=server_app)
     setup_routes(server_app.web_app, config, root_dir=server_app.root_dir)

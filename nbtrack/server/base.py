@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from ..errors import NotFoundError, StoreError, ValidationError
-from .config import NbtrackConfig, store_for
+from nbtrack.errors import NotFoundError, StoreError, ValidationError
+from nbtrack.server.config import NbtrackConfig, store_for
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class NbtrackHandler(APIHandler):
 
     def open_store(self, url: str) -> Any:
         """The store at ``url``; :class:`NoStore` when nothing was ever recorded there."""
-        from ..store import open_store
+        from nbtrack.store import open_store
 
         try:
             return open_store(url, create=False)

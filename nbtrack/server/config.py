@@ -7,7 +7,7 @@ import os
 from traitlets import Integer, Unicode, default
 from traitlets.config import Configurable
 
-from ..errors import ValidationError
+from nbtrack.errors import ValidationError
 
 
 class NbtrackConfig(Configurable):

@@ -1,6 +1,6 @@
 """The changes a user makes from the sidebar: rename, notes, tags, delete and restore.
 
-The work is :mod:`nbtrack.manage` (shared with the CLI and the Python API); these adapters
+The work is :mod:`nbtrack.lifecycle.edits` (shared with the CLI and the Python API); these adapters
 keep the handlers' ``(store, ref, ...)`` calling order. Deleting is soft and restorable.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import manage
-from ..store import Store
+from nbtrack.lifecycle import edits as manage
+from nbtrack.store import Store
 
 MAX_NOTES = manage.MAX_NOTES
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import tornado.web
 
-from . import edits, listing
-from .base import NbtrackHandler, NoStore
+from nbtrack.server import edits, listing
+from nbtrack.server.base import NbtrackHandler, NoStore
 
 RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
 MAX_COMPARED = 20
@@ -164,7 +164,7 @@ class CompareHandler(NbtrackHandler):
             raise tornado.web.HTTPError(400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}")
 
         def work() -> dict[str, Any]:
-            from ..compare import compare_runs
+            from nbtrack.query.compare import compare_runs
 
             data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
             data["metrics"] = [m for m in data["metrics"] if not m["key"].startswith("system/")]

@@ -1,4 +1,4 @@
-"""Replay and export from the sidebar, through :mod:`nbtrack.replay` and :mod:`nbtrack.export`.
+"""Replay and export from the sidebar, through :mod:`nbtrack.reproduce.replay` and :mod:`nbtrack.reproduce.export`.
 
 Both modules belong to the reproducibility engine; while an installation lacks them the
 endpoints answer 501 with a message saying so.
@@ -15,7 +15,7 @@ from typing import Any
 
 import tornado.web
 
-from .base import NbtrackHandler, jsonable
+from nbtrack.server.base import NbtrackHandler, jsonable
 
 EXPORT_FORMATS = {
     "script": ("text/x-python", ".py"),
@@ -45,7 +45,7 @@ class ReplayHandler(NbtrackHandler):
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
-        from ..replay import replay_run
+        from nbtrack.reproduce.replay import replay_run
 
         url = self.store_url()
         loop = asyncio.get_running_loop()
@@ -99,7 +99,7 @@ class ExportHandler(NbtrackHandler):
         fmt = self.get_query_argument("format", "script")
         if fmt not in EXPORT_FORMATS:
             raise tornado.web.HTTPError(400, f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt[:40]!r}")
-        from ..export import export_run
+        from nbtrack.reproduce.export import export_run
 
         url = self.store_url()
 

@@ -1,7 +1,7 @@
 """The reads behind the API: a page of runs, one run in full, experiments, a metric series.
 
 Plain functions over a :class:`~nbtrack.store.Store`, so the handlers, the tests and the
-benchmark call the same code. Filtering and ordering go through :mod:`nbtrack.search` (the
+benchmark call the same code. Filtering and ordering go through :mod:`nbtrack.query.search` (the
 query layer shared with the CLI) when it is installed.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..errors import NotFoundError, ValidationError
-from ..store import Store
-from ..store import schema as s
+from nbtrack.errors import NotFoundError, ValidationError
+from nbtrack.store import Store
+from nbtrack.store import schema as s
 
 SUMMARY_FIELDS = (
     "id", "name", "experiment", "status", "start_time", "end_time", "user", "notes",
@@ -64,10 +64,10 @@ def page_of_runs(
 ) -> dict[str, Any]:
     """One page of runs, newest first unless ``order_by`` says otherwise."""
     try:
-        from ..search import search_run_ids
+        from nbtrack.query.search import search_run_ids
     except ImportError:  # an installation without the query layer: newest first, unfiltered
         if filter_string or order_by:
-            raise ValidationError("filtering and ordering need nbtrack.search, which this installation lacks") from None
+            raise ValidationError("filtering and ordering need nbtrack.query.search, which this installation lacks") from None
         ids, next_token = _newest_first(store, experiments, max_results, page_token, include_deleted)
     else:
         detect_killed_now_and_then(store)

@@ -7,8 +7,8 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from .config import NbtrackConfig
-from .handlers import (
+from nbtrack.server.config import NbtrackConfig
+from nbtrack.server.handlers import (
     RUN_ID,
     ArtifactHandler,
     CompareHandler,
@@ -19,7 +19,7 @@ from .handlers import (
     RunsHandler,
     TagsHandler,
 )
-from .jobs import ExportHandler, ReplayHandler
+from nbtrack.server.jobs import ExportHandler, ReplayHandler
 
 NAMESPACE = "nbtrack/api"
 

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import os
 
-from .sql import DEFAULT_DIR, Store
+from nbtrack.store.sql import Store
+from nbtrack.store.urls import DEFAULT_DIR, mask_url, no_store_error, resolve_url
 
-__all__ = ["Store", "open_store", "resolve_url"]
-
-
-def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
-    """The store to use: the argument, else ``NBTRACK_STORE``, else ``./.nbtrack``."""
-    chosen = os.fspath(url) if url else os.environ.get("NBTRACK_STORE") or DEFAULT_DIR
-    if "://" in chosen:
-        return chosen
-    return os.path.abspath(os.path.expanduser(chosen))
+__all__ = ["DEFAULT_DIR", "Store", "mask_url", "no_store_error", "open_store", "resolve_url"]
 
 
 _open: dict[str, Store] = {}
 
 
-def open_store(url: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
-    """Open (and cache per process) the store at ``url``; see :func:`resolve_url`."""
+def open_store(url: Store | str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """The one resolver of "a Store, a path or a URL": a Store is returned as it is; otherwise the
+    store at ``url`` (see :func:`resolve_url`) is opened, and cached per process. Only ``create``
+    makes a new store where there is none."""
+    if isinstance(url, Store):
+        return url
     key = resolve_url(url)
     store = _open.get(key)
     if store is None or store.closed:

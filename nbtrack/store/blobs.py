@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import xxhash
 
-from ..errors import NotFoundError, StoreError
+from nbtrack.errors import NotFoundError, StoreError
+from nbtrack.store.urls import mask_url
 
 RETRIES = 4
 
@@ -25,7 +26,6 @@ class BlobStore:
     def __init__(self, url: str):
         import fsspec
 
-        from .sql import mask_url
 
         self.url = url
         self.shown = mask_url(url)  # for messages: a password in the URL is never shown

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from . import schema as s
-from .summary import fill_summaries
+from nbtrack.store import schema as s
+from nbtrack.store.summary import fill_summaries
 
 
 def search_layout(conn: Connection) -> None:

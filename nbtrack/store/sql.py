@@ -18,46 +18,18 @@ from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from ..errors import NotFoundError, StoreError, ValidationError
-from . import schema as s
-from .blobs import BlobStore, content_hash
-from .migrations import MIGRATIONS
-from .summary import summary_json
+from nbtrack.errors import NotFoundError, StoreError, ValidationError
+from nbtrack.store import schema as s
+from nbtrack.store.blobs import BlobStore, content_hash
+from nbtrack.store.migrations import MIGRATIONS
+from nbtrack.store.summary import summary_json
+from nbtrack.store.urls import DB_FILE, mask_url, no_store_error
 
 T = TypeVar("T")
 RUN_STATUSES = ("running", "finished", "failed", "killed")
 # PostgreSQL SQLSTATEs a retried transaction can get past: serialization failure, deadlock, lock timeout
 _PG_RETRYABLE = ("40001", "40P01", "55P03")
 BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
-DEFAULT_DIR = ".nbtrack"  # the store when neither --store nor NBTRACK_STORE names one
-DB_FILE = "nbtrack.db"  # an embedded store is a directory holding this file (and blobs/)
-
-
-def mask_url(url: str) -> str:
-    """A connection string with its password replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-
-    if "://" not in url or url.startswith("file://"):
-        return url
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
-
-
-def no_store_error(root: str) -> StoreError:
-    """The error for a directory that holds no store: what is there, and how a store is made."""
-    if not os.path.exists(root):
-        what = "no such folder"
-    elif not os.path.isdir(root):
-        what = "not a folder"
-    else:
-        what = f"the folder has no {DB_FILE}"
-    return StoreError(
-        f"no nbtrack store at {root} ({what}): recording a run creates one (nbtrack run NOTEBOOK, "
-        f"or %load_ext nbtrack in a notebook); choose another store with --store or NBTRACK_STORE "
-        f"(default ./{DEFAULT_DIR})"
-    )
 
 
 _step_then_time = operator.itemgetter(2, 3)  # which point of a metric is the latest

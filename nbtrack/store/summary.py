@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.engine import Connection
 
-from . import schema as s
+from nbtrack.store import schema as s
 
 
 @functools.cache  # built once: an expression this size costs milliseconds to construct

@@ -8,11 +8,11 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..errors import NbtrackError
-from .downsample import DEFAULT_POINTS
-from .series import SeriesSet, check_axis, check_smoothing, load_series, records
-from .source import StoreSource, resolve_run_ids
-from .specs import line_chart, to_altair
+from nbtrack.errors import NbtrackError
+from nbtrack.widgets.downsample import DEFAULT_POINTS
+from nbtrack.widgets.series import SeriesSet, check_axis, check_smoothing, load_series, records
+from nbtrack.widgets.source import StoreSource, resolve_run_ids
+from nbtrack.widgets.specs import line_chart, to_altair
 
 _STATIC = Path(__file__).parent / "static"
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import traitlets as t
 
-from ..codediff import diff_cells
-from ..errors import NbtrackError
-from .charts import VegaWidget, build_chart
-from .series import load_series
-from .source import StoreSource, resolve_run_ids
-from .specs import parallel_coordinates, scatter
-from .table_data import json_number
+from nbtrack.errors import NbtrackError
+from nbtrack.query.codediff import diff_cells
+from nbtrack.widgets.charts import VegaWidget, build_chart
+from nbtrack.widgets.series import load_series
+from nbtrack.widgets.source import StoreSource, resolve_run_ids
+from nbtrack.widgets.specs import parallel_coordinates, scatter
+from nbtrack.widgets.table_data import json_number
 
 TABS = ("table", "overlay", "parallel", "scatter", "code")
 

@@ -30,7 +30,7 @@ def on_metrics(run_id: str, points: Sequence[Sequence[Any]]) -> None:
         try:
             sink.ingest(run_id, points)
         except Exception as exc:
-            from ..errors import warn_failure
+            from nbtrack.errors import warn_failure
 
             if sink in sinks:
                 sinks.remove(sink)
@@ -38,14 +38,14 @@ def on_metrics(run_id: str, points: Sequence[Sequence[Any]]) -> None:
 
 
 def on_point(run_id: str, key: str, value: float, step: int, timestamp: float) -> None:
-    """One point just logged; the signature of ``nbtrack.tracking.add_metric_listener``."""
+    """One point just logged; the signature of ``nbtrack.recording.tracking.add_metric_listener``."""
     if not sinks:
         return
     for sink in list(sinks):
         try:
             sink.ingest_point(run_id, key, value, step, timestamp)
         except Exception as exc:
-            from ..errors import warn_failure
+            from nbtrack.errors import warn_failure
 
             if sink in sinks:
                 sinks.remove(sink)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
-from . import feed
-from .charts import VegaWidget
-from .downsample import downsample_indices, minmax_indices
-from .specs import live_chart
+from nbtrack.widgets import feed
+from nbtrack.widgets.charts import VegaWidget
+from nbtrack.widgets.downsample import downsample_indices, minmax_indices
+from nbtrack.widgets.specs import live_chart
 
 SNAPSHOT_EVERY = 3.0  # seconds between full snapshots
 MAX_POINTS = 1000  # per series in a snapshot
@@ -225,7 +225,7 @@ def _register_post_execute() -> None:
 
 def _register_listener() -> None:
     """Subscribe the feed to the tracking layer (the tracker never imports widgets)."""
-    from .. import tracking
+    from nbtrack.recording import tracking
 
     if feed.on_point not in tracking._metric_listeners:
         tracking.add_metric_listener(feed.on_point)

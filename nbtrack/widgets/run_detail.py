@@ -8,11 +8,11 @@ from typing import Any
 
 import traitlets as t
 
-from ..errors import NbtrackError
-from .charts import VegaWidget, build_chart
-from .series import load_series
-from .source import StoreSource
-from .table_data import json_number
+from nbtrack.errors import NbtrackError
+from nbtrack.widgets.charts import VegaWidget, build_chart
+from nbtrack.widgets.series import load_series
+from nbtrack.widgets.source import StoreSource
+from nbtrack.widgets.table_data import json_number
 
 
 class RunView(VegaWidget):
@@ -81,7 +81,7 @@ class RunView(VegaWidget):
 
     def replay(self) -> str:
         """Replay the run in a fresh kernel (blocks this kernel meanwhile); returns a summary."""
-        from ..replay import replay_run
+        from nbtrack.reproduce.replay import replay_run
 
         report = replay_run(str(self.run_id), store=self._store, progress=False)
         verdict = "reproduced" if report.reproduced else f"diverged ({len(report.divergences)} divergence(s))"
@@ -89,7 +89,7 @@ class RunView(VegaWidget):
 
     def export(self, fmt: str = "notebook") -> str:
         """Write the run's executed cells as a notebook in the working directory; returns its path."""
-        from ..export import export_run
+        from nbtrack.reproduce.export import export_run
 
         return str(export_run(self._store, str(self.run_id), fmt))
 
@@ -142,7 +142,7 @@ def _environment(store: Any, run: dict[str, Any]) -> dict[str, Any]:
 def _replays(store: Any, run_id: str) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    from ..store import schema as s
+    from nbtrack.store import schema as s
 
     r = s.runs
     q = select(r.c.id, r.c.name, r.c.status, r.c.start_time, r.c.reproduced).where(r.c.replay_of == run_id).order_by(r.c.start_time)

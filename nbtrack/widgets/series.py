@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ValidationError
-from .downsample import DEFAULT_POINTS, downsample_indices
+from nbtrack.errors import ValidationError
+from nbtrack.widgets.downsample import DEFAULT_POINTS, downsample_indices
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from nbtrack.store import Store
 
 X_AXES = ("step", "time", "relative")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import StoreError
+from nbtrack.errors import StoreError
 
 
 class StoreSource:
@@ -16,8 +16,7 @@ class StoreSource:
     """
 
     def __init__(self, store: Any = None):
-        from ..store import Store, resolve_url
-        from ..store.sql import mask_url
+        from nbtrack.store import Store, mask_url, resolve_url
 
         self._store: Store | None = store if isinstance(store, Store) else None
         self._url = self._store.url if self._store else resolve_url(store)
@@ -25,7 +24,7 @@ class StoreSource:
         self.problem = ""
 
     def get(self) -> Any:
-        from ..store import open_store
+        from nbtrack.store import open_store
 
         if self._store is not None and not self._store.closed:
             return self._store
@@ -47,7 +46,7 @@ class StoreSource:
 def resolve_run_ids(store: Any, runs: Any) -> list[str]:
     """Run ids from what a user passes: an id or prefix, a list of them, a runs table
     (its selection, else its whole result) or a DataFrame with a ``run_id`` or ``id`` column."""
-    from ..errors import ValidationError
+    from nbtrack.errors import ValidationError
 
     if runs is None:
         return []

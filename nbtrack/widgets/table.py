@@ -8,9 +8,9 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..errors import NbtrackError
-from .source import StoreSource
-from .table_data import (
+from nbtrack.errors import NbtrackError
+from nbtrack.widgets.source import StoreSource
+from nbtrack.widgets.table_data import (
     Column,
     column_clause,
     compose_filter,

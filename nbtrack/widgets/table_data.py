@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ValidationError
+from nbtrack.errors import ValidationError
 
 if TYPE_CHECKING:
-    from ..query import Plan
-    from ..store import Store
+    from nbtrack.query import Plan
+    from nbtrack.store import Store
 
 CORE_COLUMNS: list[tuple[str, str, str]] = [
     ("name", "Name", "text"),
@@ -49,7 +49,7 @@ def discover_columns(store: Store, experiment: str | None = None) -> list[Column
     """Every column the runs of ``experiment`` (or all runs) can show."""
     from sqlalchemy import select
 
-    from ..store import schema as s
+    from nbtrack.store import schema as s
 
     cols = [Column(i, label, kind, "run") for i, label, kind in CORE_COLUMNS]
     r, e = s.runs, s.experiments
@@ -93,8 +93,8 @@ def column_clause(column: Column, text: str) -> str:
     text = text.strip()
     if column.group == "metrics" and column.id.endswith((".min", ".max")):
         raise ValidationError(f"column {column.label!r} cannot be filtered; filter its latest value instead")
-    from ..query.fields import is_number
-    from ..query.nodes import quote_key
+    from nbtrack.query.fields import is_number
+    from nbtrack.query.nodes import quote_key
 
     if column.group == "run":
         name = _attribute_name(column.id)
@@ -124,7 +124,7 @@ def compose_filter(filter_string: str | None, clauses: Sequence[str]) -> str:
 
 def order_item(column: Column, descending: bool) -> str:
     """The query layer's ``order_by`` item for a column (``MIN(metrics.loss) DESC``)."""
-    from ..query.nodes import quote_key
+    from nbtrack.query.nodes import quote_key
 
     direction = " DESC" if descending else ""
     if column.group == "run":
@@ -144,8 +144,8 @@ def result_query(filter_string: str, experiment: str | None, order: str) -> Plan
     """
     from sqlalchemy import select
 
-    from ..query import plan_search
-    from ..store import schema as s
+    from nbtrack.query import plan_search
+    from nbtrack.store import schema as s
 
     r, e = s.runs, s.experiments
     where = [r.c.deleted_at.is_(None)]
@@ -171,7 +171,7 @@ def page_rows(store: Store, ids: Sequence[str], columns: Sequence[Column]) -> li
     """
     from sqlalchemy import select
 
-    from ..store import schema as s
+    from nbtrack.store import schema as s
 
     runs = store.run_summaries(list(ids))
     need_range = any(c.id.endswith((".min", ".max")) and c.group == "metrics" for c in columns)

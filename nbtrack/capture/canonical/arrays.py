@@ -1,0 +1,247 @@
+"""Canonical encodings of numpy arrays and pandas objects: dtype + shape + raw buffer at memory speed.
+
+C-contiguous buffers go to xxh3 without a copy; other layouts are copied in bounded chunks into
+C order, so a value hashes alike whatever its memory layout. Object-dtype data is hashed element
+by element through the general encoder (by value, never by pointer). numpy and pandas are never
+imported here: an object can only be one of theirs if its library is already in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from xxhash import xxh3_128
+
+from nbtrack.capture.canonical.encoder import DATA_HANDLERS, Encoder, Handler, str_token, u32, u64
+
+CHUNK = 1 << 24
+"""Bytes copied at a time when a non-contiguous array is brought into C order."""
+
+
+def _data(f: Handler) -> Handler:
+    DATA_HANDLERS.add(f)
+    return f
+
+
+def handler_for(t: type) -> Handler | None:
+    """The handler for numpy/pandas type ``t``, or None when ``t`` is neither."""
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if issubclass(t, np.ndarray):
+            return _ndarray
+        if issubclass(t, np.generic):
+            return _npscalar
+        if issubclass(t, np.dtype):
+            return _dtype
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        if issubclass(t, pd.DataFrame):
+            return _dataframe
+        if issubclass(t, pd.Series):
+            return _series
+        if issubclass(t, pd.Index):
+            return _index
+        if issubclass(t, pd.api.extensions.ExtensionArray):
+            return _extension_array
+    return None
+
+
+def dtype_key(dt: Any) -> bytes:
+    return str_token(str(dt.descr) if dt.fields or dt.subdtype else dt.str)
+
+
+def write_ndarray(enc: Encoder, h: Any, arr: Any) -> None:
+    """dtype, shape, then content in C order into ``h``."""
+    np = sys.modules["numpy"]
+    h.update(dtype_key(arr.dtype) + u32(arr.ndim) + b"".join(u64(n) for n in arr.shape))
+    if arr.dtype.hasobject:
+        enc.write_items(h, arr.ravel().tolist())
+    elif arr.flags.c_contiguous:
+        _write_contiguous(h, arr, np)
+    else:
+        step = max(1, CHUNK // max(1, arr[:1].nbytes))
+        for start in range(0, arr.shape[0], step):
+            _write_contiguous(h, np.ascontiguousarray(arr[start : start + step]), np)
+
+
+def _write_contiguous(h: Any, arr: Any, np: Any) -> None:
+    try:
+        h.update(arr.reshape(-1).view(np.uint8))  # no copy: the array's own buffer
+    except (ValueError, TypeError):  # zero-size items and the like
+        h.update(arr.tobytes())
+
+
+@_data
+def _ndarray(enc: Encoder, arr: Any) -> Any:
+    np = sys.modules["numpy"]
+    if type(arr) is np.ndarray:
+        h = xxh3_128(b"#ndarray\0")
+        write_ndarray(enc, h, arr)
+        return h
+    h = xxh3_128(b"#ndarray-subclass\0" + enc.token(type(arr)))
+    if isinstance(arr, np.ma.MaskedArray):
+        write_ndarray(enc, h, np.ma.getmaskarray(arr))
+    write_ndarray(enc, h, arr.view(np.ndarray))
+    return h
+
+
+@_data
+def _npscalar(enc: Encoder, x: Any) -> Any:
+    if x.dtype.hasobject:
+        return xxh3_128(b"#npobject\0" + enc.token(x.item()))
+    return xxh3_128(b"#npscalar\0" + dtype_key(x.dtype) + x.tobytes())
+
+
+@_data
+def _dtype(enc: Encoder, dt: Any) -> Any:
+    return xxh3_128(b"#dtype\0" + dtype_key(dt))
+
+
+# ---------------------------------------------------------------- pandas
+
+
+def write_values(enc: Encoder, h: Any, values: Any) -> None:
+    """The values of an Index/Series/column (ndarray or ExtensionArray) by value, dtype first."""
+    np = sys.modules["numpy"]
+    h.update(str_token(str(values.dtype)))
+    if isinstance(values, np.ndarray):
+        write_ndarray(enc, h, values)
+        return
+    pd = sys.modules["pandas"]
+    if isinstance(values, pd.Categorical):
+        h.update(b"cat" + (b"T" if values.ordered else b"F") + enc.token(values.categories))
+        write_ndarray(enc, h, values.codes)
+    elif hasattr(values, "_pa_array"):
+        _write_arrow(enc, h, values)
+    elif isinstance(getattr(values, "_mask", None), np.ndarray) and hasattr(values, "_data"):
+        mask, data = values._mask, values._data
+        if mask.any():  # values under the mask are arbitrary: zero them
+            data = np.where(mask, np.zeros((), dtype=data.dtype), data)
+        h.update(b"masked")
+        write_ndarray(enc, h, mask)
+        write_ndarray(enc, h, data)
+    elif isinstance(getattr(values, "_ndarray", None), np.ndarray):
+        h.update(b"ndarray")  # datetimes, timedeltas, periods, python-backed strings
+        write_ndarray(enc, h, values._ndarray)
+    else:
+        h.update(b"object")
+        write_ndarray(enc, h, np.asarray(values, dtype=object))
+
+
+def _write_arrow(enc: Encoder, h: Any, values: Any) -> None:
+    """pyarrow-backed arrays: strings as code-point lengths + UTF-8 straight from Arrow's buffers,
+    other primitives through numpy, anything with nulls or nesting element by element."""
+    np = sys.modules["numpy"]
+    pa = sys.modules["pyarrow"]
+    chunked = values._pa_array
+    typ = chunked.type
+    if chunked.null_count == 0 and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        import pyarrow.compute as pc
+
+        arr = chunked.combine_chunks().cast(pa.large_string())
+        n = len(arr)
+        lengths = pc.utf8_length(arr).to_numpy().astype("<i8", copy=False)
+        offsets = np.frombuffer(arr.buffers()[1], dtype="<i8")[arr.offset : arr.offset + n + 1]
+        data = arr.buffers()[2]
+        h.update(b"arrow-strs" + u64(n))
+        h.update(lengths)
+        if n and data is not None:
+            h.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+        return
+    if chunked.null_count == 0 and pa.types.is_primitive(typ):
+        h.update(b"arrow-primitive")
+        write_ndarray(enc, h, np.asarray(chunked.to_numpy()))
+        return
+    h.update(b"arrow-object")
+    write_ndarray(enc, h, np.asarray(values.to_numpy(dtype=object, na_value=None), dtype=object))
+
+
+@_data
+def _extension_array(enc: Encoder, values: Any) -> Any:
+    h = xxh3_128(b"#pdarray\0")
+    write_values(enc, h, values)
+    return h
+
+
+@_data
+def _index(enc: Encoder, idx: Any) -> Any:
+    pd = sys.modules["pandas"]
+    if isinstance(idx, pd.MultiIndex):
+        h = xxh3_128(b"#pdmultiindex\0" + enc.token(tuple(idx.names)) + u32(idx.nlevels))
+        for level in range(idx.nlevels):
+            write_values(enc, h, idx.get_level_values(level)._values)
+        return h
+    if isinstance(idx, pd.RangeIndex):
+        return xxh3_128(
+            b"#pdrangeindex\0" + enc.token((idx.start, idx.stop, idx.step)) + enc.token(idx.name)
+        )
+    h = xxh3_128(b"#pdindex\0" + enc.token(idx.name))
+    write_values(enc, h, idx._values)
+    return h
+
+
+@_data
+def _series(enc: Encoder, s: Any) -> Any:
+    h = xxh3_128(b"#pdseries\0" + enc.token(s.name) + enc.token(s.index))
+    write_values(enc, h, s._values)
+    return h
+
+
+@_data
+def _dataframe(enc: Encoder, df: Any) -> Any:
+    """Columns (names included), index, then each column's values in order."""
+    h = xxh3_128(b"#pddataframe\0" + enc.token(df.columns) + enc.token(df.index))
+    ncols = df.shape[1]
+    h.update(u64(ncols))
+    for i in range(ncols):
+        try:
+            values = df._mgr.iget_values(i)
+        except AttributeError:  # pandas internals moved
+            values = df.iloc[:, i]._values
+        write_values(enc, h, values)
+    return h
+
+
+# ---------------------------------------------------------------- sizes and shared memory
+
+
+def nbytes_of(obj: Any) -> int:
+    """Size of the data held by a numpy/pandas object (object arrays count their pointers)."""
+    try:
+        if hasattr(obj, "_mgr") and hasattr(obj, "columns"):
+            return int(sum(a.nbytes for a in obj._mgr.arrays))
+        return int(obj.nbytes)
+    except Exception:
+        return 0
+
+
+def memory_roots(obj: Any) -> frozenset[int]:
+    """ids of the objects that ultimately own the memory of ``obj`` (following ``.base``), so a
+    write through one view can invalidate the cached hashes of the others."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return frozenset()
+    if isinstance(obj, np.ndarray):
+        arrays: list[Any] = [obj]
+    else:
+        try:
+            mgr = getattr(obj, "_mgr", None)
+            found = list(mgr.arrays) if mgr is not None else []
+        except Exception:
+            found = []
+        arrays = []
+        for a in found:
+            arrays.append(a)
+            for attr in ("_ndarray", "_data", "_mask"):
+                inner = getattr(a, attr, None)
+                if isinstance(inner, np.ndarray):
+                    arrays.append(inner)
+    roots = set()
+    for a in arrays:
+        if not isinstance(a, np.ndarray):
+            continue
+        while isinstance(a, np.ndarray) and a.base is not None:
+            a = a.base
+        roots.add(id(a))
+    return frozenset(roots)

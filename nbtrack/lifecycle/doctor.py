@@ -1,0 +1,316 @@
+"""``nbtrack doctor``: check a store's integrity and repair what can be repaired.
+
+Checks, in order: the SQLite file itself (``PRAGMA integrity_check``), the schema version,
+runs stuck ``running`` although their process is gone, ``latest_metrics`` against the metric
+points it summarises, cells whose source is missing, blobs that rows refer to but that are
+missing, and temporary files a writer left behind. Repairs: dead runs are marked ``killed``,
+metric summaries are recomputed from the points, old temporary files are removed, an older
+schema is migrated (with a backup). Lost data (a missing blob or source, a corrupt file) is
+reported, never invented.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+TMP_GRACE = 600.0  # a temporary blob file younger than this may belong to a writer still at work
+
+
+@dataclass
+class Finding:
+    check: str
+    status: str  # ok | problem | repaired | lost
+    detail: str
+
+    def line(self) -> str:
+        mark = {"ok": "ok      ", "problem": "PROBLEM ", "repaired": "repaired", "lost": "LOST    "}[self.status]
+        return f"{mark}  {self.check}: {self.detail}"
+
+
+@dataclass
+class Report:
+    store: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing is wrong any more (everything found was repaired)."""
+        return all(f.status in ("ok", "repaired") for f in self.findings)
+
+    def add(self, check: str, status: str, detail: str) -> None:
+        self.findings.append(Finding(check, status, detail))
+
+    def lines(self) -> list[str]:
+        verdict = "healthy" if self.healthy else "needs attention"
+        return [f"store {self.store}: {verdict}"] + [f"  {f.line()}" for f in self.findings]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "healthy": self.healthy,
+                "findings": [f.__dict__ for f in self.findings]}
+
+
+def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> Report:
+    """Check the store at ``url`` (see :func:`nbtrack.store.resolve_url`); with ``repair``,
+    fix what is fixable. Never raises for a damaged store: damage is what it reports."""
+    from nbtrack.store import mask_url, no_store_error, resolve_url
+
+    key = resolve_url(url)
+    report = Report(mask_url(key))
+    sqlite_path = None if "://" in key and not key.startswith("sqlite") else os.path.join(key.removeprefix("sqlite:///"), "nbtrack.db")
+    if sqlite_path is not None:
+        if not os.path.isfile(sqlite_path):
+            raise no_store_error(os.path.dirname(sqlite_path))
+        if not _integrity(sqlite_path, report):
+            return report  # nothing else can be trusted; the file needs restoring from a backup
+    if not _schema(key, sqlite_path, report, repair):
+        return report
+    from nbtrack.store import Store
+
+    store = Store(key, create=False)  # migrates an older schema (with a backup) when repair=True got here
+    try:
+        _dead_runs(store, report, repair)
+        _latest_metrics(store, report, repair)
+        _missing_sources(store, report)
+        _missing_blobs(store, report)
+        _tmp_files(store, report, repair)
+    finally:
+        store.close()
+    return report
+
+
+def _integrity(path: str, report: Report) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        report.add("integrity", "lost", f"the database file cannot be read ({exc}); restore it from a backup")
+        return False
+    if rows == ["ok"]:
+        report.add("integrity", "ok", "PRAGMA integrity_check passed")
+        return True
+    shown = "; ".join(rows[:5]) + (f" (and {len(rows) - 5} more)" if len(rows) > 5 else "")
+    report.add("integrity", "lost", f"the database file is damaged: {shown}; restore it from a backup")
+    return False
+
+
+def _schema(key: str, sqlite_path: str | None, report: Report, repair: bool) -> bool:
+    from sqlalchemy import create_engine, inspect, select
+
+    from nbtrack.store import schema as s
+
+    if sqlite_path is not None:
+        engine = create_engine(f"sqlite:///{sqlite_path}")
+    else:
+        from nbtrack.store import Store
+
+        engine = Store._pg_engine(key)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("meta"):
+                report.add("schema", "problem", "no meta table: this is not an nbtrack store")
+                return False
+            value = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+    finally:
+        engine.dispose()
+    version = int(value) if value is not None else None
+    if version == s.SCHEMA_VERSION:
+        report.add("schema", "ok", f"version {version}")
+        return True
+    if version is not None and version > s.SCHEMA_VERSION:
+        report.add("schema", "problem", f"version {version} is newer than this nbtrack ({s.SCHEMA_VERSION}); upgrade nbtrack")
+        return False
+    if not repair:
+        report.add("schema", "problem", f"version {version}, older than {s.SCHEMA_VERSION}: --repair migrates it (with a backup)")
+        return False
+    report.add("schema", "repaired", f"migrated from version {version} to {s.SCHEMA_VERSION}")
+    return True
+
+
+def _dead_runs(store: Any, report: Report, repair: bool) -> None:
+    import psutil
+    from sqlalchemy import select
+
+    from nbtrack.store import schema as s
+
+    r, se = s.runs, s.sessions
+    rows = store.read(
+        lambda conn: conn.execute(
+            select(r.c.id, se.c.host, se.c.pid, se.c.pid_started)
+            .join(se, se.c.id == r.c.session_id, isouter=True)
+            .where(r.c.status == "running")
+        ).all()
+    )
+    import socket
+
+    here = socket.gethostname()
+    dead, elsewhere = [], []
+    for rid, host, pid, pid_started in rows:
+        if host != here:
+            elsewhere.append(rid)
+            continue
+        try:
+            alive = pid is not None and (pid_started is None or abs(psutil.Process(pid).create_time() - pid_started) < 1.0)
+        except psutil.Error:
+            alive = False
+        if not alive:
+            dead.append(rid)
+    if dead and repair:
+        store.detect_killed()
+        report.add("runs", "repaired", f"{len(dead)} run(s) of dead processes marked killed")
+    elif dead:
+        report.add("runs", "problem", f"{len(dead)} run(s) still 'running' though their process is gone: {', '.join(i[:8] for i in dead[:5])}")
+    else:
+        note = f" ({len(elsewhere)} running on other hosts, not checked)" if elsewhere else ""
+        report.add("runs", "ok", f"no run stuck in 'running'{note}")
+
+
+def _latest_metrics(store: Any, report: Report, repair: bool) -> None:
+    """``latest_metrics`` must equal what the points say: count, min, max and the latest value."""
+    from sqlalchemy import and_, delete, func, select
+
+    from nbtrack.store import schema as s
+
+    m, lm = s.metrics, s.latest_metrics
+
+    def expected(conn: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
+        agg = {
+            (rid, k): (n, lo, hi)
+            for rid, k, n, lo, hi in conn.execute(
+                select(m.c.run_id, m.c.key, func.count(), func.min(m.c.value), func.max(m.c.value)).group_by(m.c.run_id, m.c.key)
+            )
+        }
+        # the latest point: highest step, then latest timestamp (NULL value = NaN); points tied
+        # on both may each be the latest, so their values form a set
+        ranked = select(
+            m.c.run_id, m.c.key, m.c.value, m.c.step, m.c.timestamp,
+            func.rank().over(partition_by=(m.c.run_id, m.c.key), order_by=(m.c.step.desc(), m.c.timestamp.desc())).label("rn"),
+        ).subquery()
+        out: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for rid, k, v, st, ts in conn.execute(select(ranked.c.run_id, ranked.c.key, ranked.c.value, ranked.c.step, ranked.c.timestamp).where(ranked.c.rn == 1)):
+            n, lo, hi = agg[(rid, k)]
+            prev = out.get((rid, k))
+            values = (prev[0] if prev else frozenset()) | {v}
+            out[(rid, k)] = (values, st, ts, lo, hi, n)
+        return out
+
+    def actual(conn: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
+        cols = (lm.c.value, lm.c.step, lm.c.timestamp, lm.c.min_value, lm.c.max_value, lm.c.count)
+        return {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(select(lm.c.run_id, lm.c.key, *cols))}
+
+    want, have = store.read(lambda conn: (expected(conn), actual(conn)))
+    wrong = sorted(k for k in set(want) | set(have) if not _same(want.get(k), have.get(k)))
+    if not wrong:
+        report.add("metrics", "ok", f"latest_metrics agrees with the points of {len(want)} (run, metric) pairs")
+        return
+    shown = ", ".join(f"{rid[:8]}/{key}" for rid, key in wrong[:5])
+    if not repair:
+        report.add("metrics", "problem", f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}")
+        return
+
+    def fix(conn: Any) -> None:
+        for rid, key in wrong:
+            conn.execute(delete(lm).where(and_(lm.c.run_id == rid, lm.c.key == key)))
+            row = want.get((rid, key))
+            if row is not None:
+                values, st, ts, lo, hi, n = row
+                v = next(iter(values))
+                conn.execute(lm.insert().values(run_id=rid, key=key, value=v, step=st, timestamp=ts, min_value=lo, max_value=hi, count=n))
+
+    store.write(fix)
+    report.add("metrics", "repaired", f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}")
+
+
+def _same(want: tuple[Any, ...] | None, have: tuple[Any, ...] | None) -> bool:
+    """``want`` holds the set of possible latest values first, ``have`` one value."""
+    if want is None or have is None:
+        return want is have
+    return have[0] in want[0] and all(_close(x, y) for x, y in zip(want[1:], have[1:], strict=True))
+
+
+def _close(x: Any, y: Any) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return x == y or abs(x - y) <= 1e-12 * max(abs(x), abs(y))
+    return bool(x == y)
+
+
+def _missing_sources(store: Any, report: Report) -> None:
+    from sqlalchemy import func, select
+
+    from nbtrack.store import schema as s
+
+    c, src = s.cells, s.sources
+    n = store.read(lambda conn: conn.execute(
+        select(func.count()).select_from(c.outerjoin(src, src.c.hash == c.c.source_hash)).where(src.c.hash.is_(None))
+    ).scalar())
+    if n:
+        report.add("sources", "lost", f"{n} cell(s) refer to a source text that is missing; they cannot be shown or replayed")
+    else:
+        report.add("sources", "ok", "every cell's source is present")
+
+
+def _missing_blobs(store: Any, report: Report) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from nbtrack.errors import NotFoundError
+    from nbtrack.store import schema as s
+
+    refs = ((s.artifacts, "blob_hash"), (s.runs, "env_hash"), (s.runs, "snapshot_hash"), (s.sessions, "env_hash"))
+
+    def fn(conn: Any) -> set[str]:
+        hashes: set[str] = set()
+        for table, column in refs:
+            col = table.c[column]
+            hashes.update(conn.execute(select(col).where(col.is_not(None)).distinct()).scalars())
+        return hashes
+
+    wanted = store.read(fn)
+    snapshots = store.read(lambda conn: set(conn.execute(select(s.runs.c.snapshot_hash).where(s.runs.c.snapshot_hash.is_not(None))).scalars()))
+    for h in snapshots:
+        try:
+            files = json.loads(store.get_blob(h))
+            if isinstance(files, dict):
+                wanted.update(str(v) for v in files.values())
+        except (NotFoundError, ValueError):
+            pass
+    missing = sorted(h for h in wanted if not store.blobs.exists(h))
+    if missing:
+        report.add("blobs", "lost", f"{len(missing)} blob(s) referred to are missing (e.g. {missing[0]}); restore the blob directory from a backup")
+    else:
+        report.add("blobs", "ok", f"all {len(wanted)} referenced blobs are present")
+
+
+def _tmp_files(store: Any, report: Report, repair: bool) -> None:
+    if not store.blobs.local or not os.path.isdir(store.blobs.root):
+        report.add("tmp files", "ok", "nothing to check")
+        return
+    now = time.time()
+    old = []
+    for folder, _dirs, files in os.walk(store.blobs.root):
+        for name in files:
+            if name.endswith(".tmp"):
+                path = os.path.join(folder, name)
+                try:
+                    if now - os.stat(path).st_mtime > TMP_GRACE:
+                        old.append(path)
+                except OSError:
+                    pass
+    if not old:
+        report.add("tmp files", "ok", "no temporary files left behind")
+    elif repair:
+        for path in old:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        report.add("tmp files", "repaired", f"removed {len(old)} temporary file(s) left by interrupted blob writes")
+    else:
+        report.add("tmp files", "problem", f"{len(old)} temporary file(s) left by interrupted blob writes")

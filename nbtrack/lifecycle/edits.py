@@ -1,0 +1,213 @@
+"""Edits of recorded runs, shared by the CLI, the server and the Python API: rename, notes,
+tags, move to another experiment, and soft delete / restore (one run or many at once).
+
+Deleting is soft (``runs.deleted_at``): a deleted run leaves listings and searches until
+restored; ``nbtrack gc`` (:mod:`nbtrack.lifecycle.gc`) removes deleted runs for good. Every function
+takes a run id or a unique prefix of one and returns the full id(s).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select, update
+
+from nbtrack.errors import NotFoundError, ValidationError
+from nbtrack.store import open_store
+from nbtrack.store import schema as s
+from nbtrack.validation import check_label, check_tag
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from nbtrack.store import Store
+
+MAX_NOTES = 100_000
+
+
+def rename_run(run_id: str, name: str, *, store: Store | str | None = None) -> str:
+    """Give a run a new name."""
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+    st.update_run(rid, name=check_label("run name", name))
+    return rid
+
+
+def set_run_notes(run_id: str, notes: str | None, *, store: Store | str | None = None) -> str:
+    """Replace a run's notes (markdown); empty or ``None`` clears them."""
+    if notes is not None and not isinstance(notes, str):
+        raise ValidationError(f"notes must be a string, got {type(notes).__name__}")
+    if notes and len(notes) > MAX_NOTES:
+        raise ValidationError(f"notes must be at most {MAX_NOTES} characters, got {len(notes)}")
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+    st.update_run(rid, notes=notes or None)
+    return rid
+
+
+def set_run_tags(run_id: str, tags: Mapping[str, Any], *, store: Store | str | None = None) -> str:
+    """Add or replace tags ``{key: value}`` of a run (values are stored as text)."""
+    if not isinstance(tags, Mapping) or not tags:
+        raise ValidationError('tags must be a non-empty mapping {"key": "value"}')
+    rows = [dict(zip(("key", "value"), check_tag(k, v), strict=True)) for k, v in tags.items()]
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+    t = s.tags
+
+    def fn(conn: Connection) -> None:
+        conn.execute(delete(t).where(t.c.run_id == rid, t.c.key.in_([r["key"] for r in rows])))
+        conn.execute(insert(t), [{"run_id": rid, **r} for r in rows])
+
+    st.write(fn)
+    return rid
+
+
+def set_run_tag(run_id: str, key: str, value: Any, *, store: Store | str | None = None) -> str:
+    """Set one tag of a run (``MlflowClient.set_tag``)."""
+    return set_run_tags(run_id, {key: value}, store=store)
+
+
+def delete_run_tag(run_id: str, key: str, *, store: Store | str | None = None) -> str:
+    """Remove one tag of a run (``MlflowClient.delete_tag``); a tag it lacks is an error."""
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+    t = s.tags
+
+    def fn(conn: Connection) -> None:
+        if conn.execute(delete(t).where(t.c.run_id == rid, t.c.key == key)).rowcount == 0:
+            raise NotFoundError(f"run {rid} has no tag {key!r}")
+
+    st.write(fn)
+    return rid
+
+
+def move_run(run_id: str, experiment: str, *, store: Store | str | None = None) -> str:
+    """Move a run to another existing experiment."""
+    from nbtrack.lifecycle.experiments import experiment_row
+
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+
+    def fn(conn: Connection) -> None:
+        row = experiment_row(conn, experiment)
+        conn.execute(update(s.runs).where(s.runs.c.id == rid).values(experiment_id=row["id"]))
+
+    st.write(fn)
+    return rid
+
+
+def delete_run(run_id: str, *, store: Store | str | None = None) -> str:
+    """Soft-delete a run: hidden from listings and searches until :func:`restore_run`."""
+    return _set_deleted(open_store(store, create=False), [run_id], True)[0]
+
+
+def restore_run(run_id: str, *, store: Store | str | None = None) -> str:
+    """Undo :func:`delete_run`."""
+    return _set_deleted(open_store(store, create=False), [run_id], False)[0]
+
+
+def delete_runs(
+    run_ids: Iterable[str] = (),
+    *,
+    experiment: str | None = None,
+    filter_string: str | None = None,
+    before: str | float | None = None,
+    max_runs: int | None = None,
+    dry_run: bool = False,
+    store: Store | str | None = None,
+) -> list[str]:
+    """Soft-delete many runs: those named, or the live runs selected by ``experiment``,
+    ``filter_string`` and ``before`` (started at or before this time: ISO date/time or UNIX
+    seconds). As MLflow's bulk ``delete_runs`` (``max_timestamp_millis``, ``max_runs``), at
+    most ``max_runs`` runs are deleted, the oldest first. Returns the ids (deleted, or that
+    would be with ``dry_run``)."""
+    st = open_store(store, create=False)
+    ids = _selection(st, run_ids, experiment, filter_string, before, max_runs, deleted=False)
+    return ids if dry_run else _set_deleted(st, ids, True)
+
+
+def restore_runs(
+    run_ids: Iterable[str] = (),
+    *,
+    experiment: str | None = None,
+    filter_string: str | None = None,
+    deleted_since: str | float | None = None,
+    max_runs: int | None = None,
+    dry_run: bool = False,
+    store: Store | str | None = None,
+) -> list[str]:
+    """Restore many runs: those named, or the deleted runs selected by ``experiment``,
+    ``filter_string`` and ``deleted_since`` (deleted at or after this time). As MLflow's bulk
+    ``restore_runs``, at most ``max_runs``, the most recently deleted first."""
+    st = open_store(store, create=False)
+    ids = _selection(st, run_ids, experiment, filter_string, deleted_since, max_runs, deleted=True)
+    return ids if dry_run else _set_deleted(st, ids, False)
+
+
+def _selection(
+    st: Store,
+    run_ids: Iterable[str],
+    experiment: str | None,
+    filter_string: str | None,
+    when: str | float | None,
+    max_runs: int | None,
+    *,
+    deleted: bool,
+) -> list[str]:
+    from nbtrack.lifecycle.experiments import experiment_row
+    from nbtrack.query import compile_filter
+    from nbtrack.timespec import parse_time
+
+    refs = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+    if max_runs is not None and (isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1):
+        raise ValidationError(f"max_runs must be a positive integer, got {max_runs!r}")
+    selectors = experiment is not None or bool(filter_string) or when is not None
+    if refs:
+        if selectors or max_runs is not None:
+            raise ValidationError("name runs or select them (experiment, filter, time, max runs), not both")
+        return list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
+    if not selectors:
+        raise ValidationError("name the runs, or select them with an experiment, a filter or a time")
+    r = s.runs
+    q = select(r.c.id).where(compile_filter(filter_string or None))
+    if deleted:
+        q = q.where(r.c.deleted_at.is_not(None))
+        if when is not None:
+            q = q.where(r.c.deleted_at >= parse_time(when))
+        q = q.order_by(r.c.deleted_at.desc(), r.c.start_time.desc(), r.c.id)  # deleted together: newest first
+    else:
+        q = q.where(r.c.deleted_at.is_(None))
+        if when is not None:
+            q = q.where(r.c.start_time <= parse_time(when))
+        q = q.order_by(r.c.start_time, r.c.id)
+    if max_runs is not None:
+        q = q.limit(max_runs)
+
+    def fn(conn: Connection) -> list[str]:
+        query = q
+        if experiment is not None:
+            query = query.where(r.c.experiment_id == experiment_row(conn, experiment, deleted=None)["id"])
+        return list(conn.execute(query).scalars())
+
+    st.detect_killed()
+    return st.read(fn)
+
+
+def _set_deleted(st: Store, refs: list[str], deleted: bool) -> list[str]:
+    ids = list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
+    r = s.runs
+
+    def fn(conn: Connection) -> None:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            if deleted:  # a run deleted twice keeps its first time (gc --older-than counts from it)
+                stmt = update(r).where(r.c.id.in_(chunk), r.c.deleted_at.is_(None)).values(deleted_at=time.time())
+            else:
+                stmt = update(r).where(r.c.id.in_(chunk)).values(deleted_at=None)
+            conn.execute(stmt)
+
+    if ids:
+        st.write(fn)
+    return ids

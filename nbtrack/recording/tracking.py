@@ -1,0 +1,416 @@
+"""Runs: what a run logs, and the stack of active runs (the API is in :mod:`.fluent`).
+
+Points are buffered in memory and made durable at the end of every cell (kernel), at
+``end_run`` and by a background flusher twice a second, so logging costs microseconds. What
+the store cannot take meanwhile waits in the run, or in ``pending.backlog`` once it ended.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from nbtrack import validation as v
+from nbtrack.errors import ValidationError, warn_failure
+from nbtrack.recording.pending import (
+    RETRY_WAIT,
+    WRITE_WAIT,
+    background_check,
+    backlog,
+    hot_wait,
+    is_store_failure,
+    store_failed,
+    store_failing,
+    store_recovered,
+)
+from nbtrack.recording.session import Session
+
+FLUSH_INTERVAL = 0.5
+SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))
+MAX_BUFFER = 100_000
+MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
+
+Point = tuple[str, float, int, float, "int | None"]
+
+
+class Run:
+    """A run: use as a context manager, or call :meth:`end`. Log through its methods or the
+    module-level functions, which log to the innermost active run."""
+
+    def __init__(
+        self,
+        session: Session,
+        name: str | None,
+        experiment: str,
+        parent: Run | None,
+        system_metrics: bool,
+        run_id: str | None = None,
+    ):
+        self.session = session
+        self.store = session.store
+        self.id = run_id or uuid.uuid4().hex
+        self.name = name or f"run-{self.id[:8]}"
+        self.experiment = experiment
+        self.parent_id = parent.id if parent else None
+        self.system_metrics = system_metrics
+        self.status = "running"
+        self.start_seq = session.next_body_seq
+        self._points: collections.deque[Point] = collections.deque()
+        self._params: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+        self._steps: dict[str, int] = {}
+        self._system_step = 0
+        self._failing = False
+        self._flush_lock = threading.Lock()
+        # Kept in memory while the store cannot be written: the run row itself, artifacts,
+        # input events and the closing update (see flush).
+        self._create: tuple[dict[str, Any], str, dict[str, str], dict[str, str]] | None = None
+        self._artifacts: list[tuple[str, bytes]] = []
+        self._pending_bytes = 0
+        self._inputs: list[dict[str, Any]] = []
+        self._end_values: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<nbtrack.Run {self.id[:8]} {self.name!r} experiment={self.experiment!r} status={self.status}>"
+
+    def _repr_markdown_(self) -> str:
+        return f"**nbtrack run** `{self.id}` · {self.name} · experiment *{self.experiment}* · {self.status}"
+
+    # -- logging -------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        k, val = v.check_param(key, value)
+        self._params[k] = val
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        checked = [v.check_param(k, val) for k, val in v.check_mapping("params", params).items()]
+        self._params.update(checked)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        k, val = v.check_tag(key, value)
+        self._tags[k] = val
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        checked = [v.check_tag(k, val) for k, val in v.check_mapping("tags", tags).items()]
+        self._tags.update(checked)
+
+    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: Any = None) -> None:
+        if key not in self._steps:
+            v.check_name("metric", key)
+        value = v.check_metric_value(key, value) if type(value) is not float else value
+        if step is None:
+            step = self._steps.get(key, -1) + 1
+        elif type(step) is not int or not -(2**63) <= step < 2**63:
+            step = v.check_step(key, step)
+        self._steps[key] = step
+        ts = time.time() if timestamp is None else v.check_timestamp(timestamp)
+        self._points.append((key, value, step, ts, self.session.current_seq))
+        if len(self._points) >= MAX_BUFFER:
+            self.flush()
+        if _metric_listeners:
+            _notify(self.id, key, value, step, ts)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None) -> None:
+        items = list(v.check_mapping("metrics", metrics).items())
+        for key, _ in items:
+            v.check_name("metric", key)
+        ts = time.time() if timestamp is None else v.check_timestamp(timestamp)
+        for key, value in items:
+            self.log_metric(key, value, step, ts)
+
+    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        """Store a file (or every file of a directory) as artifacts; returns the artifact path."""
+        src = Path(local_path)
+        if not src.exists():
+            raise ValidationError(f"artifact {str(src)!r} does not exist")
+        base = _artifact_name(artifact_path or src.name)
+        if src.is_dir():
+            for f in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
+                self._put_artifact(f"{base}/{f.relative_to(src).as_posix()}", f.read_bytes())
+        else:
+            self._put_artifact(base, src.read_bytes())
+        return base
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        if not isinstance(text, str):
+            raise ValidationError(f"log_text needs a str, got {type(text).__name__}")
+        self._put_artifact(_artifact_name(artifact_file), text.encode("utf-8", "backslashreplace"))
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        name = _artifact_name(artifact_file)
+        try:
+            if name.endswith((".yaml", ".yml")):
+                import yaml  # type: ignore[import-untyped]
+
+                data = yaml.safe_dump(dict(dictionary)).encode()
+            else:
+                data = json.dumps(dictionary, indent=2, sort_keys=True, default=str).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValidationError(f"log_dict could not serialise {artifact_file!r}: {exc}") from None
+        except ImportError:
+            raise ImportError("logging YAML needs PyYAML: pip install pyyaml") from None
+        self._put_artifact(name, data)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """A matplotlib figure (png/svg/pdf by extension) or an Altair chart (html/json/png/svg)."""
+        name = _artifact_name(artifact_file)
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if hasattr(figure, "savefig"):
+            buf = io.BytesIO()
+            figure.savefig(buf, format=ext or "png")
+            data = buf.getvalue()
+        elif hasattr(figure, "to_dict") and hasattr(figure, "to_json"):
+            if ext == "json":
+                data = figure.to_json().encode()
+            elif ext in ("png", "svg"):
+                buf = io.BytesIO()
+                figure.save(buf, format=ext)  # needs vl-convert-python
+                data = buf.getvalue()
+            else:
+                data = figure.to_html().encode()
+        else:
+            raise ValidationError(f"log_figure takes a matplotlib figure or an Altair chart, got {type(figure).__name__}")
+        self._put_artifact(name, data)
+
+    def log_input(self, path: str | os.PathLike[str], name: str | None = None) -> str:
+        """Declare a data file this run reads; its content hash is recorded. Returns the hash."""
+        p = Path(path)
+        if not p.is_file():
+            raise ValidationError(f"input {str(p)!r} is not a readable file")
+        from nbtrack.store.blobs import content_hash
+
+        data = p.read_bytes()
+        h = content_hash(data)
+        self._inputs.append(
+            {"session_id": self.session.id, "seq": self.session.current_seq, "run_id": self.id,
+             "path": str(p.resolve()), "mode": "input", "hash": h, "size": len(data)}
+        )
+        self.flush(hot_wait(self.store))
+        if name:
+            self.set_tag(f"input.{v.check_name('input', name)}", h)
+        return h
+
+    def _put_artifact(self, path: str, data: bytes) -> None:
+        if self._create is not None and not self._failing:
+            self.flush(hot_wait(self.store))  # the run's row first: an artifact row points at it
+        if self._create is None and not self._artifacts and not store_failing(self.store):
+            try:
+                self.store.add_artifact(self.id, path, data, wait=WRITE_WAIT)
+                return
+            except Exception as exc:
+                if not is_store_failure(exc):
+                    raise
+                store_failed(self.store, f"could not save artifact {path!r} of run {self.id[:8]}", exc)
+        if self._pending_bytes + len(data) > MAX_PENDING_ARTIFACT_BYTES:
+            warn_failure(
+                f"artifact {path!r} of run {self.id[:8]} was not saved: the store is not writable and "
+                f"{MAX_PENDING_ARTIFACT_BYTES // 2**20} MB of artifacts already wait in memory"
+            )
+            return
+        self._artifacts.append((path, data))
+        self._pending_bytes += len(data)
+
+    # -- persistence ---------------------------------------------------------------------
+    def flush(self, wait: float | None = RETRY_WAIT) -> bool:
+        """Write everything kept in memory (the run row if it could not be created, artifacts,
+        params, tags, points, the closing update), waiting at most about ``wait`` seconds for
+        the store. On failure keep it all, warn once per outage and return False."""
+        if not self._flush_lock.acquire(timeout=-1 if wait is None else wait):
+            return False  # another thread is writing this run right now
+        try:
+            self._write_pending(wait)
+        except Exception as exc:
+            self._failing = True
+            store_failed(self.store, f"could not save run {self.id[:8]}", exc)
+            return False
+        finally:
+            self._flush_lock.release()
+        if self._failing:
+            self._failing = False
+            store_recovered(self.store)
+        return True
+
+    def _write_pending(self, wait: float | None) -> None:
+        if self._create is not None:
+            row, experiment, params, tags = self._create
+            # an ended run with nothing else to write is created closed, in one transaction
+            closing = None if (self._points or self._params or self._tags or self._artifacts) else self._end_values
+            self.store.create_run({**row, **(closing or {})}, experiment, params, tags, wait=wait)
+            self._create = None
+            if closing is not None:
+                self._end_values = None
+        while self._artifacts:
+            path, data = self._artifacts[0]
+            self.store.add_artifact(self.id, path, data, wait=wait)
+            self._artifacts.pop(0)
+            self._pending_bytes -= len(data)
+        if self._inputs:
+            self.store.add_file_events(self._inputs, wait=wait)
+            self._inputs = []
+        if self._points or self._params or self._tags:
+            n = len(self._points)
+            points = [self._points.popleft() for _ in range(n)]
+            params, self._params = self._params, {}
+            tags, self._tags = self._tags, {}
+            try:
+                self.store.write(lambda conn: self.store.write_batch(conn, self.id, params, tags, points), wait=wait)
+            except BaseException:
+                self._points.extendleft(reversed(points))
+                self._params = {**params, **self._params}
+                self._tags = {**tags, **self._tags}
+                raise
+        if self._end_values is not None:
+            self.store.update_run(self.id, wait=wait, **self._end_values)
+            self._end_values = None
+
+    def _sample_system(self) -> None:
+        try:
+            from nbtrack.capture.system import sample_system
+
+            sample = sample_system()
+        except Exception:
+            return
+        ts = time.time()
+        for key, value in sample.items():
+            self._points.append((key, value, self._system_step, ts, None))
+        self._system_step += 1
+
+    def end(self, status: str = "finished") -> None:
+        if status not in ("finished", "failed", "killed"):
+            raise ValidationError(f"run status must be finished, failed or killed, got {status!r}")
+        if self.status != "running":
+            return
+        self.status = status
+        end_time = time.time()
+        unregister(self)
+        try:
+            extra = self.session.revision()
+            self._end_values = dict(
+                status=status,
+                end_time=end_time,
+                end_seq=self.session.seq if self.session.kind == "kernel" else None,
+                env_hash=self.session.environment(),
+                snapshot_hash=self.session.snapshot(extra.get("notebook_path")),
+                **extra,
+            )
+        except Exception as exc:
+            warn_failure(f"could not close run {self.id[:8]}", exc)
+            self._end_values = {"status": status, "end_time": end_time}
+        saved = self.flush(hot_wait(self.store))
+        if not saved and not store_failing(self.store):
+            saved = self.flush(RETRY_WAIT)  # the flusher thread held the run: wait for it, not the store
+        if not saved:
+            backlog.keep(self)  # closed when the store is writable again
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.end("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("killed")
+        else:
+            self.end("failed")
+
+
+def _artifact_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"artifact path must be a non-empty string, got {name!r:.80}")
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or name.startswith(("/", "\\")) or ":" in parts[0]:
+        raise ValidationError(f"artifact path {name!r} must be relative and stay inside the run (no '..', no leading '/')")
+    return "/".join(parts)
+
+
+# -- the active-run stack and the background flusher ----------------------------------------
+active_runs: list[Run] = []
+_lock = threading.Lock()
+_flusher: threading.Thread | None = None
+_metric_listeners: list[Callable[[str, str, float, int, float], None]] = []
+
+
+def register(run: Run) -> None:
+    global _flusher
+    with _lock:
+        active_runs.append(run)
+        if _flusher is None:
+            _flusher = threading.Thread(target=_flush_loop, name="nbtrack-flusher", daemon=True)
+            _flusher.start()
+
+
+def unregister(run: Run) -> None:
+    with _lock:
+        if run in active_runs:
+            active_runs.remove(run)
+
+
+def _flush_loop() -> None:
+    last_sample = 0.0
+    while True:
+        time.sleep(FLUSH_INTERVAL)
+        now = time.time()
+        sample = now - last_sample >= SYSTEM_INTERVAL
+        if sample:
+            last_sample = now
+        for run in list(active_runs):
+            try:
+                if sample and run.system_metrics:
+                    run._sample_system()
+                run.flush()
+            except Exception as exc:  # never let the thread die
+                warn_failure("background flush failed", exc)
+        background_check()
+
+
+def flush_active(wait: float | None = RETRY_WAIT) -> None:
+    """Write what every open run keeps in memory (the kernel calls this after each cell)."""
+    for run in list(active_runs):
+        run.flush(wait)
+
+
+def add_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
+    """Call ``fn(run_id, key, value, step, timestamp)`` on every logged point (live charts)."""
+    _metric_listeners.append(fn)
+
+
+def remove_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
+    if fn in _metric_listeners:
+        _metric_listeners.remove(fn)
+
+
+def _notify(run_id: str, key: str, value: float, step: int, ts: float) -> None:
+    for fn in list(_metric_listeners):
+        try:
+            fn(run_id, key, value, step, ts)
+        except Exception as exc:
+            remove_metric_listener(fn)
+            warn_failure("a live metric listener failed and was removed", exc)
+
+
+@atexit.register
+def _end_at_exit() -> None:
+    """Runs still open when a script exits have finished; in a kernel, shutting it down or
+    restarting it cut them short: killed."""
+    for run in reversed(list(active_runs)):
+        try:
+            run.end("killed" if run.session.kind == "kernel" else "finished")
+        except Exception:
+            pass
+    backlog.flush(RETRY_WAIT, of=Run)
+    for left in backlog.items(of=Run):  # said out loud: these records die with the process
+        assert isinstance(left, Run)
+        warn_failure(
+            f"run {left.id[:8]} could not be saved before exit: {len(left._points):,} metric points, "
+            f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost"
+        )
+
+

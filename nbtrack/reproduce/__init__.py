@@ -1,0 +1,2 @@
+"""Reproduction: executing notebooks in fresh kernels, replay and its verdict, exports (script,
+notebook, bundle) and slicing."""
