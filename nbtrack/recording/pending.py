@@ -15,7 +15,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from nbtrack.errors import StoreError, deferring_warnings, warn_failure
+from nbtrack.errors import deferring_warnings, warn_failure
+from nbtrack.store.failures import is_transient
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -53,7 +54,7 @@ def store_failed(store: Store, what: str, exc: BaseException) -> None:
             outage = _outages[store.url] = _Outage(exc)
         if outage.warned:
             return
-        if is_busy(exc):
+        if is_transient(exc):
             outage.cause = exc  # check_grace warns if it lasts
             return
         outage.warned = True
@@ -100,26 +101,6 @@ def _warn(url: str, exc: BaseException) -> None:
         f"cannot write to the store {mask_url(url)}; records are kept in memory and written when it is writable again",
         cause,
     )
-
-
-def is_store_failure(exc: BaseException) -> bool:
-    """A store that cannot be written now (full, read-only, gone, locked), as opposed to a bug."""
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(exc, (OSError, StoreError, OperationalError))
-
-
-def is_busy(exc: BaseException) -> bool:
-    """The store is only held by another writer (SQLite's write lock, a PostgreSQL lock
-    timeout, another thread of this process): it takes the write once that one is done."""
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(exc, OperationalError):
-        if getattr(exc.orig, "sqlstate", None) in ("55P03", "40P01", "40001"):
-            return True
-        text = str(exc.orig).lower()
-        return "locked" in text or "busy" in text or "lock timeout" in text
-    return isinstance(exc, StoreError) and "is busy in this process" in str(exc)
 
 
 # -- how long the user's thread may wait ----------------------------------------------------

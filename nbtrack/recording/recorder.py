@@ -13,6 +13,7 @@ from nbtrack.errors import defer_thread_warnings, deferred, emit_deferred, warn_
 from nbtrack.recording import pending, tracking
 from nbtrack.recording.session import get_session
 from nbtrack.store import Store, open_store
+from nbtrack.store.failures import is_duplicate, is_store_failure
 from nbtrack.validation import redact_track_line
 
 MAX_PENDING_CELLS = 10_000
@@ -189,7 +190,7 @@ class CellQueue:
                 self.store.record_cell(*record, wait=pending.hot_wait(self.store))
                 return
             except Exception as exc:
-                if not pending.is_store_failure(exc):
+                if not is_store_failure(exc):
                     raise
                 # a busy store only warns if the backlog is still there after a grace period
                 pending.store_failed(self.store, f"could not record cell {record[0]['execution_count']}", exc)
@@ -201,21 +202,20 @@ class CellQueue:
 
     def flush(self, wait: float | None = pending.RETRY_WAIT) -> bool:
         """Write queued cell records, oldest first; False if the store still refuses."""
-        from sqlalchemy.exc import IntegrityError
-
         if not self._lock.acquire(timeout=-1 if wait is None else wait):
             return False
         try:
             while self.records:
                 try:
                     self.store.record_cell(*self.records[0], wait=wait)
-                except IntegrityError:
-                    pass  # written by an attempt whose answer was lost
                 except Exception as exc:
-                    if pending.is_store_failure(exc):
+                    if is_duplicate(exc):
+                        pass  # written by an attempt whose answer was lost
+                    elif is_store_failure(exc):
                         pending.store_failed(self.store, "could not record cells", exc)
                         return False
-                    warn_failure(f"could not record cell {self.records[0][0]['execution_count']}", exc)
+                    else:
+                        warn_failure(f"could not record cell {self.records[0][0]['execution_count']}", exc)
                 self.records.popleft()
             pending.store_recovered(self.store)
             return True

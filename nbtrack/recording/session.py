@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.errors import warn_failure
-from nbtrack.recording.pending import RETRY_WAIT, backlog, hot_wait, is_store_failure, store_failed
+from nbtrack.recording.pending import RETRY_WAIT, backlog, hot_wait, store_failed
 from nbtrack.store import Store, open_store
+from nbtrack.store.failures import is_store_failure
 
 
 class Session:

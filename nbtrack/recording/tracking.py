@@ -27,12 +27,12 @@ from nbtrack.recording.pending import (
     background_check,
     backlog,
     hot_wait,
-    is_store_failure,
     store_failed,
     store_failing,
     store_recovered,
 )
 from nbtrack.recording.session import Session
+from nbtrack.store.failures import is_store_failure
 
 FLUSH_INTERVAL = 0.5
 SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))

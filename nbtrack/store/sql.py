@@ -21,14 +21,13 @@ from sqlalchemy.exc import OperationalError
 from nbtrack.errors import NotFoundError, StoreError, ValidationError
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import BlobStore, content_hash
+from nbtrack.store.failures import StoreBusyError, is_transient
 from nbtrack.store.migrations import MIGRATIONS
 from nbtrack.store.summary import summary_json
 from nbtrack.store.urls import DB_FILE, mask_url, no_store_error
 
 T = TypeVar("T")
 RUN_STATUSES = ("running", "finished", "failed", "killed")
-# PostgreSQL SQLSTATEs a retried transaction can get past: serialization failure, deadlock, lock timeout
-_PG_RETRYABLE = ("40001", "40P01", "55P03")
 BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
 
 
@@ -151,7 +150,7 @@ class Store:
         for attempt in range(8):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not self._lock.acquire(timeout=-1 if remaining is None else remaining):
-                raise StoreError(f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)")
+                raise StoreBusyError(f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)")
             try:
                 with self.engine.connect() as conn:
                     if self.is_sqlite:
@@ -164,13 +163,8 @@ class Store:
                 # caches may name rows the rolled-back transaction added
                 self._sources_known.clear()
                 self._experiments.clear()
-                text = str(exc.orig).lower()
-                retryable = (
-                    getattr(exc.orig, "sqlstate", None) in _PG_RETRYABLE
-                    or "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
-                )
                 out_of_time = deadline is not None and time.monotonic() + delay >= deadline
-                if not retryable or attempt == 7 or out_of_time:
+                if not is_transient(exc) or attempt == 7 or out_of_time:
                     raise
             except BaseException:
                 self._sources_known.clear()
