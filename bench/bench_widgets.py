@@ -73,8 +73,9 @@ def bench_table(n: int) -> dict[str, float]:
 def bench_downsample() -> dict[str, float]:
     import numpy as np
 
-    from nbtrack.widgets.downsample import downsample_indices
-    from nbtrack.widgets.series import Series, SeriesSet, records
+    from nbtrack.query.downsample import downsample_indices
+    from nbtrack.query.series import Series, SeriesSet
+    from nbtrack.widgets.series import records
 
     rng = np.random.default_rng(0)
     y = np.cumsum(rng.normal(size=1_000_000))

@@ -106,7 +106,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _fmt(value: Any) -> str:
-    from nbtrack.query.runs import number_text
+    from nbtrack.query.jsonsafe import number_text
 
     if isinstance(value, float):
         return number_text(value)
@@ -118,6 +118,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from nbtrack.query.runs import run_detail
 
     store = _store(args)
+    if args.metric:
+        return _show_metric(store, args)
+    if args.max_points is not None:
+        raise ValidationError("--max-points goes with --metric KEY")
     record = run_detail(store, store.resolve_run_id(args.run))
     if args.json:
         _print_json(record)
@@ -149,6 +153,24 @@ def cmd_show(args: argparse.Namespace) -> int:
             status = "" if c["status"] == "ok" else f"  !! {c['error']['type']}"
             print(f" {mark}{c['index']:>4} [{c['execution_count']}] {first[:70]}{status}")
     print(next_steps(record), file=sys.stderr)
+    return 0
+
+
+def _show_metric(store: Any, args: argparse.Namespace) -> int:
+    """One metric's history, downsampled as the sidebar and the chart widgets downsample it."""
+    from nbtrack.query.series import metric_series
+
+    if args.max_points is not None and args.max_points < 10:
+        raise ValidationError(f"--max-points must be at least 10, got {args.max_points}")
+    series = metric_series(store, args.run, args.metric, args.max_points)
+    if args.json:
+        _print_json(series)
+        return 0
+    shown = f", {len(series['points'])} shown (downsampled)" if series["downsampled"] else ""
+    print(f"run {series['run_id']}  metric {series['key']}: {series['total']} points{shown}")
+    print("step\tvalue")
+    for p in series["points"]:
+        print(f"{p['step']}\t{_fmt(p['value'])}")
     return 0
 
 
@@ -300,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
     p.add_argument("run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--metric", metavar="KEY", help="show this metric's history (step, value) instead")
+    p.add_argument("--max-points", type=int, metavar="N",
+                   help="with --metric: at most N points, downsampled as the charts draw them (keeps extremes)")
 
     p = sub.add_parser("export", parents=[common], help="export a run as a script, a notebook or a bundle (.zip)")
     p.add_argument("run")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -12,30 +11,22 @@ from typing import Any, TypeVar
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from nbtrack.errors import NotFoundError, StoreError, ValidationError
+from nbtrack.errors import NbtrackError, NotFoundError, StoreError, ValidationError
+from nbtrack.query.jsonsafe import jsonable
 from nbtrack.server.config import NbtrackConfig, store_for
 
 T = TypeVar("T")
 
+# nbtrack's errors as HTTP statuses, the first class that matches wins (a QueryError is a ValidationError)
+ERROR_STATUS: tuple[tuple[type[NbtrackError], int], ...] = (
+    (ValidationError, 400),
+    (NotFoundError, 404),
+    (StoreError, 503),
+)
+
 
 class NoStore(NotFoundError):
     """The chosen store directory has no database yet (nothing recorded there)."""
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with NaN and infinities as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
-
-    JSON has no NaN; the front end turns these strings back into numbers with ``Number()``.
-    """
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 class NbtrackHandler(APIHandler):
@@ -68,22 +59,16 @@ class NbtrackHandler(APIHandler):
             raise
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the extension's thread pool, mapping nbtrack errors to HTTP errors."""
+        """Run ``fn(*args)`` on the extension's thread pool, nbtrack's errors becoming HTTP errors
+        (:data:`ERROR_STATUS`) whose message the client shows."""
         executor: ThreadPoolExecutor = self.nbtrack["executor"]
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-        except NoStore:
-            raise
-        except ValidationError as exc:
-            raise tornado.web.HTTPError(400, str(exc)) from exc
-        except NotFoundError as exc:
-            raise tornado.web.HTTPError(404, str(exc)) from exc
-        except StoreError as exc:
-            raise tornado.web.HTTPError(503, str(exc)) from exc
-        except Exception as exc:
-            if type(exc).__name__ in ("QueryError", "FilterError"):  # nbtrack.query's parse errors
-                raise tornado.web.HTTPError(400, str(exc)) from exc
-            raise
+        except NbtrackError as exc:
+            status = next((code for cls, code in ERROR_STATUS if isinstance(exc, cls)), None)
+            if status is None:
+                raise
+            raise tornado.web.HTTPError(status, str(exc)) from exc
 
     def json_body(self) -> dict[str, Any]:
         try:
@@ -95,7 +80,8 @@ class NbtrackHandler(APIHandler):
         return body
 
     def send(self, payload: Any, status: int = 200, sanitized: bool = False) -> None:
-        """``payload`` as JSON; ``sanitized`` when it is known to hold no NaN (skips a deep copy)."""
+        """``payload`` as JSON, NaN and infinities spelled by :func:`~nbtrack.query.jsonsafe.jsonable`;
+        ``sanitized`` for the read model's payloads, JSON-safe already (skips a deep copy)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
@@ -118,9 +104,6 @@ class NbtrackHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
-        elif isinstance(exc, NoStore):
-            status_code, message = 404, str(exc)
-            self.set_status(404)
         else:
             message = self._reason if status_code != 500 else f"nbtrack server error: {type(exc).__name__}: {exc}"
         self.set_header("Content-Type", "application/json")

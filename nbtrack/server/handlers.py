@@ -1,20 +1,37 @@
-"""One small handler per endpoint of ``/nbtrack/api/``; the work itself is in listing/edits."""
+"""One small handler per endpoint of ``/nbtrack/api/``. The reads are the query layer's read
+model (:mod:`nbtrack.query.runs`, :mod:`nbtrack.query.series`), the edits :mod:`nbtrack.lifecycle.edits`."""
 
 from __future__ import annotations
 
 import mimetypes
 import posixpath
 import re
+import time
 from typing import Any
 
 import tornado.web
 
-from nbtrack.server import edits, listing
+from nbtrack.errors import NotFoundError
+from nbtrack.lifecycle import edits
+from nbtrack.query.compare import compare_runs
+from nbtrack.query.experiments import experiment_counts
+from nbtrack.query.runs import load_run, page_of_runs, read_run, run_summary
+from nbtrack.query.series import metric_series
 from nbtrack.server.base import NbtrackHandler, NoStore
 
 RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
 MAX_COMPARED = 20
 SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json", "application/pdf"}
+KILLED_CHECK_SECONDS = 5.0
+_last_killed_check: dict[str, float] = {}
+
+
+def detect_killed_now_and_then(store: Any) -> None:
+    """``store.detect_killed()`` at most every few seconds: the sidebar polls, processes die rarely."""
+    now = time.monotonic()
+    if now - _last_killed_check.get(store.url, -1e9) >= KILLED_CHECK_SECONDS:
+        _last_killed_check[store.url] = now
+        store.detect_killed()
 
 
 class RunsHandler(NbtrackHandler):
@@ -37,7 +54,8 @@ class RunsHandler(NbtrackHandler):
                 store = self.open_store(url)
             except NoStore:
                 return {"runs": [], "next_page_token": None}
-            return listing.page_of_runs(store, **args)
+            detect_killed_now_and_then(store)
+            return page_of_runs(store, **args)
 
         page = await self.blocking(work)
         self.send({**page, "store": url}, sanitized=True)
@@ -49,7 +67,12 @@ class RunHandler(NbtrackHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         url = self.store_url()
-        self.send(await self.blocking(lambda: listing.run_detail(self.open_store(url), run_id)))
+
+        def work() -> dict[str, Any]:
+            store = self.open_store(url)
+            return read_run(store, store.resolve_run_id(run_id))
+
+        self.send(await self.blocking(work), sanitized=True)
 
     @tornado.web.authenticated
     async def patch(self, run_id: str) -> None:
@@ -60,19 +83,19 @@ class RunHandler(NbtrackHandler):
 
         def work() -> dict[str, Any]:
             store = self.open_store(url)
-            rid = run_id
+            rid = store.resolve_run_id(run_id)
             if "name" in body:
-                rid = edits.rename(store, rid, body["name"])
+                edits.rename_run(rid, body["name"], store=store)
             if "notes" in body:
-                rid = edits.set_notes(store, rid, body["notes"])
-            return listing.summary(store.run_summaries([store.resolve_run_id(rid)])[0])
+                edits.set_run_notes(rid, body["notes"], store=store)
+            return run_summary(load_run(store, rid))
 
-        self.send(await self.blocking(work))
+        self.send(await self.blocking(work), sanitized=True)
 
     @tornado.web.authenticated
     async def delete(self, run_id: str) -> None:
         url = self.store_url()
-        rid = await self.blocking(lambda: edits.set_deleted(self.open_store(url), run_id, True))
+        rid = await self.blocking(lambda: edits.delete_run(run_id, store=self.open_store(url)))
         self.send({"id": rid, "deleted": True})
 
 
@@ -82,7 +105,7 @@ class RestoreHandler(NbtrackHandler):
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
         url = self.store_url()
-        rid = await self.blocking(lambda: edits.set_deleted(self.open_store(url), run_id, False))
+        rid = await self.blocking(lambda: edits.restore_run(run_id, store=self.open_store(url)))
         self.send({"id": rid, "deleted": False})
 
 
@@ -95,8 +118,8 @@ class TagsHandler(NbtrackHandler):
 
         def work() -> dict[str, Any]:
             store = self.open_store(url)
-            rid = edits.set_tags(store, run_id, body.get("tags"))
-            return {"id": rid, "tags": store.run_summaries([rid])[0]["tags"]}
+            rid = edits.set_run_tags(run_id, body.get("tags", {}), store=store)
+            return {"id": rid, "tags": run_summary(load_run(store, rid))["tags"]}
 
         self.send(await self.blocking(work))
 
@@ -109,14 +132,15 @@ class TagsHandler(NbtrackHandler):
 
         def work() -> dict[str, Any]:
             store = self.open_store(url)
-            rid = edits.delete_tag(store, run_id, key)
-            return {"id": rid, "tags": store.run_summaries([rid])[0]["tags"]}
+            rid = edits.delete_run_tag(run_id, key, store=store)
+            return {"id": rid, "tags": run_summary(load_run(store, rid))["tags"]}
 
         self.send(await self.blocking(work))
 
 
 class MetricHandler(NbtrackHandler):
-    """``GET /runs/<id>/metrics?key=loss&max_points=500``: one metric's history."""
+    """``GET /runs/<id>/metrics?key=loss&max_points=500``: one metric's history, downsampled as the
+    chart widgets downsample it when longer than ``max_points`` (:func:`nbtrack.query.series.metric_series`)."""
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
@@ -127,7 +151,8 @@ class MetricHandler(NbtrackHandler):
         max_points = self.int_argument("max_points", 0, 0, 1_000_000) or None
         if max_points is not None and max_points < 10:
             raise tornado.web.HTTPError(400, f"max_points must be at least 10, got {max_points}")
-        self.send(await self.blocking(lambda: listing.metric_series(self.open_store(url), run_id, key, max_points)))
+        series = await self.blocking(lambda: metric_series(self.open_store(url), run_id, key, max_points))
+        self.send(series, sanitized=True)
 
 
 class ExperimentsHandler(NbtrackHandler):
@@ -139,7 +164,7 @@ class ExperimentsHandler(NbtrackHandler):
 
         def work() -> list[dict[str, Any]]:
             try:
-                return listing.experiments(self.open_store(url))
+                return experiment_counts(self.open_store(url))
             except NoStore:
                 return []
 
@@ -164,8 +189,6 @@ class CompareHandler(NbtrackHandler):
             raise tornado.web.HTTPError(400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}")
 
         def work() -> dict[str, Any]:
-            from nbtrack.query.compare import compare_runs
-
             data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
             data["metrics"] = [m for m in data["metrics"] if not m["key"].startswith("system/")]
             return data
@@ -193,7 +216,7 @@ class ArtifactHandler(NbtrackHandler):
             rid = store.resolve_run_id(run_id)
             match = [a for a in store.artifacts_of(rid) if a["path"] == path]
             if not match:
-                raise listing.NotFoundError(f"run {rid} has no artifact {path[:200]!r}")
+                raise NotFoundError(f"run {rid} has no artifact {path[:200]!r}")
             return store.get_blob(match[0]["blob_hash"])
 
         data = await self.blocking(work)

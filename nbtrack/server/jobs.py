@@ -1,13 +1,9 @@
-"""Replay and export from the sidebar, through :mod:`nbtrack.reproduce.replay` and :mod:`nbtrack.reproduce.export`.
-
-Both modules belong to the reproducibility engine; while an installation lacks them the
-endpoints answer 501 with a message saying so.
-"""
+"""Replay and export from the sidebar, through :mod:`nbtrack.reproduce.replay` and :mod:`nbtrack.reproduce.export`
+(imported when first used: they bring nbclient and the kernel machinery)."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import posixpath
@@ -15,24 +11,14 @@ from typing import Any
 
 import tornado.web
 
-from nbtrack.server.base import NbtrackHandler, jsonable
+from nbtrack.query.jsonsafe import jsonable
+from nbtrack.server.base import NbtrackHandler
 
 EXPORT_FORMATS = {
     "script": ("text/x-python", ".py"),
     "notebook": ("application/x-ipynb+json", ".ipynb"),
     "bundle": ("application/zip", ".zip"),
 }
-
-
-def report_dict(report: Any) -> Any:
-    """A replay report as plain JSON data, whatever object the engine returns."""
-    for name in ("to_json", "to_dict", "as_dict"):
-        method = getattr(report, name, None)
-        if callable(method):
-            return method()
-    if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        return dataclasses.asdict(report)
-    return report if isinstance(report, (dict, list)) else {"result": str(report)}
 
 
 class ReplayHandler(NbtrackHandler):
@@ -62,8 +48,7 @@ class ReplayHandler(NbtrackHandler):
 
         def work() -> Any:
             store = self.open_store(url)
-            report = replay_run(store.resolve_run_id(run_id), store, progress=False, notify=notify)
-            return report_dict(report)
+            return replay_run(store.resolve_run_id(run_id), store, progress=False, notify=notify).to_json()
 
         self.set_header("Content-Type", "application/x-ndjson")
         self.set_header("Cache-Control", "no-store")

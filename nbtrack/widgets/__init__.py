@@ -1,14 +1,15 @@
 """Notebook widgets (anywidget + Altair/vega-lite, bundled front ends, no CDN).
 
-Light to import: the widget modules (anywidget, altair) load on first use. The tracking
-layer feeds live charts through :func:`nbtrack.widgets.feed.on_metrics`.
+Light to import: the widget modules (anywidget, altair) load on first use. Every widget reads
+runs through the query layer's read model (:mod:`nbtrack.query.runs`, :mod:`nbtrack.query.series`);
+the tracking layer feeds live charts through :func:`nbtrack.widgets.feed.on_point`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.widgets.feed import on_metrics, on_point
+from nbtrack.widgets.feed import on_point
 
 if TYPE_CHECKING:
     from nbtrack.widgets.charts import ChartWidget
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from nbtrack.widgets.run_detail import RunView
     from nbtrack.widgets.table import RunsTable
 
-__all__ = ["runs_table", "chart", "chart_spec", "live", "compare", "run_view", "on_metrics", "on_point"]
+__all__ = ["runs_table", "chart", "chart_spec", "live", "compare", "run_view", "on_point"]
 
 
 def runs_table(filter_string: str | None = None, experiment: str | None = None, store: Any = None) -> RunsTable:

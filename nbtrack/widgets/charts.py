@@ -9,8 +9,9 @@ import anywidget
 import traitlets as t
 
 from nbtrack.errors import NbtrackError
-from nbtrack.widgets.downsample import DEFAULT_POINTS
-from nbtrack.widgets.series import SeriesSet, check_axis, check_smoothing, load_series, records
+from nbtrack.query.downsample import DEFAULT_POINTS
+from nbtrack.query.series import SeriesSet, load_series
+from nbtrack.widgets.series import check_axis, check_smoothing, records
 from nbtrack.widgets.source import StoreSource, resolve_run_ids
 from nbtrack.widgets.specs import line_chart, to_altair
 

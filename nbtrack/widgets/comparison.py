@@ -8,17 +8,18 @@ import traitlets as t
 
 from nbtrack.errors import NbtrackError
 from nbtrack.query.codediff import diff_cells
+from nbtrack.query.runs import run_summary
+from nbtrack.query.series import load_series
 from nbtrack.widgets.charts import VegaWidget, build_chart
-from nbtrack.widgets.series import load_series
 from nbtrack.widgets.source import StoreSource, resolve_run_ids
 from nbtrack.widgets.specs import parallel_coordinates, scatter
-from nbtrack.widgets.table_data import json_number
 
 TABS = ("table", "overlay", "parallel", "scatter", "code")
 
 
 def comparison_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``{"section", "key", "values", "same"}`` for every param, latest metric and tag."""
+    """``{"section", "key", "values", "same"}`` for every param, latest metric and tag of the
+    runs (:func:`~nbtrack.query.runs.run_summary` records, so numbers are JSON-safe already)."""
     rows = []
     for section, field in (("run", None), ("params", "params"), ("metrics", "metrics"), ("tags", "tags")):
         if field is None:
@@ -28,8 +29,7 @@ def comparison_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         keys = sorted({k for r in runs for k in r[field]})
         for key in keys:
-            raw = [r[field].get(key) for r in runs]
-            values = [json_number(v) if isinstance(v, float) else v for v in raw]
+            values = [r[field].get(key) for r in runs]
             rows.append({"section": section, "key": key, "values": values, "same": len({repr(v) for v in values}) == 1})
     return rows
 
@@ -58,6 +58,7 @@ class CompareWidget(VegaWidget):
     def __init__(self, store: Any, run_ids: list[str], problem: str = "", **kw: Any):
         super().__init__(_kind="compare", **kw)
         self._store = store
+        self._rows: list[dict[str, Any]] = []  # the store's rows, for the cell sequences
         self._summaries: list[dict[str, Any]] = []
         if store is None:
             self.status, self.message = "no-store", problem
@@ -65,7 +66,8 @@ class CompareWidget(VegaWidget):
         if not run_ids:
             self.status, self.message = "empty", problem or "No runs to compare: pass two or more run ids."
             return
-        self._summaries = store.run_summaries(run_ids)
+        self._rows = store.run_summaries(run_ids)
+        self._summaries = [run_summary(r) for r in self._rows]
         runs = self._summaries
         self.runs = [{"id": r["id"], "name": r["name"], "status": r["status"], "experiment": r["experiment"]} for r in runs]
         self.rows = comparison_rows(runs)
@@ -111,11 +113,11 @@ class CompareWidget(VegaWidget):
         self.chart_message = " ".join(msg)
 
     def _update_diff(self, change: Any = None) -> None:
-        runs = self._summaries
-        if not runs:
+        rows = self._rows
+        if not rows:
             return
-        a = runs[min(max(self.diff_a, 0), len(runs) - 1)]
-        b = runs[min(max(self.diff_b, 0), len(runs) - 1)]
+        a = rows[min(max(self.diff_a, 0), len(rows) - 1)]
+        b = rows[min(max(self.diff_b, 0), len(rows) - 1)]
         old, new = self._store.run_cells(a), self._store.run_cells(b)
         if self.diff_scope == "run":
             old, new = [c for c in old if c["in_run"]], [c for c in new if c["in_run"]]

@@ -1,44 +1,28 @@
-"""The hook the tracking layer calls after each metric log, feeding live charts.
+"""Where live charts hear of logged metric points.
 
-Deliberately light (no widget imports): with no live chart open, ``on_metrics`` is one
-truth test of an empty list.
+``nbtrack.widgets.live_charts`` subscribes :func:`on_point` to the tracking layer with
+``nbtrack.recording.tracking.add_metric_listener`` when the first live chart opens (the tracker
+never imports widgets). Deliberately light (no widget imports): with no live chart open,
+``on_point`` is one truth test of an empty list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class MetricSink(Protocol):
-    def ingest(self, run_id: str, points: Sequence[Sequence[Any]]) -> None: ...
-
     def ingest_point(self, run_id: str, key: str, value: float, step: int, timestamp: float) -> None: ...
 
 
 sinks: list[MetricSink] = []
 
 
-def on_metrics(run_id: str, points: Sequence[Sequence[Any]]) -> None:
-    """Points just logged to ``run_id``: tuples ``(key, value, step, timestamp, ...)``.
+def on_point(run_id: str, key: str, value: float, step: int, timestamp: float) -> None:
+    """One point just logged to ``run_id``, passed to every open live chart.
 
     Never raises into the caller: a failing live chart is detached with one warning line.
     """
-    if not sinks:
-        return
-    for sink in list(sinks):
-        try:
-            sink.ingest(run_id, points)
-        except Exception as exc:
-            from nbtrack.errors import warn_failure
-
-            if sink in sinks:
-                sinks.remove(sink)
-            warn_failure("live chart stopped updating", exc)
-
-
-def on_point(run_id: str, key: str, value: float, step: int, timestamp: float) -> None:
-    """One point just logged; the signature of ``nbtrack.recording.tracking.add_metric_listener``."""
     if not sinks:
         return
     for sink in list(sinks):

@@ -1,9 +1,10 @@
 """Live metric charts: ``live()`` shows a chart that follows metrics while a cell still runs.
 
-The tracking layer calls :func:`nbtrack.widgets.feed.on_metrics` after each log; a live chart
-buffers the points and pushes them to the front end at most ``1 / interval`` times a second,
-as increments, with a full (downsampled) snapshot every few seconds so a view that missed a
-message, or opened late, catches up.
+The tracking layer calls :func:`nbtrack.widgets.feed.on_point` for each logged point (the first
+live chart subscribes it with ``add_metric_listener``); a live chart buffers the points and
+pushes them to the front end at most ``1 / interval`` times a second, as increments, with a full
+snapshot every few seconds so a view that missed a message, or opened late, catches up. Both
+are thinned by the one downsampler, :func:`nbtrack.query.downsample.downsample_indices`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
+from nbtrack.query.downsample import downsample_indices
 from nbtrack.widgets import feed
 from nbtrack.widgets.charts import VegaWidget
-from nbtrack.widgets.downsample import downsample_indices, minmax_indices
 from nbtrack.widgets.specs import live_chart
 
 SNAPSHOT_EVERY = 3.0  # seconds between full snapshots
@@ -70,11 +71,6 @@ class LiveChart(VegaWidget):
         _register_post_execute()
 
     # -- fed by the tracking layer ---------------------------------------------------------
-    def ingest(self, run_id: str, points: Sequence[Sequence[Any]]) -> None:
-        """Points ``(key, value, step, timestamp, ...)`` just logged to ``run_id``."""
-        for p in points:
-            self.ingest_point(run_id, p[0], p[1], p[2], p[3])
-
     def ingest_point(self, run_id: str, key: str, value: float, step: int, timestamp: float) -> None:
         h = self._history.get((run_id, key))
         if h is None:
@@ -130,8 +126,8 @@ class LiveChart(VegaWidget):
         rows: list[dict[str, Any]] = []
         for (r, k), (xs, ys) in by_series.items():
             label = self._label(r, k)
-            if len(xs) > share:  # min and max of each bucket: cheap, and no extreme is lost
-                idx = minmax_indices(np.asarray(ys, dtype=np.float64), share // 2).tolist()
+            if len(xs) > share:  # the shape and the extremes of the new points
+                idx = downsample_indices(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), share).tolist()
                 xs, ys = [xs[i] for i in idx], [ys[i] for i in idx]
             rows += [{"series": label, "step": st, "value": v} for st, v in zip(xs, ys, strict=True)]
         return rows
@@ -224,11 +220,11 @@ def _register_post_execute() -> None:
 
 
 def _register_listener() -> None:
-    """Subscribe the feed to the tracking layer (the tracker never imports widgets)."""
+    """Subscribe the feed to the tracking layer, once (the tracker never imports widgets)."""
     from nbtrack.recording import tracking
 
-    if feed.on_point not in tracking._metric_listeners:
-        tracking.add_metric_listener(feed.on_point)
+    tracking.remove_metric_listener(feed.on_point)
+    tracking.add_metric_listener(feed.on_point)
 
 
 def live(

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import traitlets as t
 
 from nbtrack.errors import NbtrackError
+from nbtrack.query.runs import read_run
+from nbtrack.query.series import load_series
 from nbtrack.widgets.charts import VegaWidget, build_chart
-from nbtrack.widgets.series import load_series
 from nbtrack.widgets.source import StoreSource
-from nbtrack.widgets.table_data import json_number
 
 
 class RunView(VegaWidget):
@@ -41,38 +40,36 @@ class RunView(VegaWidget):
         self.on_msg(self._on_msg)
 
     def load(self) -> None:
-        """(Re-)read the run from the store."""
+        """(Re-)read the run from the store, through the read model :func:`~nbtrack.query.runs.read_run`."""
         st, rid = self._store, str(self.run_id)
-        (run,) = st.run_summaries([rid])
-        end = run.get("end_time") or (time.time() if run["status"] == "running" else None)
+        run = read_run(st, rid)
+        duration = run["duration"]
+        if duration is None and run["status"] == "running":
+            duration = time.time() - run["start_time"]
         self.run = {
             "id": rid, "name": run["name"], "experiment": run["experiment"], "status": run["status"],
-            "start_time": run["start_time"], "duration": None if end is None else end - run["start_time"],
-            "notes": run.get("notes") or "",
+            "start_time": run["start_time"], "duration": duration, "notes": run["notes"] or "",
         }
-        self.params = dict(run["params"])
-        self.tags = dict(run["tags"])
-        self.metrics = [
-            {"key": k, **{f: json_number(v) if isinstance(v, float) else v for f, v in m.items()}}
-            for k, m in st.metric_summary(rid).items()
-        ]
+        self.params = run["params"]
+        self.tags = run["tags"]
+        self.metrics = [{"key": k, **m} for k, m in run["metric_summary"].items()]
+        nb = run["notebook"]
         self.notebook = {
             k: v for k, v in (
-                ("path", run.get("notebook_path")), ("file hash", run.get("notebook_hash")),
-                ("git commit", run.get("git_commit")),
-                ("uncommitted diff", run.get("git_diff_hash") or ("none (clean)" if run.get("git_commit") else None)),
+                ("path", nb["path"]), ("file hash", nb["hash"]), ("git commit", nb["git_commit"]),
+                ("uncommitted diff", nb["git_diff_hash"] or ("none (clean)" if nb["git_commit"] else None)),
             ) if v
         }
-        self.environment = _environment(st, run)
-        self.replays = _replays(st, rid)
-        self.artifacts = [{"path": a["path"], "size": a["size"]} for a in st.artifacts_of(rid)]
+        self.environment = _flat(run["environment"])
+        self.replays = run["replays"]
+        self.artifacts = [{"path": a["path"], "size": a["size"]} for a in run["artifacts"]]
         self.cells = [
             {
                 "execution_count": c["execution_count"], "source": c["source"], "status": c["status"],
                 "error": c["error"], "in_run": c["in_run"], "created": c["created"], "changed": c["changed"],
                 "deleted": c["deleted"], "duration": c["end_time"] - c["start_time"],
             }
-            for c in st.run_cells(run)
+            for c in run["cells"]
         ]
         keys = [m["key"] for m in self.metrics if not m["key"].startswith("system/") and (m.get("count") or 0) > 1]
         data = load_series(st, [rid], keys) if keys else None
@@ -102,9 +99,6 @@ class RunView(VegaWidget):
         self.action_message = f"{action} running…"
         try:
             result = self.replay() if action == "replay" else self.export()
-        except ImportError:
-            self.action_message = f"{action} is not available in this nbtrack installation."
-            return
         except (NbtrackError, OSError) as exc:
             self.action_message = f"{action} failed: {exc}"
             return
@@ -116,37 +110,18 @@ class RunView(VegaWidget):
             self.load()
 
 
-def _environment(store: Any, run: dict[str, Any]) -> dict[str, Any]:
-    env_hash = run.get("env_hash")
-    if not env_hash and run.get("session_id"):
-        session = store.session(run["session_id"]) or {}
-        env_hash = session.get("env_hash")
-    if not env_hash:
-        return {}
-    try:
-        env = json.loads(store.get_blob(env_hash))
-    except Exception:
-        return {"hash": env_hash}
-    out: dict[str, Any] = {"hash": env_hash}
-    if isinstance(env, dict):
-        for k, v in env.items():
-            if isinstance(v, (str, int, float, bool)) or v is None:
-                out[k] = v
-            elif isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values()):
-                out.update({f"{k}.{sk}": sv for sk, sv in list(v.items())[:8]})
-            elif isinstance(v, (dict, list)):
-                out[k] = f"{len(v)} entries"
+def _flat(env: dict[str, Any] | None) -> dict[str, Any]:
+    """An environment manifest as one level of rows: scalars as they are, small mappings as
+    ``key.sub`` rows (at most 8), larger collections as their size."""
+    out: dict[str, Any] = {}
+    for k, v in (env or {}).items():
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            out[k] = v
+        elif isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values()):
+            out.update({f"{k}.{sk}": sv for sk, sv in list(v.items())[:8]})
+        elif isinstance(v, (dict, list)):
+            out[k] = f"{len(v)} entries"
     return out
-
-
-def _replays(store: Any, run_id: str) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
-    from nbtrack.store import schema as s
-
-    r = s.runs
-    q = select(r.c.id, r.c.name, r.c.status, r.c.start_time, r.c.reproduced).where(r.c.replay_of == run_id).order_by(r.c.start_time)
-    return [dict(row) for row in store.read(lambda conn: conn.execute(q).mappings().all())]
 
 
 def run_view(run_id: str, store: Any = None) -> RunView:

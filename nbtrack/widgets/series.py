@@ -1,45 +1,15 @@
-"""Metric series of runs as chart-ready records: smoothed, downsampled, JSON-safe."""
+"""Metric series of runs (:mod:`nbtrack.query.series`) as chart rows: smoothed, downsampled by
+the one downsampler (:mod:`nbtrack.query.downsample`), finite values only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from nbtrack.errors import ValidationError
-from nbtrack.widgets.downsample import DEFAULT_POINTS, downsample_indices
-
-if TYPE_CHECKING:
-    from nbtrack.store import Store
-
-X_AXES = ("step", "time", "relative")
-
-
-@dataclass
-class Series:
-    """One metric of one run at full resolution."""
-
-    run_id: str
-    run_label: str
-    metric: str
-    step: np.ndarray
-    value: np.ndarray
-    timestamp: np.ndarray
-    start_time: float = 0.0
-
-    def x(self, axis: str) -> np.ndarray:
-        if axis == "step":
-            return self.step
-        if axis == "time":
-            return self.timestamp * 1000.0  # vega-lite temporal values are milliseconds
-        return self.timestamp - self.start_time
-
-
-@dataclass
-class SeriesSet:
-    series: list[Series] = field(default_factory=list)
-    run_labels: dict[str, str] = field(default_factory=dict)
+from nbtrack.query.downsample import DEFAULT_POINTS, downsample_indices
+from nbtrack.query.series import X_AXES, SeriesSet
 
 
 def check_axis(x: str) -> str:
@@ -52,34 +22,6 @@ def check_smoothing(smoothing: float) -> float:
     if not 0.0 <= float(smoothing) < 1.0:
         raise ValidationError(f"smoothing is an EMA weight in [0, 1); got {smoothing!r}")
     return float(smoothing)
-
-
-def run_label(run: dict[str, Any]) -> str:
-    return f"{run['name']} ({run['id'][:7]})"
-
-
-def load_series(store: Store, run_ids: list[str], metrics: list[str] | None) -> SeriesSet:
-    """Full histories of ``metrics`` (default: every non-system metric) of the runs."""
-    runs = store.run_summaries(run_ids)
-    out = SeriesSet(run_labels={r["id"]: run_label(r) for r in runs})
-    for run in runs:
-        keys = metrics if metrics is not None else sorted(k for k in run["metrics"] if not k.startswith("system/"))
-        for key in keys:
-            hist = store.metric_history(run["id"], key)
-            if not hist:
-                continue
-            out.series.append(
-                Series(
-                    run_id=run["id"],
-                    run_label=out.run_labels[run["id"]],
-                    metric=key,
-                    step=np.fromiter((p["step"] for p in hist), np.float64, len(hist)),
-                    value=np.fromiter((p["value"] for p in hist), np.float64, len(hist)),
-                    timestamp=np.fromiter((p["timestamp"] for p in hist), np.float64, len(hist)),
-                    start_time=float(run["start_time"]),
-                )
-            )
-    return out
 
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:

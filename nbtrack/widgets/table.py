@@ -9,18 +9,16 @@ import anywidget
 import traitlets as t
 
 from nbtrack.errors import NbtrackError
+from nbtrack.query.table import count_of, ids_of, live_runs_plan
 from nbtrack.widgets.source import StoreSource
 from nbtrack.widgets.table_data import (
     Column,
     column_clause,
     compose_filter,
-    count_of,
     default_visible,
     discover_columns,
-    ids_of,
     order_item,
     page_rows,
-    result_query,
 )
 
 _STATIC = Path(__file__).parent / "static"
@@ -116,7 +114,7 @@ class RunsTable(anywidget.AnyWidget):
                     clauses.append(column_clause(self._all_columns[col_id], text))
             query = compose_filter(self.filter_string, clauses)
             column = self._all_columns.get(self.order_by) or self._all_columns["start_time"]
-            result = result_query(query, self._experiment, order_item(column, self.descending))
+            result = live_runs_plan(query, self._experiment, order_item(column, self.descending))
             total = count_of(store, result)
         except NbtrackError as exc:
             self.error = str(exc)

@@ -1,21 +1,23 @@
-"""Kernel side of the runs table: its columns, the ordered ids of a result, and pages of rows.
+"""Kernel side of the runs table: its columns, the query of a result, and pages of rows.
 
 The ids of the whole result are computed once per query (a cheap one-column read), rows are
 read a page at a time when the front end asks, so a table over 100,000 runs opens at once.
+The reads are :mod:`nbtrack.query.table` and the read model :mod:`nbtrack.query.runs`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import ValidationError
+from nbtrack.query.jsonsafe import json_number
+from nbtrack.query.runs import run_summaries
+from nbtrack.query.table import column_keys, metric_ranges
 
 if TYPE_CHECKING:
-    from nbtrack.query import Plan
     from nbtrack.store import Store
 
 CORE_COLUMNS: list[tuple[str, str, str]] = [
@@ -47,31 +49,14 @@ class Column:
 
 def discover_columns(store: Store, experiment: str | None = None) -> list[Column]:
     """Every column the runs of ``experiment`` (or all runs) can show."""
-    from sqlalchemy import select
-
-    from nbtrack.store import schema as s
-
     cols = [Column(i, label, kind, "run") for i, label, kind in CORE_COLUMNS]
-    r, e = s.runs, s.experiments
-
-    def keys(table: Any) -> list[str]:
-        q = select(table.c.key).distinct()
-        if experiment is not None:
-            q = q.where(
-                table.c.run_id.in_(
-                    select(r.c.id).join(e, e.c.id == r.c.experiment_id).where(e.c.name == experiment)
-                )
-            )
-        return sorted(store.read(lambda conn: list(conn.execute(q).scalars())))
-
-    for k in keys(s.params):
-        cols.append(Column(f"params.{k}", k, "param", "params"))
-    for k in keys(s.latest_metrics):
+    keys = column_keys(store, experiment)
+    cols += [Column(f"params.{k}", k, "param", "params") for k in keys["params"]]
+    for k in keys["metrics"]:
         cols.append(Column(f"metrics.{k}", k, "number", "metrics"))
         cols.append(Column(f"metrics.{k}.min", f"{k} (min)", "number", "metrics"))
         cols.append(Column(f"metrics.{k}.max", f"{k} (max)", "number", "metrics"))
-    for k in keys(s.tags):
-        cols.append(Column(f"tags.{k}", k, "text", "tags"))
+    cols += [Column(f"tags.{k}", k, "text", "tags") for k in keys["tags"]]
     return cols
 
 
@@ -137,63 +122,22 @@ def order_item(column: Column, descending: bool) -> str:
     return f"{group}.{quote_key(key)}{direction}"
 
 
-def result_query(filter_string: str, experiment: str | None, order: str) -> Plan:
-    """The search of the ids of the live runs matching the filter language, in ``order``.
-
-    Raises :class:`~nbtrack.errors.QueryError` (a ValidationError) pointing at the bad token.
-    """
-    from sqlalchemy import select
-
-    from nbtrack.query import plan_search
-    from nbtrack.store import schema as s
-
-    r, e = s.runs, s.experiments
-    where = [r.c.deleted_at.is_(None)]
-    if experiment is not None:
-        where.append(r.c.experiment_id.in_(select(e.c.id).where(e.c.name == experiment)))
-    return plan_search(filter_string.strip() or None, [order], where)
-
-
-def count_of(store: Store, plan: Plan) -> int:
-    """How many runs ``plan`` (from :func:`result_query`) finds."""
-    return store.read(plan.count)
-
-
-def ids_of(store: Store, plan: Plan, offset: int = 0, limit: int | None = None) -> list[str]:
-    """A slice of the ids ``plan`` finds, in order."""
-    return store.read(lambda conn: plan.ids(conn, offset, limit))
-
-
 def page_rows(store: Store, ids: Sequence[str], columns: Sequence[Column]) -> list[dict[str, Any]]:
     """``{"id", "cells"}`` for each run of ``ids``, cells in the order of ``columns``.
 
-    Values are JSON-safe: NaN and infinities become the strings ``"NaN"``, ``"inf"``, ``"-inf"``.
+    Values are JSON-safe: NaN and infinities become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
     """
-    from sqlalchemy import select
-
-    from nbtrack.store import schema as s
-
-    runs = store.run_summaries(list(ids))
     need_range = any(c.id.endswith((".min", ".max")) and c.group == "metrics" for c in columns)
-    ranges: dict[tuple[str, str], tuple[float | None, float | None]] = {}
-    if need_range and ids:
-        lm = s.latest_metrics
-        q = select(lm.c.run_id, lm.c.key, lm.c.min_value, lm.c.max_value).where(lm.c.run_id.in_(list(ids)))
-        for rid, k, lo, hi in store.read(lambda conn: conn.execute(q).all()):
-            ranges[(rid, k)] = (lo, hi)
+    ranges = metric_ranges(store, ids) if need_range else {}
     now = time.time()
-    out = []
-    for run in runs:
-        cells = [_cell(run, c, ranges, now) for c in columns]
-        out.append({"id": run["id"], "cells": cells})
-    return out
+    return [{"id": run["id"], "cells": [_cell(run, c, ranges, now) for c in columns]} for run in run_summaries(store, list(ids))]
 
 
 def _cell(run: dict[str, Any], col: Column, ranges: dict[Any, Any], now: float) -> Any:
+    """One cell of a :func:`~nbtrack.query.runs.run_summary`; a running run's duration grows."""
     if col.group == "run":
-        if col.id == "duration":
-            end = run.get("end_time") or (now if run.get("status") == "running" else None)
-            return None if end is None else end - run["start_time"]
+        if col.id == "duration" and run["duration"] is None and run["status"] == "running":
+            return now - run["start_time"]
         return run.get(col.id)
     key = col.id.split(".", 1)[1]
     if col.group == "metrics":
@@ -201,12 +145,4 @@ def _cell(run: dict[str, Any], col: Column, ranges: dict[Any, Any], now: float) 
             if key.endswith(suffix):
                 pair = ranges.get((run["id"], key[: -len(suffix)]))
                 return json_number(pair[i]) if pair else None
-        v = run["metrics"].get(key)
-        return None if v is None else json_number(v)
     return run[col.group].get(key)
-
-
-def json_number(v: float | None) -> float | str | None:
-    if v is None or math.isfinite(v):
-        return v
-    return "NaN" if v != v else ("inf" if v > 0 else "-inf")

@@ -1,5 +1,5 @@
 // Compare runs: side-by-side table, metric overlay, parallel coordinates, scatter, code diff.
-import { h, clear, notice, listen, formatNumber } from './dom.js';
+import { h, clear, notice, listen, formatNumber, toNumber } from './dom.js';
 import { chartSlot } from './embed.js';
 
 const TABS = [
@@ -35,7 +35,7 @@ function runSelect(model, trait, label) {
 
 function cellValue(v) {
   if (v == null) return '—';
-  return typeof v === 'number' ? formatNumber(v) : String(v);
+  return toNumber(v) === null ? String(v) : formatNumber(v);
 }
 
 function drawTable(model, pane) {

@@ -22,13 +22,31 @@ export function clear(el) {
   return el;
 }
 
+// The kernel sends numbers JSON-safe (nbtrack.query.jsonsafe.json_number): NaN and infinities
+// as "NaN", "Infinity", "-Infinity". toNumber reads a number or one of those back, else null.
+const SPELLED = new Map([
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+]);
+
+export function toNumber(v) {
+  if (typeof v === 'number') return v;
+  return typeof v === 'string' && SPELLED.has(v) ? SPELLED.get(v) : null;
+}
+
+// A number as the tables show it (six significant digits); NaN and infinities spelled as the
+// kernel spells them; anything else as text.
 export function formatNumber(v) {
   if (v == null) return '';
-  if (typeof v === 'string') return v; // "NaN", "inf", "-inf"
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return v.toExponential(4);
-  return String(Number(v.toPrecision(6)));
+  const n = toNumber(v);
+  if (n === null) return String(v);
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(n)) return String(n);
+  const a = Math.abs(n);
+  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return n.toExponential(4);
+  return String(Number(n.toPrecision(6)));
 }
 
 export function formatTime(seconds) {

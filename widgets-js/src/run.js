@@ -4,7 +4,7 @@ import { chartSlot } from './embed.js';
 
 function kvTable(entries, empty) {
   if (!entries.length) return notice('empty', empty);
-  return h('table', { class: 'nbt-kv' }, ...entries.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v == null ? '—' : typeof v === 'number' ? formatNumber(v) : String(v) }))));
+  return h('table', { class: 'nbt-kv' }, ...entries.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v == null ? '—' : formatNumber(v) }))));
 }
 
 function metricTable(metrics) {

@@ -1,8 +1,10 @@
-"""Shape-preserving downsampling of metric series for charts (MinMax-preselected LTTB).
+"""The one downsampler of metric series, for every view that draws one (MinMax-preselected LTTB).
 
 Largest-Triangle-Three-Buckets keeps the visual shape of a line; a min/max preselection
 (MinMaxLTTB, Van Der Donckt et al. 2023) makes it fast on millions of points, and the first,
-last, smallest and largest points are always kept so no extreme disappears from a chart.
+last, smallest and largest points are always kept so no extreme disappears from a chart. The
+server's series endpoint, ``nbtrack show --metric`` and the chart widgets all pick their points
+here, so one curve looks the same everywhere.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ _PRESELECT_RATIO = 4  # min/max buckets per output point before LTTB runs
 
 
 def downsample_indices(x: Any, y: Any, n_out: int = DEFAULT_POINTS) -> np.ndarray:
-    """Indices (sorted, unique) of at most ``n_out + 2`` points of ``(x, y)`` to draw.
+    """Indices (sorted, unique) of at most ``n_out`` points (``n_out`` >= 5) of ``(x, y)`` to draw.
 
-    ``x`` must be non-decreasing. Non-finite ``y`` values are never chosen.
-    The first and last finite points and the global minimum and maximum are always kept.
+    ``x`` must be non-decreasing. Non-finite ``y`` values are never chosen; a series with at most
+    ``n_out`` finite points keeps them all. The first and last finite points and the global
+    minimum and maximum are always kept.
     """
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
     if xs.shape != ys.shape or xs.ndim != 1:
         raise ValueError(f"x and y must be 1-d arrays of one length, got {xs.shape} and {ys.shape}")
     finite = np.flatnonzero(np.isfinite(ys))
-    if finite.size <= max(n_out, 3):
+    n_out = max(n_out, 5)
+    if finite.size <= n_out:
         return finite
-    n_out = max(n_out, 3)
     if finite.size == ys.size:
         fx, fy, base = xs, ys, None
     else:
@@ -36,18 +39,10 @@ def downsample_indices(x: Any, y: Any, n_out: int = DEFAULT_POINTS) -> np.ndarra
     cand = np.arange(fy.size)
     if fy.size > _PRESELECT_RATIO * n_out * 2:
         cand = minmax_indices(fy, _PRESELECT_RATIO * n_out)
-    chosen = cand[_lttb(fx[cand], fy[cand], n_out)]
+    chosen = cand[_lttb(fx[cand], fy[cand], n_out - 2)]  # room for the minimum and the maximum
     extremes = np.array([0, fy.size - 1, int(np.argmin(fy)), int(np.argmax(fy))])
     out = np.union1d(chosen, extremes)
     return out if base is None else base[out]
-
-
-def downsample(x: Any, y: Any, n_out: int = DEFAULT_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """The points of :func:`downsample_indices` as ``(x, y)`` arrays."""
-    xs = np.asarray(x, dtype=np.float64)
-    ys = np.asarray(y, dtype=np.float64)
-    idx = downsample_indices(xs, ys, n_out)
-    return xs[idx], ys[idx]
 
 
 def minmax_indices(y: np.ndarray, n_buckets: int) -> np.ndarray:
