@@ -15,9 +15,9 @@ import pytest
 
 import nbtrack
 from nbtrack.query.codediff import diff_cells
+from nbtrack.query.downsample import downsample_indices
 from nbtrack.store import open_store
 from nbtrack.widgets import chart, compare, feed, live, run_view, runs_table
-from nbtrack.query.downsample import downsample_indices
 
 
 # -- fixtures --------------------------------------------------------------------------------
