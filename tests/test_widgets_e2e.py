@@ -20,6 +20,7 @@ from tests.browser import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, 
 pytestmark = pytest.mark.slow
 
 EVIL = '<img src=x onerror="window.__xss=1">'
+LIVE_SEEN = "live-chart-seen"  # written beside the notebook once the live chart drew while running
 
 CELLS = [
     "%load_ext nbtrack",
@@ -30,10 +31,14 @@ CELLS = [
     '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)\nnbtrack.log_metric("acc", 0.91)',
     "import nbtrack.widgets as w\ntable = w.runs_table()\ntable",
     'w.chart(w.runs_table(experiment="offline").run_ids[-3:], "loss")',
-    "import time\nlc = w.live()\n"
+    # 150 steps, and on (at most 3000) until the test has seen the chart draw: how soon a
+    # loaded machine's browser draws it must not decide whether the cell is still running then
+    "import pathlib, time\nlc = w.live()\n"
     'with nbtrack.start_run(name="live-run", experiment="live", log_system_metrics=False) as run:\n'
-    "    for s in range(150):\n"
+    "    s = 0\n"
+    f"    while s < 150 or (s < 3000 and not pathlib.Path({LIVE_SEEN!r}).exists()):\n"
     '        run.log_metric("loss", 1 / (s + 1), step=s)\n'
+    "        s += 1\n"
     "        time.sleep(0.05)",
     'demo = w.runs_table(experiment="demo").run_ids[::-1]\nw.compare(demo)',
     "w.run_view(demo[-1])",
@@ -112,6 +117,7 @@ def test_every_widget_renders_in_jupyterlab(lab: dict[str, Any], page: Any) -> N
         polling=100,
     )
     shot(output_of(page, 5), "3-live-running")
+    (lab["root"] / LIVE_SEEN).touch()  # the live cell may end now
 
     # The runs table shows rows fetched from the kernel, with markup shown as text
     table = output_of(page, 3)
