@@ -7,7 +7,7 @@ import mimetypes
 import posixpath
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
@@ -19,6 +19,9 @@ from nbtrack.query.runs import load_run, page_of_runs, read_run, run_summary
 from nbtrack.query.series import metric_series
 from nbtrack.server.base import NbtrackHandler, NoStore
 
+if TYPE_CHECKING:
+    from nbtrack.store import Store
+
 RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
 MAX_COMPARED = 20
 SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json", "application/pdf"}
@@ -26,7 +29,7 @@ KILLED_CHECK_SECONDS = 5.0
 _last_killed_check: dict[str, float] = {}
 
 
-def detect_killed_now_and_then(store: Any) -> None:
+def detect_killed_now_and_then(store: Store) -> None:
     """``store.detect_killed()`` at most every few seconds: the sidebar polls, processes die rarely."""
     now = time.monotonic()
     if now - _last_killed_check.get(store.url, -1e9) >= KILLED_CHECK_SECONDS:
