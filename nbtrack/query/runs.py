@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.errors import NotFoundError
 from nbtrack.query.jsonsafe import iso, json_number, number_text
 
-if TYPE_CHECKING:  # the CLI's table imports number_text without loading SQLAlchemy
+if TYPE_CHECKING:
     from nbtrack.store import Store
 
 __all__ = [
