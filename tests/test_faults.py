@@ -370,6 +370,7 @@ def test_kernel_killed_hard_leaves_a_killed_run_with_its_cells(kernel, store_dir
     kernel.km.provisioner.process.kill()  # SIGKILL, no atexit
     kernel.km.provisioner.process.wait()
     store = open_store(store_dir)
+    assert store.detect_killed() == 1  # as the listing commands and the server do before they list
     run = run_detail(store, store.list_run_ids()[0])
     assert run["status"] == "killed"
     assert len(store.metric_history(run["id"], "m")) == 10

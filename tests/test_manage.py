@@ -22,7 +22,7 @@ from nbtrack.query.compare import compare_runs, comparison_lines
 from nbtrack.query.runs import run_detail
 from nbtrack.query.runtree import nest
 from nbtrack.query.search import search_run_ids
-from nbtrack.store import Store
+from nbtrack.store import CellRecord, FileEvent, Store
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import content_hash
 
@@ -61,15 +61,11 @@ def make_run(
         base = store.read(lambda c: c.execute(s.cells.select().where(s.cells.c.session_id == session_id)).all())
         first = len(base) + 1
         for seq, source in enumerate(cells, first):
-            store.record_cell(
-                {"session_id": session_id, "seq": seq, "execution_count": seq, "cell_id": f"cell-{seq}",
-                 "start_time": start + seq, "end_time": start + seq + 0.5, "status": "ok",
-                 "created": json.dumps([f"v{seq}"])},
-                source,
-                {f"v{seq}": f"h{seq}"},
-            )
-        store.add_file_events([{"session_id": session_id, "seq": first, "run_id": None, "path": "/data/in.csv",
-                                "mode": "read", "hash": "f" * 32, "size": 10}])
+            store.record_cell(CellRecord(
+                session_id, seq, source, start + seq, start + seq + 0.5, "ok", execution_count=seq,
+                cell_id=f"cell-{seq}", created=(f"v{seq}",), state_diff={f"v{seq}": f"h{seq}"},
+            ))
+        store.add_file_events([FileEvent(session_id, "/data/in.csv", "read", seq=first, hash="f" * 32, size=10)])
         start_seq, end_seq = first, first + len(cells) - 1
     row: dict[str, Any] = {"id": run_id, "name": name, "status": "finished", "start_time": start,
                            "end_time": start + 60, "session_id": session_id, "start_seq": start_seq,
@@ -86,11 +82,11 @@ def make_run(
     store.create_run(row, experiment, params or {}, tags or {})
     for key, values in (metrics or {}).items():
         points = [(key, v, i, start + i, None) for i, v in enumerate(values)]
-        store.write(lambda conn, p=points: store.write_batch(conn, run_id, {}, {}, p))
+        store.log_batch(run_id, {}, {}, points)
     for path, data in (artifacts or {}).items():
         store.add_artifact(run_id, path, data)
-    store.add_file_events([{"session_id": session_id or "none", "seq": None, "run_id": run_id,
-                            "path": "/data/declared.csv", "mode": "input", "hash": "e" * 32, "size": 5}])
+    store.add_file_events([FileEvent(session_id or "none", "/data/declared.csv", "input", run_id=run_id,
+                                     hash="e" * 32, size=5)])
     return run_id
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import func, select, update
 
 from nbtrack.errors import NbtrackWarning, NotFoundError, StoreError, ValidationError
 from nbtrack.query.search import search_run_ids, search_runs
-from nbtrack.store import Store
+from nbtrack.store import CellRecord, Store
 from nbtrack.store import schema as s
+from nbtrack.store.migrations import schema_version
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -115,13 +116,11 @@ def test_only_nan_points_leave_min_and_max_empty(store: Store) -> None:
 
 # -- cells, state, sources, artifacts ---------------------------------------------------------
 def _cell(store: Store, sid: str, seq: int, source: str, diff: dict[str, str | None], error: str | None = None) -> None:
-    store.record_cell(
-        {"session_id": sid, "seq": seq, "execution_count": seq, "cell_id": f"c{seq}", "start_time": float(seq),
-         "end_time": seq + 0.5, "status": "error" if error else "ok", "error_type": error,
-         "error_message": "boom" if error else None, "created": json.dumps(sorted(diff)), "changed": "[]",
-         "deleted": "[]", "touched": None, "notebook_path": "nb.ipynb"},
-        source, diff,
-    )
+    store.record_cell(CellRecord(
+        sid, seq, source, float(seq), seq + 0.5, "error" if error else "ok", execution_count=seq,
+        cell_id=f"c{seq}", error_type=error, error_message="boom" if error else None,
+        created=tuple(sorted(diff)), notebook_path="nb.ipynb", state_diff=diff,
+    ))
 
 
 def test_cells_fold_state_diffs_and_share_sources(store: Store) -> None:
@@ -211,7 +210,7 @@ def test_reopening_a_current_store_keeps_its_data(store_url: str) -> None:
     st.close()
     again = Store(store_url)
     assert again.list_run_ids() == ["12" * 16]
-    assert again.read(Store._schema_version) == s.SCHEMA_VERSION
+    assert again.read(schema_version) == s.SCHEMA_VERSION
 
 
 def test_frames_hold_the_exact_logged_metric_values(store: Store) -> None:

@@ -15,7 +15,11 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbtrack.store import Store
+    from nbtrack.store.integrity import MetricSummary
 
 TMP_GRACE = 600.0  # a temporary blob file younger than this may belong to a writer still at work
 
@@ -101,66 +105,38 @@ def _integrity(path: str, report: Report) -> bool:
 
 
 def _schema(key: str, sqlite_path: str | None, report: Report, repair: bool) -> bool:
-    from sqlalchemy import create_engine, inspect, select
+    from nbtrack.store.integrity import SCHEMA_VERSION, NotAStore, schema_version_at
 
-    from nbtrack.store import schema as s
-
-    if sqlite_path is not None:
-        engine = create_engine(f"sqlite:///{sqlite_path}")
-    else:
-        from nbtrack.store import Store
-
-        engine = Store._pg_engine(key)
     try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("meta"):
-                report.add("schema", "problem", "no meta table: this is not an nbtrack store")
-                return False
-            value = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
-    finally:
-        engine.dispose()
-    version = int(value) if value is not None else None
-    if version == s.SCHEMA_VERSION:
+        version = schema_version_at(key, sqlite_path)
+    except NotAStore:
+        report.add("schema", "problem", "no meta table: this is not an nbtrack store")
+        return False
+    if version == SCHEMA_VERSION:
         report.add("schema", "ok", f"version {version}")
         return True
-    if version is not None and version > s.SCHEMA_VERSION:
-        report.add("schema", "problem", f"version {version} is newer than this nbtrack ({s.SCHEMA_VERSION}); upgrade nbtrack")
+    if version is not None and version > SCHEMA_VERSION:
+        report.add("schema", "problem", f"version {version} is newer than this nbtrack ({SCHEMA_VERSION}); upgrade nbtrack")
         return False
     if not repair:
-        report.add("schema", "problem", f"version {version}, older than {s.SCHEMA_VERSION}: --repair migrates it (with a backup)")
+        report.add("schema", "problem", f"version {version}, older than {SCHEMA_VERSION}: --repair migrates it (with a backup)")
         return False
-    report.add("schema", "repaired", f"migrated from version {version} to {s.SCHEMA_VERSION}")
+    report.add("schema", "repaired", f"migrated from version {version} to {SCHEMA_VERSION}")
     return True
 
 
-def _dead_runs(store: Any, report: Report, repair: bool) -> None:
-    import psutil
-    from sqlalchemy import select
-
-    from nbtrack.store import schema as s
-
-    r, se = s.runs, s.sessions
-    rows = store.read(
-        lambda conn: conn.execute(
-            select(r.c.id, se.c.host, se.c.pid, se.c.pid_started)
-            .join(se, se.c.id == r.c.session_id, isouter=True)
-            .where(r.c.status == "running")
-        ).all()
-    )
+def _dead_runs(store: Store, report: Report, repair: bool) -> None:
     import socket
+
+    from nbtrack.store.liveness import process_gone, running_runs
 
     here = socket.gethostname()
     dead, elsewhere = [], []
-    for rid, host, pid, pid_started in rows:
-        if host != here:
-            elsewhere.append(rid)
-            continue
-        try:
-            alive = pid is not None and (pid_started is None or abs(psutil.Process(pid).create_time() - pid_started) < 1.0)
-        except psutil.Error:
-            alive = False
-        if not alive:
-            dead.append(rid)
+    for run in running_runs(store):
+        if run.host != here:
+            elsewhere.append(run.id)
+        elif process_gone(run):
+            dead.append(run.id)
     if dead and repair:
         store.detect_killed()
         report.add("runs", "repaired", f"{len(dead)} run(s) of dead processes marked killed")
@@ -171,40 +147,11 @@ def _dead_runs(store: Any, report: Report, repair: bool) -> None:
         report.add("runs", "ok", f"no run stuck in 'running'{note}")
 
 
-def _latest_metrics(store: Any, report: Report, repair: bool) -> None:
+def _latest_metrics(store: Store, report: Report, repair: bool) -> None:
     """``latest_metrics`` must equal what the points say: count, min, max and the latest value."""
-    from sqlalchemy import and_, delete, func, select
+    from nbtrack.store.integrity import metric_summaries, replace_metric_summaries
 
-    from nbtrack.store import schema as s
-
-    m, lm = s.metrics, s.latest_metrics
-
-    def expected(conn: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
-        agg = {
-            (rid, k): (n, lo, hi)
-            for rid, k, n, lo, hi in conn.execute(
-                select(m.c.run_id, m.c.key, func.count(), func.min(m.c.value), func.max(m.c.value)).group_by(m.c.run_id, m.c.key)
-            )
-        }
-        # the latest point: highest step, then latest timestamp (NULL value = NaN); points tied
-        # on both may each be the latest, so their values form a set
-        ranked = select(
-            m.c.run_id, m.c.key, m.c.value, m.c.step, m.c.timestamp,
-            func.rank().over(partition_by=(m.c.run_id, m.c.key), order_by=(m.c.step.desc(), m.c.timestamp.desc())).label("rn"),
-        ).subquery()
-        out: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for rid, k, v, st, ts in conn.execute(select(ranked.c.run_id, ranked.c.key, ranked.c.value, ranked.c.step, ranked.c.timestamp).where(ranked.c.rn == 1)):
-            n, lo, hi = agg[(rid, k)]
-            prev = out.get((rid, k))
-            values = (prev[0] if prev else frozenset()) | {v}
-            out[(rid, k)] = (values, st, ts, lo, hi, n)
-        return out
-
-    def actual(conn: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
-        cols = (lm.c.value, lm.c.step, lm.c.timestamp, lm.c.min_value, lm.c.max_value, lm.c.count)
-        return {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(select(lm.c.run_id, lm.c.key, *cols))}
-
-    want, have = store.read(lambda conn: (expected(conn), actual(conn)))
+    want, have = metric_summaries(store)
     wrong = sorted(k for k in set(want) | set(have) if not _same(want.get(k), have.get(k)))
     if not wrong:
         report.add("metrics", "ok", f"latest_metrics agrees with the points of {len(want)} (run, metric) pairs")
@@ -213,25 +160,17 @@ def _latest_metrics(store: Any, report: Report, repair: bool) -> None:
     if not repair:
         report.add("metrics", "problem", f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}")
         return
-
-    def fix(conn: Any) -> None:
-        for rid, key in wrong:
-            conn.execute(delete(lm).where(and_(lm.c.run_id == rid, lm.c.key == key)))
-            row = want.get((rid, key))
-            if row is not None:
-                values, st, ts, lo, hi, n = row
-                v = next(iter(values))
-                conn.execute(lm.insert().values(run_id=rid, key=key, value=v, step=st, timestamp=ts, min_value=lo, max_value=hi, count=n))
-
-    store.write(fix)
+    replace_metric_summaries(store, {pair: want.get(pair) for pair in wrong})
     report.add("metrics", "repaired", f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}")
 
 
-def _same(want: tuple[Any, ...] | None, have: tuple[Any, ...] | None) -> bool:
-    """``want`` holds the set of possible latest values first, ``have`` one value."""
+def _same(want: MetricSummary | None, have: MetricSummary | None) -> bool:
+    """``want`` holds the possible latest values, ``have`` the one stored."""
     if want is None or have is None:
         return want is have
-    return have[0] in want[0] and all(_close(x, y) for x, y in zip(want[1:], have[1:], strict=True))
+    pairs = ((want.step, have.step), (want.timestamp, have.timestamp), (want.min_value, have.min_value),
+             (want.max_value, have.max_value), (want.count, have.count))
+    return have.values <= want.values and all(_close(x, y) for x, y in pairs)
 
 
 def _close(x: Any, y: Any) -> bool:
@@ -240,40 +179,23 @@ def _close(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
-def _missing_sources(store: Any, report: Report) -> None:
-    from sqlalchemy import func, select
+def _missing_sources(store: Store, report: Report) -> None:
+    from nbtrack.store.integrity import cells_missing_source
 
-    from nbtrack.store import schema as s
-
-    c, src = s.cells, s.sources
-    n = store.read(lambda conn: conn.execute(
-        select(func.count()).select_from(c.outerjoin(src, src.c.hash == c.c.source_hash)).where(src.c.hash.is_(None))
-    ).scalar())
+    n = cells_missing_source(store)
     if n:
         report.add("sources", "lost", f"{n} cell(s) refer to a source text that is missing; they cannot be shown or replayed")
     else:
         report.add("sources", "ok", "every cell's source is present")
 
 
-def _missing_blobs(store: Any, report: Report) -> None:
+def _missing_blobs(store: Store, report: Report) -> None:
     import json
 
-    from sqlalchemy import select
-
     from nbtrack.errors import NotFoundError
-    from nbtrack.store import schema as s
+    from nbtrack.store.integrity import blob_references
 
-    refs = ((s.artifacts, "blob_hash"), (s.runs, "env_hash"), (s.runs, "snapshot_hash"), (s.sessions, "env_hash"))
-
-    def fn(conn: Any) -> set[str]:
-        hashes: set[str] = set()
-        for table, column in refs:
-            col = table.c[column]
-            hashes.update(conn.execute(select(col).where(col.is_not(None)).distinct()).scalars())
-        return hashes
-
-    wanted = store.read(fn)
-    snapshots = store.read(lambda conn: set(conn.execute(select(s.runs.c.snapshot_hash).where(s.runs.c.snapshot_hash.is_not(None))).scalars()))
+    wanted, snapshots = blob_references(store)
     for h in snapshots:
         try:
             files = json.loads(store.get_blob(h))
@@ -288,7 +210,7 @@ def _missing_blobs(store: Any, report: Report) -> None:
         report.add("blobs", "ok", f"all {len(wanted)} referenced blobs are present")
 
 
-def _tmp_files(store: Any, report: Report, repair: bool) -> None:
+def _tmp_files(store: Store, report: Report, repair: bool) -> None:
     if not store.blobs.local or not os.path.isdir(store.blobs.root):
         report.add("tmp files", "ok", "nothing to check")
         return

@@ -29,25 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select
-
 from nbtrack.errors import NotFoundError, ValidationError
 from nbtrack.outfiles import atomic_output, check_output
 from nbtrack.store import open_store
-from nbtrack.store import schema as s
-from nbtrack.store.summary import fill_summaries
+from nbtrack.store.transfer import TABLES, add_rows, columns, rows_of_runs
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from nbtrack.store import Store
 
 FORMAT = "nbtrack-runs"
 VERSION = 1
 MANIFEST = "nbtrack-runs.json"
-_RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts")
-TABLES = ("experiments", "runs", *_RUN_TABLES, "file_events", "sessions", "cells", "cell_state", "sources")
-_CHUNK = 500
 
 
 @dataclass
@@ -86,7 +78,7 @@ def export_runs(
         ids, _ = search_run_ids(st, filter_string, experiment_names, ["attributes.start_time ASC"])
     if not ids:
         raise NotFoundError("no run matches; nothing to export")
-    tables = st.read(lambda conn: _rows_of(conn, ids))
+    tables = rows_of_runs(st, ids)
     hashes = _blob_hashes(st, tables)
     manifest = {
         "format": FORMAT, "version": VERSION, "nbtrack": __version__, "exported": time.time(),
@@ -100,52 +92,6 @@ def export_runs(
         for h in sorted(hashes):
             zf.writestr(f"blobs/{h[:2]}/{h[2:]}", st.get_blob(h), zipfile.ZIP_STORED)
     return manifest
-
-
-def _rows_of(conn: Connection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    r, e = s.runs, s.experiments
-    out: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-
-    def fetch(query: Any) -> list[dict[str, Any]]:
-        return [dict(row) for row in conn.execute(query).mappings()]
-
-    for chunk in _chunks(ids):
-        for row in fetch(select(r, e.c.name.label("experiment")).join(e, e.c.id == r.c.experiment_id).where(r.c.id.in_(chunk))):
-            row.pop("experiment_id")
-            out["runs"].append(row)
-        for name in _RUN_TABLES:
-            table = s.metadata.tables[name]
-            out[name] += fetch(select(table).where(table.c.run_id.in_(chunk)))
-    names = sorted({row["experiment"] for row in out["runs"]})
-    out["experiments"] = fetch(select(e.c.name, e.c.created, e.c.deleted_at).where(e.c.name.in_(names)).order_by(e.c.name))
-    # a run's cells are its session's cells up to its end_seq (all of them while it has none)
-    bound: dict[str, int | None] = {}
-    for row in out["runs"]:
-        sid = row["session_id"]
-        if sid:
-            end = row["end_seq"]
-            bound[sid] = None if end is None or (sid in bound and bound[sid] is None) else max(end, bound.get(sid) or end)
-    sessions = sorted(bound)
-    for chunk in _chunks(sessions):
-        out["sessions"] += fetch(select(s.sessions).where(s.sessions.c.id.in_(chunk)))
-    for table in (s.cells, s.cell_state):
-        for sid in sessions:
-            cond = table.c.session_id == sid
-            if bound[sid] is not None:
-                cond = and_(cond, table.c.seq <= bound[sid])
-            out[table.name] += fetch(select(table).where(cond).order_by(*table.primary_key.columns))
-    fe = s.file_events
-    for chunk in _chunks(ids):
-        out["file_events"] += fetch(select(fe).where(fe.c.run_id.in_(chunk)))
-    for sid in sessions:
-        cond = and_(fe.c.session_id == sid, fe.c.run_id.is_(None), fe.c.seq.is_not(None))
-        if bound[sid] is not None:
-            cond = and_(cond, fe.c.seq <= bound[sid])
-        out["file_events"] += fetch(select(fe).where(cond))
-    hashes = sorted({c["source_hash"] for c in out["cells"]})
-    for chunk in _chunks(hashes):
-        out["sources"] += fetch(select(s.sources).where(s.sources.c.hash.in_(chunk)))
-    return out
 
 
 def _blob_hashes(st: Store, tables: dict[str, list[dict[str, Any]]]) -> set[str]:
@@ -171,8 +117,6 @@ def _exists(st: Store, h: str) -> bool:
 # -- import ---------------------------------------------------------------------------------
 def import_runs(path: str | os.PathLike[str], *, store: Store | str | None = None) -> ImportReport:
     """Add the runs of bundle ``path`` to the store (created if missing), skipping those it has."""
-    from nbtrack.store import open_store
-
     tables, blobs = read_bundle(path)
     st = open_store(store, create=True)
     report = ImportReport()
@@ -181,7 +125,8 @@ def import_runs(path: str | os.PathLike[str], *, store: Store | str | None = Non
             if not _exists(st, h):
                 st.put_blob(zf.read(f"blobs/{h[:2]}/{h[2:]}"))
                 report.blobs += 1
-    st.write(lambda conn: _insert(st, conn, tables, report))
+    added = add_rows(st, tables)
+    report.runs, report.skipped, report.rows = added.runs, added.skipped, added.rows
     return report
 
 
@@ -229,11 +174,7 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, list[dict[str, 
 
 
 def _read_table(zf: zipfile.ZipFile, where: str, table: str) -> list[dict[str, Any]]:
-    columns = set(s.metadata.tables[table].c.keys())
-    if table == "runs":
-        columns = (columns - {"experiment_id"}) | {"experiment"}
-    elif table == "experiments":
-        columns -= {"id"}
+    fields = columns(table)
     try:
         text = zf.read(f"tables/{table}.jsonl").decode("utf-8")
     except KeyError:
@@ -246,69 +187,12 @@ def _read_table(zf: zipfile.ZipFile, where: str, table: str) -> list[dict[str, A
             row = json.loads(line)
         except ValueError as exc:
             raise ValidationError(f"{where}: tables/{table}.jsonl line {n} is not JSON ({exc})") from None
-        if not isinstance(row, dict) or set(row) != columns:
-            extra = sorted(set(row) - columns) if isinstance(row, dict) else []
-            missing = sorted(columns - set(row)) if isinstance(row, dict) else []
+        if not isinstance(row, dict) or set(row) != fields:
+            extra = sorted(set(row) - fields) if isinstance(row, dict) else []
+            missing = sorted(fields - set(row)) if isinstance(row, dict) else []
             raise ValidationError(
                 f"{where}: tables/{table}.jsonl line {n} does not match the {table} table "
                 f"(unknown columns {extra}, missing {missing}); was it made by a newer nbtrack?"
             )
         rows.append(row)
     return rows
-
-
-def _insert(st: Store, conn: Connection, tables: dict[str, list[dict[str, Any]]], report: ImportReport) -> None:
-    """Everything missing from the store, in the caller's transaction."""
-    r, e = s.runs, s.experiments
-    counts = report.rows
-
-    def add(table: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            for i in range(0, len(rows), _CHUNK):
-                conn.execute(insert(table), rows[i : i + _CHUNK])
-            counts[table.name] = counts.get(table.name, 0) + len(rows)
-
-    ids = [row["id"] for row in tables["runs"]]
-    have = set()
-    for chunk in _chunks(ids):
-        have |= set(conn.execute(select(r.c.id).where(r.c.id.in_(chunk))).scalars())
-    new_runs = [row for row in tables["runs"] if row["id"] not in have]
-    report.runs = [row["id"] for row in new_runs]
-    report.skipped = [i for i in ids if i in have]
-    new_ids = set(report.runs)
-
-    exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
-    add(e, [x for x in tables["experiments"] if x["name"] not in exp_ids])
-    exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
-    missing = {row["experiment"] for row in new_runs} - set(exp_ids)
-    if missing:
-        raise ValidationError(f"the bundle's runs name experiments it does not carry: {sorted(missing)}")
-
-    sessions = [x for x in tables["sessions"] if x["id"]]
-    have_sessions = set()
-    for chunk in _chunks([x["id"] for x in sessions]):
-        have_sessions |= set(conn.execute(select(s.sessions.c.id).where(s.sessions.c.id.in_(chunk))).scalars())
-    add(s.sessions, [x for x in sessions if x["id"] not in have_sessions])
-
-    add(r, [{**{k: v for k, v in row.items() if k != "experiment"}, "experiment_id": exp_ids[row["experiment"]]} for row in new_runs])
-    for name in _RUN_TABLES:
-        add(s.metadata.tables[name], [x for x in tables[name] if x["run_id"] in new_ids])
-
-    st.put_sources(conn, [x["text"] for x in tables["sources"]])
-    c = s.cells
-    have_cells: set[tuple[str, int]] = set()
-    for sid in {x["session_id"] for x in tables["cells"]}:
-        have_cells |= {(sid, seq) for seq in conn.execute(select(c.c.seq).where(c.c.session_id == sid)).scalars()}
-    new_cells = [x for x in tables["cells"] if (x["session_id"], x["seq"]) not in have_cells]
-    add(c, new_cells)
-    added = {(x["session_id"], x["seq"]) for x in new_cells}
-    add(s.cell_state, [x for x in tables["cell_state"] if (x["session_id"], x["seq"]) in added])
-    add(s.file_events, [
-        x for x in tables["file_events"]
-        if x["run_id"] in new_ids or (x["run_id"] is None and (x["session_id"], x["seq"]) in added)
-    ])
-    fill_summaries(conn)
-
-
-def _chunks(items: list[str]) -> list[list[str]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]

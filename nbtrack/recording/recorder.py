@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import json
 import threading
 import time
 from typing import Any
@@ -12,12 +11,11 @@ from typing import Any
 from nbtrack.errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
 from nbtrack.recording import pending, tracking
 from nbtrack.recording.session import get_session
-from nbtrack.store import Store, open_store
+from nbtrack.store import CellRecord, FileEvent, Store, open_store
 from nbtrack.store.failures import is_duplicate, is_store_failure
 from nbtrack.validation import redact_track_line
 
 MAX_PENDING_CELLS = 10_000
-CellRecord = tuple[dict[str, Any], str, dict[str, "str | None"], list[dict[str, Any]]]
 
 
 class Recorder:
@@ -54,12 +52,8 @@ class Recorder:
                 continue
             self.session.seq += 1
             self.store.record_cell(
-                {"session_id": self.session.id, "seq": self.session.seq, "execution_count": count,
-                 "cell_id": None, "start_time": now, "end_time": now, "status": "history",
-                 "error_type": None, "error_message": None, "created": "[]", "changed": "[]", "deleted": "[]",
-                 "notebook_path": _notebook_path(self.ip.user_ns)},
-                source,
-                {},
+                CellRecord(self.session.id, self.session.seq, source, now, now, "history", execution_count=count,
+                           notebook_path=_notebook_path(self.ip.user_ns))
             )
         if len(hist) > 1:
             header = getattr(self.ip, "parent_header", None) or {}
@@ -138,37 +132,33 @@ class Recorder:
         diff.update({n: None for n in deleted})
         error = result.error_before_exec or result.error_in_exec
         seq = self.session.seq
-        return (
-            {
-                "session_id": self.session.id,
-                "seq": seq,
-                "execution_count": result.execution_count,
-                "cell_id": getattr(self.info, "cell_id", None),
-                "start_time": self.started,
-                "end_time": ended,
-                "status": "error" if error is not None else "ok",
-                "error_type": type(error).__name__ if error is not None else None,
-                "error_message": str(error)[:10_000] if error is not None else None,
-                "created": json.dumps(created),
-                "changed": json.dumps(changed),
-                "deleted": json.dumps(deleted),
-                "touched": json.dumps(sorted(touched)) if touched is not None else None,
-                "notebook_path": _notebook_path(self.ip.user_ns),
-            },
-            raw,
-            diff,
-            self._file_events(seq),
+        return CellRecord(
+            session_id=self.session.id,
+            seq=seq,
+            source=raw,
+            start_time=self.started,
+            end_time=ended,
+            status="error" if error is not None else "ok",
+            execution_count=result.execution_count,
+            cell_id=getattr(self.info, "cell_id", None),
+            error_type=type(error).__name__ if error is not None else None,
+            error_message=str(error)[:10_000] if error is not None else None,
+            created=tuple(created),
+            changed=tuple(changed),
+            deleted=tuple(deleted),
+            touched=tuple(sorted(touched)) if touched is not None else None,
+            notebook_path=_notebook_path(self.ip.user_ns),
+            state_diff=diff,
+            file_events=self._file_events(seq),
         )
 
-    def _file_events(self, seq: int) -> list[dict[str, Any]]:
-        rows = []
+    def _file_events(self, seq: int) -> tuple[FileEvent, ...]:
+        events = []
         for path, mode in self.files.take():
             fh = self.files.file_hash(path)
-            rows.append(
-                {"session_id": self.session.id, "seq": seq, "run_id": None, "path": path, "mode": mode,
-                 "hash": fh[0] if fh else None, "size": fh[1] if fh else None}
-            )
-        return rows
+            events.append(FileEvent(self.session.id, path, mode, seq=seq, hash=fh[0] if fh else None,
+                                    size=fh[1] if fh else None))
+        return tuple(events)
 
 
 class CellQueue:
@@ -187,13 +177,13 @@ class CellQueue:
         """Write ``record`` now, or keep it behind the records already waiting."""
         if not self.records:
             try:
-                self.store.record_cell(*record, wait=pending.hot_wait(self.store))
+                self.store.record_cell(record, wait=pending.hot_wait(self.store))
                 return
             except Exception as exc:
                 if not is_store_failure(exc):
                     raise
                 # a busy store only warns if the backlog is still there after a grace period
-                pending.store_failed(self.store, f"could not record cell {record[0]['execution_count']}", exc)
+                pending.store_failed(self.store, f"could not record cell {record.execution_count}", exc)
         if len(self.records) >= MAX_PENDING_CELLS:
             self.records.popleft()
             warn_failure(f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped")
@@ -207,7 +197,7 @@ class CellQueue:
         try:
             while self.records:
                 try:
-                    self.store.record_cell(*self.records[0], wait=wait)
+                    self.store.record_cell(self.records[0], wait=wait)
                 except Exception as exc:
                     if is_duplicate(exc):
                         pass  # written by an attempt whose answer was lost
@@ -215,7 +205,7 @@ class CellQueue:
                         pending.store_failed(self.store, "could not record cells", exc)
                         return False
                     else:
-                        warn_failure(f"could not record cell {self.records[0][0]['execution_count']}", exc)
+                        warn_failure(f"could not record cell {self.records[0].execution_count}", exc)
                 self.records.popleft()
             pending.store_recovered(self.store)
             return True

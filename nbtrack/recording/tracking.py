@@ -32,6 +32,7 @@ from nbtrack.recording.pending import (
     store_recovered,
 )
 from nbtrack.recording.session import Session
+from nbtrack.store import FileEvent
 from nbtrack.store.failures import is_store_failure
 
 FLUSH_INTERVAL = 0.5
@@ -76,7 +77,7 @@ class Run:
         self._create: tuple[dict[str, Any], str, dict[str, str], dict[str, str]] | None = None
         self._artifacts: list[tuple[str, bytes]] = []
         self._pending_bytes = 0
-        self._inputs: list[dict[str, Any]] = []
+        self._inputs: list[FileEvent] = []
         self._end_values: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
@@ -190,8 +191,8 @@ class Run:
         data = p.read_bytes()
         h = content_hash(data)
         self._inputs.append(
-            {"session_id": self.session.id, "seq": self.session.current_seq, "run_id": self.id,
-             "path": str(p.resolve()), "mode": "input", "hash": h, "size": len(data)}
+            FileEvent(self.session.id, str(p.resolve()), "input", seq=self.session.current_seq, run_id=self.id,
+                      hash=h, size=len(data))
         )
         self.flush(hot_wait(self.store))
         if name:
@@ -261,7 +262,7 @@ class Run:
             params, self._params = self._params, {}
             tags, self._tags = self._tags, {}
             try:
-                self.store.write(lambda conn: self.store.write_batch(conn, self.id, params, tags, points), wait=wait)
+                self.store.log_batch(self.id, params, tags, points, wait=wait)
             except BaseException:
                 self._points.extendleft(reversed(points))
                 self._params = {**params, **self._params}

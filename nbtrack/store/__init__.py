@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+from nbtrack.store.records import CellRecord, FileEvent
 from nbtrack.store.sql import Store
 from nbtrack.store.urls import DEFAULT_DIR, mask_url, no_store_error, resolve_url
 
-__all__ = ["DEFAULT_DIR", "Store", "mask_url", "no_store_error", "open_store", "resolve_url"]
+__all__ = [
+    "DEFAULT_DIR", "CellRecord", "FileEvent", "Store", "mask_url", "no_store_error", "open_store", "resolve_url",
+]
 
 
 _open: dict[str, Store] = {}

@@ -94,12 +94,13 @@ class BlobStore:
             if self.local:
                 with open(path, "rb") as f:
                     return f.read()
-            return self.fs.cat_file(path)
+            data: bytes = self.fs.cat_file(path)
+            return data
         except FileNotFoundError:
             raise NotFoundError(f"blob {h} is missing from {self.shown}") from None
 
     def exists(self, h: str) -> bool:
-        return self.fs.exists(self._path(h))
+        return bool(self.fs.exists(self._path(h)))
 
     def modified(self, h: str) -> float | None:
         """When the blob was last written (UNIX seconds), or None if this filesystem cannot tell."""

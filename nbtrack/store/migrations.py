@@ -1,14 +1,26 @@
 """Schema migrations: ``MIGRATIONS[i]`` upgrades a store from version i+1 to i+2, in the
-transaction ``Store._migrate`` opens (after a backup of an SQLite file)."""
+transaction ``Store._migrate`` opens (after a backup of an SQLite file); :func:`schema_version`
+says which version a database has."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from nbtrack.store import schema as s
 from nbtrack.store.summary import fill_summaries
+
+
+def schema_version(conn: Connection) -> int | None:
+    """The schema version of the database ``conn`` reaches; None when it has no nbtrack tables."""
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("meta"):
+        return None
+    value = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else None
 
 
 def search_layout(conn: Connection) -> None:

@@ -8,6 +8,8 @@ Per-cell state is stored as a diff (name -> hash, NULL hash = deleted) and folde
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import (
     DDL,
     BigInteger,
@@ -218,20 +220,23 @@ BEGIN
 END $$ LANGUAGE plpgsql"""
 
 
+_make_ddl: Callable[[str], DDL] = DDL  # SQLAlchemy's DDL() has no annotations
+
+
 def summary_triggers(table: Table) -> list[DDL]:
     """The statements that make any change to ``table``'s rows clear their run's summary."""
     name = table.name
     sqlite = [
-        DDL(
+        _make_ddl(
             f"CREATE TRIGGER IF NOT EXISTS forget_summary_{name}_{op.lower()} AFTER {op} ON {name} "
             f"BEGIN UPDATE runs SET summary = NULL WHERE id = {row}.run_id AND summary IS NOT NULL; END"
         ).execute_if(dialect="sqlite")
         for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
     ]
     postgres = [
-        DDL(_PG_FORGET).execute_if(dialect="postgresql"),
-        DDL(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(dialect="postgresql"),
-        DDL(
+        _make_ddl(_PG_FORGET).execute_if(dialect="postgresql"),
+        _make_ddl(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(dialect="postgresql"),
+        _make_ddl(
             f"CREATE TRIGGER forget_summary AFTER INSERT OR UPDATE OR DELETE ON {name} "
             "FOR EACH ROW EXECUTE FUNCTION nbtrack_forget_summary()"
         ).execute_if(dialect="postgresql"),

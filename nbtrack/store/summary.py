@@ -1,7 +1,7 @@
 """``runs.summary``: an ended run's params, latest metrics and tags as one JSON document.
 
 Reading 100,000 runs into a DataFrame then parses one document per run instead of fetching
-a row per (run, key). The summary is written when a run ends (``Store.update_run``) and by
+a row per (run, key). The summary is written when a run ends (:func:`write_summary`) and by
 imports and migrations (:func:`fill_summaries`); triggers on the three tables clear it
 whenever one of their rows changes (``schema.summary_triggers``), and a reader computes it
 with the same expression for runs that have none.
@@ -10,10 +10,11 @@ with the same expression for runs that have none.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from nbtrack.store import schema as s
 
@@ -52,3 +53,23 @@ def fill_summaries(conn: Connection) -> int:
     r = s.runs.c
     stmt = update(s.runs).where(r.summary.is_(None), r.status != "running")
     return conn.execute(stmt.values(summary=summary_json(conn.dialect.name == "sqlite"))).rowcount
+
+
+def write_summary(conn: Connection, run_id: str) -> None:
+    """Set one ended run's summary, through the driver: SQLAlchemy would spend longer
+    compiling and caching the statement than the engine spends running it."""
+    sql, params = _summary_statement(conn.dialect)
+    conn.exec_driver_sql(sql, params(run_id))
+
+
+@functools.cache
+def _summary_statement(dialect: Dialect) -> tuple[str, Callable[[str], Any]]:
+    from sqlalchemy import bindparam
+
+    stmt = update(s.runs).where(s.runs.c.id == bindparam("run_id")).values(summary=summary_json(dialect.name == "sqlite"))
+    compiled = stmt.compile(dialect=dialect)
+    fixed = compiled.construct_params({"run_id": ""})
+    if compiled.positiontup is None:
+        return str(compiled), lambda run_id: {**fixed, "run_id": run_id}
+    names = compiled.positiontup
+    return str(compiled), lambda run_id: tuple(run_id if n == "run_id" else fixed[n] for n in names)

@@ -1,0 +1,162 @@
+"""The rows that carry runs from one store to another (``nbtrack export-runs`` /
+``import-runs``, :mod:`nbtrack.lifecycle.transfer`): read per table for a set of runs, and
+added where missing, ids kept.
+
+A run's rows are its own (params, tags, metrics, latest_metrics, artifacts, file_events),
+its experiment (by name: ids differ between stores), and its session's cells up to its
+``end_seq`` with their state, files and sources. Runs travel with ``experiment`` (a name)
+instead of ``experiment_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.engine import Connection
+
+from nbtrack.errors import ValidationError
+from nbtrack.store import schema as s
+from nbtrack.store.dialect import CHUNK, chunks
+from nbtrack.store.summary import fill_summaries
+from nbtrack.store.writes import put_sources
+
+if TYPE_CHECKING:
+    from nbtrack.store.sql import Store
+
+RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts")
+TABLES = ("experiments", "runs", *RUN_TABLES, "file_events", "sessions", "cells", "cell_state", "sources")
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def columns(table: str) -> set[str]:
+    """The fields a row of ``table`` carries in transit."""
+    names = set(s.metadata.tables[table].c.keys())
+    if table == "runs":
+        return (names - {"experiment_id"}) | {"experiment"}
+    if table == "experiments":
+        return names - {"id"}
+    return names
+
+
+def rows_of_runs(store: Store, ids: Sequence[str]) -> Rows:
+    """Every row of table ``TABLES`` the runs ``ids`` need, per table."""
+    return store.read(lambda conn: _rows_of(conn, ids))
+
+
+def _rows_of(conn: Connection, ids: Sequence[str]) -> Rows:
+    r, e = s.runs, s.experiments
+    out: Rows = {t: [] for t in TABLES}
+
+    def fetch(query: Any) -> list[dict[str, Any]]:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+    for chunk in chunks(ids):
+        for row in fetch(select(r, e.c.name.label("experiment")).join(e, e.c.id == r.c.experiment_id).where(r.c.id.in_(chunk))):
+            row.pop("experiment_id")
+            out["runs"].append(row)
+        for name in RUN_TABLES:
+            table = s.metadata.tables[name]
+            out[name] += fetch(select(table).where(table.c.run_id.in_(chunk)))
+    names = sorted({row["experiment"] for row in out["runs"]})
+    out["experiments"] = fetch(select(e.c.name, e.c.created, e.c.deleted_at).where(e.c.name.in_(names)).order_by(e.c.name))
+    # a run's cells are its session's cells up to its end_seq (all of them while it has none)
+    bound: dict[str, int | None] = {}
+    for row in out["runs"]:
+        sid = row["session_id"]
+        if sid:
+            end = row["end_seq"]
+            bound[sid] = None if end is None or (sid in bound and bound[sid] is None) else max(end, bound.get(sid) or end)
+    sessions = sorted(bound)
+    for chunk in chunks(sessions):
+        out["sessions"] += fetch(select(s.sessions).where(s.sessions.c.id.in_(chunk)))
+    for table in (s.cells, s.cell_state):
+        for sid in sessions:
+            cond = table.c.session_id == sid
+            if bound[sid] is not None:
+                cond = and_(cond, table.c.seq <= bound[sid])
+            out[table.name] += fetch(select(table).where(cond).order_by(*table.primary_key.columns))
+    fe = s.file_events
+    for chunk in chunks(ids):
+        out["file_events"] += fetch(select(fe).where(fe.c.run_id.in_(chunk)))
+    for sid in sessions:
+        cond = and_(fe.c.session_id == sid, fe.c.run_id.is_(None), fe.c.seq.is_not(None))
+        if bound[sid] is not None:
+            cond = and_(cond, fe.c.seq <= bound[sid])
+        out["file_events"] += fetch(select(fe).where(cond))
+    hashes = sorted({c["source_hash"] for c in out["cells"]})
+    for chunk in chunks(hashes):
+        out["sources"] += fetch(select(s.sources).where(s.sources.c.hash.in_(chunk)))
+    return out
+
+
+@dataclass
+class Added:
+    """What :func:`add_rows` added: runs (ids), those skipped as already there, rows per table."""
+
+    runs: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def add_rows(store: Store, tables: Mapping[str, list[dict[str, Any]]]) -> Added:
+    """Add the runs of ``tables`` (as :func:`rows_of_runs` gives them) that the store lacks,
+    with what they need and it lacks, in one transaction; runs it has are skipped with all
+    their rows."""
+    return store.write(lambda conn: _insert(store, conn, tables))
+
+
+def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, Any]]]) -> Added:
+    r, e = s.runs, s.experiments
+    added = Added()
+    counts = added.rows
+
+    def add(table: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            for chunk in chunks(rows, CHUNK):
+                conn.execute(insert(table), chunk)
+            counts[table.name] = counts.get(table.name, 0) + len(rows)
+
+    ids = [row["id"] for row in tables["runs"]]
+    have = set()
+    for chunk in chunks(ids):
+        have |= set(conn.execute(select(r.c.id).where(r.c.id.in_(chunk))).scalars())
+    new_runs = [row for row in tables["runs"] if row["id"] not in have]
+    added.runs = [row["id"] for row in new_runs]
+    added.skipped = [i for i in ids if i in have]
+    new_ids = set(added.runs)
+
+    exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
+    add(e, [x for x in tables["experiments"] if x["name"] not in exp_ids])
+    exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
+    missing = {row["experiment"] for row in new_runs} - set(exp_ids)
+    if missing:
+        raise ValidationError(f"the bundle's runs name experiments it does not carry: {sorted(missing)}")
+
+    sessions = [x for x in tables["sessions"] if x["id"]]
+    have_sessions = set()
+    for chunk in chunks([x["id"] for x in sessions]):
+        have_sessions |= set(conn.execute(select(s.sessions.c.id).where(s.sessions.c.id.in_(chunk))).scalars())
+    add(s.sessions, [x for x in sessions if x["id"] not in have_sessions])
+
+    add(r, [{**{k: v for k, v in row.items() if k != "experiment"}, "experiment_id": exp_ids[row["experiment"]]} for row in new_runs])
+    for name in RUN_TABLES:
+        add(s.metadata.tables[name], [x for x in tables[name] if x["run_id"] in new_ids])
+
+    put_sources(store, conn, [x["text"] for x in tables["sources"]])
+    c = s.cells
+    have_cells: set[tuple[str, int]] = set()
+    for sid in {x["session_id"] for x in tables["cells"]}:
+        have_cells |= {(sid, seq) for seq in conn.execute(select(c.c.seq).where(c.c.session_id == sid)).scalars()}
+    new_cells = [x for x in tables["cells"] if (x["session_id"], x["seq"]) not in have_cells]
+    add(c, new_cells)
+    new_keys = {(x["session_id"], x["seq"]) for x in new_cells}
+    add(s.cell_state, [x for x in tables["cell_state"] if (x["session_id"], x["seq"]) in new_keys])
+    add(s.file_events, [
+        x for x in tables["file_events"]
+        if x["run_id"] in new_ids or (x["run_id"] is None and (x["session_id"], x["seq"]) in new_keys)
+    ])
+    fill_summaries(conn)
+    return added
