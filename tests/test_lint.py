@@ -24,3 +24,9 @@ def test_ruff_finds_nothing_in_the_code_tests_and_benchmarks() -> None:
 def test_mypy_finds_nothing_in_the_package() -> None:
     done = _run("mypy", "nbtrack")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_mypy_strict_finds_nothing_in_the_query_layer() -> None:
+    done = _run("mypy", "--strict", "nbtrack/query")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -14,7 +14,7 @@ when *no* cell matches, which is what ``cells.error_type != 'ValueError'`` is me
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
@@ -51,19 +51,20 @@ def compile_node(node: Node | None) -> ColumnElement[bool]:
 def test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
     """``col op values`` for a comparison, [NOT] LIKE/ILIKE or [NOT] IN."""
     if op in ("IN", "NOT IN"):
-        return col.in_(list(values)) if op == "IN" else col.not_in(list(values))
+        return cast("ColumnElement[Any]", col.in_(list(values)) if op == "IN" else col.not_in(list(values)))
     if op.endswith("LIKE"):
         cond = like(col, values[0], case_sensitive=not op.endswith("ILIKE"))
         return not_(cond) if op.startswith("NOT") else cond
     v = values[0]
-    return {
+    tests: dict[str, Any] = {
         "=": lambda: col == v,
         "!=": lambda: col != v,
         ">": lambda: col > v,
         ">=": lambda: col >= v,
         "<": lambda: col < v,
         "<=": lambda: col <= v,
-    }[op]()
+    }
+    return cast("ColumnElement[bool]", tests[op]())
 
 
 def _key_value(node: Compare, table: Any) -> ColumnElement[bool]:
@@ -82,8 +83,8 @@ def key_table(kind: str) -> Any:
 def key_column(ident: Any, table: Any) -> ColumnElement[Any]:
     """The column of ``table`` (or an alias of it) a metric, param or tag identifier reads."""
     if ident.kind == "metric":
-        return {"latest": table.c.value, "min": table.c.min_value, "max": table.c.max_value}[ident.agg]
-    return table.c.value
+        return cast("ColumnElement[Any]", {"latest": table.c.value, "min": table.c.min_value, "max": table.c.max_value}[ident.agg])
+    return cast("ColumnElement[Any]", table.c.value)
 
 
 def value_test(node: Compare, table: Any) -> ColumnElement[bool]:
@@ -136,13 +137,13 @@ def _day_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]
 
     def within(v: Any) -> ColumnElement[bool]:
         lo, hi = v if isinstance(v, tuple) else (v, v)
-        return (col >= lo) & (col < hi) if isinstance(v, tuple) else col == v
+        return cast("ColumnElement[Any]", (col >= lo) & (col < hi) if isinstance(v, tuple) else col == v)
 
     if op in ("IN", "NOT IN", "=", "!="):
         cond = or_(*(within(v) for v in values))
         return cond if op in ("IN", "=") else and_(col.is_not(None), not_(cond))
     lo, hi = values[0]
-    return {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op]
+    return cast("ColumnElement[Any]", {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op])
 
 
 def _cells(node: Compare) -> ColumnElement[bool]:

@@ -78,7 +78,9 @@ class Plan:
         """The ``head`` query (SELECT runs.id ... ORDER BY ...) and the ``tail`` (the runs
         sorting after every row of head, in order, or None) for the first ``need`` rows."""
         ident, descending = self.items[0]
-        direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+        def direction(c: Any) -> Any:
+            return c.desc() if descending else c.asc()
+
         joins, order_alias = dict(self.joins), self.order_alias
         if ident.kind == "metric" and order_alias is None:
             order_alias = s.latest_metrics.alias("order_key")
@@ -196,7 +198,7 @@ def _then_sqlite(join: _Then, compiler: Any, **kw: Any) -> str:
 
 @compiles(_Then)
 def _then_default(join: _Then, compiler: Any, **kw: Any) -> str:
-    return compiler.visit_join(join, **kw)
+    return str(compiler.visit_join(join, **kw))
 
 
 def _joined(joins: dict[Any, str]) -> Any:
@@ -249,6 +251,7 @@ def fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
     values = [params[name] for name in compiled.positiontup or []]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        return cursor.execute(str(compiled), values).fetchall()
+        rows: list[tuple[Any, ...]] = cursor.execute(str(compiled), values).fetchall()
+        return rows
     finally:
         cursor.close()
