@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.interop import mlflow_client as mc
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from nbtrack.store import Store
 
 
@@ -56,7 +53,7 @@ def import_runs(
         experiments = [found]
     else:
         experiments = list(mlflow.search_experiments())
-    mapping = _imported(store)
+    mapping = store.runs_by_tag(mc.MLFLOW_RUN_TAG)  # MLflow run id -> nbtrack run id of earlier imports
     local = set(store.list_run_ids(include_deleted=True))
     out = []
     for exp in experiments:
@@ -89,23 +86,7 @@ def _is_hex32(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-def _imported(store: Store) -> dict[str, str]:
-    """MLflow run id -> nbtrack run id of the runs imported before."""
-    from sqlalchemy import select
-
-    from nbtrack.store import schema as s
-
-    t = s.tags
-    q = select(t.c.value, t.c.run_id).where(t.c.key == mc.MLFLOW_RUN_TAG)
-    return dict(store.read(lambda conn: conn.execute(q).all()))
-
-
 def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str, mapping: dict[str, str]) -> None:
-    from sqlalchemy import insert
-
-    from nbtrack.store import schema as s
-    from nbtrack.store.summary import fill_summaries
-
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}
     tags[mc.MLFLOW_RUN_TAG] = info.run_id
@@ -128,15 +109,7 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
         "notebook_path": tags.get("mlflow.source.name") if tags.get("mlflow.source.type") == "NOTEBOOK" else None,
         "git_commit": tags.get("mlflow.source.git.commit"),
     }
-
-    def write(conn: Connection) -> None:
-        conn.execute(insert(s.runs), [{**row, "experiment_id": store.experiment_id(conn, experiment)}])
-        store.write_batch(conn, rid, dict(data.params), tags, points)
-        if artifacts:
-            conn.execute(insert(s.artifacts), [{"run_id": rid, **a, "created": time.time()} for a in artifacts])
-        fill_summaries(conn)
-
-    store.write(write)
+    store.add_run(row, experiment, dict(data.params), tags, points, artifacts)
 
 
 def _artifacts(store: Store, mlflow: Any, mid: str) -> list[dict[str, Any]]:

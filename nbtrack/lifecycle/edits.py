@@ -8,20 +8,15 @@ takes a run id or a unique prefix of one and returns the full id(s).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
-
-from nbtrack.errors import NotFoundError, ValidationError
+from nbtrack.errors import ValidationError
+from nbtrack.store import edits as stored
 from nbtrack.store import open_store
-from nbtrack.store import schema as s
 from nbtrack.validation import check_label, check_tag
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from nbtrack.store import Store
 
 MAX_NOTES = 100_000
@@ -51,16 +46,10 @@ def set_run_tags(run_id: str, tags: Mapping[str, Any], *, store: Store | str | N
     """Add or replace tags ``{key: value}`` of a run (values are stored as text)."""
     if not isinstance(tags, Mapping) or not tags:
         raise ValidationError('tags must be a non-empty mapping {"key": "value"}')
-    rows = [dict(zip(("key", "value"), check_tag(k, v), strict=True)) for k, v in tags.items()]
+    checked = dict(check_tag(k, v) for k, v in tags.items())
     st = open_store(store, create=False)
     rid = st.resolve_run_id(run_id)
-    t = s.tags
-
-    def fn(conn: Connection) -> None:
-        conn.execute(delete(t).where(t.c.run_id == rid, t.c.key.in_([r["key"] for r in rows])))
-        conn.execute(insert(t), [{"run_id": rid, **r} for r in rows])
-
-    st.write(fn)
+    stored.set_tags(st, rid, checked)
     return rid
 
 
@@ -73,28 +62,15 @@ def delete_run_tag(run_id: str, key: str, *, store: Store | str | None = None) -
     """Remove one tag of a run (``MlflowClient.delete_tag``); a tag it lacks is an error."""
     st = open_store(store, create=False)
     rid = st.resolve_run_id(run_id)
-    t = s.tags
-
-    def fn(conn: Connection) -> None:
-        if conn.execute(delete(t).where(t.c.run_id == rid, t.c.key == key)).rowcount == 0:
-            raise NotFoundError(f"run {rid} has no tag {key!r}")
-
-    st.write(fn)
+    stored.delete_tag(st, rid, key)
     return rid
 
 
 def move_run(run_id: str, experiment: str, *, store: Store | str | None = None) -> str:
     """Move a run to another existing experiment."""
-    from nbtrack.lifecycle.experiments import experiment_row
-
     st = open_store(store, create=False)
     rid = st.resolve_run_id(run_id)
-
-    def fn(conn: Connection) -> None:
-        row = experiment_row(conn, experiment)
-        conn.execute(update(s.runs).where(s.runs.c.id == rid).values(experiment_id=row["id"]))
-
-    st.write(fn)
+    stored.move_run(st, rid, experiment)
     return rid
 
 
@@ -156,7 +132,6 @@ def _selection(
     *,
     deleted: bool,
 ) -> list[str]:
-    from nbtrack.lifecycle.experiments import experiment_row
     from nbtrack.query import compile_filter
     from nbtrack.timespec import parse_time
 
@@ -170,44 +145,15 @@ def _selection(
         return list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
     if not selectors:
         raise ValidationError("name the runs, or select them with an experiment, a filter or a time")
-    r = s.runs
-    q = select(r.c.id).where(compile_filter(filter_string or None))
+    where = compile_filter(filter_string or None)
+    bound = parse_time(when) if when is not None else None
+    st.detect_killed()  # a run of a dead process is killed, not running, when it is selected
     if deleted:
-        q = q.where(r.c.deleted_at.is_not(None))
-        if when is not None:
-            q = q.where(r.c.deleted_at >= parse_time(when))
-        q = q.order_by(r.c.deleted_at.desc(), r.c.start_time.desc(), r.c.id)  # deleted together: newest first
-    else:
-        q = q.where(r.c.deleted_at.is_(None))
-        if when is not None:
-            q = q.where(r.c.start_time <= parse_time(when))
-        q = q.order_by(r.c.start_time, r.c.id)
-    if max_runs is not None:
-        q = q.limit(max_runs)
-
-    def fn(conn: Connection) -> list[str]:
-        query = q
-        if experiment is not None:
-            query = query.where(r.c.experiment_id == experiment_row(conn, experiment, deleted=None)["id"])
-        return list(conn.execute(query).scalars())
-
-    st.detect_killed()
-    return st.read(fn)
+        return stored.select_runs(st, where, deleted=True, experiment=experiment, since=bound, limit=max_runs)
+    return stored.select_runs(st, where, deleted=False, experiment=experiment, until=bound, limit=max_runs)
 
 
 def _set_deleted(st: Store, refs: list[str], deleted: bool) -> list[str]:
     ids = list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
-    r = s.runs
-
-    def fn(conn: Connection) -> None:
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            if deleted:  # a run deleted twice keeps its first time (gc --older-than counts from it)
-                stmt = update(r).where(r.c.id.in_(chunk), r.c.deleted_at.is_(None)).values(deleted_at=time.time())
-            else:
-                stmt = update(r).where(r.c.id.in_(chunk)).values(deleted_at=None)
-            conn.execute(stmt)
-
-    if ids:
-        st.write(fn)
+    stored.set_deleted(st, ids, deleted)
     return ids
