@@ -48,7 +48,7 @@ def source_of(i: int) -> str:
 def build_run(root: Path) -> tuple[object, str]:
     from nbtrack.capture.environment import capture_environment, environment_bytes
     from nbtrack.capture.snapshot import capture_snapshot
-    from nbtrack.store.sql import Store
+    from nbtrack.store import CellRecord, FileEvent, Store
 
     project = root / "project"
     project.mkdir()
@@ -94,36 +94,28 @@ def build_run(root: Path) -> tuple[object, str]:
         diff: dict[str, str | None] = {v: uuid.uuid4().hex, "total": uuid.uuid4().hex}
         failed = i == 250
         store.record_cell(
-            {
-                "session_id": session_id,
-                "seq": seq,
-                "execution_count": seq,
-                "cell_id": uuid.uuid4().hex[:8],
-                "start_time": now + i,
-                "end_time": now + i + 0.01,
-                "status": "error" if failed else "ok",
-                "error_type": "ValueError" if failed else None,
-                "error_message": "bad" if failed else None,
-                "created": json.dumps([v] if i < VARS else []),
-                "changed": json.dumps([] if i < VARS else [v]),
-                "deleted": "[]",
-                "touched": json.dumps(sorted({v, f"v{(i - 1) % VARS}", "total"})),
-                "notebook_path": str(project / "bench.ipynb"),
-            },
-            source_of(i),
-            diff,
+            CellRecord(
+                session_id=session_id,
+                seq=seq,
+                source=source_of(i),
+                start_time=now + i,
+                end_time=now + i + 0.01,
+                status="error" if failed else "ok",
+                execution_count=seq,
+                cell_id=uuid.uuid4().hex[:8],
+                error_type="ValueError" if failed else None,
+                error_message="bad" if failed else None,
+                created=(v,) if i < VARS else (),
+                changed=() if i < VARS else (v,),
+                touched=tuple(sorted({v, f"v{(i - 1) % VARS}", "total"})),
+                notebook_path=str(project / "bench.ipynb"),
+                state_diff=diff,
+            )
         )
         if i % 25 == 0:
             events.append(
-                {
-                    "session_id": session_id,
-                    "seq": seq,
-                    "run_id": None,
-                    "path": str(project / f"data_{i}.csv"),
-                    "mode": "read",
-                    "hash": uuid.uuid4().hex,
-                    "size": 1000 + i,
-                }
+                FileEvent(session_id, str(project / f"data_{i}.csv"), "read", seq=seq, hash=uuid.uuid4().hex,
+                          size=1000 + i)
             )
     store.add_file_events(events)
     snapshot = capture_snapshot(store, str(project), [])
