@@ -27,6 +27,6 @@ def test_mypy_finds_nothing_in_the_package() -> None:
 
 
 @pytest.mark.slow
-def test_mypy_strict_finds_nothing_in_the_query_layer() -> None:
-    done = _run("mypy", "--strict", "nbtrack/query")
+def test_mypy_strict_finds_nothing_in_the_store_and_query_layers() -> None:
+    done = _run("mypy", "--strict", "nbtrack/store", "nbtrack/query")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -122,6 +122,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return _show_metric(store, args)
     if args.max_points is not None:
         raise ValidationError("--max-points goes with --metric KEY")
+    store.detect_killed()  # a run whose process died shows as killed, as in `nbtrack runs`
     record = run_detail(store, store.resolve_run_id(args.run))
     if args.json:
         _print_json(record)

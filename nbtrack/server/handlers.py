@@ -73,6 +73,7 @@ class RunHandler(NbtrackHandler):
 
         def work() -> dict[str, Any]:
             store = self.open_store(url)
+            detect_killed_now_and_then(store)
             return read_run(store, store.resolve_run_id(run_id))
 
         self.send(await self.blocking(work), sanitized=True)
