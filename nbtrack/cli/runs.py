@@ -159,7 +159,7 @@ def print_table(records: Sequence[dict[str, Any]], chosen: Sequence[Column] | No
         print("no runs")
         return
     lines, hidden = table_lines(records, chosen, width)
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)  # before the notes on stderr, when both go to one file
     _note_missing(records, chosen)
     if hidden:
         print(more_line(hidden, width), file=sys.stderr)
