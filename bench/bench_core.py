@@ -27,7 +27,9 @@ class Kernel:
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env={**os.environ, **env}, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        self.km.start_kernel(
+            env={**os.environ, **env}, extra_arguments=["--IPKernelApp.log_level=ERROR"]
+        )
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -40,7 +42,9 @@ class Kernel:
         return elapsed
 
     def value(self, expr: str) -> Any:
-        reply = self.kc.execute_interactive("", user_expressions={"v": expr}, timeout=60, output_hook=lambda m: None)
+        reply = self.kc.execute_interactive(
+            "", user_expressions={"v": expr}, timeout=60, output_hook=lambda m: None
+        )
         return reply["content"]["user_expressions"]["v"]["data"]["text/plain"]
 
     def close(self) -> None:
@@ -68,7 +72,9 @@ def hook_time(tracked: Kernel, code: str, n: int) -> float:
     for _ in range(n):
         tracked.run(code)
     value = float(tracked.value("sorted(_times)[len(_times) // 2]"))
-    tracked.run("get_ipython().events.unregister('post_run_cell', _timed)\nget_ipython().events.register('post_run_cell', _post)")
+    tracked.run(
+        "get_ipython().events.unregister('post_run_cell', _timed)\nget_ipython().events.register('post_run_cell', _post)"
+    )
     return value
 
 
@@ -81,25 +87,35 @@ def kernel_figures(store: str) -> list[str]:
             k.run(SMALL_NS)
         base, with_nbt = per_cell(plain, tracked, "x = 1", 200)
         hook = hook_time(tracked, "x = 1", 200)
-        rows.append(f"| added per cell, 100 small variables | {(with_nbt - base) * 1e3:.2f} ms "
-                    f"(round trip {base * 1e3:.2f} → {with_nbt * 1e3:.2f} ms; nbtrack's hook itself {hook * 1e3:.2f} ms) | ≤ 2 ms |")
+        rows.append(
+            f"| added per cell, 100 small variables | {(with_nbt - base) * 1e3:.2f} ms "
+            f"(round trip {base * 1e3:.2f} → {with_nbt * 1e3:.2f} ms; nbtrack's hook itself {hook * 1e3:.2f} ms) | ≤ 2 ms |"
+        )
         for k in (plain, tracked):
             k.run("import numpy as np\nbig = np.zeros(125_000_000)")  # 1 GB
         base, with_nbt = per_cell(plain, tracked, "x = 2", 50)
         hook = hook_time(tracked, "x = 2", 50)
-        rows.append(f"| added per cell, unchanged 1 GB array present | {(with_nbt - base) * 1e3:.2f} ms "
-                    f"(hook {hook * 1e3:.2f} ms) | ≤ 5 ms |")
+        rows.append(
+            f"| added per cell, unchanged 1 GB array present | {(with_nbt - base) * 1e3:.2f} ms "
+            f"(hook {hook * 1e3:.2f} ms) | ≤ 5 ms |"
+        )
         base, with_nbt = per_cell(plain, tracked, "big[0] += 1", 10)
         added = with_nbt - base
-        rows.append(f"| added per cell, the 1 GB array changed | {added * 1e3:.0f} ms → {1.0 / added:.1f} GB/s hashing "
-                    f"(round trip {base * 1e3:.1f} → {with_nbt * 1e3:.1f} ms) | ≥ 5 GB/s |")
+        rows.append(
+            f"| added per cell, the 1 GB array changed | {added * 1e3:.0f} ms → {1.0 / added:.1f} GB/s hashing "
+            f"(round trip {base * 1e3:.1f} → {with_nbt * 1e3:.1f} ms) | ≥ 5 GB/s |"
+        )
         for k in (plain, tracked):
             k.run("del big")
         n = 100_000
-        t = tracked.run(f"_run = nbtrack.start_run(name='bench')\nfor i in range({n}):\n    nbtrack.log_metric('x', i)")
+        t = tracked.run(
+            f"_run = nbtrack.start_run(name='bench')\nfor i in range({n}):\n    nbtrack.log_metric('x', i)"
+        )
         tracked.run("nbtrack.end_run()")
-        rows.append(f"| log_metric in a kernel cell, durable at the cell's end | {n / t:,.0f} points/s "
-                    f"({n:,} points, cell round trip {t:.2f} s) | ≥ 100,000/s |")
+        rows.append(
+            f"| log_metric in a kernel cell, durable at the cell's end | {n / t:,.0f} points/s "
+            f"({n:,} points, cell round trip {t:.2f} s) | ≥ 100,000/s |"
+        )
     finally:
         plain.close()
         tracked.close()
@@ -114,7 +130,9 @@ def import_time() -> tuple[float, float]:
 
     base = statistics.median(run("pass") for _ in range(9))
     nbt = statistics.median(run("import nbtrack") for _ in range(9))
-    ext = statistics.median(run("import nbtrack, nbtrack.recording.recorder, nbtrack.magics") for _ in range(5))
+    ext = statistics.median(
+        run("import nbtrack, nbtrack.recording.recorder, nbtrack.magics") for _ in range(5)
+    )
     return nbt - base, ext - base
 
 
@@ -175,7 +193,7 @@ Per-cell overhead in a real kernel: median round trip of the same cell in a plai
 {chr(10).join(kernel_rows)}
 | `import nbtrack` | {imp * 1e3:.0f} ms over a bare interpreter (with the recorder's modules: {ext * 1e3:.0f} ms) | ≤ 150 ms |
 
-Logging API in one process, against MLflow {__import__('mlflow').__version__} with its SQLite store in the same run:
+Logging API in one process, against MLflow {__import__("mlflow").__version__} with its SQLite store in the same run:
 
 | what | nbtrack | baseline | target |
 |---|---|---|---|

@@ -114,8 +114,14 @@ def build_run(root: Path) -> tuple[object, str]:
         )
         if i % 25 == 0:
             events.append(
-                FileEvent(session_id, str(project / f"data_{i}.csv"), "read", seq=seq, hash=uuid.uuid4().hex,
-                          size=1000 + i)
+                FileEvent(
+                    session_id,
+                    str(project / f"data_{i}.csv"),
+                    "read",
+                    seq=seq,
+                    hash=uuid.uuid4().hex,
+                    size=1000 + i,
+                )
             )
     store.add_file_events(events)
     snapshot = capture_snapshot(store, str(project), [])

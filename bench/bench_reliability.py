@@ -64,12 +64,18 @@ get_ipython().events.register("post_run_cell", _t1)
 """
 
 
-def start_scripts(n: int, seconds: float, store: str, work: Path) -> list[tuple[subprocess.Popen[str], Path]]:
+def start_scripts(
+    n: int, seconds: float, store: str, work: Path
+) -> list[tuple[subprocess.Popen[str], Path]]:
     procs = []
     for w in range(n):
         out = work / f"script-{w}.json"
-        p = subprocess.Popen([sys.executable, "-c", SCRIPT_WORKER, str(w), str(seconds), str(out)],
-                             env={**os.environ, "NBTRACK_STORE": store}, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT_WORKER, str(w), str(seconds), str(out)],
+            env={**os.environ, "NBTRACK_STORE": store},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         procs.append((p, out))
     return procs
 
@@ -114,8 +120,10 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
         while time.time() < deadline:
             plain = cells % 5 != 0
             if not plain:
-                code = (f"%%track --name k{index}-{runs} --experiment load-kernels --no-system-metrics\n"
-                        "for s in range(50):\n    nbtrack.log_metric('score', s)")
+                code = (
+                    f"%%track --name k{index}-{runs} --experiment load-kernels --no-system-metrics\n"
+                    "for s in range(50):\n    nbtrack.log_metric('score', s)"
+                )
                 runs += 1
             else:
                 code = plain_cell(cells)
@@ -126,16 +134,26 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
             assert out["status"] == "ok", out
             warnings += out["stderr"].count("NbtrackWarning")
             cells += 1
-        out = k.run("import json, nbtrack.recording.recorder\nprint(json.dumps({'times': _times, 'session': nbtrack.recording.recorder._recorder.session.id}))")
+        out = k.run(
+            "import json, nbtrack.recording.recorder\nprint(json.dumps({'times': _times, 'session': nbtrack.recording.recorder._recorder.session.id}))"
+        )
         info = json.loads(out["stdout"])
         # the cells above plus the two set-up cells and this one (recorded by its own hook run)
-        return {"cells": cells + 3, "runs": runs, "times": info["times"][:-1], "session": info["session"],
-                "warnings": warnings, "trips": trips}
+        return {
+            "cells": cells + 3,
+            "runs": runs,
+            "times": info["times"][:-1],
+            "session": info["session"],
+            "warnings": warnings,
+            "trips": trips,
+        }
     finally:
         k.shutdown()
 
 
-def verify(store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str, Any]]) -> dict[str, Any]:
+def verify(
+    store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Count everything in the store against what the writers logged."""
     import sqlite3
 
@@ -143,10 +161,19 @@ def verify(store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str
     try:
         problems = []
         expected_points = 0
-        per_run = {(rid, key): (n, distinct) for rid, key, n, distinct in db.execute(
-            "SELECT run_id, key, COUNT(*), COUNT(DISTINCT step) FROM metrics GROUP BY run_id, key")}
-        summary = {(rid, key): n for rid, key, n in db.execute("SELECT run_id, key, count FROM latest_metrics")}
-        artifacts = dict(db.execute("SELECT run_id, COUNT(*) FROM artifacts GROUP BY run_id").fetchall())
+        per_run = {
+            (rid, key): (n, distinct)
+            for rid, key, n, distinct in db.execute(
+                "SELECT run_id, key, COUNT(*), COUNT(DISTINCT step) FROM metrics GROUP BY run_id, key"
+            )
+        }
+        summary = {
+            (rid, key): n
+            for rid, key, n in db.execute("SELECT run_id, key, count FROM latest_metrics")
+        }
+        artifacts = dict(
+            db.execute("SELECT run_id, COUNT(*) FROM artifacts GROUP BY run_id").fetchall()
+        )
         status = dict(db.execute("SELECT id, status FROM runs").fetchall())
         for s in scripts:
             for rid, points in s["runs"].items():
@@ -154,7 +181,9 @@ def verify(store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str
                     expected_points += points
                     n, distinct = per_run.get((rid, key), (0, 0))
                     if n != points or distinct != points or summary.get((rid, key)) != points:
-                        problems.append(f"run {rid[:8]} {key}: {n} points ({distinct} distinct steps, summary {summary.get((rid, key))}), expected {points}")
+                        problems.append(
+                            f"run {rid[:8]} {key}: {n} points ({distinct} distinct steps, summary {summary.get((rid, key))}), expected {points}"
+                        )
                 if status.get(rid) != "finished":
                     problems.append(f"run {rid[:8]} is {status.get(rid)}")
             got = sum(artifacts.get(rid, 0) for rid in s["runs"])
@@ -162,15 +191,24 @@ def verify(store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str
                 problems.append(f"artifacts: {got} stored, {s['artifacts']} logged")
         cells = 0
         for k in kernels:
-            n, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM cells WHERE session_id = ?", (k["session"],)).fetchone()
+            n, distinct = db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT seq) FROM cells WHERE session_id = ?",
+                (k["session"],),
+            ).fetchone()
             cells += n
             if n != k["cells"] or distinct != n:
-                problems.append(f"kernel session {k['session'][:8]}: {n} cells stored ({distinct} distinct), {k['cells']} executed")
+                problems.append(
+                    f"kernel session {k['session'][:8]}: {n} cells stored ({distinct} distinct), {k['cells']} executed"
+                )
             rows = db.execute(
                 "SELECT r.id, COUNT(m.step), COUNT(DISTINCT m.step) FROM runs r LEFT JOIN metrics m ON m.run_id = r.id AND m.key = 'score' "
-                "WHERE r.session_id = ? GROUP BY r.id", (k["session"],)).fetchall()
+                "WHERE r.session_id = ? GROUP BY r.id",
+                (k["session"],),
+            ).fetchall()
             if len(rows) != k["runs"] or any(n != 50 or d != 50 for _, n, d in rows):
-                problems.append(f"kernel session {k['session'][:8]}: {len(rows)} runs, points {[n for _, n, _ in rows][:5]}...")
+                problems.append(
+                    f"kernel session {k['session'][:8]}: {len(rows)} runs, points {[n for _, n, _ in rows][:5]}..."
+                )
             expected_points += 50 * k["runs"]
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
         if integrity != "ok":
@@ -178,8 +216,14 @@ def verify(store_dir: str, scripts: list[dict[str, Any]], kernels: list[dict[str
         total = db.execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
         if total != expected_points:
             problems.append(f"{total} metric points stored, {expected_points} logged")
-        return {"problems": problems, "points": total, "expected_points": expected_points, "cells": cells,
-                "runs": len(status), "artifacts": sum(artifacts.values())}
+        return {
+            "problems": problems,
+            "points": total,
+            "expected_points": expected_points,
+            "cells": cells,
+            "runs": len(status),
+            "artifacts": sum(artifacts.values()),
+        }
     finally:
         db.close()
 
@@ -233,7 +277,10 @@ def load_test(seconds: float, n_scripts: int, n_kernels: int, work: Path) -> dic
     result.update(
         plain_trip_median=statistics.median(plain) if plain else None,
         tracked_trip_median=statistics.median(trips) if trips else None,
-        seconds=elapsed, writers=n_scripts + n_kernels, scripts=n_scripts, kernels=n_kernels,
+        seconds=elapsed,
+        writers=n_scripts + n_kernels,
+        scripts=n_scripts,
+        kernels=n_kernels,
         warnings=script_warnings + sum(k["warnings"] for k in kernels),
         cell_overhead_median=statistics.median(times) if times else None,
         cell_overhead_p95=times[int(len(times) * 0.95)] if times else None,
@@ -257,8 +304,12 @@ conn.execute("ROLLBACK")
 def lock_store(db_path: Path, seconds: float) -> subprocess.Popen[str]:
     """Another process holding the SQLite file with ``BEGIN EXCLUSIVE`` for ``seconds``, or
     until ``release(proc)``; returns once the lock is held."""
-    proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_path), str(seconds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db_path), str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -316,16 +367,16 @@ def main() -> None:
     ms = lambda v: f"{v * 1e3:.1f} ms" if v is not None else "-"  # noqa: E731
     body = f"""{header}
 
-{r['writers']} processes ({r['scripts']} scripts using the logging API, {r['kernels']} real kernels running cells and `%%track` runs) wrote into one embedded SQLite store for {r['seconds']:.0f} s.
+{r["writers"]} processes ({r["scripts"]} scripts using the logging API, {r["kernels"]} real kernels running cells and `%%track` runs) wrote into one embedded SQLite store for {r["seconds"]:.0f} s.
 
 | | |
 |---|---|
-| metric points stored / logged | {r['points']:,} / {r['expected_points']:,} |
-| runs, artifacts, kernel cells | {r['runs']:,}, {r['artifacts']:,}, {r['cells']:,} |
-| lost or duplicated points, cells, artifacts | {len(r['problems'])} problems{': ' + '; '.join(r['problems'][:3]) if r['problems'] else ''} |
-| nbtrack warnings | {r['warnings']} |
-| time nbtrack adds per kernel cell under this load (median / p95 / max) | {ms(r['cell_overhead_median'])} / {ms(r['cell_overhead_p95'])} / {ms(r['cell_overhead_max'])} |
-| round trip of a plain cell under this load, median: without nbtrack (a third kernel) / with it | {ms(r['plain_trip_median'])} / {ms(r['tracked_trip_median'])} (added: {ms(r['tracked_trip_median'] - r['plain_trip_median'])}) |
+| metric points stored / logged | {r["points"]:,} / {r["expected_points"]:,} |
+| runs, artifacts, kernel cells | {r["runs"]:,}, {r["artifacts"]:,}, {r["cells"]:,} |
+| lost or duplicated points, cells, artifacts | {len(r["problems"])} problems{": " + "; ".join(r["problems"][:3]) if r["problems"] else ""} |
+| nbtrack warnings | {r["warnings"]} |
+| time nbtrack adds per kernel cell under this load (median / p95 / max) | {ms(r["cell_overhead_median"])} / {ms(r["cell_overhead_p95"])} / {ms(r["cell_overhead_max"])} |
+| round trip of a plain cell under this load, median: without nbtrack (a third kernel) / with it | {ms(r["plain_trip_median"])} / {ms(r["tracked_trip_median"])} (added: {ms(r["tracked_trip_median"] - r["plain_trip_median"])}) |
 
 Cells while another process holds the SQLite file with `BEGIN EXCLUSIVE` (wall time per trivial cell, client side, one kernel, otherwise idle machine):
 

@@ -15,7 +15,10 @@ CELLS = [
     "%load_ext nbtrack",
     "import numpy as np\nrng = np.random.default_rng(0)",
     "X = rng.normal(size=(4000, 200))\ny = (X[:, 0] + rng.normal(size=4000) > 0).astype(float)",
-    *[f"W{i} = np.linalg.lstsq(X[:, :{50 + i * 10}], y, rcond=None)[0]\nerr{i} = float(((X[:, :{50 + i * 10}] @ W{i} - y) ** 2).mean())" for i in range(12)],
+    *[
+        f"W{i} = np.linalg.lstsq(X[:, :{50 + i * 10}], y, rcond=None)[0]\nerr{i} = float(((X[:, :{50 + i * 10}] @ W{i} - y) ** 2).mean())"
+        for i in range(12)
+    ],
     "C = X.T @ X\nevals = np.linalg.eigvalsh(C)",
     "%%track --name fit\nfor i in range(12):\n    nbtrack.log_metric('err', globals()[f'err{i}'], step=i)",
 ]
@@ -40,7 +43,9 @@ def main() -> None:
         store_url = os.path.join(tmp, "store")
         os.environ["NBTRACK_STORE"] = store_url
         path = Path(tmp) / "analysis.ipynb"
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS]), path)
+        nbformat.write(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS]), path
+        )
         run_id, ok = run_notebook(str(path), store_url=store_url)
         assert ok
         store = open_store(store_url)

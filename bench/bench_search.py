@@ -92,9 +92,11 @@ def main() -> None:
     lines: list[str] = []
     out = lines.append
     load = os.getloadavg()[0]
-    out(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    out(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {load:.1f} at start (other work shares the machine). Calibration: `sum(range(10**7))` "
-        f"takes {calibration():.2f} s CPU here (about 0.15-0.2 s on a current laptop).")
+        f"takes {calibration():.2f} s CPU here (about 0.15-0.2 s on a current laptop)."
+    )
     out("")
     t = time.perf_counter()
     root = big_store()
@@ -102,44 +104,68 @@ def main() -> None:
     store = Store(root)
     out(f"### {BIG:,} runs (10 params, 10 metrics x 100 steps, 5 tags per run)")
     out("")
-    out(f"Store built in {built} s with bulk `executemany` (cached in {CACHE}). `latest_metrics` holds the "
+    out(
+        f"Store built in {built} s with bulk `executemany` (cached in {CACHE}). `latest_metrics` holds the "
         f"summary of all 100 steps (latest, min, max, count) for every run; the raw per-step `metrics` history is "
         f"inserted for the first {BIG_HISTORY:,} runs only ({BIG_HISTORY * 1000:,} rows, not 100M): searches "
-        "never read it.")
+        "never read it."
+    )
     out("")
     out("| measurement | wall (best of 3) | CPU | target |")
     out("| --- | --- | --- | --- |")
     w, c, (ids, _) = timed(lambda: search_run_ids(store, FILTER, order_by=ORDER, max_results=1000))
-    out(f"| `search_run_ids`: `{FILTER}` ordered by `metrics.acc DESC`, first 1,000 of {len(search_run_ids(store, FILTER)[0]):,} | {ms(w)} | {ms(c)} | 50 ms |")
+    out(
+        f"| `search_run_ids`: `{FILTER}` ordered by `metrics.acc DESC`, first 1,000 of {len(search_run_ids(store, FILTER)[0]):,} | {ms(w)} | {ms(c)} | 50 ms |"
+    )
     w, c, _ = timed(lambda: search_run_ids(store, FILTER, max_results=1000))
     out(f"| same filter, default order (start_time DESC), first 1,000 | {ms(w)} | {ms(c)} | |")
-    w, c, _ = timed(lambda: search_run_ids(store, "params.model = 'rf' AND tags.owner = 'anna'", max_results=1000))
+    w, c, _ = timed(
+        lambda: search_run_ids(
+            store, "params.model = 'rf' AND tags.owner = 'anna'", max_results=1000
+        )
+    )
     out(f"| `params.model = 'rf' AND tags.owner = 'anna'`, first 1,000 | {ms(w)} | {ms(c)} | |")
     w, c, _ = timed(lambda: search_runs(FILTER, order_by=ORDER, max_results=1000, store=store))
     out(f"| `search_runs` DataFrame of the first 1,000 (filtered, ordered) | {ms(w)} | {ms(c)} | |")
-    for order in ("metrics.acc DESC", "MIN(metrics.loss)", "params.lr"):  # the sidebar's and table's sorts
-        w, c, _ = timed(lambda order=order: search_run_ids(store, None, order_by=[order], max_results=100))
+    for order in (
+        "metrics.acc DESC",
+        "MIN(metrics.loss)",
+        "params.lr",
+    ):  # the sidebar's and table's sorts
+        w, c, _ = timed(
+            lambda order=order: search_run_ids(store, None, order_by=[order], max_results=100)
+        )
         out(f"| every run ordered by `{order}`, first 100 | {ms(w)} | {ms(c)} | |")
     for text in ("metrics.loss < 0.2", "MIN(metrics.loss) < 0.2", "MAX(metrics.loss) > 0.9"):
         w, c, (ids, _) = timed(lambda text=text: search_run_ids(store, text))
-        out(f"| all ids matching `{text}` ({len(ids):,} runs) | {ms(w)} | {ms(c)} | MIN/MAX ~ LATEST |")
-    w, c, _ = timed(lambda: search_run_ids(store, "cells.source LIKE '%xgboost%'", max_results=1000))
+        out(
+            f"| all ids matching `{text}` ({len(ids):,} runs) | {ms(w)} | {ms(c)} | MIN/MAX ~ LATEST |"
+        )
+    w, c, _ = timed(
+        lambda: search_run_ids(store, "cells.source LIKE '%xgboost%'", max_results=1000)
+    )
     out(f"| `cells.source LIKE '%xgboost%'`, first 1,000 | {ms(w)} | {ms(c)} | |")
     w, c, df = timed(lambda: search_runs(store=store), repeat=2)
-    out(f"| `search_runs()` of all {len(df):,} runs into a DataFrame ({df.shape[1]} columns) | {w:.1f} s | {c:.1f} s | 2 s |")
+    out(
+        f"| `search_runs()` of all {len(df):,} runs into a DataFrame ({df.shape[1]} columns) | {w:.1f} s | {c:.1f} s | 2 s |"
+    )
     store.close()
     out("")
 
     nb_root, ml_db, nb_load, ml_load = small_stores()
     out(f"### nbtrack vs MLflow {_mlflow_version()} at {SMALL:,} runs")
     out("")
-    out(f"Same runs in both (same generator): params, tags and metrics; full 100-step history for the first "
+    out(
+        f"Same runs in both (same generator): params, tags and metrics; full 100-step history for the first "
         f"{SMALL_HISTORY} runs, and min/max/latest as three points for the others (MLflow's `log_batch` at 100 "
         f"steps costs ~0.3 s a run here, 25 minutes for 5,000). Loading took {nb_load:.0f} s into nbtrack "
         f"(`Store.create_run` + `write_batch`, one transaction each) and {ml_load:.0f} s into MLflow "
-        "(`MlflowClient` on `sqlite:///`, `create_run` + `log_batch` + `set_terminated`).")
+        "(`MlflowClient` on `sqlite:///`, `create_run` + `log_batch` + `set_terminated`)."
+    )
     out("")
-    out("| search (filter above, `metrics.acc DESC`, max 1,000) | nbtrack | MLflow | MLflow / nbtrack |")
+    out(
+        "| search (filter above, `metrics.acc DESC`, max 1,000) | nbtrack | MLflow | MLflow / nbtrack |"
+    )
     out("| --- | --- | --- | --- |")
     for label, nb_fn, ml_fn in _comparisons(nb_root, ml_db):
         nw, _, nres = timed(nb_fn)
@@ -160,7 +186,9 @@ def _mlflow_version() -> str:
     return mlflow.__version__
 
 
-def _comparisons(nb_root: str, ml_db: str) -> list[tuple[str, Callable[[], int], Callable[[], int]]]:
+def _comparisons(
+    nb_root: str, ml_db: str
+) -> list[tuple[str, Callable[[], int], Callable[[], int]]]:
     import logging
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -176,15 +204,21 @@ def _comparisons(nb_root: str, ml_db: str) -> list[tuple[str, Callable[[], int],
     mlflow.set_tracking_uri(uri)
     exp_ids = [e.experiment_id for e in client.search_experiments()]
     return [
-        ("ids / Run objects",
-         lambda: len(search_run_ids(store, FILTER, order_by=ORDER, max_results=1000)[0]),
-         lambda: len(client.search_runs(exp_ids, FILTER, order_by=ORDER, max_results=1000))),
-        ("pandas DataFrame",
-         lambda: len(search_runs(FILTER, order_by=ORDER, max_results=1000, store=store)),
-         lambda: len(mlflow.search_runs(exp_ids, FILTER, order_by=ORDER, max_results=1000))),
-        ("MIN(metrics.loss) < 0.2 (nbtrack) vs a metrics.loss < 0.2 search (MLflow has no MIN)",
-         lambda: len(search_run_ids(store, "MIN(metrics.loss) < 0.2", max_results=1000)[0]),
-         lambda: len(client.search_runs(exp_ids, "metrics.loss < 0.2", max_results=1000))),
+        (
+            "ids / Run objects",
+            lambda: len(search_run_ids(store, FILTER, order_by=ORDER, max_results=1000)[0]),
+            lambda: len(client.search_runs(exp_ids, FILTER, order_by=ORDER, max_results=1000)),
+        ),
+        (
+            "pandas DataFrame",
+            lambda: len(search_runs(FILTER, order_by=ORDER, max_results=1000, store=store)),
+            lambda: len(mlflow.search_runs(exp_ids, FILTER, order_by=ORDER, max_results=1000)),
+        ),
+        (
+            "MIN(metrics.loss) < 0.2 (nbtrack) vs a metrics.loss < 0.2 search (MLflow has no MIN)",
+            lambda: len(search_run_ids(store, "MIN(metrics.loss) < 0.2", max_results=1000)[0]),
+            lambda: len(client.search_runs(exp_ids, "metrics.loss < 0.2", max_results=1000)),
+        ),
     ]
 
 

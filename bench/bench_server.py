@@ -49,7 +49,12 @@ def time_requests(srv: dict[str, object], path: str, n: int) -> dict[str, float]
             times.append(elapsed * 1000)
             size = len(body)
     conn.close()
-    return {"p50": statistics.median(times), "p99": percentile(times, 0.99), "max": max(times), "bytes": size}
+    return {
+        "p50": statistics.median(times),
+        "p99": percentile(times, 0.99),
+        "max": max(times),
+        "bytes": size,
+    }
 
 
 def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
@@ -60,10 +65,12 @@ def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
     cases = {
         "first page, 100 runs, newest first (what the sidebar asks)": "runs?max_results=100",
         "first page, 200 runs (the sidebar's default page)": "runs?max_results=200",
-        "filter `metrics.acc > 0.9 and params.model = 'rf'`, 100 runs": "runs?" + urllib.parse.urlencode(
-            {"filter": "metrics.acc > 0.9 and params.model = 'rf'", "max_results": 100}),
-        "order by `metrics.loss ASC`, 100 runs": "runs?" + urllib.parse.urlencode(
-            {"order_by": "metrics.loss ASC", "max_results": 100}),
+        "filter `metrics.acc > 0.9 and params.model = 'rf'`, 100 runs": "runs?"
+        + urllib.parse.urlencode(
+            {"filter": "metrics.acc > 0.9 and params.model = 'rf'", "max_results": 100}
+        ),
+        "order by `metrics.loss ASC`, 100 runs": "runs?"
+        + urllib.parse.urlencode({"order_by": "metrics.loss ASC", "max_results": 100}),
         "experiments with run counts": "experiments",
     }
     rows = []
@@ -73,7 +80,11 @@ def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
         conn = http.client.HTTPConnection("127.0.0.1", int(srv["port"]))  # type: ignore[call-overload]
         token_path, pages = "runs?max_results=100", 1
         while pages < 51:
-            conn.request("GET", "/nbtrack/api/" + token_path, headers={"Authorization": f"token {srv['token']}"})
+            conn.request(
+                "GET",
+                "/nbtrack/api/" + token_path,
+                headers={"Authorization": f"token {srv['token']}"},
+            )
             token = json.loads(conn.getresponse().read())["next_page_token"]
             if not token:
                 break
@@ -84,13 +95,21 @@ def bench_list(n_runs: int, n_requests: int, tmp: str) -> tuple[str, float]:
             r = time_requests(srv, "/nbtrack/api/" + path, n_requests)
             if label.startswith("first page, 100"):
                 first_p99 = r["p99"]
-            rows.append(f"| {label} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['bytes'] / 1024:.0f} |")
+            rows.append(
+                f"| {label} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['bytes'] / 1024:.0f} |"
+            )
     table = "\n".join(
-        ["| request (GET /nbtrack/api/...) | p50 ms | p99 ms | max ms | response KiB |", "|---|---|---|---|---|", *rows]
+        [
+            "| request (GET /nbtrack/api/...) | p50 ms | p99 ms | max ms | response KiB |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
     )
-    text = (f"List endpoint against a store of {n_runs:,} runs (built in {built:.0f} s), {n_requests} sequential "
-            f"requests per row over one keep-alive connection after 5 warm-up requests, latency as the client sees it "
-            f"(token auth, JSON encoding, store work on the extension's thread pool):\n\n{table}")
+    text = (
+        f"List endpoint against a store of {n_runs:,} runs (built in {built:.0f} s), {n_requests} sequential "
+        f"requests per row over one keep-alive connection after 5 warm-up requests, latency as the client sees it "
+        f"(token auth, JSON encoding, store work on the extension's thread pool):\n\n{table}"
+    )
     return text, first_p99
 
 
@@ -108,22 +127,29 @@ def bench_sidebar(n_runs: int, tmp: str, rounds: int = 5) -> tuple[str, float]:
         return [performance.now() - t0, document.querySelectorAll('.nbtrack-run').length];
     }"""
     times, rows_shown = [], 0
-    with jupyter_lab(Path(tmp, "lab"), Path(tmp), store=store) as srv, chromium_page({"width": 1400, "height": 900}) as page:
+    with (
+        jupyter_lab(Path(tmp, "lab"), Path(tmp), store=store) as srv,
+        chromium_page({"width": 1400, "height": 900}) as page,
+    ):
         for i in range(rounds + 1):
             # a fresh workspace each round, so the sidebar starts closed and nothing is cached in the page
             page.goto(f"{srv['url']}/lab/workspaces/bench{i}?reset&token={srv['token']}")
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbtrack:open-sidebar')",
-                                   timeout=120_000)
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbtrack:open-sidebar')",
+                timeout=120_000,
+            )
             page.wait_for_timeout(1500)  # let the rest of JupyterLab settle
             elapsed, rows_shown = page.evaluate(measure)
             if i:  # the first round warms the server's caches
                 times.append(elapsed)
         page.screenshot(path=str(ARTIFACTS / "bench-sidebar-10k.png"))
-    text = (f"Sidebar first paint with {n_runs:,} runs in the store: from running the *Show nbtrack Runs* command "
-            f"(panel opens) to the first page of rows painted ({rows_shown} rows, the default page; more load on "
-            f"demand), in Debian's headless Chromium, JupyterLab restored in a fresh workspace each round, "
-            f"{rounds} rounds after one warm-up: median {statistics.median(times):.0f} ms, "
-            f"max {max(times):.0f} ms (target <= 500 ms).")
+    text = (
+        f"Sidebar first paint with {n_runs:,} runs in the store: from running the *Show nbtrack Runs* command "
+        f"(panel opens) to the first page of rows painted ({rows_shown} rows, the default page; more load on "
+        f"demand), in Debian's headless Chromium, JupyterLab restored in a fresh workspace each round, "
+        f"{rounds} rounds after one warm-up: median {statistics.median(times):.0f} ms, "
+        f"max {max(times):.0f} ms (target <= 500 ms)."
+    )
     return text, statistics.median(times)
 
 
@@ -138,7 +164,10 @@ def main() -> None:
         parts = [machine_line("bench_server.py")]
         text, p99 = bench_list(args.runs, args.requests, tmp)
         print(text)
-        parts += [text, f"Target p99 <= 100 ms for the sidebar's list request: {'met' if p99 <= 100 else 'NOT met'} ({p99:.1f} ms)."]
+        parts += [
+            text,
+            f"Target p99 <= 100 ms for the sidebar's list request: {'met' if p99 <= 100 else 'NOT met'} ({p99:.1f} ms).",
+        ]
         if not args.no_browser:
             text, median = bench_sidebar(args.sidebar_runs, tmp)
             print(text)

@@ -80,15 +80,46 @@ def fill_runs(url: str, n: int) -> None:
 
     def write(conn: Any) -> None:
         exp = {name: store.experiment_id(conn, name) for name in {r.experiment for r in batch}}
-        conn.execute(insert(s.runs), [
-            {"id": r.id, "experiment_id": exp[r.experiment], "name": r.name, "status": r.status,
-             "start_time": r.start, "end_time": r.end, "user": r.user} for r in batch])
-        conn.execute(insert(s.params), [{"run_id": r.id, "key": k, "value": v} for r in batch for k, v in r.params.items()])
-        conn.execute(insert(s.tags), [{"run_id": r.id, "key": k, "value": v} for r in batch for k, v in r.tags.items()])
-        conn.execute(insert(s.latest_metrics), [
-            {"run_id": r.id, "key": k, "value": last, "step": 99, "timestamp": r.start + 99,
-             "min_value": lo, "max_value": hi, "count": 100}
-            for r in batch for k, (last, lo, hi) in r.latest.items()])
+        conn.execute(
+            insert(s.runs),
+            [
+                {
+                    "id": r.id,
+                    "experiment_id": exp[r.experiment],
+                    "name": r.name,
+                    "status": r.status,
+                    "start_time": r.start,
+                    "end_time": r.end,
+                    "user": r.user,
+                }
+                for r in batch
+            ],
+        )
+        conn.execute(
+            insert(s.params),
+            [{"run_id": r.id, "key": k, "value": v} for r in batch for k, v in r.params.items()],
+        )
+        conn.execute(
+            insert(s.tags),
+            [{"run_id": r.id, "key": k, "value": v} for r in batch for k, v in r.tags.items()],
+        )
+        conn.execute(
+            insert(s.latest_metrics),
+            [
+                {
+                    "run_id": r.id,
+                    "key": k,
+                    "value": last,
+                    "step": 99,
+                    "timestamp": r.start + 99,
+                    "min_value": lo,
+                    "max_value": hi,
+                    "count": 100,
+                }
+                for r in batch
+                for k, (last, lo, hi) in r.latest.items()
+            ],
+        )
 
     for r in runs(n):
         batch.append(r)
@@ -123,9 +154,17 @@ def search_latency(url: str) -> list[tuple[str, float, int]]:
     times = []
     for _ in range(5):
         t = time.perf_counter()
-        df = search_runs("params.model = 'rf'", order_by=["metrics.acc DESC"], max_results=100, store=store)
+        df = search_runs(
+            "params.model = 'rf'", order_by=["metrics.acc DESC"], max_results=100, store=store
+        )
         times.append(time.perf_counter() - t)
-    out.append(("search_runs DataFrame, first page of 100 (params.model = 'rf')", statistics.median(times) * 1e3, len(df)))
+    out.append(
+        (
+            "search_runs DataFrame, first page of 100 (params.model = 'rf')",
+            statistics.median(times) * 1e3,
+            len(df),
+        )
+    )
     store.close()
     return out
 
@@ -136,23 +175,42 @@ def concurrent_writers(url: str, writers: int, points: int) -> dict[str, Any]:
     from nbtrack.store import Store
     from nbtrack.store import schema as s
 
-    Store(url).close()  # created beforehand: this measures logging, not 16 interpreters creating tables
+    Store(
+        url
+    ).close()  # created beforehand: this measures logging, not 16 interpreters creating tables
     t0 = time.time()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(points)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(writers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, str(points)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(writers)
+    ]
     outs = [p.communicate() for p in procs]
     wall = time.time() - t0
-    errors = [err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode != 0 or err.strip()]
+    errors = [
+        err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode != 0 or err.strip()
+    ]
     done = [json.loads(out) for out, _ in outs if out.strip()]
     errors += [f"run {d['id'][:8]}: flush returned False" for d in done if not d["flushed"]]
     window = max(d["durable"] for d in done) - min(d["first"] for d in done)
     store = Store(url)
     m = s.metrics
-    rows = store.read(lambda conn: dict(conn.execute(select(m.c.run_id, func.count()).group_by(m.c.run_id)).all()))
+    rows = store.read(
+        lambda conn: dict(conn.execute(select(m.c.run_id, func.count()).group_by(m.c.run_id)).all())
+    )
     store.close()
     expected = {d["id"]: points for d in done}
-    return {"wall": wall, "window": window, "total": sum(rows.values()), "complete": rows == expected and len(done) == writers,
-            "errors": errors[:2], "rate": writers * points / window}
+    return {
+        "wall": wall,
+        "window": window,
+        "total": sum(rows.values()),
+        "complete": rows == expected and len(done) == writers,
+        "errors": errors[:2],
+        "rate": writers * points / window,
+    }
 
 
 def _errors(errors: list[str]) -> str:
@@ -180,10 +238,14 @@ def main() -> None:
     server.start()
     tmp = tempfile.mkdtemp(prefix="nbtrack-bench-teams-")
     os.environ["NBTRACK_BLOBS"] = os.path.join(tmp, "blobs")
-    version = subprocess.run([f"{bindir}/postgres", "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [f"{bindir}/postgres", "--version"], capture_output=True, text=True
+    ).stdout.strip()
     try:
-        urls = {"SQLite (embedded)": lambda tag: os.path.join(tmp, tag),
-                "PostgreSQL (loopback)": lambda tag: server.create_database()}
+        urls = {
+            "SQLite (embedded)": lambda tag: os.path.join(tmp, tag),
+            "PostgreSQL (loopback)": lambda tag: server.create_database(),
+        }
         rate, search, conc = {}, {}, {}
         for name, make in urls.items():
             print(f"{name}: log_metric", flush=True)
@@ -199,7 +261,8 @@ def main() -> None:
         server.stop()
     names = list(urls)
     lines = [
-        header + f" {version}, on loopback with `fsync=off` (a throwaway test server: durable means committed, "
+        header
+        + f" {version}, on loopback with `fsync=off` (a throwaway test server: durable means committed, "
         "not flushed to disk; SQLite runs with `synchronous=NORMAL` in WAL mode). Other jobs share the machine: "
         "compare the columns, not runs.",
         "",
@@ -226,10 +289,18 @@ def main() -> None:
         "| | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
         "| points/s (all writers) | " + " | ".join(f"{conc[n]['rate']:,.0f}" for n in names) + " |",
-        "| window / wall | " + " | ".join(f"{conc[n]['window']:.1f} s / {conc[n]['wall']:.1f} s" for n in names) + " |",
-        "| rows counted afterwards | " + " | ".join(f"{conc[n]['total']:,} of {args.writers * args.points:,}" for n in names) + " |",
-        "| every point arrived | " + " | ".join("yes" if conc[n]["complete"] else "**NO**" for n in names) + " |",
-        "| writers that printed a warning or error | " + " | ".join(_errors(conc[n]["errors"]) for n in names) + " |",
+        "| window / wall | "
+        + " | ".join(f"{conc[n]['window']:.1f} s / {conc[n]['wall']:.1f} s" for n in names)
+        + " |",
+        "| rows counted afterwards | "
+        + " | ".join(f"{conc[n]['total']:,} of {args.writers * args.points:,}" for n in names)
+        + " |",
+        "| every point arrived | "
+        + " | ".join("yes" if conc[n]["complete"] else "**NO**" for n in names)
+        + " |",
+        "| writers that printed a warning or error | "
+        + " | ".join(_errors(conc[n]["errors"]) for n in names)
+        + " |",
     ]
     write_section("Teams (PostgreSQL)", "\n".join(lines))
     print("\n".join(lines))

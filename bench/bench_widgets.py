@@ -61,7 +61,9 @@ def bench_table(n: int) -> dict[str, float]:
         "open": median_time(first_rows, 5),
         "sort_metric": median_time(lambda: first_rows("metrics.acc"), 5),
         "sort_param": median_time(lambda: first_rows("params.lr"), 5),
-        "query": median_time(lambda: first_rows(None, "metrics.acc > 0.9 and params.model = 'rf'"), 5),
+        "query": median_time(
+            lambda: first_rows(None, "metrics.acc > 0.9 and params.model = 'rf'"), 5
+        ),
     }
     table = runs_table(store=store)
     out["scroll_page"] = median_time(lambda: table.page(n // 2, 100), 9)
@@ -121,7 +123,9 @@ def bench_live() -> dict[str, float]:
         for _ in range(5):
             for work in (False, True):
                 for live in (False, True):
-                    code = ("import nbtrack.widgets as w\nlc = w.live()\n" if live else "") + f"print('T', loop({work}))"
+                    code = (
+                        "import nbtrack.widgets as w\nlc = w.live()\n" if live else ""
+                    ) + f"print('T', loop({work}))"
                     out: list[str] = []
 
                     def hook(m: dict, out: list[str] = out) -> None:
@@ -167,21 +171,45 @@ def bench_browser(n: int) -> float | None:
 
     root = Path(tempfile.mkdtemp(prefix="nbtrack-bench-lab-"))
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(f"import nbtrack.widgets as w\nw.runs_table(store={table_store(n)!r})")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"import nbtrack.widgets as w\nw.runs_table(store={table_store(n)!r})"
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "t.ipynb")
     token, port = uuid.uuid4().hex, free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--allow-root"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--allow-root",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(180):
             try:
-                urllib.request.urlopen(urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"}), timeout=2)
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"{url}/api/status", headers={"Authorization": f"token {token}"}
+                    ),
+                    timeout=2,
+                )
                 break
             except OSError:
                 time.sleep(0.5)
@@ -241,18 +269,18 @@ def main() -> None:
 
     body = f"""{head}
 
-**Runs table over {int(t['total']):,} runs** (10 params, 10 metrics, 5 tags each; median of 5). Kernel side,
-from `runs_table()` to the first page of 100 rows JSON-encoded ({t['page_bytes'] / 1024:.0f} KiB), which is what
+**Runs table over {int(t["total"]):,} runs** (10 params, 10 metrics, 5 tags each; median of 5). Kernel side,
+from `runs_table()` to the first page of 100 rows JSON-encoded ({t["page_bytes"] / 1024:.0f} KiB), which is what
 the front end waits for. The total is one `COUNT`, each page one `LIMIT/OFFSET` query planned by the query layer
 (`nbtrack/query/plan.py`: the default order and a metric order read an index; a param order sorts every run):
 
 | | time to first rows (target <= 1 s) |
 |---|---|
-| open, newest first | {ms(t['open'])} |
-| sorted by a metric (`metrics.acc`) | {ms(t['sort_metric'])} |
-| sorted by a param (`params.lr`, numeric-aware) | {ms(t['sort_param'])} |
-| with a query (`metrics.acc > 0.9 and params.model = 'rf'`) | {ms(t['query'])} |
-| one more page while scrolling (rows 50,000..50,100) | {ms(t['scroll_page'])} |
+| open, newest first | {ms(t["open"])} |
+| sorted by a metric (`metrics.acc`) | {ms(t["sort_metric"])} |
+| sorted by a param (`params.lr`, numeric-aware) | {ms(t["sort_param"])} |
+| with a query (`metrics.acc > 0.9 and params.model = 'rf'`) | {ms(t["query"])} |
+| one more page while scrolling (rows 50,000..50,100) | {ms(t["scroll_page"])} |
 """
     if browser is not None:
         body += f"| in JupyterLab + headless Chromium: run the cell -> first row drawn (median of 3, warm kernel) | {ms(browser)} |\n"
@@ -260,19 +288,19 @@ the front end waits for. The total is one `COUNT`, each page one `LIMIT/OFFSET` 
         body += "\n(browser figure: run with `--browser`)\n"
     body += f"""
 **Downsampling 1,000,000 points** to 1,500 (MinMax-preselected LTTB, keeps first/last/min/max; median of 9):
-{ms(d['core'])} for the index selection (target <= 100 ms); {ms(d['records'])} for the whole chart-data path
-of one series (selection + JSON-ready rows), {ms(d['smoothed'])} with EMA smoothing 0.9.
+{ms(d["core"])} for the index selection (target <= 100 ms); {ms(d["records"])} for the whole chart-data path
+of one series (selection + JSON-ready rows), {ms(d["smoothed"])} with EMA smoothing 0.9.
 
 **Live chart cost** in a real kernel (jupyter_client; comm messages really sent), a loop of 10,000 steps logging
 `loss` every step, median of 5, alternating runs:
 
 | loop | without live chart | with `nbtrack.widgets.live()` | added |
 |---|---|---|---|
-| logging only (no work per step) | {ms(lv['plain'])} | {ms(lv['live'])} | {pct(lv['plain'], lv['live'])} |
-| a small training step per step (numpy 256x64 linear model gradient) | {ms(lv['plain_work'])} | {ms(lv['live_work'])} | {pct(lv['plain_work'], lv['live_work'])} (target <= 5%) |
+| logging only (no work per step) | {ms(lv["plain"])} | {ms(lv["live"])} | {pct(lv["plain"], lv["live"])} |
+| a small training step per step (numpy 256x64 linear model gradient) | {ms(lv["plain_work"])} | {ms(lv["live_work"])} | {pct(lv["plain_work"], lv["live_work"])} (target <= 5%) |
 
 Measured directly (in-process, 200,000 points through the tracking hook into a live chart, pushes included but
-not sent), a live chart costs {lv['per_point'] * 1e6:.2f} µs per logged point. A loop that does nothing but log
+not sent), a live chart costs {lv["per_point"] * 1e6:.2f} µs per logged point. A loop that does nothing but log
 (~13 µs a step) feels that; a loop with any real work per step does not (the training-loop difference is within
 the run-to-run noise of this shared machine).
 """

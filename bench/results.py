@@ -26,8 +26,10 @@ def write_section(title: str, body: str) -> None:
 
 def machine_line(script: str) -> str:
     load = os.getloadavg()[0]
-    return (f"`python bench/{script}` on {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{time.strftime('%Y-%m-%d')}, load average {load:.1f} at the start.")
+    return (
+        f"`python bench/{script}` on {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}, load average {load:.1f} at the start."
+    )
 
 
 def median_time(fn: Callable[[], object], n: int) -> float:

@@ -47,7 +47,9 @@ def _warn(line: str) -> None:
     )
 
 
-_registry: dict[str | tuple[str, type[Warning], int], int] = {}  # the default filter shows each distinct line once
+_registry: dict[
+    str | tuple[str, type[Warning], int], int
+] = {}  # the default filter shows each distinct line once
 
 # In a kernel, a background thread's output lands in whichever cell ran last, or in none: its
 # warnings wait here until the kernel's thread shows them in the next cell (emit_deferred).
@@ -81,7 +83,14 @@ class QueryError(ValidationError):
     in the whole text; the message repeats the offending line with a caret under the token.
     """
 
-    def __init__(self, reason: str, text: str = "", position: int = 0, length: int = 1, hint: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        text: str = "",
+        position: int = 0,
+        length: int = 1,
+        hint: str | None = None,
+    ):
         self.reason = reason
         self.text = text
         self.position = max(0, min(position, len(text)))
@@ -91,8 +100,14 @@ class QueryError(ValidationError):
         line_text = text[start : stop if stop >= 0 else len(text)]
         self.line = text.count("\n", 0, self.position) + 1
         self.column = self.position - start + 1
-        where = f"column {self.column}" if "\n" not in text else f"line {self.line}, column {self.column}"
-        caret = " " * (self.column - 1) + "^" * max(1, min(length, len(line_text) - self.column + 1))
+        where = (
+            f"column {self.column}"
+            if "\n" not in text
+            else f"line {self.line}, column {self.column}"
+        )
+        caret = " " * (self.column - 1) + "^" * max(
+            1, min(length, len(line_text) - self.column + 1)
+        )
         message = f"{reason} (at {where})\n  {line_text}\n  {caret}"
         if hint:
             message += f"\nhint: {hint}"

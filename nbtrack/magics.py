@@ -20,10 +20,27 @@ class TrackMagics(Magics):
     @magic_arguments()
     @argument("--name", "-n", help="run name")
     @argument("--experiment", "-e", help="experiment name (default: the notebook's name)")
-    @argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="a param (repeatable)")
-    @argument("--tag", "-t", action="append", default=[], metavar="KEY=VALUE", help="a tag (repeatable)")
-    @argument("--live", action="store_true", help="show a chart of the run's metrics that updates while the cell runs")
-    @argument("--no-system-metrics", action="store_true", help="do not sample CPU/memory/GPU while the cell runs")
+    @argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a param (repeatable)",
+    )
+    @argument(
+        "--tag", "-t", action="append", default=[], metavar="KEY=VALUE", help="a tag (repeatable)"
+    )
+    @argument(
+        "--live",
+        action="store_true",
+        help="show a chart of the run's metrics that updates while the cell runs",
+    )
+    @argument(
+        "--no-system-metrics",
+        action="store_true",
+        help="do not sample CPU/memory/GPU while the cell runs",
+    )
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Run the cell as one nbtrack run with its params, metrics, tags and executed cells.

@@ -15,7 +15,9 @@ def check_output(path: Path, file_name: str) -> None:
     """Refuse an output path that cannot become a file (a directory, a path under a file, an
     unwritable folder) with a message naming it, before any work is done."""
     if path.is_dir():
-        raise ValidationError(f"cannot export to {path}: it is a directory; give a file path, e.g. {path / file_name}")
+        raise ValidationError(
+            f"cannot export to {path}: it is a directory; give a file path, e.g. {path / file_name}"
+        )
     folder = path.parent.absolute()
     while not folder.exists() and folder != folder.parent:  # the folders still to be made
         folder = folder.parent

@@ -7,7 +7,9 @@ import re
 
 from nbtrack.errors import ValidationError
 
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+_DURATION = re.compile(
+    r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?"
+)
 _UNITS = (86400.0, 3600.0, 60.0, 1.0)
 
 
@@ -25,7 +27,9 @@ def parse_duration(text: str | float | int) -> float:
         pass
     match = _DURATION.fullmatch(raw)
     if not raw or match is None or not any(match.groups()):
-        raise ValidationError(f"not a duration: {text!r}; write e.g. 30d, 12h, 1d2h30m or a number of seconds")
+        raise ValidationError(
+            f"not a duration: {text!r}; write e.g. 30d, 12h, 1d2h30m or a number of seconds"
+        )
     return sum(float(g) * unit for g, unit in zip(match.groups(), _UNITS, strict=True) if g)
 
 

@@ -17,16 +17,22 @@ MAX_TAG_VALUE = 8000
 REDACTED = "[redacted]"
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
-_SECRET_KEY = re.compile(r"(?i)(token|secret|passw|pwd|api[_-]?key|private[_-]?key|credential|auth)")
+_SECRET_KEY = re.compile(
+    r"(?i)(token|secret|passw|pwd|api[_-]?key|private[_-]?key|credential|auth)"
+)
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
 
 
 def check_name(kind: str, name: object) -> str:
     """A metric/param/tag key: 1-250 of letters, digits, ``_ - . / :`` and space; no ``..`` segment."""
     if not isinstance(name, str):
-        raise ValidationError(f"{kind} name must be a string, got {type(name).__name__} {name!r:.80}")
+        raise ValidationError(
+            f"{kind} name must be a string, got {type(name).__name__} {name!r:.80}"
+        )
     if not name or len(name) > MAX_NAME:
-        raise ValidationError(f"{kind} name must be 1 to {MAX_NAME} characters, got {len(name)}: {name[:80]!r}")
+        raise ValidationError(
+            f"{kind} name must be 1 to {MAX_NAME} characters, got {len(name)}: {name[:80]!r}"
+        )
     if not _NAME.match(name):
         bad = sorted({c for c in name if not _NAME.match(c)})
         raise ValidationError(
@@ -34,7 +40,9 @@ def check_name(kind: str, name: object) -> str:
             "'_', '-', '.', '/', ':' and spaces"
         )
     if name.startswith("/") or ".." in name.split("/"):
-        raise ValidationError(f"{kind} name {name[:80]!r} must not start with '/' or contain a '..' segment")
+        raise ValidationError(
+            f"{kind} name {name[:80]!r} must not start with '/' or contain a '..' segment"
+        )
     return name
 
 
@@ -62,7 +70,9 @@ def redact(key: str, value: str) -> str:
 
 
 _TOKEN = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
-_SECRET_ASSIGNMENT = re.compile(r"[^\s=]*?" + _SECRET_KEY.pattern.removeprefix("(?i)") + r"[^\s=]*=", re.I)
+_SECRET_ASSIGNMENT = re.compile(
+    r"[^\s=]*?" + _SECRET_KEY.pattern.removeprefix("(?i)") + r"[^\s=]*=", re.I
+)
 
 
 def redact_track_line(source: str) -> str:
@@ -113,16 +123,22 @@ def check_metric_value(key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         if hasattr(value, "item") and getattr(value, "size", 1) == 1:  # numpy/torch scalars
             return check_metric_value(key, value.item())  # type: ignore[union-attr]
-        raise ValidationError(f"metric {key!r} must be a real number, got {type(value).__name__} {value!r:.80}")
+        raise ValidationError(
+            f"metric {key!r} must be a real number, got {type(value).__name__} {value!r:.80}"
+        )
     try:
         return float(value)
     except OverflowError:
-        raise ValidationError(f"metric {key!r} is too large for a 64-bit float: {str(value)[:40]}...") from None
+        raise ValidationError(
+            f"metric {key!r} is too large for a 64-bit float: {str(value)[:40]}..."
+        ) from None
 
 
 def check_step(key: str, step: object) -> int:
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise ValidationError(f"step of metric {key!r} must be an integer, got {type(step).__name__} {step!r:.80}")
+        raise ValidationError(
+            f"step of metric {key!r} must be an integer, got {type(step).__name__} {step!r:.80}"
+        )
     step = int(step)
     if not -(2**63) <= step < 2**63:
         raise ValidationError(f"step of metric {key!r} is out of the 64-bit range: {step}")
@@ -133,8 +149,14 @@ def check_timestamp(timestamp: object) -> float:
     """UNIX seconds (int/float) or a datetime."""
     if isinstance(timestamp, dt.datetime):
         return timestamp.timestamp()
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real) or not math.isfinite(timestamp):
-        raise ValidationError(f"timestamp must be UNIX seconds or a datetime, got {timestamp!r:.80}")
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, numbers.Real)
+        or not math.isfinite(timestamp)
+    ):
+        raise ValidationError(
+            f"timestamp must be UNIX seconds or a datetime, got {timestamp!r:.80}"
+        )
     return float(timestamp)
 
 

@@ -41,13 +41,25 @@ class Kernel:
     def run(self, code: str, cell_id: str | None = None, timeout: float = 120) -> dict[str, Any]:
         """Execute one cell; returns status, stdout, stderr, the text of results and errors."""
         cell_id = cell_id or uuid.uuid4().hex[:8]
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": False}
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
         msg = self.kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
         self.kc.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
-        out: dict[str, Any] = {"stdout": "", "stderr": "", "result": None, "error": None, "cell_id": cell_id,
-                               "displays": []}
+        out: dict[str, Any] = {
+            "stdout": "",
+            "stderr": "",
+            "result": None,
+            "error": None,
+            "cell_id": cell_id,
+            "displays": [],
+        }
         while True:
             try:
                 m = self.kc.get_iopub_msg(timeout=timeout)
@@ -144,5 +156,7 @@ def pg_url(pg_server: Any) -> str:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that start real kernels, and the example notebooks (nbval), belong to the slow set."""
     for item in items:
-        if item.path.suffix == ".ipynb" or {"kernel", "start_kernel"} & set(getattr(item, "fixturenames", ())):
+        if item.path.suffix == ".ipynb" or {"kernel", "start_kernel"} & set(
+            getattr(item, "fixturenames", ())
+        ):
             item.add_marker(pytest.mark.slow)

@@ -59,8 +59,17 @@ class PostgresServer:
         if self.as_postgres:
             shutil.chown(pwfile, "postgres", "postgres")
         self._run(
-            f"{self.bindir}/initdb", "-D", self.data, "-U", USER, f"--pwfile={pwfile}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            f"{self.bindir}/initdb",
+            "-D",
+            self.data,
+            "-U",
+            USER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         os.remove(pwfile)
         opts = (
@@ -69,8 +78,18 @@ class PostgresServer:
             "-c shared_buffers=64MB"
         )
         result = self._run(
-            f"{self.bindir}/pg_ctl", "-D", self.data, "-o", opts, "-l",
-            os.path.join(self.dir, "log"), "-w", "-t", "120", "start", check=False,
+            f"{self.bindir}/pg_ctl",
+            "-D",
+            self.data,
+            "-o",
+            opts,
+            "-l",
+            os.path.join(self.dir, "log"),
+            "-w",
+            "-t",
+            "120",
+            "start",
+            check=False,
         )
         if result.returncode != 0:
             log = open(os.path.join(self.dir, "log")).read()[-2000:]
@@ -90,7 +109,9 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
+        self._run(
+            f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False
+        )
         for _ in range(50):
             if not os.path.exists(os.path.join(self.data, "postmaster.pid")):
                 break

@@ -30,7 +30,9 @@ def test_context_manager_run_records_params_metrics_tags_and_finishes(store_dir)
     assert (rec["name"], rec["experiment"], rec["status"]) == ("first", "exp", "finished")
     assert rec["params"] == {"depth": "4", "lr": "0.01"}
     assert rec["metrics"] == {"acc": 0.9, "f1": 0.8, "loss": 0.2}
-    assert rec["metric_summary"]["loss"]["max"] == 1.0 and rec["metric_summary"]["loss"]["count"] == 5
+    assert (
+        rec["metric_summary"]["loss"]["max"] == 1.0 and rec["metric_summary"]["loss"]["count"] == 5
+    )
     assert [p["step"] for p in store.metric_history(run.id, "loss")] == [0, 1, 2, 3, 4]
     assert rec["tags"] == {"owner": "ana"}
     assert rec["cells"] == []  # no kernel, no cells
@@ -48,7 +50,12 @@ def test_nan_and_inf_are_legal_metric_values(store_dir):
         for v in (1.0, math.nan, math.inf, -math.inf, -0.0):
             nbtrack.log_metric("m", v)
     values = [p["value"] for p in open_store(store_dir).metric_history(run.id, "m")]
-    assert values[0] == 1.0 and math.isnan(values[1]) and values[2] == math.inf and values[3] == -math.inf
+    assert (
+        values[0] == 1.0
+        and math.isnan(values[1])
+        and values[2] == math.inf
+        and values[3] == -math.inf
+    )
     assert open_store(store_dir).metric_summary(run.id)["m"]["max"] == math.inf
 
 
@@ -69,10 +76,16 @@ def test_runs_started_inside_a_run_are_its_children(store_dir):
         (lambda: nbtrack.log_metric("acc", 1, step=1.5), "step of metric 'acc' must be an integer"),
         (lambda: nbtrack.log_metric("", 1), "metric name must be 1 to 250 characters"),
         (lambda: nbtrack.log_param("p", "x" * 9000), "over the limit of 8,000"),
-        (lambda: nbtrack.log_metric("../etc/passwd", 1), "must not start with '/' or contain a '..' segment"),
+        (
+            lambda: nbtrack.log_metric("../etc/passwd", 1),
+            "must not start with '/' or contain a '..' segment",
+        ),
         (lambda: nbtrack.set_tag(42, "v"), "tag name must be a string, got int"),
         (lambda: nbtrack.log_artifact("/no/such/file"), "does not exist"),
-        (lambda: nbtrack.log_text("hi", "../outside.txt"), "must be relative and stay inside the run"),
+        (
+            lambda: nbtrack.log_text("hi", "../outside.txt"),
+            "must be relative and stay inside the run",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_naming_the_problem(store_dir, call, message):
@@ -83,7 +96,9 @@ def test_bad_input_gets_a_clear_error_naming_the_problem(store_dir, call, messag
 
 
 def test_secret_looking_params_are_redacted(store_dir):
-    with nbtrack.start_run(params={"api_key": "sk-123", "db": "postgresql://bob:hunter2@db/x"}) as run:
+    with nbtrack.start_run(
+        params={"api_key": "sk-123", "db": "postgresql://bob:hunter2@db/x"}
+    ) as run:
         pass
     params = open_store(store_dir).run_summaries([run.id])[0]["params"]
     assert params == {"api_key": "[redacted]", "db": "postgresql://[redacted]@db/x"}
@@ -129,8 +144,12 @@ def test_a_killed_process_leaves_a_killed_run_with_its_points(store_dir):
         time.sleep(60)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "NBTRACK_STORE": str(store_dir)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NBTRACK_STORE": str(store_dir)},
+    )
     run_id = proc.stdout.readline().strip()
     time.sleep(1.5)  # points logged more than a second before the kill must survive
     os.kill(proc.pid, signal.SIGKILL)
@@ -166,8 +185,17 @@ def test_system_metrics_are_sampled_while_a_run_is_active_unless_turned_off(stor
         print(a.id, b.id)
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         env={**os.environ, "NBTRACK_STORE": str(store_dir), "NBTRACK_SYSTEM_METRICS_INTERVAL": "0.5"})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "NBTRACK_STORE": str(store_dir),
+            "NBTRACK_SYSTEM_METRICS_INTERVAL": "0.5",
+        },
+    )
     sampled, quiet = out.stdout.split()
     store = open_store(store_dir)
     keys = set(store.metric_summary(sampled))

@@ -17,8 +17,10 @@ VIEWS = ("cli", "server", "widgets", "magics")
 RANKS = {
     **dict.fromkeys(BASE, 0),
     "store": 1,
-    "capture": 2, "query": 2,
-    "recording": 3, "lifecycle": 3,
+    "capture": 2,
+    "query": 2,
+    "recording": 3,
+    "lifecycle": 3,
     "reproduce": 4,
     "interop": 5,
     **dict.fromkeys(VIEWS, 6),
@@ -53,8 +55,12 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str
             base = node.module or ""
             if node.level:
                 here = name.split(".") if is_package else name.split(".")[:-1]
-                base = ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+                base = ".".join(
+                    here[: len(here) - node.level + 1] + ([node.module] if node.module else [])
+                )
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         else:
             continue
         for target in targets:
@@ -113,12 +119,16 @@ def test_imports_run_down_the_layers() -> None:
         if name in ("nbtrack", "nbtrack.__main__"):
             continue
         here = layer(name)
-        assert here in RANKS, f"{name}: put it in a layer folder (or add its layer to RANKS and docs)"
+        assert here in RANKS, (
+            f"{name}: put it in a layer folder (or add its layer to RANKS and docs)"
+        )
         for target, line in imports(name, path, known):
             there = layer(target)
             if there == here or target == "nbtrack":
                 continue
-            if RANKS[there] > RANKS[here] or (RANKS[there] == RANKS[here] and there not in (*BASE, *VIEWS)):
+            if RANKS[there] > RANKS[here] or (
+                RANKS[there] == RANKS[here] and there not in (*BASE, *VIEWS)
+            ):
                 upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} {name} -> {target}")
     assert upward == [], "imports that run up or across the layers:\n" + "\n".join(upward)
 
@@ -128,9 +138,14 @@ def test_views_and_the_recorder_stay_out_of_the_stores_internals() -> None:
     bad = []
     for name, path in known.items():
         if layer(name) in (*VIEWS, "recording"):
-            bad += [f"{name} -> {t}" for t, _ in imports(name, path, known)
-                    if t.startswith(("nbtrack.store.sql", "nbtrack.store.schema"))]
-    assert bad == [], "views and the recorder use the Store facade (nbtrack.store):\n" + "\n".join(bad)
+            bad += [
+                f"{name} -> {t}"
+                for t, _ in imports(name, path, known)
+                if t.startswith(("nbtrack.store.sql", "nbtrack.store.schema"))
+            ]
+    assert bad == [], "views and the recorder use the Store facade (nbtrack.store):\n" + "\n".join(
+        bad
+    )
 
 
 def third_party_imports(path: Path) -> Iterator[tuple[str, int]]:
@@ -155,7 +170,9 @@ def test_views_write_no_sql() -> None:
         for package, line in third_party_imports(path)
         if package == "sqlalchemy"
     ]
-    assert bad == [], "views import sqlalchemy (write the query in nbtrack/query/):\n" + "\n".join(bad)
+    assert bad == [], "views import sqlalchemy (write the query in nbtrack/query/):\n" + "\n".join(
+        bad
+    )
 
 
 # Views are left out here for now: another change is moving their last SQL into query/
@@ -173,8 +190,16 @@ def test_only_the_store_and_the_query_layer_write_sql() -> None:
     for name, path in known.items():
         if layer(name) in (*SQL_LAYERS, *NOT_YET_CHECKED):
             continue
-        bad += [f"{path.relative_to(PACKAGE.parent)}:{line} sqlalchemy"
-                for package, line in third_party_imports(path) if package == "sqlalchemy"]
-        bad += [f"{path.relative_to(PACKAGE.parent)}:{line} {target}"
-                for target, line in imports(name, path, known) if target == "nbtrack.store.schema"]
-    assert bad == [], "SQL outside store/ and query/ (add a Store method in nbtrack/store/):\n" + "\n".join(bad)
+        bad += [
+            f"{path.relative_to(PACKAGE.parent)}:{line} sqlalchemy"
+            for package, line in third_party_imports(path)
+            if package == "sqlalchemy"
+        ]
+        bad += [
+            f"{path.relative_to(PACKAGE.parent)}:{line} {target}"
+            for target, line in imports(name, path, known)
+            if target == "nbtrack.store.schema"
+        ]
+    assert bad == [], (
+        "SQL outside store/ and query/ (add a Store method in nbtrack/store/):\n" + "\n".join(bad)
+    )

@@ -20,7 +20,9 @@ import nbtrack
 from nbtrack.errors import NbtrackError, ValidationError
 from nbtrack.store import open_store
 
-SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+SETTINGS = settings(
+    max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
 
 valid_names = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,30}", fullmatch=True)
 names = st.one_of(
@@ -28,16 +30,36 @@ names = st.one_of(
     valid_names,
     st.text(max_size=40),
     st.text(alphabet="abc_-./: '\";<>&%\\\x00é中", max_size=20),
-    st.sampled_from(["../etc/passwd", "/abs", "a/../b", "x; DROP TABLE runs;--", "<img src=x onerror=alert(1)>", "a" * 251]),
+    st.sampled_from(
+        [
+            "../etc/passwd",
+            "/abs",
+            "a/../b",
+            "x; DROP TABLE runs;--",
+            "<img src=x onerror=alert(1)>",
+            "a" * 251,
+        ]
+    ),
     st.binary(max_size=10),
     st.integers(),
     st.none(),
 )
 leaf = st.one_of(
-    st.text(max_size=50), st.binary(max_size=50), st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(), st.booleans(), st.none(), st.sampled_from([b"\xff\xfe\x80", "\ud800lone", "-0.0"]),
+    st.text(max_size=50),
+    st.binary(max_size=50),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from([b"\xff\xfe\x80", "\ud800lone", "-0.0"]),
 )
-values = st.recursive(leaf, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)), max_leaves=20)
+values = st.recursive(
+    leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 def integrity_ok(store_dir: Path) -> None:
@@ -63,8 +85,19 @@ def test_logging_api_gives_a_result_or_a_clear_error_for_any_input(run, store_di
     @given(
         kind=st.sampled_from(["param", "tag", "metric"]),
         key=names,
-        value=st.one_of(st.floats(), st.integers(min_value=-(2**70), max_value=2**70), st.integers(), st.just(10**400), values),
-        step=st.one_of(st.none(), st.integers(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats()),
+        value=st.one_of(
+            st.floats(),
+            st.integers(min_value=-(2**70), max_value=2**70),
+            st.integers(),
+            st.just(10**400),
+            values,
+        ),
+        step=st.one_of(
+            st.none(),
+            st.integers(),
+            st.integers(min_value=-(2**63), max_value=2**63 - 1),
+            st.floats(),
+        ),
     )
     def check(kind: str, key: Any, value: Any, step: Any) -> None:
         try:
@@ -83,12 +116,16 @@ def test_logging_api_gives_a_result_or_a_clear_error_for_any_input(run, store_di
     assert run.flush()
     store = open_store(store_dir)
     row = store.run_summaries([run.id])[0]
-    assert all(isinstance(v, str) for v in list(row["params"].values()) + list(row["tags"].values()))
+    assert all(
+        isinstance(v, str) for v in list(row["params"].values()) + list(row["tags"].values())
+    )
     assert sum(accepted.values()) > 100  # plenty got through, not only errors
 
 
 def test_log_dict_takes_any_nesting_or_refuses_it_clearly(run, store_dir):
-    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(value=values, name=st.sampled_from(["a.json", "d/b.json", "../x.json", "/abs.json", ""]))
     def check(value: Any, name: str) -> None:
         try:
@@ -114,8 +151,32 @@ def test_track_arguments_give_a_run_or_a_usage_error(store_dir):
     shell = InteractiveShell.instance()
     magics = TrackMagics(shell=shell)
     token = st.one_of(
-        st.sampled_from(["--name", "-n", "--experiment", "-e", "--param", "-p", "--tag", "-t", "--live", "--no-system-metrics",
-                         "--bogus", "lr=0.1", "=", "k=", "=v", "api_key=sk-1", "'a b'", '"', "'", "\\", "--", "-"]),
+        st.sampled_from(
+            [
+                "--name",
+                "-n",
+                "--experiment",
+                "-e",
+                "--param",
+                "-p",
+                "--tag",
+                "-t",
+                "--live",
+                "--no-system-metrics",
+                "--bogus",
+                "lr=0.1",
+                "=",
+                "k=",
+                "=v",
+                "api_key=sk-1",
+                "'a b'",
+                '"',
+                "'",
+                "\\",
+                "--",
+                "-",
+            ]
+        ),
         st.text(max_size=12),
     )
     outcomes = {"run": 0, "error": 0}
@@ -123,10 +184,19 @@ def test_track_arguments_give_a_run_or_a_usage_error(store_dir):
     import shlex
 
     well_formed = st.tuples(st.text(max_size=15), valid_names, st.text(max_size=15)).map(
-        lambda t: ["--name", shlex.quote(t[0]), "-p", shlex.quote(f"{t[1]}={t[2]}"), "-t", shlex.quote(f"{t[1]}={t[2]}")]
+        lambda t: [
+            "--name",
+            shlex.quote(t[0]),
+            "-p",
+            shlex.quote(f"{t[1]}={t[2]}"),
+            "-t",
+            shlex.quote(f"{t[1]}={t[2]}"),
+        ]
     )
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(st.one_of(st.lists(token, max_size=6), well_formed))
     def check(tokens: list[str]) -> None:
         line = " ".join(tokens)
@@ -135,7 +205,11 @@ def test_track_arguments_give_a_run_or_a_usage_error(store_dir):
         try:
             magics.track(line + " --no-system-metrics", "fuzz_value = 1")
         except UsageError as exc:
-            assert str(exc).startswith("%%track") or "argument" in str(exc) or "unrecognized" in str(exc), exc
+            assert (
+                str(exc).startswith("%%track")
+                or "argument" in str(exc)
+                or "unrecognized" in str(exc)
+            ), exc
             outcomes["error"] += 1
             return
         outcomes["run"] += 1
@@ -147,29 +221,80 @@ def test_track_arguments_give_a_run_or_a_usage_error(store_dir):
 
 
 QUERY_TOKENS = [
-    "params.", "metrics.", "tags.", "attributes.", "run_name", "status", "lr", "acc", "a b", "`x`", '"q"', "'v'",
-    "=", "!=", "<", ">=", "LIKE", "ILIKE", "IN", "NOT", "AND", "OR", "(", ")", ",", "'%'", "1", "-1.5e3", "NaN",
-    "MIN(", "MAX(", "cells.", "IS", "NULL", "'; DROP TABLE runs;--", "\\", "%", "_", "0x1", "'\u00e9\u4e2d'",
+    "params.",
+    "metrics.",
+    "tags.",
+    "attributes.",
+    "run_name",
+    "status",
+    "lr",
+    "acc",
+    "a b",
+    "`x`",
+    '"q"',
+    "'v'",
+    "=",
+    "!=",
+    "<",
+    ">=",
+    "LIKE",
+    "ILIKE",
+    "IN",
+    "NOT",
+    "AND",
+    "OR",
+    "(",
+    ")",
+    ",",
+    "'%'",
+    "1",
+    "-1.5e3",
+    "NaN",
+    "MIN(",
+    "MAX(",
+    "cells.",
+    "IS",
+    "NULL",
+    "'; DROP TABLE runs;--",
+    "\\",
+    "%",
+    "_",
+    "0x1",
+    "'\u00e9\u4e2d'",
 ]
 
 
 def test_query_language_gives_runs_or_a_query_error_for_any_text(store_dir):
     from nbtrack.query.search import search_run_ids
 
-    with nbtrack.start_run(name="a", params={"lr": 0.1}, tags={"owner": "ana"}, log_system_metrics=False) as r:
+    with nbtrack.start_run(
+        name="a", params={"lr": 0.1}, tags={"owner": "ana"}, log_system_metrics=False
+    ) as r:
         r.log_metric("acc", 0.9)
     store = open_store(store_dir)
     answered = {"ok": 0, "error": 0}
 
     well_formed = st.one_of(
-        st.tuples(st.sampled_from(["params.lr", "tags.owner", "run_name", "params.`a b`"]), st.sampled_from(["=", "!=", "LIKE", "ILIKE"]), st.text(max_size=10))
-        .map(lambda t: f"{t[0]} {t[1]} '{t[2].replace(chr(39), chr(39) * 2)}'"),
-        st.tuples(st.sampled_from(["metrics.acc", "MIN(metrics.acc)", "metrics.loss"]), st.sampled_from(["=", "<", ">=", "!="]), st.floats(allow_nan=False))
-        .map(lambda t: f"{t[0]} {t[1]} {t[2]!r}"),
+        st.tuples(
+            st.sampled_from(["params.lr", "tags.owner", "run_name", "params.`a b`"]),
+            st.sampled_from(["=", "!=", "LIKE", "ILIKE"]),
+            st.text(max_size=10),
+        ).map(lambda t: f"{t[0]} {t[1]} '{t[2].replace(chr(39), chr(39) * 2)}'"),
+        st.tuples(
+            st.sampled_from(["metrics.acc", "MIN(metrics.acc)", "metrics.loss"]),
+            st.sampled_from(["=", "<", ">=", "!="]),
+            st.floats(allow_nan=False),
+        ).map(lambda t: f"{t[0]} {t[1]} {t[2]!r}"),
     )
 
     @SETTINGS
-    @given(st.one_of(st.lists(st.sampled_from(QUERY_TOKENS), max_size=8).map(" ".join), st.text(max_size=30), well_formed))
+    @given(
+        st.one_of(
+            st.lists(st.sampled_from(QUERY_TOKENS), max_size=8).map(" ".join),
+            st.text(max_size=30),
+            well_formed,
+        )
+    )
     def check(text: str) -> None:
         try:
             ids, _ = search_run_ids(store, text)
@@ -193,26 +318,45 @@ def test_query_values_and_keys_reach_sql_only_as_bound_parameters(store_dir):
     with nbtrack.start_run(name="a", params={"lr": 0.1}, log_system_metrics=False):
         pass
     store = open_store(store_dir)
-    hostile = st.text(alphabet="ZQX'\"`;-()%_\\ \n*/=", min_size=1, max_size=20).map(lambda s: "ZQX" + s)
+    hostile = st.text(alphabet="ZQX'\"`;-()%_\\ \n*/=", min_size=1, max_size=20).map(
+        lambda s: "ZQX" + s
+    )
     compiled = {"n": 0}
 
-    @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(hostile, st.sampled_from(["params", "tags", "metrics"]), st.sampled_from(["=", "!=", "LIKE"]))
+    @settings(
+        max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    @given(
+        hostile,
+        st.sampled_from(["params", "tags", "metrics"]),
+        st.sampled_from(["=", "!=", "LIKE"]),
+    )
     def check(marker: str, group: str, op: str) -> None:
         key = "`" + marker.replace("`", "") + "`"
         quoted = "'" + marker.replace("'", "''") + "'"
         if group == "metrics":
             quoted, op = "1", "="
-        for text in (f"{group}.{key} {op} {quoted}", f"params.lr = '{marker.replace(chr(39), chr(39) * 2)}'"):
+        for text in (
+            f"{group}.{key} {op} {quoted}",
+            f"params.lr = '{marker.replace(chr(39), chr(39) * 2)}'",
+        ):
             try:
                 plan, _ = _search_query(store, text, None, None, False)
                 search_run_ids(store, text)
             except NbtrackError:
                 continue
-            walk_and_sort = [store.read(lambda conn, need=need, plan=plan: plan.queries(conn, need)) for need in (1, None)]
+            walk_and_sort = [
+                store.read(lambda conn, need=need, plan=plan: plan.queries(conn, need))
+                for need in (1, None)
+            ]
             for query in (q for pair in walk_and_sort for q in pair):
                 if query is not None:
-                    sql = str(query.compile(dialect=store.engine.dialect, compile_kwargs={"render_postcompile": True}))
+                    sql = str(
+                        query.compile(
+                            dialect=store.engine.dialect,
+                            compile_kwargs={"render_postcompile": True},
+                        )
+                    )
                     assert "ZQX" not in sql, (text, sql)
             compiled["n"] += 1
 
@@ -229,7 +373,18 @@ def test_a_10_mb_param_is_refused_with_the_limit_named(run):
         run.set_tag("huge", b"y" * 10_000_000)
 
 
-@pytest.mark.parametrize("name", ["acc'; DROP TABLE metrics;--", "<script>alert(1)</script>", "../../etc/passwd", "/etc/passwd", "a\\b", "acc\x00", "a/../b"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "acc'; DROP TABLE metrics;--",
+        "<script>alert(1)</script>",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "a\\b",
+        "acc\x00",
+        "a/../b",
+    ],
+)
 def test_metric_names_with_sql_html_or_path_characters_are_refused(run, name):
     with pytest.raises(ValidationError) as err:
         run.log_metric(name, 1.0)
@@ -240,7 +395,12 @@ def test_metric_names_with_allowed_punctuation_are_kept_verbatim(run, store_dir)
     for name in ("train/loss", "val:acc", "a b", "x.y-z_1"):
         run.log_metric(name, 1.0)
     run.flush()
-    assert set(open_store(store_dir).metric_summary(run.id)) == {"train/loss", "val:acc", "a b", "x.y-z_1"}
+    assert set(open_store(store_dir).metric_summary(run.id)) == {
+        "train/loss",
+        "val:acc",
+        "a b",
+        "x.y-z_1",
+    }
 
 
 def test_nan_inf_and_negative_zero_round_trip(run, store_dir):
@@ -262,7 +422,9 @@ def test_non_utf8_bytes_are_stored_escaped_not_crashed_on(run, store_dir):
     assert row["tags"]["lone"] == "a\\ud800b"
 
 
-def test_artifact_directory_with_symlinks_out_of_it_copies_nothing_from_outside(run, store_dir, tmp_path):
+def test_artifact_directory_with_symlinks_out_of_it_copies_nothing_from_outside(
+    run, store_dir, tmp_path
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("OUTSIDE-CONTENT")

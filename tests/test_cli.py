@@ -38,7 +38,11 @@ def test_run_executes_a_notebook_as_one_run_with_params(tmp_path, store_dir):
     run_id = res.stdout.strip().splitlines()[-1]
     listed = json.loads(run_cli("runs", "--format", "json").stdout)["runs"]
     outer = next(r for r in listed if r["id"] == run_id)
-    assert outer["name"] == "quick" and outer["experiment"] == "train" and outer["status"] == "finished"
+    assert (
+        outer["name"] == "quick"
+        and outer["experiment"] == "train"
+        and outer["status"] == "finished"
+    )
     assert outer["params"] == {"epochs": "3", "lr": "0.05"}
     inner = next(r for r in listed if r["name"] == "sgd")
     assert inner["parent_run_id"] == run_id and inner["params"]["lr"] == "0.05"
@@ -46,11 +50,22 @@ def test_run_executes_a_notebook_as_one_run_with_params(tmp_path, store_dir):
     shown = json.loads(run_cli("show", run_id[:6], "--json").stdout)
     sources = [c["source"] for c in shown["cells"]]
     assert sources[0] == "%load_ext nbtrack"
-    assert sources[3].startswith("# Parameters injected by nbtrack run") and "lr = 0.05" in sources[3]
+    assert (
+        sources[3].startswith("# Parameters injected by nbtrack run") and "lr = 0.05" in sources[3]
+    )
     assert all(c["in_run"] for c in shown["cells"])
     assert shown["cells"][0]["cell_id"]  # cells keep their notebook ids
     assert shown["notebook"]["path"] == str(nb)
-    assert {"index", "execution_count", "cell_id", "source", "status", "error", "in_run", "state"} <= set(shown["cells"][0])
+    assert {
+        "index",
+        "execution_count",
+        "cell_id",
+        "source",
+        "status",
+        "error",
+        "in_run",
+        "state",
+    } <= set(shown["cells"][0])
 
 
 @pytest.mark.slow
@@ -79,7 +94,17 @@ def test_runs_lists_as_table_csv_and_json(tmp_path, store_dir):
     assert csv_out[0].startswith("id,name,experiment,status") and "metrics.score" in csv_out[0]
     data = json.loads(run_cli("runs", "--format", "json", "--experiment", "tiny").stdout)
     (run,) = data["runs"]
-    assert set(run) >= {"id", "name", "experiment", "status", "start_time", "end_time", "params", "metrics", "tags"}
+    assert set(run) >= {
+        "id",
+        "name",
+        "experiment",
+        "status",
+        "start_time",
+        "end_time",
+        "params",
+        "metrics",
+        "tags",
+    }
     assert run["metrics"] == {"score": 0.75}
 
 
@@ -108,12 +133,18 @@ def test_a_run_records_the_notebooks_file_hash_and_git_revision(tmp_path, store_
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "first"], check=True)
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    clean = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)["notebook"]
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    clean = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)[
+        "notebook"
+    ]
     assert clean["path"] == str(nb) and clean["git_commit"] == head and clean["git_dirty"] is False
     assert clean["hash"]
     (repo / "notes.txt").write_text("uncommitted")
-    dirty = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)["notebook"]
+    dirty = json.loads(run_cli("show", run_cli("run", str(nb)).stdout.strip(), "--json").stdout)[
+        "notebook"
+    ]
     assert dirty["git_commit"] == head and dirty["git_dirty"] is True
 
 
@@ -149,20 +180,28 @@ def test_store_option_works_before_or_after_the_command(tmp_path: Path) -> None:
     store = tmp_path / "elsewhere"
     rid = make_run(Store(str(store)), name="kept")
     env = {"NBTRACK_STORE": str(tmp_path / "default")}  # not the one asked for
-    for args in (["--store", str(store), "runs"], ["runs", "--store", str(store)],
-                 [f"--store={store}", "runs"], ["--store", str(tmp_path / "other"), "runs", "--store", str(store)]):
+    for args in (
+        ["--store", str(store), "runs"],
+        ["runs", "--store", str(store)],
+        [f"--store={store}", "runs"],
+        ["--store", str(tmp_path / "other"), "runs", "--store", str(store)],
+    ):
         res = run_cli(*args, "--format", "json", env=env)
         assert res.returncode == 0, (args, res.stderr)
         assert [r["id"] for r in json.loads(res.stdout)["runs"]] == [rid]
-    for args in (["--store", str(store), "experiment", "list"], ["experiment", "list", "--store", str(store)]):
+    for args in (
+        ["--store", str(store), "experiment", "list"],
+        ["experiment", "list", "--store", str(store)],
+    ):
         res = run_cli(*args, env=env)
         assert res.returncode == 0 and "exp" in res.stdout, (args, res.stderr)
     assert not (tmp_path / "default").exists()
 
 
 @pytest.mark.slow
-def test_a_postgresql_url_works_before_or_after_the_command(pg_url: str, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_postgresql_url_works_before_or_after_the_command(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NBTRACK_BLOBS", str(tmp_path / "blobs"))
     rid = make_run(Store(pg_url), name="on-pg", metrics={"loss": [0.5]}, cells=["x = 1"])
     for args in (["--store", pg_url, "runs"], ["runs", "--store", pg_url]):
@@ -179,7 +218,11 @@ def test_a_mistyped_command_names_the_closest_one(tmp_path: Path) -> None:
     res = run_cli("--store", str(tmp_path), "exprt", "abc")
     assert res.returncode == 2 and "did you mean 'export'?" in res.stderr
     res = run_cli("zzzzzz")
-    assert res.returncode == 2 and "unknown command 'zzzzzz'" in res.stderr and "did you mean" not in res.stderr
+    assert (
+        res.returncode == 2
+        and "unknown command 'zzzzzz'" in res.stderr
+        and "did you mean" not in res.stderr
+    )
 
 
 def test_a_mistyped_command_names_the_closest_one_in_process(cli: Cli) -> None:
@@ -190,13 +233,32 @@ def test_a_mistyped_command_names_the_closest_one_in_process(cli: Cli) -> None:
 
 
 READ_ONLY = [
-    ["runs"], ["runs", "--format", "json"], ["show", "abc"], ["compare", "abc", "def"], ["experiments"],
-    ["experiment", "list"], ["export", "abc"], ["export", "abc", "-f", "bundle"], ["replay", "abc"], ["doctor"],
-    ["notes", "abc"], ["gc", "--dry-run"], ["export-runs", "-o", "out.zip"],
+    ["runs"],
+    ["runs", "--format", "json"],
+    ["show", "abc"],
+    ["compare", "abc", "def"],
+    ["experiments"],
+    ["experiment", "list"],
+    ["export", "abc"],
+    ["export", "abc", "-f", "bundle"],
+    ["replay", "abc"],
+    ["doctor"],
+    ["notes", "abc"],
+    ["gc", "--dry-run"],
+    ["export-runs", "-o", "out.zip"],
     ["mlflow-export", "abc", "--tracking-uri", "sqlite:///out.db"],
 ]
-EDITS = [["tag", "abc", "k=v"], ["rename", "abc", "new"], ["notes", "abc", "text"], ["move", "abc", "--to", "x"],
-         ["delete", "abc"], ["restore", "abc"], ["gc"], ["experiment", "rename", "a", "b"], ["doctor", "--repair"]]
+EDITS = [
+    ["tag", "abc", "k=v"],
+    ["rename", "abc", "new"],
+    ["notes", "abc", "text"],
+    ["move", "abc", "--to", "x"],
+    ["delete", "abc"],
+    ["restore", "abc"],
+    ["gc"],
+    ["experiment", "rename", "a", "b"],
+    ["doctor", "--repair"],
+]
 
 
 @pytest.mark.parametrize("args", READ_ONLY + EDITS, ids=lambda a: "-".join(a))
@@ -218,7 +280,9 @@ def test_commands_that_read_or_edit_runs_never_create_a_store(
         assert code != 0 and out == ""
         assert f"no nbtrack store at {folder}" in line
         assert "recording a run creates one" in line and "default ./.nbtrack" in line
-        assert ("no such folder" if where == "missing-folder" else "the folder has no nbtrack.db") in line
+        assert (
+            "no such folder" if where == "missing-folder" else "the folder has no nbtrack.db"
+        ) in line
         if where == "empty-folder":
             assert os.listdir(folder) == []
         else:
@@ -232,14 +296,22 @@ def test_read_only_commands_on_the_default_store_say_where_it_would_be(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NBTRACK_STORE")
     code, _, err = cli("runs")
-    assert code == 2 and f"no nbtrack store at {tmp_path / '.nbtrack'} (no such folder)" in one_error_line(err)
+    assert (
+        code == 2
+        and f"no nbtrack store at {tmp_path / '.nbtrack'} (no such folder)" in one_error_line(err)
+    )
     assert os.listdir(tmp_path) == []
 
 
 @pytest.fixture
 def recorded(store_dir: Path) -> str:
     """The id of a run with recorded cells in the default store."""
-    return make_run(Store(str(store_dir)), name="fit", cells=["import math", "x = math.pi"], env=b'{"python": "3"}')
+    return make_run(
+        Store(str(store_dir)),
+        name="fit",
+        cells=["import math", "x = math.pi"],
+        env=b'{"python": "3"}',
+    )
 
 
 @pytest.mark.parametrize("fmt", ["script", "notebook", "bundle"])
@@ -262,7 +334,9 @@ def test_export_to_a_directory_or_an_unwritable_path_is_one_clear_error(
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write anywhere")
-def test_export_into_a_read_only_directory_is_one_clear_error(cli: Cli, tmp_path: Path, recorded: str) -> None:
+def test_export_into_a_read_only_directory_is_one_clear_error(
+    cli: Cli, tmp_path: Path, recorded: str
+) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
@@ -284,7 +358,9 @@ def test_export_that_fails_while_writing_names_the_file_and_leaves_no_temporary(
     target = tmp_path / "run.py"
     code, _, err = cli("export", recorded[:8], "-o", str(target))
     line = one_error_line(err)
-    assert code != 0 and line == f"nbtrack: error: cannot write {target}: {os.strerror(errno.ENOSPC)}"
+    assert (
+        code != 0 and line == f"nbtrack: error: cannot write {target}: {os.strerror(errno.ENOSPC)}"
+    )
     assert os.listdir(tmp_path) == ["store"]  # neither the file nor its temporary
 
 
@@ -292,11 +368,13 @@ def test_runs_shows_the_most_common_metrics_first_and_counts_those_left_out(
     cli: Cli, store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     st = Store(str(store_dir))
-    for i, metrics in enumerate([
-        {"loss": [0.5], "zeta": [1.0], "acc": [0.9], "system/cpu": [50.0]},
-        {"loss": [0.4], "zeta": [2.0], "acc": [0.8], "f1": [0.7]},
-        {"loss": [0.3], "system/cpu": [40.0]},
-    ]):
+    for i, metrics in enumerate(
+        [
+            {"loss": [0.5], "zeta": [1.0], "acc": [0.9], "system/cpu": [50.0]},
+            {"loss": [0.4], "zeta": [2.0], "acc": [0.8], "f1": [0.7]},
+            {"loss": [0.3], "system/cpu": [40.0]},
+        ]
+    ):
         make_run(st, name=f"r{i}", metrics=metrics, start=1000.0 + i)
     code, out, err = cli("runs")
     header = out.splitlines()[0].split()
@@ -315,12 +393,23 @@ def test_runs_shows_the_most_common_metrics_first_and_counts_those_left_out(
 
     monkeypatch.setenv("COLUMNS", "200")
     code, out, err = cli("runs", "--filter", "metrics.f1 > 0")
-    assert out.splitlines()[0].split()[6:] == ["acc", "f1", "loss", "zeta"]  # only what the listed runs have
+    assert out.splitlines()[0].split()[6:] == [
+        "acc",
+        "f1",
+        "loss",
+        "zeta",
+    ]  # only what the listed runs have
 
 
 def test_runs_columns_chooses_metrics_params_and_tags(cli: Cli, store_dir: Path) -> None:
     st = Store(str(store_dir))
-    a = make_run(st, name="a", metrics={"loss": [0.5], "val.loss": [0.6]}, params={"lr": "0.1"}, tags={"owner": "ana"})
+    a = make_run(
+        st,
+        name="a",
+        metrics={"loss": [0.5], "val.loss": [0.6]},
+        params={"lr": "0.1"},
+        tags={"owner": "ana"},
+    )
     make_run(st, name="b", metrics={"loss": [0.25]}, params={"lr": "0.2"})
     code, out, err = cli("runs", "--columns", "tags.owner,params.lr", "--columns", "loss, val.loss")
     lines = out.splitlines()
@@ -329,7 +418,10 @@ def test_runs_columns_chooses_metrics_params_and_tags(cli: Cli, store_dir: Path)
     assert row_a[-4:] == ["ana", "0.1", "0.5", "0.6"] and err == ""
 
     code, out, err = cli("runs", "--columns", "metrics.loss,param.lr,los", "--format", "csv")
-    assert out.splitlines()[0] == "id,name,experiment,status,start_time,end_time,duration,parent_run_id,metrics.loss,params.lr,metrics.los"
+    assert (
+        out.splitlines()[0]
+        == "id,name,experiment,status,start_time,end_time,duration,parent_run_id,metrics.loss,params.lr,metrics.los"
+    )
     assert err == "note: no listed run has metrics.los; did you mean loss?\n"
 
     code, _, err = cli("runs", "--columns", "attributes.user")
@@ -341,15 +433,30 @@ def test_runs_columns_chooses_metrics_params_and_tags(cli: Cli, store_dir: Path)
 
 
 def test_runs_and_show_print_numbers_in_plain_notation(cli: Cli, store_dir: Path) -> None:
-    rid = make_run(Store(str(store_dir)), metrics={
-        "revenue": [37210.5], "total": [155002.45], "acc": [0.9370629370629371], "epochs": [3.0],
-        "tiny": [0.000012345], "huge": [2.5e12 + 0.5], "count": [123456789.0],
-    })
+    rid = make_run(
+        Store(str(store_dir)),
+        metrics={
+            "revenue": [37210.5],
+            "total": [155002.45],
+            "acc": [0.9370629370629371],
+            "epochs": [3.0],
+            "tiny": [0.000012345],
+            "huge": [2.5e12 + 0.5],
+            "count": [123456789.0],
+        },
+    )
     code, out, _ = cli("runs")
     header, row = out.splitlines()
     values = dict(zip(header.split()[6:], row.split()[7:], strict=True))  # "started" is two words
-    assert values == {"acc": "0.937063", "count": "123456789", "epochs": "3", "huge": "2.5e+12", "revenue": "37210.5",
-                      "tiny": "1.2345e-05", "total": "155002"}
+    assert values == {
+        "acc": "0.937063",
+        "count": "123456789",
+        "epochs": "3",
+        "huge": "2.5e+12",
+        "revenue": "37210.5",
+        "tiny": "1.2345e-05",
+        "total": "155002",
+    }
     code, out, _ = cli("show", rid[:8])
     assert "revenue = 37210.5 / 37210.5 / 37210.5  (1)" in out
 
@@ -360,7 +467,10 @@ def test_show_ends_with_the_next_steps(cli: Cli, store_dir: Path) -> None:
     code, out, err = cli("show", rid[:6])
     assert code == 0 and out.startswith(f"run {rid}")
     short = rid[:8]
-    assert err == f"next: nbtrack replay {short} · nbtrack export {short} -f script · nbtrack compare {short} OTHER_RUN\n"
+    assert (
+        err
+        == f"next: nbtrack replay {short} · nbtrack export {short} -f script · nbtrack compare {short} OTHER_RUN\n"
+    )
     bare = make_run(st)  # no cells: nothing to replay or export
     assert cli("show", bare)[2] == f"next: nbtrack compare {bare[:8]} OTHER_RUN\n"
     code, out, err = cli("show", rid, "--json")

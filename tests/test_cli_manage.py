@@ -37,7 +37,10 @@ def test_experiment_commands(store_dir: Path) -> None:
     ok("experiment", "delete", "churn-v2")
     assert listed() == []
     rows = json.loads(ok("experiment", "list", "--deleted", "--json"))["experiments"]
-    assert [(e["name"], e["runs"], e["deleted_at"] is not None) for e in rows] == [("churn-v2", 1, True), ("fraud", 0, False)]
+    assert [(e["name"], e["runs"], e["deleted_at"] is not None) for e in rows] == [
+        ("churn-v2", 1, True),
+        ("fraud", 0, False),
+    ]
     ok("experiment", "restore", "churn-v2")
     assert [r["experiment"] for r in listed()] == ["churn-v2"]
 
@@ -53,7 +56,11 @@ def test_rename_tag_notes_and_move(store_dir: Path, tmp_path: Path) -> None:
     assert ok("notes", rid) == "# Why\nbetter *recall*\n"
     ok("move", rid, "--to", "other")
     shown = json.loads(ok("show", rid, "--json"))
-    assert (shown["name"], shown["experiment"], shown["notes"]) == ("tuned", "other", "# Why\nbetter *recall*\n")
+    assert (shown["name"], shown["experiment"], shown["notes"]) == (
+        "tuned",
+        "other",
+        "# Why\nbetter *recall*\n",
+    )
     assert shown["tags"] == {"owner": "ana", "stage": "prod"}
     res = run_cli("move", rid, "--to", "othr")
     assert res.returncode == 2 and "did you mean 'other'" in res.stderr
@@ -76,7 +83,11 @@ def test_delete_restore_and_bulk_selection(store_dir: Path) -> None:
     assert ok("delete", "--before", "1970-01-10", "--max-runs", "2").split() == old[:2]
     assert ok("delete", "--filter", "params.model = 'rf'").split() == [old[2]]
     assert [r["id"] for r in listed()] == [new]
-    assert ok("restore", "--experiment", "exp").split() == [old[2], old[1], old[0]]  # latest deleted first
+    assert ok("restore", "--experiment", "exp").split() == [
+        old[2],
+        old[1],
+        old[0],
+    ]  # latest deleted first
     res = run_cli("delete")
     assert res.returncode == 2 and "name the runs, or select them" in res.stderr
 
@@ -106,19 +117,36 @@ def test_runs_lists_children_under_their_parent(store_dir: Path) -> None:
     assert names == ["later", "sweep", "└ lr-1", "└ lr-0"]
     records = {r["name"]: r for r in listed()}
     assert records["lr-0"]["parent_run_id"] == parent and records["sweep"]["parent_run_id"] is None
-    assert {r["id"] for r in listed("--filter", f"attributes.parent_run_id = '{parent}'")} == set(kids)
+    assert {r["id"] for r in listed("--filter", f"attributes.parent_run_id = '{parent}'")} == set(
+        kids
+    )
 
 
 def test_compare_shows_what_differs_and_the_code_diff(store_dir: Path) -> None:
     st = Store(str(store_dir))
-    a = make_run(st, name="a", params={"lr": "0.1", "seed": "7"}, metrics={"acc": [0.5, 0.8]},
-                 cells=["import numpy", "lr = 0.1"])
-    b = make_run(st, name="b", params={"lr": "0.2", "seed": "7"}, metrics={"acc": [0.6, 0.7]},
-                 cells=["import numpy", "lr = 0.2", "print(lr)"])
+    a = make_run(
+        st,
+        name="a",
+        params={"lr": "0.1", "seed": "7"},
+        metrics={"acc": [0.5, 0.8]},
+        cells=["import numpy", "lr = 0.1"],
+    )
+    b = make_run(
+        st,
+        name="b",
+        params={"lr": "0.2", "seed": "7"},
+        metrics={"acc": [0.6, 0.7]},
+        cells=["import numpy", "lr = 0.2", "print(lr)"],
+    )
     text = ok("compare", a[:8], b[:8])
     assert "lr" in text and "seed" not in text
     assert "0.5 / 0.8 / 0.8" in text and "0.6 / 0.7 / 0.7" in text
-    assert "-lr = 0.1" in text and "+lr = 0.2" in text and "+print(lr)" in text and "1 changed, 1 added" in text
+    assert (
+        "-lr = 0.1" in text
+        and "+lr = 0.2" in text
+        and "+print(lr)" in text
+        and "1 changed, 1 added" in text
+    )
     assert "seed" in ok("compare", a, b, "--all")
     data = json.loads(ok("compare", a, b, "--json"))
     assert [c["kind"] for c in data["code"][0]["cells"]] == ["same", "changed", "added"]
@@ -127,10 +155,20 @@ def test_compare_shows_what_differs_and_the_code_diff(store_dir: Path) -> None:
 
 def test_export_runs_and_import_runs_between_stores(store_dir: Path, tmp_path: Path) -> None:
     st = Store(str(store_dir))
-    parent = make_run(st, experiment="sweep", params={"lr": "0.1"}, metrics={"loss": [1.0, 0.4]},
-                      cells=["import numpy", "x = 1"], artifacts={"m.bin": b"weights"}, env=b'{"python": "3"}',
-                      snapshot={"util.py": b"u = 1"}, notebook=b"{}")
-    child = make_run(st, experiment="sweep", parent=parent, metrics={"loss": [0.9]}, cells=["y = 2"])
+    parent = make_run(
+        st,
+        experiment="sweep",
+        params={"lr": "0.1"},
+        metrics={"loss": [1.0, 0.4]},
+        cells=["import numpy", "x = 1"],
+        artifacts={"m.bin": b"weights"},
+        env=b'{"python": "3"}',
+        snapshot={"util.py": b"u = 1"},
+        notebook=b"{}",
+    )
+    child = make_run(
+        st, experiment="sweep", parent=parent, metrics={"loss": [0.9]}, cells=["y = 2"]
+    )
     make_run(st, experiment="other")
     bundle = tmp_path / "sweep.zip"
     ok("export-runs", "--experiment", "sweep", "-o", str(bundle))
@@ -149,7 +187,9 @@ def test_export_runs_and_import_runs_between_stores(store_dir: Path, tmp_path: P
     with zipfile.ZipFile(bundle) as zin, zipfile.ZipFile(broken, "w") as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            zout.writestr(item.filename, data + b"tampered" if item.filename.startswith("blobs/") else data)
+            zout.writestr(
+                item.filename, data + b"tampered" if item.filename.startswith("blobs/") else data
+            )
     res = run_cli("import-runs", str(broken), "--store", str(tmp_path / "third"))
     assert res.returncode == 2 and "is corrupt" in res.stderr
 
@@ -161,7 +201,9 @@ def listed_in(env: dict[str, str]) -> list[dict[str, Any]]:
 def test_commands_that_record_create_the_store_others_never_do(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh"
     res = run_cli("experiments", "--store", str(fresh))
-    assert res.returncode == 2 and f"no nbtrack store at {fresh}" in res.stderr and not fresh.exists()
+    assert (
+        res.returncode == 2 and f"no nbtrack store at {fresh}" in res.stderr and not fresh.exists()
+    )
     ok("--store", str(fresh), "experiment", "create", "fraud")
     assert (fresh / "nbtrack.db").is_file() and "fraud" in ok("experiments", "--store", str(fresh))
 

@@ -195,7 +195,9 @@ def test_script_of_a_session_without_magics_runs_with_plain_python(kernel, store
 
 
 @pytest.mark.slow
-def test_a_script_gives_the_output_history_names_the_values_the_session_gave_them(kernel, store_dir, tmp_path):
+def test_a_script_gives_the_output_history_names_the_values_the_session_gave_them(
+    kernel, store_dir, tmp_path
+):
     """``_``, ``__``, ``_<n>`` and ``Out`` hold each cell's displayed value in IPython; the
     exported script keeps them, with plain Python: ``None`` and a trailing ``;`` keep nothing."""
     kernel.ok("[1, 2, 3]")

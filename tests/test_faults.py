@@ -100,7 +100,9 @@ def mount_point(tmp_path: Path) -> Iterator[Path]:
     """An empty directory the test may mount filesystems on (root only)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    probe = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
+    probe = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
     if probe.returncode != 0:
         pytest.skip("mounting filesystems needs root")
     subprocess.run(["umount", str(mnt)], check=True)
@@ -123,8 +125,12 @@ def fill(path: Path) -> None:
         os.close(fd)
 
 
-def test_disk_full_keeps_records_in_memory_and_writes_them_when_space_returns(mount_point, start_kernel):
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)], check=True)
+def test_disk_full_keeps_records_in_memory_and_writes_them_when_space_returns(
+    mount_point, start_kernel
+):
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)], check=True
+    )
     store_dir = mount_point / "store"
     k = start_kernel(NBTRACK_STORE=str(store_dir))
     k.ok("%load_ext nbtrack")
@@ -134,12 +140,16 @@ def test_disk_full_keeps_records_in_memory_and_writes_them_when_space_returns(mo
     outs = run_outage_cells(k)
     lines = warnings_in(outs)
     assert len(lines) == 1, lines
-    assert "kept in memory" in lines[0] and ("No space left" in lines[0] or "full" in lines[0]), lines[0]
+    assert "kept in memory" in lines[0] and ("No space left" in lines[0] or "full" in lines[0]), (
+        lines[0]
+    )
     filler.unlink()
     assert_everything_written(store_dir, k)
 
 
-def test_read_only_blob_directory_keeps_artifacts_in_memory_until_it_is_writable(mount_point, start_kernel):
+def test_read_only_blob_directory_keeps_artifacts_in_memory_until_it_is_writable(
+    mount_point, start_kernel
+):
     store_dir = mount_point / "store"
     shutil.copytree(open_store(mount_point / "seed").root, store_dir)  # a valid empty store
     blobs = store_dir / "blobs"
@@ -174,7 +184,10 @@ def test_store_deleted_or_replaced_by_a_file_while_the_kernel_runs(tmp_path, sta
     lines = warnings_in(outs)
     assert len(lines) == 1 and "not there any more" in lines[0], lines
     assert store_dir.read_text() == "not a store"  # nothing written into or beside it
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("store")) == ["store", "store.away"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("store")) == [
+        "store",
+        "store.away",
+    ]
     # the store comes back
     store_dir.unlink()
     away.rename(store_dir)
@@ -192,7 +205,9 @@ def test_store_deleted_for_good_leaves_the_cells_working(tmp_path, start_kernel)
     assert not store_dir.exists()  # not recreated behind the user's back
 
 
-def test_store_locked_past_the_grace_period_warns_once_and_writes_everything_after(store_dir, start_kernel):
+def test_store_locked_past_the_grace_period_warns_once_and_writes_everything_after(
+    store_dir, start_kernel
+):
     k = start_kernel(NBTRACK_OUTAGE_GRACE="1")
     k.ok("%load_ext nbtrack")
     settle(k)
@@ -213,7 +228,9 @@ def test_store_locked_past_the_grace_period_warns_once_and_writes_everything_aft
     assert_everything_written(store_dir, k)  # and no second warning (k.ok)
 
 
-def test_store_locked_within_the_grace_period_warns_nothing_and_loses_nothing(store_dir, start_kernel):
+def test_store_locked_within_the_grace_period_warns_nothing_and_loses_nothing(
+    store_dir, start_kernel
+):
     # contention: another writer holds the store longer than a cell may wait (2 s), not for long
     k = start_kernel(NBTRACK_OUTAGE_GRACE="600")
     k.ok("%load_ext nbtrack")
@@ -245,11 +262,15 @@ threading.Thread(target=_train, daemon=True).start()
 """
 
 
-def test_a_failure_found_by_a_background_thread_is_one_warning_in_the_next_cell(tmp_path, store_dir, start_kernel):
+def test_a_failure_found_by_a_background_thread_is_one_warning_in_the_next_cell(
+    tmp_path, store_dir, start_kernel
+):
     k = start_kernel()
     k.ok("%load_ext nbtrack")
     settle(k)
-    k.ok("run = nbtrack.start_run(name='background', log_system_metrics=False)\nnbtrack.log_metric('m', 0)")
+    k.ok(
+        "run = nbtrack.start_run(name='background', log_system_metrics=False)\nnbtrack.log_metric('m', 0)"
+    )
     mark = tmp_path / "flusher-failed"
     k.ok(BACKGROUND_LOGGER.format(store=str(store_dir), mark=str(mark)))
     away = tmp_path / "store.away"
@@ -309,8 +330,12 @@ run.end()
 
 def test_a_script_hears_of_a_failure_found_by_the_flusher_once_on_stderr(store_dir):
     open_store(store_dir).close()
-    out = subprocess.run([sys.executable, "-c", SCRIPT_WITH_A_VANISHING_STORE, str(store_dir)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT_WITH_A_VANISHING_STORE, str(store_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stderr.splitlines() if "NbtrackWarning" in ln]
     assert len(lines) == 1 and "not there any more" in lines[0], out.stderr
@@ -323,7 +348,9 @@ def test_a_script_hears_of_a_failure_found_by_the_flusher_once_on_stderr(store_d
 def test_keyboard_interrupt_in_a_tracked_cell_kills_the_run_and_records_the_cell(kernel, store_dir):
     timer = threading.Timer(3.0, kernel.km.interrupt_kernel)
     timer.start()
-    out = kernel.run("%%track --name sleepy --no-system-metrics\nimport time\nnbtrack.log_metric('before', 1.0)\ntime.sleep(60)")
+    out = kernel.run(
+        "%%track --name sleepy --no-system-metrics\nimport time\nnbtrack.log_metric('before', 1.0)\ntime.sleep(60)"
+    )
     timer.join()
     assert out["status"] == "error" and out["error"] == "KeyboardInterrupt"
     assert kernel.ok("6 * 7")["result"] == "42"  # the kernel carries on
@@ -339,7 +366,9 @@ def test_reset_clears_the_recorded_state_and_recording_carries_on(kernel, store_
     kernel.ok("a = 1\nb = [1, 2]")
     kernel.ok("%reset -f")
     kernel.ok("c = 3")
-    kernel.ok("%%track --name after-reset --no-system-metrics\nimport nbtrack\nnbtrack.log_metric('m', 1)")
+    kernel.ok(
+        "%%track --name after-reset --no-system-metrics\nimport nbtrack\nnbtrack.log_metric('m', 1)"
+    )
     store = open_store(store_dir)
     run = run_detail(store, store.list_run_ids()[0])
     cells = run["cells"]
@@ -350,7 +379,9 @@ def test_reset_clears_the_recorded_state_and_recording_carries_on(kernel, store_
 
 
 def test_kernel_restart_kills_the_open_run_and_the_new_session_records_on(kernel, store_dir):
-    kernel.ok("run = nbtrack.start_run(name='spanning', log_system_metrics=False)\nnbtrack.log_metric('m', 1)")
+    kernel.ok(
+        "run = nbtrack.start_run(name='spanning', log_system_metrics=False)\nnbtrack.log_metric('m', 1)"
+    )
     kernel.km.restart_kernel(now=False)  # a graceful restart, as JupyterLab's menu
     kernel.kc.wait_for_ready(timeout=60)
     kernel.ok("%load_ext nbtrack")
@@ -361,11 +392,16 @@ def test_kernel_restart_kills_the_open_run_and_the_new_session_records_on(kernel
     second = run_detail(store, runs["second"]["id"])
     assert second["status"] == "finished"
     assert runs["second"]["session_id"] != runs["spanning"]["session_id"]
-    assert [c["source"] for c in second["cells"]] == ["%load_ext nbtrack", "%%track --name second\nv = 2"]
+    assert [c["source"] for c in second["cells"]] == [
+        "%load_ext nbtrack",
+        "%%track --name second\nv = 2",
+    ]
 
 
 def test_kernel_killed_hard_leaves_a_killed_run_with_its_cells(kernel, store_dir):
-    kernel.ok("run = nbtrack.start_run(name='doomed', log_system_metrics=False)\nfor i in range(10):\n    nbtrack.log_metric('m', i)")
+    kernel.ok(
+        "run = nbtrack.start_run(name='doomed', log_system_metrics=False)\nfor i in range(10):\n    nbtrack.log_metric('m', i)"
+    )
     kernel.ok("w = 1")
     kernel.km.provisioner.process.kill()  # SIGKILL, no atexit
     kernel.km.provisioner.process.wait()
@@ -387,8 +423,12 @@ def test_two_kernels_sharing_one_store_record_their_own_cells(start_kernel, stor
     a.ok("%%track --name from-a --no-system-metrics\nnbtrack.log_metric('m', x)")
     b.ok("%%track --name from-b --no-system-metrics\nnbtrack.log_metric('m', y)")
     store = open_store(store_dir)
-    runs = {r["name"]: run_detail(store, r["id"]) for r in store.run_summaries(store.list_run_ids())}
+    runs = {
+        r["name"]: run_detail(store, r["id"]) for r in store.run_summaries(store.list_run_ids())
+    }
     assert runs["from-a"]["metrics"] == {"m": 4.0} and runs["from-b"]["metrics"] == {"m": 40.0}
     assert [c["source"] for c in runs["from-a"]["cells"]][1:6] == [f"x = {i}" for i in range(5)]
-    assert [c["source"] for c in runs["from-b"]["cells"]][1:6] == [f"y = {i} * 10" for i in range(5)]
+    assert [c["source"] for c in runs["from-b"]["cells"]][1:6] == [
+        f"y = {i} * 10" for i in range(5)
+    ]
     assert set(runs["from-a"]["cells"][-1]["state"]) == {"x"}

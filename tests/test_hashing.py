@@ -792,7 +792,9 @@ def test_slow_untouched_python_objects_are_not_rehashed_every_cell():
     first = hasher.hash_namespace(ns, None)
     records.append({"id": -1})  # reached only through the name, which the next cell does not touch
     assert hasher.hash_namespace(ns, {"n"})["records"] == first["records"]
-    assert hasher.hash_namespace(ns, names_touched("records.append(1)"))["records"] != first["records"]
+    assert (
+        hasher.hash_namespace(ns, names_touched("records.append(1)"))["records"] != first["records"]
+    )
 
 
 def test_runtime_machinery_is_marked_not_walked():

@@ -13,7 +13,9 @@ from typing import Any
 from nbtrack.query.runs import run_detail
 from nbtrack.store import open_store
 
-ANNOUNCEMENT = "outside a run; it ends with this cell. Use %%track or nbtrack.start_run() to group cells."
+ANNOUNCEMENT = (
+    "outside a run; it ends with this cell. Use %%track or nbtrack.start_run() to group cells."
+)
 
 
 def runs_by_name(store_dir: Path) -> dict[str, dict[str, Any]]:
@@ -51,7 +53,10 @@ def test_the_implicit_run_is_announced_once_on_stderr(kernel, store_dir):
     assert len(run_ids) == 2  # one run per cell
     first_run = run_detail(store, run_ids[-1])
     assert first["stderr"].count(ANNOUNCEMENT) == 1
-    assert f"nbtrack: started run {first_run['name']} ({first_run['id'][:8]}) for set_tag " in first["stderr"]
+    assert (
+        f"nbtrack: started run {first_run['name']} ({first_run['id'][:8]}) for set_tag "
+        in first["stderr"]
+    )
     assert second["stderr"] == ""
 
 
@@ -84,8 +89,13 @@ def test_a_script_keeps_its_implicit_run_until_it_exits(store_dir):
         assert nbtrack.active_run() is first
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "NBTRACK_STORE": str(store_dir)})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NBTRACK_STORE": str(store_dir)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     run = only_run(store_dir)
@@ -102,7 +112,11 @@ def test_without_the_extension_the_implicit_run_ends_with_its_own_cell(start_ker
         "nbtrack.active_run().status"
     )
     assert inside["result"] == "'running'" and inside["stderr"].count(ANNOUNCEMENT) == 1
-    late_end = kernel.ok("try:\n    nbtrack.end_run()\nexcept nbtrack.NbtrackError as exc:\n    print(exc)")
-    assert late_end["stdout"].startswith("no active run to end (a run that a logging call started outside")
+    late_end = kernel.ok(
+        "try:\n    nbtrack.end_run()\nexcept nbtrack.NbtrackError as exc:\n    print(exc)"
+    )
+    assert late_end["stdout"].startswith(
+        "no active run to end (a run that a logging call started outside"
+    )
     run = only_run(store_dir)
     assert run["status"] == "finished" and run["metrics"] == {"m": 2.0}

@@ -57,19 +57,43 @@ def make_run(
     if cells is not None:
         session_id = session or uuid.uuid4().hex
         if session is None:
-            store.add_session({"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1})
-        base = store.read(lambda c: c.execute(s.cells.select().where(s.cells.c.session_id == session_id)).all())
+            store.add_session(
+                {"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1}
+            )
+        base = store.read(
+            lambda c: c.execute(s.cells.select().where(s.cells.c.session_id == session_id)).all()
+        )
         first = len(base) + 1
         for seq, source in enumerate(cells, first):
-            store.record_cell(CellRecord(
-                session_id, seq, source, start + seq, start + seq + 0.5, "ok", execution_count=seq,
-                cell_id=f"cell-{seq}", created=(f"v{seq}",), state_diff={f"v{seq}": f"h{seq}"},
-            ))
-        store.add_file_events([FileEvent(session_id, "/data/in.csv", "read", seq=first, hash="f" * 32, size=10)])
+            store.record_cell(
+                CellRecord(
+                    session_id,
+                    seq,
+                    source,
+                    start + seq,
+                    start + seq + 0.5,
+                    "ok",
+                    execution_count=seq,
+                    cell_id=f"cell-{seq}",
+                    created=(f"v{seq}",),
+                    state_diff={f"v{seq}": f"h{seq}"},
+                )
+            )
+        store.add_file_events(
+            [FileEvent(session_id, "/data/in.csv", "read", seq=first, hash="f" * 32, size=10)]
+        )
         start_seq, end_seq = first, first + len(cells) - 1
-    row: dict[str, Any] = {"id": run_id, "name": name, "status": "finished", "start_time": start,
-                           "end_time": start + 60, "session_id": session_id, "start_seq": start_seq,
-                           "end_seq": end_seq, "parent_run_id": parent}
+    row: dict[str, Any] = {
+        "id": run_id,
+        "name": name,
+        "status": "finished",
+        "start_time": start,
+        "end_time": start + 60,
+        "session_id": session_id,
+        "start_seq": start_seq,
+        "end_seq": end_seq,
+        "parent_run_id": parent,
+    }
     if env is not None:
         row["env_hash"] = store.put_blob(env)
         if session_id and session is None:
@@ -85,8 +109,18 @@ def make_run(
         store.log_batch(run_id, {}, {}, points)
     for path, data in (artifacts or {}).items():
         store.add_artifact(run_id, path, data)
-    store.add_file_events([FileEvent(session_id or "none", "/data/declared.csv", "input", run_id=run_id,
-                                     hash="e" * 32, size=5)])
+    store.add_file_events(
+        [
+            FileEvent(
+                session_id or "none",
+                "/data/declared.csv",
+                "input",
+                run_id=run_id,
+                hash="e" * 32,
+                size=5,
+            )
+        ]
+    )
     return run_id
 
 
@@ -97,7 +131,12 @@ def live_ids(store: Store, **kw: Any) -> list[str]:
 def count_rows(store: Store) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    return store.read(lambda c: {t.name: c.execute(select(func.count()).select_from(t)).scalar() for t in s.metadata.sorted_tables})
+    return store.read(
+        lambda c: {
+            t.name: c.execute(select(func.count()).select_from(t)).scalar()
+            for t in s.metadata.sorted_tables
+        }
+    )
 
 
 def age_blobs(store: Store, seconds: float = 7200) -> None:
@@ -117,7 +156,11 @@ def test_rename_notes_tags_and_move_are_saved(store: Store) -> None:
     manage.delete_run_tag(rid, "stale", store=store)
     manage.move_run(rid, "other", store=store)
     (row,) = store.run_summaries([rid])
-    assert (row["name"], row["notes"], row["experiment"]) == ("better", "# Findings\n*good*", "other")
+    assert (row["name"], row["notes"], row["experiment"]) == (
+        "better",
+        "# Findings\n*good*",
+        "other",
+    )
     assert row["tags"] == {"owner": "ana", "stage": "2"}
     manage.set_run_notes(rid, "", store=store)
     assert store.run_summaries([rid])[0]["notes"] is None
@@ -145,7 +188,9 @@ def test_deleted_run_leaves_searches_until_restored(store: Store) -> None:
     assert live_ids(store) == [a, b]
 
 
-def test_bulk_delete_takes_the_oldest_runs_started_before_a_time_at_most_max_runs(store: Store) -> None:
+def test_bulk_delete_takes_the_oldest_runs_started_before_a_time_at_most_max_runs(
+    store: Store,
+) -> None:
     ids = [make_run(store, start=float(86400 * d)) for d in range(1, 6)]  # 1970-01-02 .. 01-06
     assert manage.delete_runs(before="1970-01-04", max_runs=2, dry_run=True, store=store) == ids[:2]
     assert live_ids(store) == ids  # a dry run changes nothing
@@ -158,10 +203,14 @@ def test_bulk_delete_and_restore_by_experiment_and_filter(store: Store) -> None:
     rf = make_run(store, experiment="a", params={"model": "rf"}, start=1.0)
     lr = make_run(store, experiment="a", params={"model": "lr"}, start=2.0)
     other = make_run(store, experiment="b", params={"model": "rf"}, start=3.0)
-    assert manage.delete_runs(experiment="a", filter_string="params.model = 'rf'", store=store) == [rf]
+    assert manage.delete_runs(experiment="a", filter_string="params.model = 'rf'", store=store) == [
+        rf
+    ]
     assert manage.delete_runs(filter_string="params.model = 'lr'", store=store) == [lr]
     assert live_ids(store) == [other]
-    assert manage.restore_runs(experiment="a", max_runs=1, store=store) == [lr]  # most recently deleted first
+    assert manage.restore_runs(experiment="a", max_runs=1, store=store) == [
+        lr
+    ]  # most recently deleted first
     assert manage.restore_runs(filter_string="params.model = 'rf'", store=store) == [rf]
     with pytest.raises(ValidationError, match="name the runs, or select them"):
         manage.delete_runs(store=store)
@@ -201,7 +250,11 @@ def test_experiments_create_rename_list_delete_restore(store: Store) -> None:
     ex.delete_experiment("churn-v2", store=store)
     assert live_ids(store) == [b]
     assert [e["name"] for e in ex.list_experiments(store=store)] == ["churn", "empty"]
-    assert [e["name"] for e in ex.list_experiments(include_deleted=True, store=store)] == ["churn", "churn-v2", "empty"]
+    assert [e["name"] for e in ex.list_experiments(include_deleted=True, store=store)] == [
+        "churn",
+        "churn-v2",
+        "empty",
+    ]
     with pytest.raises(NotFoundError, match="deleted; restore it"):
         manage.move_run(b, "churn-v2", store=store)
     ex.restore_experiment("churn-v2", store=store)
@@ -211,11 +264,22 @@ def test_experiments_create_rename_list_delete_restore(store: Store) -> None:
 # -- gc -------------------------------------------------------------------------------------
 def test_gc_frees_exactly_what_no_remaining_run_references(store: Store) -> None:
     shared_env = b'{"python": "3.11"}'
-    keep = make_run(store, cells=["import numpy", "x = 1"], artifacts={"model.bin": b"shared weights"},
-                    snapshot={"util.py": b"def f(): pass"}, env=shared_env, notebook=b"nb kept")
-    gone = make_run(store, cells=["import numpy", "secret = 42"], env=shared_env, notebook=b"nb gone",
-                    artifacts={"model.bin": b"shared weights", "only.txt": b"mine alone"},
-                    snapshot={"util.py": b"def f(): pass", "train.py": b"train()"})
+    keep = make_run(
+        store,
+        cells=["import numpy", "x = 1"],
+        artifacts={"model.bin": b"shared weights"},
+        snapshot={"util.py": b"def f(): pass"},
+        env=shared_env,
+        notebook=b"nb kept",
+    )
+    gone = make_run(
+        store,
+        cells=["import numpy", "secret = 42"],
+        env=shared_env,
+        notebook=b"nb gone",
+        artifacts={"model.bin": b"shared weights", "only.txt": b"mine alone"},
+        snapshot={"util.py": b"def f(): pass", "train.py": b"train()"},
+    )
     before = count_rows(store)
     blobs_before = set(store.blobs.all_hashes())
     manage.delete_run(gone, store=store)
@@ -226,11 +290,21 @@ def test_gc_frees_exactly_what_no_remaining_run_references(store: Store) -> None
     assert report.runs == [gone]
     after = count_rows(store)
     freed = {t: before[t] - after[t] for t in before if before[t] != after[t]}
-    assert freed == {"runs": 1, "artifacts": 2, "file_events": 2, "sessions": 1, "cells": 2, "cell_state": 2, "sources": 1}
+    assert freed == {
+        "runs": 1,
+        "artifacts": 2,
+        "file_events": 2,
+        "sessions": 1,
+        "cells": 2,
+        "cell_state": 2,
+        "sources": 1,
+    }
     assert {k: v for k, v in report.rows.items() if v} == freed
     removed = blobs_before - set(store.blobs.all_hashes())
-    manifest = json.dumps({"train.py": content_hash(b"train()"), "util.py": content_hash(b"def f(): pass")},
-                          sort_keys=True).encode()
+    manifest = json.dumps(
+        {"train.py": content_hash(b"train()"), "util.py": content_hash(b"def f(): pass")},
+        sort_keys=True,
+    ).encode()
     gone_only = [b"mine alone", b"train()", b"nb gone", manifest]
     assert removed == {content_hash(b) for b in gone_only}
     assert (report.blobs, report.bytes) == (4, sum(len(b) for b in gone_only))
@@ -242,8 +316,9 @@ def test_gc_frees_exactly_what_no_remaining_run_references(store: Store) -> None
     from nbtrack.capture.snapshot import snapshot_files
 
     row = store.run_summaries([keep])[0]
-    assert {p: store.get_blob(h) for p, h in snapshot_files(store, row["snapshot_hash"]).items()} == {
-        "util.py": b"def f(): pass"}
+    assert {
+        p: store.get_blob(h) for p, h in snapshot_files(store, row["snapshot_hash"]).items()
+    } == {"util.py": b"def f(): pass"}
     assert store.get_blob(row["notebook_hash"]) == b"nb kept"
     assert gc(store=store).blobs == 0  # nothing left to free
 
@@ -272,7 +347,12 @@ def test_gc_dry_run_reports_and_frees_nothing(store: Store) -> None:
     age_blobs(store)
     rows, blobs = count_rows(store), set(store.blobs.all_hashes())
     report = gc(dry_run=True, store=store)
-    assert report.runs == [rid] and report.blobs == 1 and report.bytes == 3 and report.rows["runs"] == 1
+    assert (
+        report.runs == [rid]
+        and report.blobs == 1
+        and report.bytes == 3
+        and report.rows["runs"] == 1
+    )
     assert "would free" in report.lines()[0]
     assert count_rows(store) == rows and set(store.blobs.all_hashes()) == blobs
 
@@ -302,32 +382,62 @@ def test_gc_removes_no_blob_when_a_live_snapshot_is_unreadable(store: Store) -> 
     manage.delete_run(gone, store=store)
     age_blobs(store)
     report = gc(store=store)
-    assert report.runs == [gone] and report.blobs == 0 and "unreadable" in (report.blob_problem or "")
+    assert (
+        report.runs == [gone] and report.blobs == 0 and "unreadable" in (report.blob_problem or "")
+    )
 
 
 # -- nested runs ----------------------------------------------------------------------------
 def test_children_are_listed_under_their_parent_and_searchable(store: Store) -> None:
     parent = make_run(store, name="sweep", start=1.0)
-    kids = [make_run(store, name=f"lr={lr}", parent=parent, start=2.0 + i) for i, lr in enumerate((0.1, 0.01))]
+    kids = [
+        make_run(store, name=f"lr={lr}", parent=parent, start=2.0 + i)
+        for i, lr in enumerate((0.1, 0.01))
+    ]
     grandchild = make_run(store, name="fold", parent=kids[0], start=5.0)
     loner = make_run(store, name="alone", start=6.0)
-    records = [{"id": r["id"], "parent_run_id": r["parent_run_id"]} for r in store.run_summaries(live_ids(store))[::-1]]
+    records = [
+        {"id": r["id"], "parent_run_id": r["parent_run_id"]}
+        for r in store.run_summaries(live_ids(store))[::-1]
+    ]
     assert [(d, r["id"]) for d, r in nest(records)] == [
-        (0, loner), (0, parent), (1, kids[1]), (1, kids[0]), (2, grandchild)]
-    found = search_run_ids(store, f"attributes.parent_run_id = '{parent}'", order_by=["attributes.start_time"])[0]
+        (0, loner),
+        (0, parent),
+        (1, kids[1]),
+        (1, kids[0]),
+        (2, grandchild),
+    ]
+    found = search_run_ids(
+        store, f"attributes.parent_run_id = '{parent}'", order_by=["attributes.start_time"]
+    )[0]
     assert found == kids
 
 
 # -- compare --------------------------------------------------------------------------------
 def test_compare_hides_identical_rows_and_diffs_the_code(store: Store) -> None:
-    a = make_run(store, name="a", params={"lr": "0.1", "seed": "1"}, tags={"team": "x"},
-                 metrics={"loss": [0.9, 0.5, 0.7], "system/cpu": [3.0]}, cells=["import numpy", "lr = 0.1\nfit(lr)"])
-    b = make_run(store, name="b", params={"lr": "0.01", "seed": "1"}, tags={"team": "x"},
-                 metrics={"loss": [0.8, 0.3]}, cells=["import numpy", "lr = 0.01\nfit(lr)", "plot()"])
+    a = make_run(
+        store,
+        name="a",
+        params={"lr": "0.1", "seed": "1"},
+        tags={"team": "x"},
+        metrics={"loss": [0.9, 0.5, 0.7], "system/cpu": [3.0]},
+        cells=["import numpy", "lr = 0.1\nfit(lr)"],
+    )
+    b = make_run(
+        store,
+        name="b",
+        params={"lr": "0.01", "seed": "1"},
+        tags={"team": "x"},
+        metrics={"loss": [0.8, 0.3]},
+        cells=["import numpy", "lr = 0.01\nfit(lr)", "plot()"],
+    )
     data = compare_runs([a, b], store=store)
     assert [p["key"] for p in data["params"]] == ["lr"] and data["tags"] == []
     (loss,) = data["metrics"]
-    assert loss["values"] == [{"min": 0.5, "max": 0.9, "last": 0.7}, {"min": 0.3, "max": 0.8, "last": 0.3}]
+    assert loss["values"] == [
+        {"min": 0.5, "max": 0.9, "last": 0.7},
+        {"min": 0.3, "max": 0.8, "last": 0.3},
+    ]
     kinds = [c["kind"] for c in data["code"][0]["cells"]]
     assert kinds == ["same", "changed", "added"]
     everything = compare_runs([a, b], all_rows=True, store=store)
@@ -342,9 +452,18 @@ def test_compare_hides_identical_rows_and_diffs_the_code(store: Store) -> None:
 
 # -- portable bundles -----------------------------------------------------------------------
 def _full_run(store: Store, **kw: Any) -> str:
-    return make_run(store, params={"lr": "0.1"}, tags={"t": "1"}, metrics={"loss": [1.0, 0.5, float("nan")]},
-                    cells=["import numpy", "x = 1"], artifacts={"m.bin": b"weights"}, env=b'{"python": "3.11"}',
-                    notebook=b"{}", snapshot={"util.py": b"u = 1"}, **kw)
+    return make_run(
+        store,
+        params={"lr": "0.1"},
+        tags={"t": "1"},
+        metrics={"loss": [1.0, 0.5, float("nan")]},
+        cells=["import numpy", "x = 1"],
+        artifacts={"m.bin": b"weights"},
+        env=b'{"python": "3.11"}',
+        notebook=b"{}",
+        snapshot={"util.py": b"u = 1"},
+        **kw,
+    )
 
 
 def _comparable(store: Store, rid: str) -> str:
@@ -370,7 +489,9 @@ def test_export_and_import_runs_round_trip_into_a_fresh_store(store: Store, tmp_
     row = target.run_summaries([child])[0]
     from nbtrack.capture.snapshot import snapshot_files
 
-    assert {p: target.get_blob(h) for p, h in snapshot_files(target, row["snapshot_hash"]).items()} == {"util.py": b"u = 1"}
+    assert {
+        p: target.get_blob(h) for p, h in snapshot_files(target, row["snapshot_hash"]).items()
+    } == {"util.py": b"u = 1"}
 
     rows = count_rows(target)
     again = import_runs(bundle, store=target)
@@ -404,7 +525,11 @@ def _rewrite(src: Path, dst: Path, change: Any) -> Path:
     [
         ("blobs/", lambda data: data + b"!", "is corrupt"),
         ("tables/metrics.jsonl", lambda data: data[:-20], "not JSON"),
-        ("tables/runs.jsonl", lambda data: data.replace(b'"name"', b'"nom"'), "does not match the runs table"),
+        (
+            "tables/runs.jsonl",
+            lambda data: data.replace(b'"name"', b'"nom"'),
+            "does not match the runs table",
+        ),
         ("nbtrack-runs.json", lambda data: b"{}", "not an nbtrack runs bundle"),
         ("tables/cells.jsonl", lambda data: None, "cells.jsonl is missing"),
     ],
@@ -440,8 +565,9 @@ def test_not_a_zip_is_a_clear_error(tmp_path: Path, store: Store) -> None:
 
 
 @pytest.mark.slow
-def test_runs_move_from_sqlite_to_postgresql_through_a_bundle_and_gc_there(store: Store, tmp_path: Path, pg_url: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_move_from_sqlite_to_postgresql_through_a_bundle_and_gc_there(
+    store: Store, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rid = _full_run(store)
     export_runs(tmp_path / "b.zip", [rid], store=store)
     monkeypatch.setenv("NBTRACK_BLOBS", str(tmp_path / "pg-blobs"))

@@ -42,7 +42,7 @@ ALL = {"rf-small", "xgb-big", "rf-eval", "Running one"}
         ("metrics.acc != 0.8", {"rf-small", "Running one"}),
         ("metrics.acc <= 0.6", {"Running one"}),
         ("metric.acc < 0.85", {"xgb-big", "Running one"}),
-        ("params.model = \"rf\"", {"rf-small", "rf-eval"}),
+        ('params.model = "rf"', {"rf-small", "rf-eval"}),
         ("param.model != 'rf'", {"xgb-big", "Running one"}),
         ("params.model IN ('xgb', 'mlp')", {"xgb-big", "Running one"}),
         ("params.model NOT IN ('xgb', 'mlp')", {"rf-small", "rf-eval"}),
@@ -79,13 +79,19 @@ ALL = {"rf-small", "xgb-big", "rf-eval", "Running one"}
         ("attributes.duration < 10", {"rf-eval"}),
         # keys with spaces or dots
         ("metrics.`val acc` > 0.5", {"rf-small"}),
-        ("metrics.\"val acc\" > 0.5", {"rf-small"}),
+        ('metrics."val acc" > 0.5', {"rf-small"}),
         ("params.\"a.b\" = 'dotted'", {"rf-small"}),
         ("params.a.b = 'dotted'", {"rf-small"}),
         # beyond MLflow: OR, parentheses, NOT
         ("params.model = 'xgb' OR tags.owner = 'bob'", {"xgb-big", "rf-eval"}),
-        ("(params.model = 'rf' OR params.model = 'mlp') AND metrics.acc > 0.55", {"rf-small", "Running one"}),
-        ("params.model = 'rf' OR params.model = 'mlp' AND metrics.acc > 0.55", {"rf-small", "rf-eval", "Running one"}),
+        (
+            "(params.model = 'rf' OR params.model = 'mlp') AND metrics.acc > 0.55",
+            {"rf-small", "Running one"},
+        ),
+        (
+            "params.model = 'rf' OR params.model = 'mlp' AND metrics.acc > 0.55",
+            {"rf-small", "rf-eval", "Running one"},
+        ),
         ("NOT params.model = 'rf'", {"xgb-big", "Running one"}),
         ("NOT (metrics.acc > 0.9)", {"xgb-big", "rf-eval", "Running one"}),
         ("not not params.model = 'rf'", {"rf-small", "rf-eval"}),
@@ -153,7 +159,7 @@ def test_deleted_runs_are_left_out_unless_asked(store: Store) -> None:
         ("MIN(metrics.loss) ILIKE 'x'", 19, ["ILIKE does not apply"]),
         ("metrics.acc > '0.9'", 15, ["is a number", "remove the quotes: 0.9"]),
         ("params.model = 'rf", 16, ["unterminated string"]),
-        ("params.model = \"rf", 16, ["unterminated string"]),
+        ('params.model = "rf', 16, ["unterminated string"]),
         ("metrics.`val acc > 1", 9, ["unterminated key"]),
         ("metrics.acc >", 14, ["missing a value after '>'"]),
         ("metrics.acc", 12, ["missing an operator after 'metrics.acc'"]),
@@ -188,7 +194,9 @@ def test_deleted_runs_are_left_out_unless_asked(store: Store) -> None:
         ("cells.sauce LIKE 'x'", 1, ["did you mean 'cells.source'?"]),
     ],
 )
-def test_errors_point_at_the_bad_token_with_a_hint(text: str, column: int, fragments: list[str]) -> None:
+def test_errors_point_at_the_bad_token_with_a_hint(
+    text: str, column: int, fragments: list[str]
+) -> None:
     with pytest.raises(QueryError) as info:
         parse(text)
     err = info.value
@@ -213,7 +221,7 @@ def test_error_in_a_multi_line_filter_names_line_and_column() -> None:
 HOSTILE = [
     "'; DROP TABLE runs; --",
     "x' OR '1'='1",
-    "rf\" OR 1=1 --",
+    'rf" OR 1=1 --',
     "') OR 1=1 --",
     "%' UNION SELECT id FROM runs --",
     "Robert'); DELETE FROM params; --",
@@ -225,9 +233,16 @@ HOSTILE = [
 @pytest.mark.parametrize(
     "template",
     [
-        "params.model = {q}", "tags.owner LIKE {q}", "attributes.run_name ILIKE {q}", "params.model IN ({q}, 'zz')",
-        "cells.source LIKE {q}", "notebook.path = {q}", "attributes.experiment = {q}", "metrics.{k} > 1",
-        "params.{k} IS NULL", "tags.{k} != 'x'",
+        "params.model = {q}",
+        "tags.owner LIKE {q}",
+        "attributes.run_name ILIKE {q}",
+        "params.model IN ({q}, 'zz')",
+        "cells.source LIKE {q}",
+        "notebook.path = {q}",
+        "attributes.experiment = {q}",
+        "metrics.{k} > 1",
+        "params.{k} IS NULL",
+        "tags.{k} != 'x'",
     ],
 )
 def test_hostile_values_stay_bound_parameters(store: Store, payload: str, template: str) -> None:
@@ -245,7 +260,10 @@ def test_hostile_values_stay_bound_parameters(store: Store, payload: str, templa
     assert len(search_run_ids(store, None)[0]) == 4  # nothing was dropped or deleted
 
 
-@pytest.mark.parametrize("text", ["' OR 1=1 --", "params.model = 'x' OR 1=1 --", "1; DROP TABLE runs", "run_id = 1 OR 1=1"])
+@pytest.mark.parametrize(
+    "text",
+    ["' OR 1=1 --", "params.model = 'x' OR 1=1 --", "1; DROP TABLE runs", "run_id = 1 OR 1=1"],
+)
 def test_hostile_filters_are_errors_not_sql(store: Store, text: str) -> None:
     with pytest.raises(QueryError):
         search_run_ids(store, text)
@@ -262,9 +280,41 @@ def test_arbitrary_text_parses_or_raises_query_error(text: str) -> None:
 
 
 _PIECES = [
-    "metrics.acc", "params.lr", "tags.`a b`", "attributes.status", "cells.source", "MIN(", "MAX(", "LATEST(",
-    "(", ")", ",", " AND ", " OR ", " NOT ", " LIKE ", " ILIKE ", " IN ", " IS ", " NULL", "=", "!=", ">", "<=",
-    "'x'", "\"y\"", "0.5", "-1e3", "true", "reproduced", "start_time", "'2026-11-23'", "`", "'", ".", " ",
+    "metrics.acc",
+    "params.lr",
+    "tags.`a b`",
+    "attributes.status",
+    "cells.source",
+    "MIN(",
+    "MAX(",
+    "LATEST(",
+    "(",
+    ")",
+    ",",
+    " AND ",
+    " OR ",
+    " NOT ",
+    " LIKE ",
+    " ILIKE ",
+    " IN ",
+    " IS ",
+    " NULL",
+    "=",
+    "!=",
+    ">",
+    "<=",
+    "'x'",
+    '"y"',
+    "0.5",
+    "-1e3",
+    "true",
+    "reproduced",
+    "start_time",
+    "'2026-11-23'",
+    "`",
+    "'",
+    ".",
+    " ",
 ]
 
 
@@ -288,4 +338,7 @@ def test_the_index_a_join_reads_through_is_part_of_the_statement_cache_key() -> 
 
     a = s.params.alias("p")
     on = a.c.run_id == s.runs.c.id
-    assert _Then(s.runs, a, on, "ix_params_key_value")._generate_cache_key() != _Then(s.runs, a, on, None)._generate_cache_key()
+    assert (
+        _Then(s.runs, a, on, "ix_params_key_value")._generate_cache_key()
+        != _Then(s.runs, a, on, None)._generate_cache_key()
+    )

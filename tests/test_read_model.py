@@ -47,10 +47,23 @@ def make_run(path: Path, name: str, metrics: dict[str, list[float]]) -> str:
     store = open_store(path)
     start = time.time() - 60
     session_id, run_id = uuid.uuid4().hex, uuid.uuid4().hex
-    store.add_session({"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1})
+    store.add_session(
+        {"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1}
+    )
     store.set_session_env(session_id, store.put_blob(json.dumps(ENVIRONMENT).encode()))
-    store.create_run({"id": run_id, "name": name, "status": "finished", "start_time": start, "end_time": start + 30,
-                      "session_id": session_id}, "views", {"lr": "0.1"}, {"owner": "ana"})
+    store.create_run(
+        {
+            "id": run_id,
+            "name": name,
+            "status": "finished",
+            "start_time": start,
+            "end_time": start + 30,
+            "session_id": session_id,
+        },
+        "views",
+        {"lr": "0.1"},
+        {"owner": "ana"},
+    )
     for key, values in metrics.items():
         points = [(key, float(v), i, start + i * 1e-4, None) for i, v in enumerate(values)]
         store.write(lambda conn, p=points: store.write_batch(conn, run_id, {}, {}, p))
@@ -87,7 +100,11 @@ async def test_server_widgets_and_cli_give_the_same_numbers_nan_and_infinities_i
     compared = await api(jp_fetch, "compare", runs=f"{rid},{other}")
     shown = cli(capsys, "--store", str(path), "show", rid, "--json")
     cli_series = cli(capsys, "--store", str(path), "show", rid, "--metric", "odd", "--json")
-    listed_by_cli = next(r for r in cli(capsys, "--store", str(path), "runs", "--format", "json")["runs"] if r["id"] == rid)
+    listed_by_cli = next(
+        r
+        for r in cli(capsys, "--store", str(path), "runs", "--format", "json")["runs"]
+        if r["id"] == rid
+    )
     view = run_view(rid, store=path)
     table = runs_table(store=path)
     table.visible = ["name", "metrics.odd", "metrics.odd.min", "metrics.odd.max", "metrics.loss"]
@@ -99,15 +116,25 @@ async def test_server_widgets_and_cli_give_the_same_numbers_nan_and_infinities_i
 
     # Then every view holds the same numbers, spelled "NaN" / "Infinity" / "-Infinity"
     latest = {"loss": 0.25, "odd": "-Infinity"}
-    assert listed["metrics"] == detail["metrics"] == shown["metrics"] == listed_by_cli["metrics"] == latest
+    assert (
+        listed["metrics"]
+        == detail["metrics"]
+        == shown["metrics"]
+        == listed_by_cli["metrics"]
+        == latest
+    )
     assert detail["metric_summary"]["odd"] == shown["metric_summary"]["odd"] == expected
-    assert {m["key"]: {k: v for k, v in m.items() if k != "key"} for m in synced(view, "metrics")} == detail["metric_summary"]
+    assert {
+        m["key"]: {k: v for k, v in m.items() if k != "key"} for m in synced(view, "metrics")
+    } == detail["metric_summary"]
     assert row["cells"][1:] == ["-Infinity", "-Infinity", "Infinity", 0.25]
     assert series["points"] == cli_series["points"]
     assert [p["value"] for p in series["points"]] == [1.5, "NaN", "Infinity", 2.0, "-Infinity"]
     odd_row = next(r for r in compared["metrics"] if r["key"] == "odd")
     assert odd_row["values"][0] == {"min": "-Infinity", "max": "Infinity", "last": "-Infinity"}
-    widget_row = next(r for r in synced(side_by_side, "rows") if r["section"] == "metrics" and r["key"] == "odd")
+    widget_row = next(
+        r for r in synced(side_by_side, "rows") if r["section"] == "metrics" and r["key"] == "odd"
+    )
     assert widget_row["values"] == ["-Infinity", 1.0]
 
 
@@ -121,8 +148,23 @@ async def test_server_widgets_and_cli_give_the_same_downsampled_series_of_100000
 
     # When the sidebar's API, the CLI, the chart widget and the run view draw it
     served = await api(jp_fetch, "runs", rid, "metrics", key="big", max_points=str(DEFAULT_POINTS))
-    shown = cli(capsys, "--store", str(path), "show", rid[:8], "--metric", "big", "--max-points", str(DEFAULT_POINTS), "--json")
-    drawn = [r for r in synced(chart(rid, "big", store=path), "spec")["data"]["values"] if r["metric"] == "big"]
+    shown = cli(
+        capsys,
+        "--store",
+        str(path),
+        "show",
+        rid[:8],
+        "--metric",
+        "big",
+        "--max-points",
+        str(DEFAULT_POINTS),
+        "--json",
+    )
+    drawn = [
+        r
+        for r in synced(chart(rid, "big", store=path), "spec")["data"]["values"]
+        if r["metric"] == "big"
+    ]
     in_view = synced(run_view(rid, store=path), "spec")["data"]["values"]
 
     # Then all four hold the very same points, at most max_points, extremes kept
@@ -152,7 +194,13 @@ async def test_every_view_falls_back_to_the_sessions_environment(
 
 def test_numbers_are_made_json_safe_one_way() -> None:
     assert [json_number(v) for v in (math.nan, math.inf, -math.inf, 0.5, 3, None, "x")] == [
-        "NaN", "Infinity", "-Infinity", 0.5, 3, None, "x"
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        0.5,
+        3,
+        None,
+        "x",
     ]
     assert jsonable({"a": [math.inf, {"b": (math.nan,)}]}) == {"a": ["Infinity", {"b": ["NaN"]}]}
 
@@ -171,7 +219,9 @@ def test_widget_js_reads_the_numbers_the_kernel_sends(tmp_path: Path) -> None:
         "console.log(JSON.stringify([values.map((v) => String(toNumber(v))), values.map(formatNumber)]));\n"
     )
     (tmp_path / "check.mjs").write_text(script)
-    out = subprocess.run([node, str(tmp_path / "check.mjs")], capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [node, str(tmp_path / "check.mjs")], capture_output=True, text=True, check=True, timeout=60
+    )
     parsed, shown = json.loads(out.stdout)
     assert parsed == ["NaN", "Infinity", "-Infinity", "0.5", "null"]
     assert shown == ["NaN", "Infinity", "-Infinity", "0.5", "lr"]

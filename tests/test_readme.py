@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def tour_blocks() -> list[tuple[str, str]]:
     """(language, code) of every fenced block from "A 30-second tour" to the end of its CLI part."""
     text = README.read_text()
-    tour = text[text.index("## A 30-second tour"):text.index("## What is recorded")]
+    tour = text[text.index("## A 30-second tour") : text.index("## What is recorded")]
     return [(m[1], m[2]) for m in re.finditer(r"```(\w+)\n(.*?)```", tour, re.S)]
 
 
@@ -35,8 +35,14 @@ def test_readme_tour_runs_as_written(kernel: Any, tmp_path: Path, store_dir: Pat
         if lang != "python" or code.startswith("%load_ext"):
             continue
         if code.startswith("import nbtrack"):
-            script = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                                    text=True, env={"NBTRACK_STORE": str(store_dir), "PATH": ""}, timeout=120)
+            script = subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env={"NBTRACK_STORE": str(store_dir), "PATH": ""},
+                timeout=120,
+            )
             assert script.returncode == 0, script.stderr
         else:
             kernel.ok(code)
@@ -52,15 +58,22 @@ def test_readme_tour_runs_as_written(kernel: Any, tmp_path: Path, store_dir: Pat
     # And the terminal block's commands succeed, with "3f2a" standing for that run's id prefix
     # and analysis.ipynb for a notebook of the user's with a parameters cell
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("lr = 0.01", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("print(lr * 2)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("lr = 0.01", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(lr * 2)"),
+    ]
     nbformat.write(nb, tmp_path / "analysis.ipynb")
-    (_, commands), = [b for b in blocks if b[0] == "bash"]
+    ((_, commands),) = [b for b in blocks if b[0] == "bash"]
     for line in commands.splitlines():
         argv = shlex.split(line.split("#")[0].replace("3f2a", run_id[:8]))
         assert argv[0] == "nbtrack"
-        done = subprocess.run([sys.executable, "-m", "nbtrack.cli", *argv[1:]], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbtrack.cli", *argv[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
         if argv[1] == "replay":
             assert "reproduced" in done.stdout

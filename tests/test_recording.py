@@ -35,7 +35,15 @@ def test_every_cell_is_recorded_in_executed_order_with_ids_and_errors(kernel, st
     run = close_with_run(kernel, store_dir)
     cells = run["cells"]
     sources = [c["source"] for c in cells]
-    assert sources == ["%load_ext nbtrack", "x = 1", "y = x + 1", "x = 5", "1 / 0", "z = y * 2", "%%track --name probe\npass"]
+    assert sources == [
+        "%load_ext nbtrack",
+        "x = 1",
+        "y = x + 1",
+        "x = 5",
+        "1 / 0",
+        "z = y * 2",
+        "%%track --name probe\npass",
+    ]
     assert [c["execution_count"] for c in cells] == list(range(1, 8))
     assert cells[4]["status"] == "error"
     assert cells[4]["error"] == {"type": "ZeroDivisionError", "message": "division by zero"}
@@ -106,7 +114,11 @@ def test_magics_and_shell_escapes_are_recorded_verbatim(kernel, store_dir):
     out = kernel.ok("files = !echo hello")
     kernel.ok("%%capture captured\nprint('hidden')")
     cells = close_with_run(kernel, store_dir)["cells"]
-    assert [c["source"] for c in cells[1:4]] == ["%time t = 1 + 1", "files = !echo hello", "%%capture captured\nprint('hidden')"]
+    assert [c["source"] for c in cells[1:4]] == [
+        "%time t = 1 + 1",
+        "files = !echo hello",
+        "%%capture captured\nprint('hidden')",
+    ]
     assert {"t", "files", "captured"} <= set(cells[3]["state"])
     assert out["status"] == "ok"
 
@@ -155,7 +167,9 @@ def test_track_magic_makes_a_run_with_params_tags_and_step_metrics(kernel, store
 
 
 def test_failing_track_cell_fails_the_run_and_the_cell(kernel, store_dir):
-    out = kernel.run("%%track --name broken\nnbtrack.log_metric('partial', 1.0)\nraise ValueError('bad data')")
+    out = kernel.run(
+        "%%track --name broken\nnbtrack.log_metric('partial', 1.0)\nraise ValueError('bad data')"
+    )
     assert out["status"] == "error" and out["error"] == "ValueError"
     run = latest_run(store_dir)
     assert run["status"] == "failed"
@@ -182,7 +196,9 @@ def test_start_run_spans_several_cells(kernel, store_dir):
 
 
 def test_metrics_are_durable_at_the_end_of_each_cell(kernel, store_dir):
-    kernel.ok("run = nbtrack.start_run(name='open')\nfor i in range(1000):\n    nbtrack.log_metric('x', i)")
+    kernel.ok(
+        "run = nbtrack.start_run(name='open')\nfor i in range(1000):\n    nbtrack.log_metric('x', i)"
+    )
     store = open_store(store_dir)
     assert len(store.metric_history(store.list_run_ids()[0], "x")) == 1000
 
@@ -209,18 +225,27 @@ def test_loading_the_extension_twice_records_each_cell_once(kernel, store_dir):
 
 
 def test_track_live_shows_a_chart_widget_that_follows_the_run(kernel, store_dir):
-    out = kernel.ok("%%track --name live --live\nfor i in range(50):\n    nbtrack.log_metric('loss', 1 / (i + 1))")
-    assert any("application/vnd.jupyter.widget-view+json" in d for d in out["displays"]), out["displays"]
+    out = kernel.ok(
+        "%%track --name live --live\nfor i in range(50):\n    nbtrack.log_metric('loss', 1 / (i + 1))"
+    )
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in out["displays"]), out[
+        "displays"
+    ]
     assert latest_run(store_dir)["metrics"]["loss"] == 0.02
 
 
 def test_the_extension_can_be_loaded_from_ipython_config(tmp_path, store_dir):
     from tests.conftest import Kernel
 
-    k = Kernel(tmp_path, {"NBTRACK_STORE": str(store_dir)}, ["--InteractiveShellApp.extensions=nbtrack"])
+    k = Kernel(
+        tmp_path, {"NBTRACK_STORE": str(store_dir)}, ["--InteractiveShellApp.extensions=nbtrack"]
+    )
     try:
         k.ok("a = 1")
         k.ok("%%track --name configured\nb = a + 1")
     finally:
         k.shutdown()
-    assert [c["source"] for c in latest_run(store_dir)["cells"]] == ["a = 1", "%%track --name configured\nb = a + 1"]
+    assert [c["source"] for c in latest_run(store_dir)["cells"]] == [
+        "a = 1",
+        "%%track --name configured\nb = a + 1",
+    ]

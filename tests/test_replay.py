@@ -30,7 +30,13 @@ def test_an_out_of_order_deterministic_session_reproduces(kernel, store_dir, tmp
     assert "reproduced 6/6 cells" in res.stdout
     report = json.loads(run_cli("replay", run_id[:8], "--json", cwd=tmp_path).stdout)
     assert report["reproduced"] is True and report["cells_total"] == report["cells_matched"] == 6
-    assert set(report) >= {"reproduced", "cells_total", "cells_matched", "divergences", "environment_diff"}
+    assert set(report) >= {
+        "reproduced",
+        "cells_total",
+        "cells_matched",
+        "divergences",
+        "environment_diff",
+    }
     store = open_store(store_dir)
     replays = [r for r in store.run_summaries(store.list_run_ids()) if r["replay_of"] == run_id]
     assert len(replays) == 2 and all(r["reproduced"] for r in replays)
@@ -46,25 +52,41 @@ def test_unseeded_randomness_diverges_at_its_cell_with_the_cause(kernel, store_d
     res = run_cli("replay", run_id, cwd=tmp_path)
     assert res.returncode == 1
     assert "first divergence at cell 2 [3]: noise = np.random.normal(size=5)" in res.stdout
-    assert "noise: differs" in res.stdout and "likely cause: calls an unseeded random generator" in res.stdout
+    assert (
+        "noise: differs" in res.stdout
+        and "likely cause: calls an unseeded random generator" in res.stdout
+    )
     report = json.loads(run_cli("replay", run_id, "--json", cwd=tmp_path).stdout)
     first = report["divergences"][0]
-    assert first["index"] == 2 and first["execution_count"] == 3 and set(first["variables"]) == {"noise"}
-    assert report["divergences"][1]["index"] == 3 and set(report["divergences"][1]["variables"]) == {"total"}
+    assert (
+        first["index"] == 2
+        and first["execution_count"] == 3
+        and set(first["variables"]) == {"noise"}
+    )
+    assert report["divergences"][1]["index"] == 3 and set(
+        report["divergences"][1]["variables"]
+    ) == {"total"}
 
 
-def test_a_changed_input_file_is_warned_about_and_explains_the_divergence(kernel, store_dir, tmp_path):
+def test_a_changed_input_file_is_warned_about_and_explains_the_divergence(
+    kernel, store_dir, tmp_path
+):
     (tmp_path / "data.csv").write_text("a,b\n1,2\n3,4\n")
     kernel.ok("import pandas as pd\ndf = pd.read_csv('data.csv')")
     kernel.ok("%%track --name reads\ntotal = int(df.a.sum())")
     run_id = latest_run_id(store_dir, "reads")
     shown = json.loads(run_cli("show", run_id, "--json").stdout)
-    assert any(i["path"] == str(tmp_path / "data.csv") and i["mode"] == "read" for i in shown["inputs"])
+    assert any(
+        i["path"] == str(tmp_path / "data.csv") and i["mode"] == "read" for i in shown["inputs"]
+    )
     (tmp_path / "data.csv").write_text("a,b\n10,2\n3,4\n")
     res = run_cli("replay", run_id, cwd=tmp_path)
     assert res.returncode == 1
     assert f"warning: input {tmp_path / 'data.csv'} changed since recording" in res.stderr
-    assert f"likely cause: reads {tmp_path / 'data.csv'}, whose content changed since recording" in res.stdout
+    assert (
+        f"likely cause: reads {tmp_path / 'data.csv'}, whose content changed since recording"
+        in res.stdout
+    )
 
 
 def _fake_distribution(site: Path, version: str) -> None:
@@ -78,7 +100,9 @@ def _fake_distribution(site: Path, version: str) -> None:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinypkg\nVersion: {version}\n")
 
 
-def test_a_changed_package_version_is_listed_and_explains_the_divergence(start_kernel, store_dir, tmp_path):
+def test_a_changed_package_version_is_listed_and_explains_the_divergence(
+    start_kernel, store_dir, tmp_path
+):
     site = tmp_path / "site"
     site.mkdir()
     _fake_distribution(site, "1.0")
@@ -98,7 +122,9 @@ def test_a_changed_package_version_is_listed_and_explains_the_divergence(start_k
 def test_replay_from_python_returns_a_report_with_a_readable_repr(kernel, store_dir):
     kernel.ok("%%track --name inner\nvalue = 41 + 1")
     run_id = latest_run_id(store_dir, "inner")
-    out = kernel.ok(f"report = nbtrack.replay({run_id!r})\nprint(report.reproduced, report.cells_matched)\nreport")
+    out = kernel.ok(
+        f"report = nbtrack.replay({run_id!r})\nprint(report.reproduced, report.cells_matched)\nreport"
+    )
     assert "True 2" in out["stdout"]
     assert "reproduced 2/2 cells" in out["result"]
 
@@ -123,12 +149,16 @@ def test_a_bundle_rebuilds_and_verifies_the_run_in_another_store(kernel, store_d
     assert res.returncode == 0, res.stderr
     elsewhere = tmp_path / "colleague"
     elsewhere.mkdir()
-    res = run_cli("replay", "--bundle", str(bundle), "--store", str(elsewhere / "store"), cwd=elsewhere)
+    res = run_cli(
+        "replay", "--bundle", str(bundle), "--store", str(elsewhere / "store"), cwd=elsewhere
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "reproduced 3/3 cells" in res.stdout
 
 
-def test_a_changed_local_module_is_warned_about_and_the_snapshot_replays_the_recorded_code(kernel, store_dir, tmp_path):
+def test_a_changed_local_module_is_warned_about_and_the_snapshot_replays_the_recorded_code(
+    kernel, store_dir, tmp_path
+):
     (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
     kernel.ok("from helpers import double")
     kernel.ok("%%track --name local-code\nvalue = double(21)")

@@ -31,20 +31,37 @@ def ordered(store: Store, order_by: list[str] | None, text: str | None = None) -
         (None, ["rf-eval", "rf-small", "Running one", "xgb-big"]),  # newest first
         (["attributes.start_time DESC"], ["rf-eval", "rf-small", "Running one", "xgb-big"]),
         (["start_time ASC"], ["xgb-big", "Running one", "rf-small", "rf-eval"]),
-        (["metrics.acc DESC"], ["rf-small", "xgb-big", "Running one", "rf-eval"]),  # missing goes last
-        (["metrics.acc"], ["Running one", "xgb-big", "rf-small", "rf-eval"]),  # ... in both directions
+        (
+            ["metrics.acc DESC"],
+            ["rf-small", "xgb-big", "Running one", "rf-eval"],
+        ),  # missing goes last
+        (
+            ["metrics.acc"],
+            ["Running one", "xgb-big", "rf-small", "rf-eval"],
+        ),  # ... in both directions
         (["MAX(metrics.acc) DESC"], ["xgb-big", "rf-small", "Running one", "rf-eval"]),
-        (["MIN(metrics.loss) ASC"], ["xgb-big", "rf-small", "rf-eval", "Running one"]),  # NaN-only: last
-        (["params.lr"], ["Running one", "rf-small", "xgb-big", "rf-eval"]),  # numbers by value, then text
+        (
+            ["MIN(metrics.loss) ASC"],
+            ["xgb-big", "rf-small", "rf-eval", "Running one"],
+        ),  # NaN-only: last
+        (
+            ["params.lr"],
+            ["Running one", "rf-small", "xgb-big", "rf-eval"],
+        ),  # numbers by value, then text
         (["params.lr DESC"], ["xgb-big", "rf-small", "Running one", "rf-eval"]),
         (["params.model", "metrics.acc DESC"], ["Running one", "rf-small", "rf-eval", "xgb-big"]),
         (["tags.stage DESC"], ["Running one", "rf-small", "xgb-big", "rf-eval"]),
-        (["attributes.experiment", "attributes.run_name DESC"], ["rf-eval", "Running one", "xgb-big", "rf-small"]),
+        (
+            ["attributes.experiment", "attributes.run_name DESC"],
+            ["rf-eval", "Running one", "xgb-big", "rf-small"],
+        ),
         (["attributes.end_time DESC"], ["rf-eval", "rf-small", "xgb-big", "Running one"]),
         (["duration DESC"], ["xgb-big", "rf-small", "rf-eval", "Running one"]),
     ],
 )
-def test_order_by_any_identifier_with_missing_values_last(store: Store, order_by: list[str] | None, expected: list[str]) -> None:
+def test_order_by_any_identifier_with_missing_values_last(
+    store: Store, order_by: list[str] | None, expected: list[str]
+) -> None:
     assert ordered(store, order_by) == expected
 
 
@@ -71,7 +88,9 @@ def test_pages_cover_every_run_once_in_order(store: Store) -> None:
     assert token is None
     seen, token = [], None
     while True:
-        page, token = search_run_ids(store, None, order_by=["metrics.acc DESC"], max_results=3, page_token=token)
+        page, token = search_run_ids(
+            store, None, order_by=["metrics.acc DESC"], max_results=3, page_token=token
+        )
         seen += page
         if token is None:
             break
@@ -103,22 +122,43 @@ def test_experiment_names_restrict_the_search(store: Store) -> None:
 def test_search_runs_frame_has_run_columns_then_params_metrics_tags(store: Store) -> None:
     df = search_runs(store=store)
     assert list(df.columns) == [
-        "run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user", "parent_run_id",
-        "params.a.b", "params.lr", "params.model",
-        "metrics.acc", "metrics.loss", "metrics.val acc",
-        "tags.owner", "tags.stage",
+        "run_id",
+        "run_name",
+        "experiment",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "user",
+        "parent_run_id",
+        "params.a.b",
+        "params.lr",
+        "params.model",
+        "metrics.acc",
+        "metrics.loss",
+        "metrics.val acc",
+        "tags.owner",
+        "tags.stage",
     ]
     assert list(df["run_name"]) == ["rf-eval", "rf-small", "Running one", "xgb-big"]
     assert str(df["start_time"].dt.tz) == "UTC"
     first = df.set_index("run_name").loc["rf-small"]
     assert first["start_time"] == pd.Timestamp("2026-11-23T10:00:00", tz="UTC")
     assert first["duration"] == 30.0
-    assert first["metrics.acc"] == 0.91 and first["params.lr"] == "0.01" and first["tags.owner"] == "anna"
-    assert first["experiment"] == "train" and first["status"] == "finished" and first["user"] == "anna"
+    assert (
+        first["metrics.acc"] == 0.91
+        and first["params.lr"] == "0.01"
+        and first["tags.owner"] == "anna"
+    )
+    assert (
+        first["experiment"] == "train" and first["status"] == "finished" and first["user"] == "anna"
+    )
     running = df.set_index("run_name").loc["Running one"]
     assert pd.isna(running["end_time"]) and math.isnan(running["duration"])
     assert math.isnan(running["metrics.loss"])  # logged NaN
-    assert pd.isna(running["params.a.b"]) and math.isnan(df.set_index("run_name").loc["rf-eval", "metrics.acc"])
+    assert pd.isna(running["params.a.b"]) and math.isnan(
+        df.set_index("run_name").loc["rf-eval", "metrics.acc"]
+    )
     text = pd.Series(["x"]).dtype  # pandas' own dtype for text: str in pandas 3, object before
     assert df["params.model"].dtype == df["tags.owner"].dtype == df["run_name"].dtype == text
     assert df.set_index("run_name").loc["xgb-big", "parent_run_id"] == run_id(1)
@@ -126,20 +166,42 @@ def test_search_runs_frame_has_run_columns_then_params_metrics_tags(store: Store
 
 
 def test_search_runs_filters_orders_and_pages(store: Store) -> None:
-    df = search_runs("params.model = 'rf' OR params.model = 'xgb'", order_by=["metrics.acc DESC"], max_results=2, store=store)
+    df = search_runs(
+        "params.model = 'rf' OR params.model = 'xgb'",
+        order_by=["metrics.acc DESC"],
+        max_results=2,
+        store=store,
+    )
     assert list(df["run_name"]) == ["rf-small", "xgb-big"]
     token = df.attrs["next_page_token"]
-    rest = search_runs("params.model = 'rf' OR params.model = 'xgb'", order_by=["metrics.acc DESC"], max_results=2,
-                       page_token=token, store=store)
+    rest = search_runs(
+        "params.model = 'rf' OR params.model = 'xgb'",
+        order_by=["metrics.acc DESC"],
+        max_results=2,
+        page_token=token,
+        store=store,
+    )
     assert list(rest["run_name"]) == ["rf-eval"] and rest.attrs["next_page_token"] is None
-    assert list(search_runs(experiment_names=["eval"], store=store)["run_name"]) == ["rf-eval", "Running one"]
+    assert list(search_runs(experiment_names=["eval"], store=store)["run_name"]) == [
+        "rf-eval",
+        "Running one",
+    ]
 
 
 def test_search_runs_with_no_match_is_an_empty_frame_with_the_run_columns(store: Store) -> None:
     df = search_runs("params.model = 'nothing'", store=store)
     assert len(df) == 0
-    assert list(df.columns)[:9] == ["run_id", "run_name", "experiment", "status", "start_time", "end_time",
-                                    "duration", "user", "parent_run_id"]
+    assert list(df.columns)[:9] == [
+        "run_id",
+        "run_name",
+        "experiment",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "user",
+        "parent_run_id",
+    ]
 
 
 def test_search_runs_uses_the_default_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,7 +214,9 @@ def test_get_run_returns_the_full_summary(store: Store) -> None:
     assert run["id"] == run_id(2) and run["experiment"] == "train" and run["name"] == "xgb-big"
     assert run["params"] == {"model": "xgb", "lr": "0.1"} and run["tags"]["stage"] == "dev"
     assert run["metrics"]["acc"] == 0.8
-    assert run["metric_summary"]["acc"]["max"] == 0.95 and run["metric_summary"]["loss"]["min"] == 0.15
+    assert (
+        run["metric_summary"]["acc"]["max"] == 0.95 and run["metric_summary"]["loss"]["min"] == 0.15
+    )
     with pytest.raises(NotFoundError):
         get_run("ffff", store=store)
 
@@ -186,18 +250,26 @@ def test_metric_order_pages_ties_nan_and_missing_keys_each_once(tmp_path) -> Non
         shown = [made[i] for i in everything]
         numbers = [v for v in shown if v is not None and not math.isnan(v)]
         assert numbers == sorted(numbers, reverse="DESC" in order[0])
-        assert shown[len(numbers):] and all(v is None or math.isnan(v) for v in shown[len(numbers):])
+        assert shown[len(numbers) :] and all(
+            v is None or math.isnan(v) for v in shown[len(numbers) :]
+        )
         for size in (1, 3, 5):
             seen, token = [], None
             while True:
-                page, token = search_run_ids(store, None, order_by=order, max_results=size, page_token=token)
+                page, token = search_run_ids(
+                    store, None, order_by=order, max_results=size, page_token=token
+                )
                 seen += page
                 if token is None:
                     break
             assert seen == everything
-    filtered, _ = search_run_ids(store, "metrics.acc >= 1 AND metrics.other < 7", order_by=["metrics.acc DESC"])
+    filtered, _ = search_run_ids(
+        store, "metrics.acc >= 1 AND metrics.other < 7", order_by=["metrics.acc DESC"]
+    )
     assert [made[i] for i in filtered] == [2.0, 1.0, 1.0, 1.0]
-    assert search_runs("metrics.acc >= 1", order_by=["metrics.acc"], store=store)["metrics.acc"].tolist() == [1.0, 1.0, 1.0, 2.0]
+    assert search_runs("metrics.acc >= 1", order_by=["metrics.acc"], store=store)[
+        "metrics.acc"
+    ].tolist() == [1.0, 1.0, 1.0, 2.0]
 
 
 def test_an_ended_run_keeps_its_summary_for_whole_table_reads(tmp_path) -> None:
@@ -207,18 +279,28 @@ def test_an_ended_run_keeps_its_summary_for_whole_table_reads(tmp_path) -> None:
     import nbtrack
 
     store_dir = tmp_path / "store"
-    with nbtrack.start_run(name="short", store=str(store_dir), params={"lr": 0.1}, log_system_metrics=False):
+    with nbtrack.start_run(
+        name="short", store=str(store_dir), params={"lr": 0.1}, log_system_metrics=False
+    ):
         pass  # created already ended, in one transaction
-    with nbtrack.start_run(name="long", store=str(store_dir), tags={"t": "x"}, log_system_metrics=False) as run:
+    with nbtrack.start_run(
+        name="long", store=str(store_dir), tags={"t": "x"}, log_system_metrics=False
+    ) as run:
         run.log_metric("acc", 1 / 3)
         run.flush()  # created while running, ended later
     db = sqlite3.connect(store_dir / "nbtrack.db")
-    summaries = {name: json.loads(doc) for name, doc in db.execute("SELECT name, summary FROM runs")}
-    assert summaries == {"short": {"p": {"lr": "0.1"}, "m": {}, "t": {}},
-                         "long": {"p": {}, "m": {"acc": 1 / 3}, "t": {"t": "x"}}}
+    summaries = {
+        name: json.loads(doc) for name, doc in db.execute("SELECT name, summary FROM runs")
+    }
+    assert summaries == {
+        "short": {"p": {"lr": "0.1"}, "m": {}, "t": {}},
+        "long": {"p": {}, "m": {"acc": 1 / 3}, "t": {"t": "x"}},
+    }
 
 
-def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_reads_them(tmp_path) -> None:
+def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_reads_them(
+    tmp_path,
+) -> None:
     """Before a filtered search on SQLite the plan samples how often each condition holds:
     it walks the order's index for common conditions and starts from a rare condition's index
     otherwise. Both ways return exactly the runs, in the order, that Python computes."""
@@ -232,8 +314,9 @@ def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_re
     for i in range(600):
         params = {"model": rnd.choice(["rf", "xgb", "lr"]), "seed": str(i % 300)}
         tags = {"stage": rnd.choice(["prod", "prod-x", "dev"])}
-        with nbtrack.start_run(name=f"r{i}", store=str(tmp_path), params=params, tags=tags,
-                               log_system_metrics=False) as run:
+        with nbtrack.start_run(
+            name=f"r{i}", store=str(tmp_path), params=params, tags=tags, log_system_metrics=False
+        ) as run:
             acc = None if i % 50 == 0 else round(rnd.random(), 3)
             if acc is not None:
                 run.log_metric("acc", acc)
@@ -241,14 +324,29 @@ def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_re
     store = Store(str(tmp_path))
 
     def by_acc(runs: list[dict]) -> list[str]:
-        having = sorted((r for r in runs if r["acc"] is not None), key=lambda r: (r["acc"], r["id"]), reverse=True)
-        return [r["id"] for r in having] + sorted((r["id"] for r in runs if r["acc"] is None), reverse=True)
+        having = sorted(
+            (r for r in runs if r["acc"] is not None),
+            key=lambda r: (r["acc"], r["id"]),
+            reverse=True,
+        )
+        return [r["id"] for r in having] + sorted(
+            (r["id"] for r in runs if r["acc"] is None), reverse=True
+        )
 
     cases = [
         ("params.seed = '7'", lambda r: r["seed"] == "7"),
-        ("params.model = 'rf' AND tags.stage LIKE 'prod%'", lambda r: r["model"] == "rf" and r["stage"].startswith("prod")),
-        ("params.model IN ('rf', 'lr') AND metrics.acc > 0.3", lambda r: r["model"] in ("rf", "lr") and (r["acc"] or 0) > 0.3),
-        ("params.seed IN ('7', '8') AND tags.stage = 'dev'", lambda r: r["seed"] in ("7", "8") and r["stage"] == "dev"),
+        (
+            "params.model = 'rf' AND tags.stage LIKE 'prod%'",
+            lambda r: r["model"] == "rf" and r["stage"].startswith("prod"),
+        ),
+        (
+            "params.model IN ('rf', 'lr') AND metrics.acc > 0.3",
+            lambda r: r["model"] in ("rf", "lr") and (r["acc"] or 0) > 0.3,
+        ),
+        (
+            "params.seed IN ('7', '8') AND tags.stage = 'dev'",
+            lambda r: r["seed"] in ("7", "8") and r["stage"] == "dev",
+        ),
     ]
     for text, keep in cases:
         runs = [r for r in made if keep(r)]
@@ -259,8 +357,14 @@ def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_re
             assert newest == [r["id"] for r in reversed(runs)][:limit], (text, limit)
 
     def first_table(text: str, limit: int) -> str:
-        head, _ = store.read(lambda conn: plan_search(text, ["metrics.acc DESC"]).queries(conn, limit))
+        head, _ = store.read(
+            lambda conn: plan_search(text, ["metrics.acc DESC"]).queries(conn, limit)
+        )
         return str(head.compile()).split("FROM", 1)[1].split()[0]
 
-    assert first_table("params.model = 'rf' AND tags.stage LIKE 'prod%'", 3) == "latest_metrics"  # walk acc
-    assert first_table("params.model = 'rf' AND params.seed = '7'", 3) == "params"  # start from the seed
+    assert (
+        first_table("params.model = 'rf' AND tags.stage LIKE 'prod%'", 3) == "latest_metrics"
+    )  # walk acc
+    assert (
+        first_table("params.model = 'rf' AND params.seed = '7'", 3) == "params"
+    )  # start from the seed

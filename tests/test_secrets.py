@@ -31,9 +31,12 @@ def test_planted_secrets_reach_neither_the_store_nor_the_exports(start_kernel, s
     k = start_kernel(**ENV_SECRETS)
     k.ok("%load_ext nbtrack")
     # a notebook variable holding a secret read from the environment: only its hash is stored
-    k.ok("import os\nAWS_SECRET_ACCESS_KEY = os.environ['AWS_SECRET_ACCESS_KEY']\ntoken = os.environ['GITHUB_TOKEN']")
     k.ok(
-        "%%track --name leaky --param api_key=" + PARAM_SECRET
+        "import os\nAWS_SECRET_ACCESS_KEY = os.environ['AWS_SECRET_ACCESS_KEY']\ntoken = os.environ['GITHUB_TOKEN']"
+    )
+    k.ok(
+        "%%track --name leaky --param api_key="
+        + PARAM_SECRET
         + f" --param db=postgresql://bob:{URL_PASSWORD}@db.example/x --tag owner=ana\n"
         "nbtrack.log_param('password', os.environ['DB_PASSWORD'])\n"
         "nbtrack.set_tag('upstream', 'https://user:' + os.environ['MY_SECRET'] + '@git.example/repo')\n"
@@ -44,7 +47,9 @@ def test_planted_secrets_reach_neither_the_store_nor_the_exports(start_kernel, s
     ids = store.list_run_ids()
     runs = {r["name"]: r for r in store.run_summaries(ids)}
     leaky = runs["leaky"]
-    assert leaky["params"]["api_key"] == "[redacted]" and leaky["params"]["password"] == "[redacted]"
+    assert (
+        leaky["params"]["api_key"] == "[redacted]" and leaky["params"]["password"] == "[redacted]"
+    )
     assert leaky["params"]["db"] == "postgresql://[redacted]@db.example/x"
     assert leaky["tags"]["upstream"] == "https://[redacted]@git.example/repo"
     k.shutdown()  # everything written and checkpointed
@@ -54,7 +59,16 @@ def test_planted_secrets_reach_neither_the_store_nor_the_exports(start_kernel, s
     out_dir = tmp_path / "exports"
     out_dir.mkdir()
     for fmt, ext in (("script", "py"), ("notebook", "ipynb"), ("bundle", "zip")):
-        res = run_cli("export", leaky["id"], "--format", fmt, "-o", str(out_dir / f"leaky.{ext}"), "--store", str(store_dir))
+        res = run_cli(
+            "export",
+            leaky["id"],
+            "--format",
+            fmt,
+            "-o",
+            str(out_dir / f"leaky.{ext}"),
+            "--store",
+            str(store_dir),
+        )
         assert res.returncode == 0, res.stderr
     with zipfile.ZipFile(out_dir / "leaky.zip") as z:
         z.extractall(out_dir / "bundle")

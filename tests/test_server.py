@@ -50,17 +50,33 @@ def make_run(
     session_id = None
     if cells:
         session_id = uuid.uuid4().hex
-        store.add_session({"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1})
+        store.add_session(
+            {"id": session_id, "kind": "kernel", "started": start, "host": "test", "pid": 1}
+        )
         for seq, source in enumerate(cells, 1):
             store.record_cell(
-                {"session_id": session_id, "seq": seq, "execution_count": seq, "cell_id": f"cell-{seq}",
-                 "start_time": start + seq, "end_time": start + seq + 0.5, "status": "ok"},
+                {
+                    "session_id": session_id,
+                    "seq": seq,
+                    "execution_count": seq,
+                    "cell_id": f"cell-{seq}",
+                    "start_time": start + seq,
+                    "end_time": start + seq + 0.5,
+                    "status": "ok",
+                },
                 source,
                 {"x": f"h{seq}"},
             )
-    row = {"id": run_id, "name": name, "status": status, "start_time": start,
-           "end_time": None if status == "running" else start + 60, "session_id": session_id,
-           "start_seq": 1 if cells else None, "end_seq": len(cells) if cells else None}
+    row = {
+        "id": run_id,
+        "name": name,
+        "status": status,
+        "start_time": start,
+        "end_time": None if status == "running" else start + 60,
+        "session_id": session_id,
+        "start_seq": 1 if cells else None,
+        "end_seq": len(cells) if cells else None,
+    }
     store.create_run(row, experiment, params or {}, tags or {})
     for key, values in (metrics or {}).items():
         points = [(key, v, i, start + i, None) for i, v in enumerate(values)]
@@ -75,8 +91,13 @@ async def get_json(jp_fetch: Any, *path: str, **params: Any) -> Any:
 
 async def send_json(jp_fetch: Any, method: str, *path: str, body: Any = None, **params: Any) -> Any:
     response = await jp_fetch(
-        "nbtrack", "api", *path, method=method, params=params,
-        body=None if body is None else json.dumps(body), allow_nonstandard_methods=True,
+        "nbtrack",
+        "api",
+        *path,
+        method=method,
+        params=params,
+        body=None if body is None else json.dumps(body),
+        allow_nonstandard_methods=True,
     )
     return json.loads(response.body)
 
@@ -88,9 +109,13 @@ async def error_of(call: Any) -> tuple[int, str]:
     return info.value.code, body["message"]
 
 
-async def test_runs_list_newest_first_with_params_metrics_and_duration(jp_fetch: Any, store: Any) -> None:
+async def test_runs_list_newest_first_with_params_metrics_and_duration(
+    jp_fetch: Any, store: Any
+) -> None:
     # Given two runs started a minute apart
-    old = make_run(store, name="old", start=1000.0, params={"lr": "0.1"}, metrics={"acc": [0.5, 0.7]})
+    old = make_run(
+        store, name="old", start=1000.0, params={"lr": "0.1"}, metrics={"acc": [0.5, 0.7]}
+    )
     new = make_run(store, name="new", start=1060.0, experiment="other")
     # When the sidebar lists runs
     page = await get_json(jp_fetch, "runs")
@@ -124,7 +149,9 @@ async def test_runs_list_of_an_experiment(jp_fetch: Any, store: Any) -> None:
     assert [r["id"] for r in page["runs"]] == [mine]
 
 
-async def test_runs_list_is_empty_when_nothing_was_recorded(jp_fetch: Any, jp_root_dir: Path) -> None:
+async def test_runs_list_is_empty_when_nothing_was_recorded(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
     page = await get_json(jp_fetch, "runs")
     assert page["runs"] == []
     assert page["store"] == str(jp_root_dir / ".nbtrack")
@@ -136,7 +163,9 @@ async def test_bad_max_results_is_a_json_error(jp_fetch: Any, store: Any) -> Non
     assert code == 400 and "max_results must be an integer" in message
 
 
-async def test_store_beside_the_open_notebook_is_used(jp_fetch: Any, jp_root_dir: Path, store: Any) -> None:
+async def test_store_beside_the_open_notebook_is_used(
+    jp_fetch: Any, jp_root_dir: Path, store: Any
+) -> None:
     # Given a run in the root store and another in a store beside a notebook in a sub-folder
     make_run(store, name="root-run")
     nb_store = open_store(jp_root_dir / "project" / ".nbtrack")
@@ -154,9 +183,15 @@ async def test_notebook_path_outside_the_root_is_refused(jp_fetch: Any, store: A
     assert code == 400 and "'..'" in message
 
 
-async def test_one_run_has_cells_with_code_metrics_and_provenance(jp_fetch: Any, store: Any) -> None:
-    run_id = make_run(store, cells=["import numpy as np", "x = np.arange(3)"], metrics={"loss": [1.0, 0.5]},
-                      tags={"owner": "ana"})
+async def test_one_run_has_cells_with_code_metrics_and_provenance(
+    jp_fetch: Any, store: Any
+) -> None:
+    run_id = make_run(
+        store,
+        cells=["import numpy as np", "x = np.arange(3)"],
+        metrics={"loss": [1.0, 0.5]},
+        tags={"owner": "ana"},
+    )
     run = await get_json(jp_fetch, "runs", run_id[:8])
     assert run["id"] == run_id
     assert [c["source"] for c in run["cells"]] == ["import numpy as np", "x = np.arange(3)"]
@@ -202,7 +237,9 @@ async def test_experiments_with_run_counts(jp_fetch: Any, store: Any) -> None:
 
 async def test_rename_notes_and_tags_are_saved(jp_fetch: Any, store: Any) -> None:
     run_id = make_run(store, tags={"stale": "1"})
-    await send_json(jp_fetch, "PATCH", "runs", run_id, body={"name": "better name", "notes": "<b>not html</b>"})
+    await send_json(
+        jp_fetch, "PATCH", "runs", run_id, body={"name": "better name", "notes": "<b>not html</b>"}
+    )
     await send_json(jp_fetch, "PUT", "runs", run_id, "tags", body={"tags": {"owner": "ana"}})
     after = await send_json(jp_fetch, "DELETE", "runs", run_id, "tags", key="stale")
     assert after["tags"] == {"owner": "ana"}
@@ -212,11 +249,15 @@ async def test_rename_notes_and_tags_are_saved(jp_fetch: Any, store: Any) -> Non
 
 async def test_invalid_tag_name_is_rejected_with_reason(jp_fetch: Any, store: Any) -> None:
     run_id = make_run(store)
-    code, message = await error_of(send_json(jp_fetch, "PUT", "runs", run_id, "tags", body={"tags": {"a<b": "x"}}))
+    code, message = await error_of(
+        send_json(jp_fetch, "PUT", "runs", run_id, "tags", body={"tags": {"a<b": "x"}})
+    )
     assert code == 400 and "tag name" in message
 
 
-async def test_deleted_run_leaves_the_list_and_comes_back_on_restore(jp_fetch: Any, store: Any) -> None:
+async def test_deleted_run_leaves_the_list_and_comes_back_on_restore(
+    jp_fetch: Any, store: Any
+) -> None:
     run_id = make_run(store)
     await send_json(jp_fetch, "DELETE", "runs", run_id)
     assert (await get_json(jp_fetch, "runs"))["runs"] == []
@@ -229,7 +270,9 @@ async def test_deleted_run_leaves_the_list_and_comes_back_on_restore(jp_fetch: A
 async def test_artifact_downloads_as_attachment(jp_fetch: Any, store: Any) -> None:
     run_id = make_run(store)
     store.add_artifact(run_id, "plots/page.html", b"<script>alert(1)</script>")
-    response = await jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": "plots/page.html"})
+    response = await jp_fetch(
+        "nbtrack", "api", "runs", run_id, "artifact", params={"path": "plots/page.html"}
+    )
     assert response.body == b"<script>alert(1)</script>"
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"].startswith("attachment")
@@ -237,18 +280,29 @@ async def test_artifact_downloads_as_attachment(jp_fetch: Any, store: Any) -> No
 
 @pytest.mark.parametrize(
     "path",
-    ["../nbtrack.db", "../../../../etc/passwd", "/etc/passwd", "plots/../../nbtrack.db", "..", "a/../../b"],
+    [
+        "../nbtrack.db",
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "plots/../../nbtrack.db",
+        "..",
+        "a/../../b",
+    ],
 )
 async def test_artifact_path_cannot_escape_the_store(jp_fetch: Any, store: Any, path: str) -> None:
     run_id = make_run(store)
     store.add_artifact(run_id, "model.txt", b"weights")
-    code, message = await error_of(jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": path}))
+    code, message = await error_of(
+        jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": path})
+    )
     assert code == 400 and "without '..'" in message
 
 
 async def test_artifact_not_recorded_is_404(jp_fetch: Any, store: Any) -> None:
     run_id = make_run(store)
-    code, _ = await error_of(jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": "nbtrack.db"}))
+    code, _ = await error_of(
+        jp_fetch("nbtrack", "api", "runs", run_id, "artifact", params={"path": "nbtrack.db"})
+    )
     assert code == 404
 
 
@@ -265,8 +319,15 @@ async def test_every_endpoint_refuses_requests_without_a_token(jp_fetch: Any, st
                 continue  # a method the endpoint does not have
             parts = path.replace(RUN_ID, run_id).split("/")
             body = "{}" if method in ("POST", "PUT", "PATCH") else None
-            response = await jp_fetch("nbtrack", "api", *parts, method=method, body=body,
-                                      headers={"Authorization": ""}, raise_error=False)
+            response = await jp_fetch(
+                "nbtrack",
+                "api",
+                *parts,
+                method=method,
+                body=body,
+                headers={"Authorization": ""},
+                raise_error=False,
+            )
             assert response.code in (401, 403), (method, path, response.code)
     assert store.run_summaries([run_id])[0]["deleted_at"] is None
 
@@ -278,7 +339,11 @@ async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
     run_id = make_run(store)
     token = jp_auth_header["Authorization"].split()[-1]
     login = await jp_fetch(
-        "login", params={"token": token}, headers={"Authorization": ""}, follow_redirects=False, raise_error=False
+        "login",
+        params={"token": token},
+        headers={"Authorization": ""},
+        follow_redirects=False,
+        raise_error=False,
     )
     cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
     assert "username" in cookies, f"the server set no login cookie: {login.code} {cookies!r}"
@@ -286,7 +351,9 @@ async def test_writes_with_a_cookie_but_no_xsrf_token_are_refused(
     readable = await jp_fetch("nbtrack", "api", "runs", run_id, headers=browser, raise_error=False)
     assert readable.code == 200, "the cookie alone authenticates reads"
     # When it deletes a run with the cookie alone, without the _xsrf token
-    response = await jp_fetch("nbtrack", "api", "runs", run_id, method="DELETE", headers=browser, raise_error=False)
+    response = await jp_fetch(
+        "nbtrack", "api", "runs", run_id, method="DELETE", headers=browser, raise_error=False
+    )
     # Then it is refused and the run is still there
     assert response.code == 403
     assert store.run_summaries([run_id])[0]["deleted_at"] is None
@@ -311,7 +378,9 @@ async def test_replay_streams_progress_then_the_report(jp_fetch: Any, store: Any
     assert report["divergences"][0]["index"] == 0
 
 
-async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any, store: Any) -> None:
+async def test_replay_of_a_run_without_cells_reports_an_error_line(
+    jp_fetch: Any, store: Any
+) -> None:
     pytest.importorskip("nbtrack.reproduce.replay")
     run_id = make_run(store)
     response = await jp_fetch("nbtrack", "api", "runs", run_id, "replay", method="POST", body="{}")
@@ -319,10 +388,14 @@ async def test_replay_of_a_run_without_cells_reports_an_error_line(jp_fetch: Any
     assert last["event"] == "error" and "no recorded cells" in last["message"]
 
 
-async def test_export_downloads_the_run_as_a_script(jp_fetch: Any, store: Any, jp_root_dir: Path) -> None:
+async def test_export_downloads_the_run_as_a_script(
+    jp_fetch: Any, store: Any, jp_root_dir: Path
+) -> None:
     pytest.importorskip("nbtrack.reproduce.export")
     run_id = make_run(store, cells=["a = 1", "b = a + 1"])
-    response = await jp_fetch("nbtrack", "api", "runs", run_id, "export", params={"format": "script"})
+    response = await jp_fetch(
+        "nbtrack", "api", "runs", run_id, "export", params={"format": "script"}
+    )
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert "b = a + 1" in response.body.decode()
     assert not list(jp_root_dir.glob("*.py")), "the export must not be left in the server's folder"
@@ -334,12 +407,28 @@ async def test_export_format_is_checked(jp_fetch: Any, store: Any) -> None:
     assert code == 400 and "script, notebook, bundle" in message
 
 
-async def test_compare_puts_runs_side_by_side_and_marks_what_differs(jp_fetch: Any, store: Any) -> None:
+async def test_compare_puts_runs_side_by_side_and_marks_what_differs(
+    jp_fetch: Any, store: Any
+) -> None:
     # Given two runs with one param in common, one that differs, a metric and different code
-    a = make_run(store, name="a", start=1000.0, params={"lr": "0.1", "seed": "1"}, metrics={"acc": [0.5, 0.7]},
-                 tags={"owner": "ana"}, cells=["x = 1", "y = x * 2"])
-    b = make_run(store, name="b", start=1060.0, params={"lr": "0.2", "seed": "1"}, metrics={"acc": [0.6, 0.9]},
-                 tags={"owner": "ana"}, cells=["x = 1", "y = x * 3"])
+    a = make_run(
+        store,
+        name="a",
+        start=1000.0,
+        params={"lr": "0.1", "seed": "1"},
+        metrics={"acc": [0.5, 0.7]},
+        tags={"owner": "ana"},
+        cells=["x = 1", "y = x * 2"],
+    )
+    b = make_run(
+        store,
+        name="b",
+        start=1060.0,
+        params={"lr": "0.2", "seed": "1"},
+        metrics={"acc": [0.6, 0.9]},
+        tags={"owner": "ana"},
+        cells=["x = 1", "y = x * 3"],
+    )
     # When the sidebar compares them (by id prefixes)
     data = await get_json(jp_fetch, "compare", runs=f"{a[:10]},{b[:10]}")
     # Then runs are columns in the order asked, every row says whether it differs
@@ -348,8 +437,14 @@ async def test_compare_puts_runs_side_by_side_and_marks_what_differs(jp_fetch: A
     assert params["lr"] == {"key": "lr", "values": ["0.1", "0.2"], "same": False}
     assert params["seed"]["same"] is True
     assert data["metrics"] == [
-        {"key": "acc", "values": [{"min": 0.5, "max": 0.7, "last": 0.7}, {"min": 0.6, "max": 0.9, "last": 0.9}],
-         "same": False}
+        {
+            "key": "acc",
+            "values": [
+                {"min": 0.5, "max": 0.7, "last": 0.7},
+                {"min": 0.6, "max": 0.9, "last": 0.9},
+            ],
+            "same": False,
+        }
     ]
     assert data["tags"] == [{"key": "owner", "values": ["ana", "ana"], "same": True}]
     # And the code diff of the two executed sequences shows the changed cell
@@ -359,15 +454,21 @@ async def test_compare_puts_runs_side_by_side_and_marks_what_differs(jp_fetch: A
     assert {"op": "+", "text": "y = x * 3"} in diff["cells"][1]["lines"]
 
 
-async def test_compare_of_three_runs_diffs_the_code_of_the_first_two(jp_fetch: Any, store: Any) -> None:
-    ids = [make_run(store, name=f"r{i}", params={"k": str(i)}, cells=[f"v = {i}"]) for i in range(3)]
+async def test_compare_of_three_runs_diffs_the_code_of_the_first_two(
+    jp_fetch: Any, store: Any
+) -> None:
+    ids = [
+        make_run(store, name=f"r{i}", params={"k": str(i)}, cells=[f"v = {i}"]) for i in range(3)
+    ]
     response = await jp_fetch("nbtrack", "api", "compare", params={"runs": ",".join(ids)})
     data = json.loads(response.body)
     assert data["params"][0]["values"] == ["0", "1", "2"]
     assert [(d["a"], d["b"]) for d in data["code"]] == [(ids[0], ids[1])]
 
 
-async def test_compare_leaves_out_system_metrics_and_keeps_nan_as_text(jp_fetch: Any, store: Any) -> None:
+async def test_compare_leaves_out_system_metrics_and_keeps_nan_as_text(
+    jp_fetch: Any, store: Any
+) -> None:
     a = make_run(store, metrics={"system/cpu": [10.0], "loss": [float("nan")]})
     b = make_run(store, metrics={"system/cpu": [20.0], "loss": [0.5]})
     data = await get_json(jp_fetch, "compare", runs=f"{a},{b}")
@@ -383,10 +484,16 @@ async def test_compare_of_an_unknown_run_is_404_with_message(jp_fetch: Any, stor
 
 @pytest.mark.parametrize(
     ("runs", "expected"),
-    [("", "2 to 20 runs"), ("abc", "2 to 20 runs"), ("abc,../etc", "not a run id"),
-     (",".join(["a"] * 21), "2 to 20 runs")],
+    [
+        ("", "2 to 20 runs"),
+        ("abc", "2 to 20 runs"),
+        ("abc,../etc", "not a run id"),
+        (",".join(["a"] * 21), "2 to 20 runs"),
+    ],
 )
-async def test_compare_arguments_are_checked(jp_fetch: Any, store: Any, runs: str, expected: str) -> None:
+async def test_compare_arguments_are_checked(
+    jp_fetch: Any, store: Any, runs: str, expected: str
+) -> None:
     code, message = await error_of(get_json(jp_fetch, "compare", runs=runs))
     assert code == 400 and expected in message
 
@@ -399,13 +506,21 @@ async def test_compare_of_the_same_run_twice_is_a_json_error(jp_fetch: Any, stor
 
 async def test_compare_without_a_token_is_refused(jp_fetch: Any, store: Any) -> None:
     a, b = make_run(store), make_run(store)
-    response = await jp_fetch("nbtrack", "api", "compare", params={"runs": f"{a},{b}"},
-                              headers={"Authorization": ""}, raise_error=False)
+    response = await jp_fetch(
+        "nbtrack",
+        "api",
+        "compare",
+        params={"runs": f"{a},{b}"},
+        headers={"Authorization": ""},
+        raise_error=False,
+    )
     assert response.code == 403
     assert b"acc" not in response.body and a.encode() not in response.body
 
 
-def test_configured_store_wins_over_the_root_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configured_store_wins_over_the_root_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from traitlets.config import Config
 
     from nbtrack.server.config import NbtrackConfig, store_for

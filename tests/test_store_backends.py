@@ -34,7 +34,9 @@ def _open(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
     """A fresh, empty store of each backend (PostgreSQL blobs in a temporary directory)."""
     monkeypatch.setenv("NBTRACK_BLOBS", str(tmp_path / "blobs"))
     return _open(request.param, request, tmp_path)
@@ -48,24 +50,40 @@ def store(store_url: str) -> Any:
 
 
 def _run(store: Store, rid: str, experiment: str = "exp", **extra: Any) -> None:
-    row = {"id": rid, "name": extra.pop("name", f"run-{rid[:4]}"), "status": "running",
-           "start_time": extra.pop("start_time", time.time()), **extra}
+    row = {
+        "id": rid,
+        "name": extra.pop("name", f"run-{rid[:4]}"),
+        "status": "running",
+        "start_time": extra.pop("start_time", time.time()),
+        **extra,
+    }
     store.create_run(row, experiment, extra.pop("params", {}), {})
 
 
-def _points(store: Store, rid: str, points: list[tuple[str, float, int, float, int | None]]) -> None:
+def _points(
+    store: Store, rid: str, points: list[tuple[str, float, int, float, int | None]]
+) -> None:
     store.write(lambda conn: store.write_batch(conn, rid, {}, {}, points))
 
 
 # -- runs, params, tags, metrics --------------------------------------------------------------
 def test_runs_params_and_tags_round_trip(store: Store) -> None:
     rid = "ab" * 16
-    store.create_run({"id": rid, "name": "first", "status": "running", "start_time": 100.0, "reproduced": True},
-                     "churn", {"lr": "0.01", "model": "rf"}, {"owner": "ana"})
+    store.create_run(
+        {"id": rid, "name": "first", "status": "running", "start_time": 100.0, "reproduced": True},
+        "churn",
+        {"lr": "0.01", "model": "rf"},
+        {"owner": "ana"},
+    )
     store.write(lambda conn: store.write_batch(conn, rid, {"lr": "0.02"}, {"stage": "dev"}, []))
     store.update_run(rid, status="finished", end_time=130.5)
     (row,) = store.run_summaries([rid])
-    assert (row["name"], row["experiment"], row["status"], row["end_time"]) == ("first", "churn", "finished", 130.5)
+    assert (row["name"], row["experiment"], row["status"], row["end_time"]) == (
+        "first",
+        "churn",
+        "finished",
+        130.5,
+    )
     assert row["params"] == {"lr": "0.02", "model": "rf"}
     assert row["tags"] == {"owner": "ana", "stage": "dev"}
     assert row["reproduced"] is True
@@ -76,13 +94,39 @@ def test_runs_params_and_tags_round_trip(store: Store) -> None:
 def test_metric_summary_keeps_latest_min_max_and_count_with_nan(store: Store) -> None:
     rid = "cd" * 16
     _run(store, rid)
-    _points(store, rid, [("loss", 0.5, 0, 10.0, None), ("loss", float("nan"), 1, 11.0, None), ("acc", 0.7, 0, 10.0, 3)])
-    _points(store, rid, [("loss", 0.2, 2, 12.0, None), ("loss", 0.9, 1, 13.0, None), ("big", 1.0, 2**40, 1.0, None)])
-    _points(store, rid, [("acc", float("inf"), 1, 14.0, None), ("acc", float("nan"), 2, 15.0, None)])
+    _points(
+        store,
+        rid,
+        [
+            ("loss", 0.5, 0, 10.0, None),
+            ("loss", float("nan"), 1, 11.0, None),
+            ("acc", 0.7, 0, 10.0, 3),
+        ],
+    )
+    _points(
+        store,
+        rid,
+        [
+            ("loss", 0.2, 2, 12.0, None),
+            ("loss", 0.9, 1, 13.0, None),
+            ("big", 1.0, 2**40, 1.0, None),
+        ],
+    )
+    _points(
+        store, rid, [("acc", float("inf"), 1, 14.0, None), ("acc", float("nan"), 2, 15.0, None)]
+    )
     summary = store.metric_summary(rid)
     assert summary["loss"]["latest"] == 0.2 and summary["loss"]["step"] == 2
-    assert (summary["loss"]["min"], summary["loss"]["max"], summary["loss"]["count"]) == (0.2, 0.9, 4)
-    assert math.isnan(summary["acc"]["latest"]) and summary["acc"]["max"] == math.inf and summary["acc"]["count"] == 3
+    assert (summary["loss"]["min"], summary["loss"]["max"], summary["loss"]["count"]) == (
+        0.2,
+        0.9,
+        4,
+    )
+    assert (
+        math.isnan(summary["acc"]["latest"])
+        and summary["acc"]["max"] == math.inf
+        and summary["acc"]["count"] == 3
+    )
     assert summary["big"]["step"] == 2**40  # 64-bit steps
     history = store.metric_history(rid, "loss")
     assert [p["step"] for p in history] == [0, 1, 1, 2]
@@ -102,7 +146,12 @@ def test_large_batches_keep_every_value_nan_and_infinity_included(store: Store) 
     assert got[:5000] == values[:5000] and math.isnan(got[5000]) and got[5001:] == values[5001:]
     assert [p["cell_seq"] for p in history[:8]] == [None, 1, 2, 3, 4, 5, 6, None]
     summ = store.metric_summary(rid)["v"]
-    assert (summ["count"], summ["min"], summ["max"], summ["latest"]) == (5004, -math.inf, math.inf, 1e-300)
+    assert (summ["count"], summ["min"], summ["max"], summ["latest"]) == (
+        5004,
+        -math.inf,
+        math.inf,
+        1e-300,
+    )
 
 
 def test_only_nan_points_leave_min_and_max_empty(store: Store) -> None:
@@ -115,12 +164,31 @@ def test_only_nan_points_leave_min_and_max_empty(store: Store) -> None:
 
 
 # -- cells, state, sources, artifacts ---------------------------------------------------------
-def _cell(store: Store, sid: str, seq: int, source: str, diff: dict[str, str | None], error: str | None = None) -> None:
-    store.record_cell(CellRecord(
-        sid, seq, source, float(seq), seq + 0.5, "error" if error else "ok", execution_count=seq,
-        cell_id=f"c{seq}", error_type=error, error_message="boom" if error else None,
-        created=tuple(sorted(diff)), notebook_path="nb.ipynb", state_diff=diff,
-    ))
+def _cell(
+    store: Store,
+    sid: str,
+    seq: int,
+    source: str,
+    diff: dict[str, str | None],
+    error: str | None = None,
+) -> None:
+    store.record_cell(
+        CellRecord(
+            sid,
+            seq,
+            source,
+            float(seq),
+            seq + 0.5,
+            "error" if error else "ok",
+            execution_count=seq,
+            cell_id=f"c{seq}",
+            error_type=error,
+            error_message="boom" if error else None,
+            created=tuple(sorted(diff)),
+            notebook_path="nb.ipynb",
+            state_diff=diff,
+        )
+    )
 
 
 def test_cells_fold_state_diffs_and_share_sources(store: Store) -> None:
@@ -138,9 +206,15 @@ def test_cells_fold_state_diffs_and_share_sources(store: Store) -> None:
     assert [c["source"] for c in cells] == ["a = 1", "b = a\nb", "del a", "a = 1"]
     assert [c["in_run"] for c in cells] == [False, False, True, True]
     assert cells[2]["state"] == {"b": "h2"} and cells[3]["state"] == {"a": "h1", "b": "h2"}
-    assert store.read(lambda conn: conn.execute(select(func.count()).select_from(s.sources)).scalar()) == 4
+    assert (
+        store.read(lambda conn: conn.execute(select(func.count()).select_from(s.sources)).scalar())
+        == 4
+    )
     store.update_run(rid, end_seq=None)
-    assert store.run_cells(store.run_summaries([rid])[0])[-1]["error"] == {"type": "ZeroDivisionError", "message": "boom"}
+    assert store.run_cells(store.run_summaries([rid])[0])[-1]["error"] == {
+        "type": "ZeroDivisionError",
+        "message": "boom",
+    }
 
 
 def test_artifacts_point_at_written_blobs(store: Store) -> None:
@@ -150,12 +224,17 @@ def test_artifacts_point_at_written_blobs(store: Store) -> None:
     store.add_artifact(rid, "notes.txt", b"hello")
     store.add_artifact(rid, "notes.txt", b"hello again")  # replaced, not duplicated
     arts = store.artifacts_of(rid)
-    assert [(a["path"], a["size"]) for a in arts] == [("model/weights.bin", 2000), ("notes.txt", 11)]
+    assert [(a["path"], a["size"]) for a in arts] == [
+        ("model/weights.bin", 2000),
+        ("notes.txt", 11),
+    ]
     assert store.get_blob(h) == b"\x00\x01" * 1000
     assert all(store.blobs.exists(a["blob_hash"]) for a in arts)
 
 
-def test_a_write_with_a_wait_gives_up_while_another_writer_holds_the_lock(store: Store, store_url: str) -> None:
+def test_a_write_with_a_wait_gives_up_while_another_writer_holds_the_lock(
+    store: Store, store_url: str
+) -> None:
     from sqlalchemy.exc import OperationalError
 
     rid = "1c" * 16
@@ -196,8 +275,13 @@ def test_resolve_run_id_takes_unique_prefixes(store: Store) -> None:
 
 def test_a_store_from_a_newer_nbtrack_is_refused(store_url: str) -> None:
     st = Store(store_url)
-    st.write(lambda conn: conn.execute(
-        update(s.meta).where(s.meta.c.key == "schema_version").values(value=str(s.SCHEMA_VERSION + 1))))
+    st.write(
+        lambda conn: conn.execute(
+            update(s.meta)
+            .where(s.meta.c.key == "schema_version")
+            .values(value=str(s.SCHEMA_VERSION + 1))
+        )
+    )
     st.close()
     with pytest.raises(StoreError, match="newer") as info:
         Store(store_url)
@@ -217,7 +301,9 @@ def test_frames_hold_the_exact_logged_metric_values(store: Store) -> None:
     values = [1 / 3, 0.1 + 0.2, 123456789.12345679, 5e-324, 1e308, -0.0, math.inf, -math.inf]
     for i, v in enumerate(values):
         rid = f"{i:02d}" * 16
-        store.create_run({"id": rid, "name": f"v{i}", "status": "running", "start_time": float(i)}, "exp", {}, {})
+        store.create_run(
+            {"id": rid, "name": f"v{i}", "status": "running", "start_time": float(i)}, "exp", {}, {}
+        )
         _points(store, rid, [("v", v, 0, 1.0, None)])
         store.update_run(rid, status="finished", end_time=2.0)  # read from the run's summary
     got = search_runs(order_by=["attributes.start_time"], store=store)["metrics.v"].tolist()
@@ -229,7 +315,12 @@ def test_a_version_1_postgresql_store_gets_summaries_and_their_triggers(pg_url: 
 
     st = Store(pg_url)
     rid = "34" * 16
-    st.create_run({"id": rid, "name": "old", "status": "running", "start_time": 1.0}, "exp", {"lr": "0.1"}, {"a": "1"})
+    st.create_run(
+        {"id": rid, "name": "old", "status": "running", "start_time": 1.0},
+        "exp",
+        {"lr": "0.1"},
+        {"a": "1"},
+    )
     st.update_run(rid, status="finished", end_time=2.0)
 
     def downgrade(conn: Any) -> None:  # version 1 had no summary column and no triggers
@@ -254,10 +345,26 @@ def test_runs_of_dead_processes_on_this_host_are_marked_killed(store: Store) -> 
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     created = psutil.Process(proc.pid).create_time()
     proc.wait()
-    store.add_session({"id": "d" * 32, "kind": "script", "started": 1.0, "host": socket.gethostname(),
-                       "pid": proc.pid, "pid_started": created})
-    store.add_session({"id": "e" * 32, "kind": "script", "started": 1.0, "host": socket.gethostname(),
-                       "pid": os.getpid(), "pid_started": psutil.Process().create_time()})
+    store.add_session(
+        {
+            "id": "d" * 32,
+            "kind": "script",
+            "started": 1.0,
+            "host": socket.gethostname(),
+            "pid": proc.pid,
+            "pid_started": created,
+        }
+    )
+    store.add_session(
+        {
+            "id": "e" * 32,
+            "kind": "script",
+            "started": 1.0,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_started": psutil.Process().create_time(),
+        }
+    )
     _run(store, "dd" * 16, session_id="d" * 32, start_time=5.0)
     _run(store, "ee" * 16, session_id="e" * 32, start_time=5.0)
     _points(store, "dd" * 16, [("x", 1.0, 0, 9.0, None)])
@@ -288,7 +395,9 @@ def test_runs_of_dead_processes_on_this_host_are_marked_killed(store: Store) -> 
         ("experiment = 'eval' AND attributes.duration < 10", {"rf-eval"}),
     ],
 )
-def test_search_selects_the_same_runs_on_both_backends(store: Store, text: str, expected: set[str]) -> None:
+def test_search_selects_the_same_runs_on_both_backends(
+    store: Store, text: str, expected: set[str]
+) -> None:
     fill(store)
     ids, _ = search_run_ids(store, text)
     assert set(names(store, ids)) == expected
@@ -298,10 +407,16 @@ def test_search_orders_pages_and_builds_frames(store: Store) -> None:
     fill(store)
     ids, token = search_run_ids(store, None, order_by=["metrics.acc DESC"], max_results=2)
     assert names(store, ids) == ["rf-small", "xgb-big"]
-    rest, end = search_run_ids(store, None, order_by=["metrics.acc DESC"], max_results=2, page_token=token)
+    rest, end = search_run_ids(
+        store, None, order_by=["metrics.acc DESC"], max_results=2, page_token=token
+    )
     assert names(store, rest) == ["Running one", "rf-eval"] and end is None
     assert names(store, search_run_ids(store, None, order_by=["params.lr ASC"])[0]) == [
-        "Running one", "rf-small", "xgb-big", "rf-eval"]
+        "Running one",
+        "rf-small",
+        "xgb-big",
+        "rf-eval",
+    ]
     df = search_runs("params.model = 'rf'", order_by=["attributes.start_time"], store=store)
     assert list(df["run_name"]) == ["rf-small", "rf-eval"]
     assert df.loc[0, "metrics.acc"] == 0.91 and math.isnan(df.loc[1, "metrics.acc"])
@@ -314,8 +429,12 @@ def test_frames_follow_changes_made_after_a_run_ended(store: Store) -> None:
     from nbtrack.lifecycle.edits import delete_run_tag, set_run_tags
 
     rid = "cd" * 16
-    store.create_run({"id": rid, "name": "late", "status": "running", "start_time": 100.0}, "exp",
-                     {"lr": "0.1"}, {"stage": "dev", "old": "x"})
+    store.create_run(
+        {"id": rid, "name": "late", "status": "running", "start_time": 100.0},
+        "exp",
+        {"lr": "0.1"},
+        {"stage": "dev", "old": "x"},
+    )
     _points(store, rid, [("acc", 0.5, 0, 100.0, None), ("loss", float("inf"), 0, 100.0, None)])
     store.update_run(rid, status="finished", end_time=130.0)
 
@@ -323,17 +442,29 @@ def test_frames_follow_changes_made_after_a_run_ended(store: Store) -> None:
         row = search_runs(store=store).iloc[0]
         return {k: v for k, v in row.items() if k.startswith(("params.", "metrics.", "tags."))}
 
-    assert frame() == {"params.lr": "0.1", "metrics.acc": 0.5, "metrics.loss": math.inf,
-                       "tags.old": "x", "tags.stage": "dev"}
+    assert frame() == {
+        "params.lr": "0.1",
+        "metrics.acc": 0.5,
+        "metrics.loss": math.inf,
+        "tags.old": "x",
+        "tags.stage": "dev",
+    }
     set_run_tags(rid, {"stage": "prod"}, store=store)
     delete_run_tag(rid, "old", store=store)
     _points(store, rid, [("acc", 0.75, 1, 131.0, None)])
     store.write(lambda conn: store.write_batch(conn, rid, {"lr": "0.2"}, {}, []))
-    assert frame() == {"params.lr": "0.2", "metrics.acc": 0.75, "metrics.loss": math.inf, "tags.stage": "prod"}
+    assert frame() == {
+        "params.lr": "0.2",
+        "metrics.acc": 0.75,
+        "metrics.loss": math.inf,
+        "tags.stage": "prod",
+    }
 
 
 # -- credentials ------------------------------------------------------------------------------
-def test_passwords_never_show_in_reprs_errors_or_cli_output(pg_url: str, pg_server: Any, tmp_path: Path) -> None:
+def test_passwords_never_show_in_reprs_errors_or_cli_output(
+    pg_url: str, pg_server: Any, tmp_path: Path
+) -> None:
     st = Store(pg_url)
     assert PASSWORD not in repr(st) and "***" in repr(st)
     with pytest.raises(NotFoundError) as info:
@@ -400,13 +531,21 @@ def flaky_fs() -> type[FlakyMemoryFS]:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("blobs", ["memory", "local"])
 def test_artifacts_go_to_the_blob_url_of_nbtrack_blobs(
-    backend: str, blobs: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    blobs: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import uuid
 
     import fsspec
 
-    url = f"memory://nbtrack-{uuid.uuid4().hex[:8]}/blobs" if blobs == "memory" else str(tmp_path / "team-blobs")
+    url = (
+        f"memory://nbtrack-{uuid.uuid4().hex[:8]}/blobs"
+        if blobs == "memory"
+        else str(tmp_path / "team-blobs")
+    )
     monkeypatch.setenv("NBTRACK_BLOBS", url)
     st = Store(_open(backend, request, tmp_path))
     rid = "9a" * 16
@@ -421,8 +560,9 @@ def test_artifacts_go_to_the_blob_url_of_nbtrack_blobs(
     st.close()
 
 
-def test_blob_uploads_are_retried_on_transient_errors(flaky_fs: type[FlakyMemoryFS], tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_blob_uploads_are_retried_on_transient_errors(
+    flaky_fs: type[FlakyMemoryFS], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NBTRACK_BLOBS", "flaky://bucket/blobs")
     st = Store(str(tmp_path / "store"))
     rid = "5b" * 16
@@ -433,8 +573,9 @@ def test_blob_uploads_are_retried_on_transient_errors(flaky_fs: type[FlakyMemory
     assert st.get_blob(h) == b"payload" and [a["path"] for a in st.artifacts_of(rid)] == ["a.bin"]
 
 
-def test_a_run_never_points_at_a_blob_that_was_not_written(flaky_fs: type[FlakyMemoryFS], tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_never_points_at_a_blob_that_was_not_written(
+    flaky_fs: type[FlakyMemoryFS], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import nbtrack
 
     monkeypatch.setenv("NBTRACK_BLOBS", "flaky://bucket/blobs")
@@ -442,7 +583,9 @@ def test_a_run_never_points_at_a_blob_that_was_not_written(flaky_fs: type[FlakyM
     run = nbtrack.start_run(name="upload fails", store=st, log_system_metrics=False)
     run.session.environment()  # its manifest is written before the store starts failing
     flaky_fs.failures = -1
-    with pytest.warns(NbtrackWarning, match="could not write blob"):  # kept in memory, retried later
+    with pytest.warns(
+        NbtrackWarning, match="could not write blob"
+    ):  # kept in memory, retried later
         run.log_text("late", "notes.txt")
     assert st.artifacts_of(run.id) == []  # no row before its blob is written
     flaky_fs.failures = 0
@@ -470,14 +613,20 @@ print(run.id)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_sixteen_concurrent_writers_lose_nothing(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sixteen_concurrent_writers_lose_nothing(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """16 processes open a brand-new store at once (racing to create it) and log 2 x 2,000 points each."""
     monkeypatch.setenv("NBTRACK_BLOBS", str(tmp_path / "blobs"))
     url, n, writers = _open(backend, request, tmp_path), 2000, 16
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, url, str(n), str(w)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "default"})
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, str(n), str(w)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "default"},
+        )
         for w in range(writers)
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
@@ -489,39 +638,56 @@ def test_sixteen_concurrent_writers_lose_nothing(backend: str, request: pytest.F
     st = Store(url)
     assert sorted(st.list_run_ids("concurrent")) == run_ids
     m = s.metrics
-    counts = st.read(lambda conn: dict(conn.execute(
-        select(m.c.run_id, func.count()).group_by(m.c.run_id)).all()))
+    counts = st.read(
+        lambda conn: dict(conn.execute(select(m.c.run_id, func.count()).group_by(m.c.run_id)).all())
+    )
     assert counts == {rid: 2 * n for rid in run_ids}
-    sums = st.read(lambda conn: conn.execute(select(func.sum(m.c.value)).where(m.c.key == "x")).scalar())
+    sums = st.read(
+        lambda conn: conn.execute(select(func.sum(m.c.value)).where(m.c.key == "x")).scalar()
+    )
     assert sums == writers * n * (n - 1) / 2
     for row in st.run_summaries(run_ids):
         assert row["status"] == "finished" and row["metrics"] == {"x": n - 1, "y": -(n - 1)}
         assert st.metric_summary(row["id"])["x"]["count"] == n
-    assert st.read(lambda conn: conn.execute(select(func.count()).select_from(s.experiments)).scalar()) == 1
+    assert (
+        st.read(lambda conn: conn.execute(select(func.count()).select_from(s.experiments)).scalar())
+        == 1
+    )
 
 
 # -- end to end: a kernel recording into PostgreSQL -------------------------------------------
 @pytest.mark.slow
-def test_a_kernel_records_a_tracked_cell_into_postgresql(start_kernel: Any, pg_url: str, tmp_path: Path) -> None:
+def test_a_kernel_records_a_tracked_cell_into_postgresql(
+    start_kernel: Any, pg_url: str, tmp_path: Path
+) -> None:
     blobs = str(tmp_path / "blobs")
     k = start_kernel(NBTRACK_STORE=pg_url, NBTRACK_BLOBS=blobs)
     k.ok("%load_ext nbtrack")
     k.ok("data = list(range(10))")
-    k.ok("%%track --name pg-run --experiment team --param lr=0.1 --tag owner=ana\n"
-         "import nbtrack\n"
-         "for i in range(5):\n"
-         "    nbtrack.log_metric('loss', 1 / (i + 1))\n"
-         "nbtrack.log_text('done', 'notes.txt')")
+    k.ok(
+        "%%track --name pg-run --experiment team --param lr=0.1 --tag owner=ana\n"
+        "import nbtrack\n"
+        "for i in range(5):\n"
+        "    nbtrack.log_metric('loss', 1 / (i + 1))\n"
+        "nbtrack.log_text('done', 'notes.txt')"
+    )
     env = {"NBTRACK_BLOBS": blobs}
     out = run_cli("runs", "--store", pg_url, "--format", "json", env=env)
     assert out.returncode == 0, out.stderr
     (run,) = json.loads(out.stdout)["runs"]
     assert (run["name"], run["experiment"], run["status"]) == ("pg-run", "team", "finished")
-    assert run["params"] == {"lr": "0.1"} and run["tags"]["owner"] == "ana" and run["metrics"]["loss"] == 0.2
+    assert (
+        run["params"] == {"lr": "0.1"}
+        and run["tags"]["owner"] == "ana"
+        and run["metrics"]["loss"] == 0.2
+    )
     shown = run_cli("show", run["id"][:6], "--store", pg_url, "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
-    assert [c["source"] for c in detail["cells"]][:2] == ["%load_ext nbtrack", "data = list(range(10))"]
+    assert [c["source"] for c in detail["cells"]][:2] == [
+        "%load_ext nbtrack",
+        "data = list(range(10))",
+    ]
     assert detail["cells"][-1]["in_run"] and "data" in detail["cells"][-1]["state"]
     assert [a["path"] for a in detail["artifacts"]] == ["notes.txt"]
     assert detail["environment"] is not None  # its manifest blob went to NBTRACK_BLOBS
@@ -529,6 +695,11 @@ def test_a_kernel_records_a_tracked_cell_into_postgresql(start_kernel: Any, pg_u
     for text in (out.stdout, out.stderr, shown.stdout, shown.stderr, table.stdout, table.stderr):
         assert PASSWORD not in text
     st = Store(pg_url)
-    dump = st.read(lambda conn: [
-        str(row) for table in s.metadata.sorted_tables for row in conn.execute(select(table)).all()])
+    dump = st.read(
+        lambda conn: [
+            str(row)
+            for table in s.metadata.sorted_tables
+            for row in conn.execute(select(table)).all()
+        ]
+    )
     assert not [row for row in dump if PASSWORD in row]

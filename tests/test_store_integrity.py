@@ -42,7 +42,15 @@ def test_a_healthy_store_passes_every_check(store_dir):
     code, report = doctor_json(store_dir)
     assert code == 0 and report["healthy"]
     assert {f["status"] for f in report["findings"]} == {"ok"}
-    assert set(by_check(report)) == {"integrity", "schema", "runs", "metrics", "sources", "blobs", "tmp files"}
+    assert set(by_check(report)) == {
+        "integrity",
+        "schema",
+        "runs",
+        "metrics",
+        "sources",
+        "blobs",
+        "tmp files",
+    }
 
 
 def test_doctor_finds_and_repairs_what_is_repairable_and_reports_what_is_lost(store_dir):
@@ -58,7 +66,11 @@ def test_doctor_finds_and_repairs_what_is_repairable_and_reports_what_is_lost(st
         os._exit(0)  # no atexit: the run stays 'running'
         """
     )
-    subprocess.run([sys.executable, "-c", script], env={**os.environ, "NBTRACK_STORE": str(store_dir)}, check=True)
+    subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "NBTRACK_STORE": str(store_dir)},
+        check=True,
+    )
     db = sqlite3.connect(store_dir / "nbtrack.db")
     db.execute("UPDATE latest_metrics SET value = 42, count = 3 WHERE run_id = ?", (run_id,))
     db.commit()
@@ -85,7 +97,12 @@ def test_doctor_finds_and_repairs_what_is_repairable_and_reports_what_is_lost(st
     code, report = doctor_json(store_dir, "--repair")
     found = by_check(report)
     assert code == 1
-    assert [found[c]["status"] for c in ("runs", "metrics", "tmp files", "blobs")] == ["repaired", "repaired", "repaired", "lost"]
+    assert [found[c]["status"] for c in ("runs", "metrics", "tmp files", "blobs")] == [
+        "repaired",
+        "repaired",
+        "repaired",
+        "lost",
+    ]
     assert not tmp.exists()
     summary = store.metric_summary(run_id)["loss"]
     assert (summary["count"], summary["max"], summary["min"]) == (21, 1.0, 1 / 20)
@@ -117,6 +134,7 @@ def test_an_old_store_migrates_in_place_with_a_backup(store_dir, monkeypatch):
     run_id = make_run(store_dir)
     before = open_store(store_dir).run_summaries([run_id])[0]
     open_store(store_dir).close()
+
     # When a newer nbtrack (version 2, one migration adding a column) opens it
     def add_column(conn):
         conn.execute(text("ALTER TABLE runs ADD COLUMN color TEXT DEFAULT 'blue'"))
@@ -125,7 +143,9 @@ def test_an_old_store_migrates_in_place_with_a_backup(store_dir, monkeypatch):
     monkeypatch.setattr(sql, "MIGRATIONS", [*sql.MIGRATIONS, add_column])
     store = sql.Store(str(store_dir))
     # Then it migrated in place, kept every run and left a backup of the old file
-    version = store.read(lambda c: c.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar())
+    version = store.read(
+        lambda c: c.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
+    )
     assert int(version) == schema.SCHEMA_VERSION
     assert store.read(lambda c: c.execute(text("SELECT color FROM runs")).scalar()) == "blue"
     after = store.run_summaries([run_id])[0]
@@ -133,7 +153,9 @@ def test_an_old_store_migrates_in_place_with_a_backup(store_dir, monkeypatch):
     backup = store_dir / f"nbtrack.db.v{schema.SCHEMA_VERSION - 1}.bak"
     assert backup.exists()
     old = sqlite3.connect(backup)
-    assert old.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(schema.SCHEMA_VERSION - 1)
+    assert old.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        schema.SCHEMA_VERSION - 1
+    )
     old.close()
     store.close()
 
@@ -141,8 +163,13 @@ def test_an_old_store_migrates_in_place_with_a_backup(store_dir, monkeypatch):
 def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_dir):
     """Version 1 kept params, tags and latest metrics in rowid tables, had no run summaries and
     no covering run indexes; opening it rebuilds them in place, backed up, with every value kept."""
-    with nbtrack.start_run(name="old", store=str(store_dir), params={"lr": 0.1}, tags={"team": "a"},
-                           log_system_metrics=False) as run:
+    with nbtrack.start_run(
+        name="old",
+        store=str(store_dir),
+        params={"lr": 0.1},
+        tags={"team": "a"},
+        log_system_metrics=False,
+    ) as run:
         run.log_metric("acc", 0.5)
         run.log_metric("acc", 0.9)
     open_store(store_dir).close()
@@ -154,20 +181,35 @@ def test_a_version_1_store_is_migrated_to_the_search_layout_with_its_runs(store_
             db.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_old")
             db.execute(f"DROP TABLE {table}_old")
         db.execute("DROP INDEX ix_runs_search")
-        for index, cols in (("ix_runs_start", "start_time"), ("ix_runs_experiment_start", "experiment_id, start_time")):
+        for index, cols in (
+            ("ix_runs_start", "start_time"),
+            ("ix_runs_experiment_start", "experiment_id, start_time"),
+        ):
             db.execute(f"DROP INDEX {index}")
             db.execute(f"CREATE INDEX {index} ON runs ({cols})")
         db.execute("ALTER TABLE runs DROP COLUMN summary")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
-    found = nbtrack.search_runs("params.lr = 0.1 AND metrics.acc > 0.8", order_by=["metrics.acc DESC"],
-                                store=open_store(store_dir))
+    found = nbtrack.search_runs(
+        "params.lr = 0.1 AND metrics.acc > 0.8",
+        order_by=["metrics.acc DESC"],
+        store=open_store(store_dir),
+    )
     assert found["run_id"].tolist() == [run.id]
     assert found["metrics.acc"].tolist() == [0.9] and found["tags.team"].tolist() == ["a"]
-    assert nbtrack.get_run(run.id, store=open_store(store_dir))["metric_summary"]["acc"]["min"] == 0.5
+    assert (
+        nbtrack.get_run(run.id, store=open_store(store_dir))["metric_summary"]["acc"]["min"] == 0.5
+    )
     db = sqlite3.connect(store_dir / "nbtrack.db")
-    layout = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE name IN ('params', 'tags', 'latest_metrics', 'ix_runs_search')"))
-    assert all("WITHOUT ROWID" in layout[t] for t in ("params", "tags", "latest_metrics")) and "ix_runs_search" in layout
+    layout = dict(
+        db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('params', 'tags', 'latest_metrics', 'ix_runs_search')"
+        )
+    )
+    assert (
+        all("WITHOUT ROWID" in layout[t] for t in ("params", "tags", "latest_metrics"))
+        and "ix_runs_search" in layout
+    )
     summary = json.loads(db.execute("SELECT summary FROM runs").fetchone()[0])
     assert summary == {"p": {"lr": "0.1"}, "m": {"acc": 0.9}, "t": {"team": "a"}}
     assert (store_dir / "nbtrack.db.v1.bak").exists()

@@ -30,25 +30,56 @@ def _store_with_a_dead_run(root: Path) -> tuple[str, str]:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     created = psutil.Process(proc.pid).create_time()
     proc.wait()
-    store.add_session({"id": "d" * 32, "kind": "script", "started": 1.0, "host": socket.gethostname(),
-                       "pid": proc.pid, "pid_started": created})
-    store.record_cell(CellRecord("d" * 32, 1, "x = 1", 2.0, 3.0, "ok", created=("x",), state_diff={"x": "h1"}))
+    store.add_session(
+        {
+            "id": "d" * 32,
+            "kind": "script",
+            "started": 1.0,
+            "host": socket.gethostname(),
+            "pid": proc.pid,
+            "pid_started": created,
+        }
+    )
+    store.record_cell(
+        CellRecord("d" * 32, 1, "x = 1", 2.0, 3.0, "ok", created=("x",), state_diff={"x": "h1"})
+    )
     finished, dead = "f" * 32, "d" * 32
-    store.create_run({"id": finished, "name": "done", "status": "finished", "start_time": 1.0, "end_time": 2.0},
-                     "e", {"lr": "0.1"}, {})
-    store.create_run({"id": dead, "name": "dead", "status": "running", "start_time": 2.0, "session_id": "d" * 32,
-                      "start_seq": 1}, "e", {}, {})
+    store.create_run(
+        {"id": finished, "name": "done", "status": "finished", "start_time": 1.0, "end_time": 2.0},
+        "e",
+        {"lr": "0.1"},
+        {},
+    )
+    store.create_run(
+        {
+            "id": dead,
+            "name": "dead",
+            "status": "running",
+            "start_time": 2.0,
+            "session_id": "d" * 32,
+            "start_seq": 1,
+        },
+        "e",
+        {},
+        {},
+    )
     store.log_batch(dead, {}, {}, [("loss", 0.5, 0, 2.5, 1)])
     store.close()
     return finished, dead
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.is_file()
+        else "dir"
+        for p in sorted(root.rglob("*"))
+    }
 
 
-def test_reads_leave_a_run_of_a_dead_process_running_until_liveness_is_checked(tmp_path, monkeypatch):
+def test_reads_leave_a_run_of_a_dead_process_running_until_liveness_is_checked(
+    tmp_path, monkeypatch
+):
     finished, dead = _store_with_a_dead_run(tmp_path / "store")
     store = Store(str(tmp_path / "store"), create=False)
 
@@ -65,7 +96,10 @@ def test_reads_leave_a_run_of_a_dead_process_running_until_liveness_is_checked(t
         assert store.metric_summary(dead)["loss"]["latest"] == 0.5
     assert store.detect_killed() == 1  # the one explicit call point: the listings call it
     (row,) = store.run_summaries([dead])
-    assert (row["status"], row["end_time"]) == ("killed", 3.0)  # its last sign of life: the cell's end
+    assert (row["status"], row["end_time"]) == (
+        "killed",
+        3.0,
+    )  # its last sign of life: the cell's end
 
 
 @pytest.fixture
@@ -90,8 +124,15 @@ def _as_reader(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """``nbtrack ARGS`` as a user who cannot write the store (root drops to ``nobody``)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(cwd)}
     drop = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if os.geteuid() == 0 else {}
-    return subprocess.run([sys.executable, "-m", "nbtrack.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300, **drop)
+    return subprocess.run(
+        [sys.executable, "-m", "nbtrack.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        **drop,
+    )
 
 
 @pytest.mark.parametrize("read_only", ["file", "folder"])
@@ -116,6 +157,8 @@ def test_a_read_only_store_is_listed_without_writing(shared_dir: Path, read_only
     assert out.returncode == 0, out.stderr
     runs = {r["id"]: r for r in json.loads(out.stdout)["runs"]}
     assert set(runs) == {finished, dead}
-    assert runs[dead]["status"] == "running"  # nobody here may mark it killed; the listing shows what is stored
+    assert (
+        runs[dead]["status"] == "running"
+    )  # nobody here may mark it killed; the listing shows what is stored
     assert table.returncode == 0 and "done" in table.stdout and "dead" in table.stdout, table.stderr
     assert _snapshot(root) == before

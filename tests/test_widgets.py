@@ -55,7 +55,16 @@ def capture(widget: Any) -> list[dict[str, Any]]:
 
 def ask_page(table: Any, offset: int, limit: int, gen: int | None = None) -> dict[str, Any]:
     sent = capture(table)
-    table._on_msg(table, {"type": "page", "offset": offset, "limit": limit, "gen": table.gen if gen is None else gen}, [])
+    table._on_msg(
+        table,
+        {
+            "type": "page",
+            "offset": offset,
+            "limit": limit,
+            "gen": table.gen if gen is None else gen,
+        },
+        [],
+    )
     assert len(sent) == 1
     return sent[0]
 
@@ -95,12 +104,16 @@ def test_downsampling_keeps_a_single_spike_in_a_flat_series() -> None:
 
 
 # -- runs table ------------------------------------------------------------------------------
-def test_table_opens_with_default_columns_and_newest_first(populated: tuple[Path, list[str]]) -> None:
+def test_table_opens_with_default_columns_and_newest_first(
+    populated: tuple[Path, list[str]],
+) -> None:
     path, ids = populated
     table = runs_table(store=path)
     assert table.status == "ready" and table.total == 5
     assert table.visible[:4] == ["name", "status", "start_time", "duration"]
-    assert {"params.lr", "params.opt", "metrics.acc", "metrics.loss", "tags.owner"} <= set(table.visible)
+    assert {"params.lr", "params.opt", "metrics.acc", "metrics.loss", "tags.owner"} <= set(
+        table.visible
+    )
     page = ask_page(table, 0, 100)
     assert names(page["rows"], table) == [f"run-{i}" for i in range(4, -1, -1)]
     assert table.run_ids == list(reversed(ids))
@@ -125,7 +138,9 @@ def test_stale_page_requests_get_no_rows(populated: tuple[Path, list[str]]) -> N
     assert reply["rows"] == [] and reply["stale"]
 
 
-def test_sorting_by_a_param_is_numeric_and_by_name_is_textual(populated: tuple[Path, list[str]]) -> None:
+def test_sorting_by_a_param_is_numeric_and_by_name_is_textual(
+    populated: tuple[Path, list[str]],
+) -> None:
     path, _ = populated
     table = runs_table(store=path)
     table.order_by, table.descending = "params.lr", False
@@ -139,7 +154,9 @@ def test_sorting_by_a_param_is_numeric_and_by_name_is_textual(populated: tuple[P
 def test_sorting_by_a_metric_puts_runs_without_it_last(tmp_path: Path) -> None:
     path = tmp_path / "store"
     make_runs(path, n=3)
-    with nbtrack.start_run(name="no-metrics", experiment="exp-a", store=path, log_system_metrics=False):
+    with nbtrack.start_run(
+        name="no-metrics", experiment="exp-a", store=path, log_system_metrics=False
+    ):
         pass
     table = runs_table(store=path)
     for desc in (True, False):
@@ -156,7 +173,9 @@ def test_metric_min_max_columns_show_the_range(populated: tuple[Path, list[str]]
     assert row["cells"] == ["run-0", pytest.approx(1 / 30), pytest.approx(1.0)]
 
 
-def test_query_filters_rows_and_a_bad_query_shows_an_inline_error(populated: tuple[Path, list[str]]) -> None:
+def test_query_filters_rows_and_a_bad_query_shows_an_inline_error(
+    populated: tuple[Path, list[str]],
+) -> None:
     path, _ = populated
     table = runs_table("params.opt = 'adam'", store=path)
     assert table.total == 2 and table.error == ""
@@ -211,8 +230,17 @@ def test_a_page_of_100000_runs_is_read_without_reading_them_all(tmp_path: Path) 
 
     store = open_store(tmp_path / "big")
     eid = store.write(lambda conn: store.experiment_id(conn, "big"))
-    rows = [{"id": uuid.uuid4().hex, "experiment_id": eid, "name": f"r{i}", "status": "finished",
-             "start_time": 1e9 + i, "end_time": 1e9 + i + 5} for i in range(20_000)]
+    rows = [
+        {
+            "id": uuid.uuid4().hex,
+            "experiment_id": eid,
+            "name": f"r{i}",
+            "status": "finished",
+            "start_time": 1e9 + i,
+            "end_time": 1e9 + i + 5,
+        }
+        for i in range(20_000)
+    ]
     store.write(lambda conn: conn.execute(s.runs.insert(), rows))
     table = runs_table(store=tmp_path / "big")
     assert table.total == 20_000
@@ -246,7 +274,9 @@ def test_chart_of_a_long_history_is_downsampled_keeping_extremes(tmp_path: Path)
     path = tmp_path / "store"
     with nbtrack.start_run(name="long", store=path, log_system_metrics=False) as run:
         for s in range(20_000):
-            run.log_metric("loss", 9.0 if s == 12_345 else (-9.0 if s == 17 else math.sin(s / 50)), step=s)
+            run.log_metric(
+                "loss", 9.0 if s == 12_345 else (-9.0 if s == 17 else math.sin(s / 50)), step=s
+            )
         run.log_metric("loss", math.nan, step=20_000)
     widget = chart(run.id, "loss", store=path, max_points=500)
     values = widget.spec["data"]["values"]
@@ -265,7 +295,9 @@ def test_chart_spec_is_a_plain_altair_chart(populated: tuple[Path, list[str]]) -
     assert spec.to_dict()["layer"][0]["mark"]["type"] == "line"
 
 
-def test_chart_without_runs_or_store_says_so(tmp_path: Path, populated: tuple[Path, list[str]]) -> None:
+def test_chart_without_runs_or_store_says_so(
+    tmp_path: Path, populated: tuple[Path, list[str]]
+) -> None:
     assert chart([], "loss", store=populated[0]).status == "empty"
     missing = chart(["abc"], "loss", store=tmp_path / "none")
     assert missing.status == "no-store" and "No nbtrack store" in missing.message
@@ -285,7 +317,9 @@ def test_live_chart_receives_points_while_logging(tmp_path: Path) -> None:
             widget.flush()
         rows = [r for m in sent for r in m["rows"]]
         assert sent and {r["series"] for r in rows} == {"loss"}
-        assert sent[0]["type"] == "reset" and [m["seq"] for m in sent] == list(range(1, len(sent) + 1))
+        assert sent[0]["type"] == "reset" and [m["seq"] for m in sent] == list(
+            range(1, len(sent) + 1)
+        )
         assert len(sent) <= 3  # throttled: at most one push per interval, plus the final flush
         widget._on_msg(widget, {"type": "snapshot"}, [])
         assert sent[-1]["type"] == "reset" and len(sent[-1]["rows"]) == 50
@@ -300,7 +334,9 @@ def test_live_chart_follows_only_its_run(tmp_path: Path) -> None:
         capture(widget)
         try:
             a.log_metric("loss", 1.0)
-            with nbtrack.start_run(name="b", store=tmp_path / "s", log_system_metrics=False, nested=False) as b:
+            with nbtrack.start_run(
+                name="b", store=tmp_path / "s", log_system_metrics=False, nested=False
+            ) as b:
                 b.log_metric("loss", 2.0)
             assert list(widget._history) == [(a.id, "loss")]
         finally:
@@ -331,7 +367,10 @@ def test_compare_with_a_missing_run_raises_not_found(populated: tuple[Path, list
 
 
 def cells(*sources: str) -> list[dict[str, Any]]:
-    return [{"index": i, "execution_count": i + 1, "source": s, "in_run": True} for i, s in enumerate(sources)]
+    return [
+        {"index": i, "execution_count": i + 1, "source": s, "in_run": True}
+        for i, s in enumerate(sources)
+    ]
 
 
 def test_code_diff_finds_added_removed_and_changed_cells() -> None:
@@ -340,7 +379,10 @@ def test_code_diff_finds_added_removed_and_changed_cells() -> None:
     entries = diff_cells(old, new)
     assert [e["kind"] for e in entries] == ["same", "changed", "removed", "same", "added"]
     changed = entries[1]["lines"]
-    assert {"op": "-", "text": "lr = 0.1"} in changed and {"op": "+", "text": "lr = 0.01"} in changed
+    assert {"op": "-", "text": "lr = 0.1"} in changed and {
+        "op": "+",
+        "text": "lr = 0.01",
+    } in changed
     assert {"op": " ", "text": "x = np.arange(10)"} in changed
 
 
@@ -351,11 +393,34 @@ def test_compare_diffs_the_runs_recorded_cells(tmp_path: Path) -> None:
         sid = uuid.uuid4().hex
         store.add_session({"id": sid, "kind": "kernel", "started": 1.0})
         for seq, src in enumerate(["import math", body]):
-            store.record_cell({"session_id": sid, "seq": seq, "execution_count": seq + 1, "start_time": 1.0,
-                               "end_time": 1.5, "status": "ok"}, src, {"lr": f"h{k}"} if seq else {})
+            store.record_cell(
+                {
+                    "session_id": sid,
+                    "seq": seq,
+                    "execution_count": seq + 1,
+                    "start_time": 1.0,
+                    "end_time": 1.5,
+                    "status": "ok",
+                },
+                src,
+                {"lr": f"h{k}"} if seq else {},
+            )
         rid = uuid.uuid4().hex
-        store.create_run({"id": rid, "name": f"r{k}", "status": "finished", "start_time": 1.0 + k, "end_time": 2.0 + k,
-                          "session_id": sid, "start_seq": 1, "end_seq": 1}, "e", {}, {})
+        store.create_run(
+            {
+                "id": rid,
+                "name": f"r{k}",
+                "status": "finished",
+                "start_time": 1.0 + k,
+                "end_time": 2.0 + k,
+                "session_id": sid,
+                "start_seq": 1,
+                "end_seq": 1,
+            },
+            "e",
+            {},
+            {},
+        )
         ids.append(rid)
     widget = compare(ids, store=tmp_path / "s")
     assert [e["kind"] for e in widget.diff] == ["changed"]  # the runs' own cells by default

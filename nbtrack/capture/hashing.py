@@ -115,7 +115,9 @@ class StateHasher:
         hashed after, and large numpy/pandas objects among them (``nbytes >= large_bytes``) reuse
         their cached hash unless memory they share was met in a touched name.
         """
-        if not isinstance(hidden, (set, frozenset, dict)):  # IPython's user_ns_hidden is a dict: no copy per cell
+        if not isinstance(
+            hidden, (set, frozenset, dict)
+        ):  # IPython's user_ns_hidden is a dict: no copy per cell
             hidden = frozenset(hidden)
         names = [n for n in list(ns) if is_user_name(n) and n not in hidden]
         wide = None if touched is None else expand_touched(ns, touched)
@@ -140,7 +142,8 @@ class StateHasher:
                 and prev[0] is obj
                 and prev[2] >= SLOW_SECONDS
                 and id(obj) not in touched_ids
-                and handler_for(type(obj)) not in DATA_HANDLERS  # numpy/pandas: the large-object cache decides
+                and handler_for(type(obj))
+                not in DATA_HANDLERS  # numpy/pandas: the large-object cache decides
             ):
                 out[name] = prev[1]  # slow to hash and untouched: see the class docstring
                 self._last[name] = prev

@@ -100,7 +100,9 @@ def _excluded_dirs(store: Any) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=16)
 def _excluded(*roots: Any) -> tuple[str, ...]:
     dirs = set(default_excludes())
-    dirs.add(str(Path(__file__).resolve().parents[1]))  # nbtrack itself, even when installed editable
+    dirs.add(
+        str(Path(__file__).resolve().parents[1])
+    )  # nbtrack itself, even when installed editable
     for d in roots:
         if isinstance(d, str) and d:
             dirs.add(os.path.normpath(os.path.abspath(d)))
@@ -167,7 +169,11 @@ def _local_modules(modules: list[ModuleType], excluded: tuple[str, ...]) -> list
     paths = []
     for module in modules:
         f = getattr(module, "__file__", None)
-        if isinstance(f, str) and f.endswith(".py") and getattr(module, "__name__", "") != "__main__":
+        if (
+            isinstance(f, str)
+            and f.endswith(".py")
+            and getattr(module, "__name__", "") != "__main__"
+        ):
             path = _local_path(f, excluded)
             if path is not None:
                 paths.append(path)

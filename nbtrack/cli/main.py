@@ -51,7 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         total = sum(c.cell_type == "code" for c in nbformat.read(args.notebook, as_version=4).cells)
     except Exception:
         total = None
-    bar = tqdm(total=total, desc=args.notebook, unit="cell", file=sys.stderr, disable=args.quiet or None)
+    bar = tqdm(
+        total=total, desc=args.notebook, unit="cell", file=sys.stderr, disable=args.quiet or None
+    )
 
     def on_cell(index: int, cell: Any, error: dict[str, Any] | None) -> None:
         bar.update(1)
@@ -84,7 +86,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     columns = parse_columns(args.columns) if args.columns else None
     if columns is not None and args.format == "json":
-        raise ValidationError("--columns works with --format table or csv (json holds every column)")
+        raise ValidationError(
+            "--columns works with --format table or csv (json holds every column)"
+        )
     store = _store(args)
     store.detect_killed()
     ids, _ = search_run_ids(
@@ -127,7 +131,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(record)
         return 0
-    print(f"run {record['id']}  {record['name']}  [{record['status']}]  experiment {record['experiment']}")
+    print(
+        f"run {record['id']}  {record['name']}  [{record['status']}]  experiment {record['experiment']}"
+    )
     print(f"  started {record['start_time']}  ended {record['end_time'] or '-'}")
     nb = record["notebook"]
     if nb["path"]:
@@ -141,7 +147,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if record["metric_summary"]:
         print("metrics (latest / min / max, points):")
         for k, m in record["metric_summary"].items():
-            print(f"  {k} = {_fmt(m['latest'])} / {_fmt(m['min'])} / {_fmt(m['max'])}  ({m['count']})")
+            print(
+                f"  {k} = {_fmt(m['latest'])} / {_fmt(m['min'])} / {_fmt(m['max'])}  ({m['count']})"
+            )
     if record["artifacts"]:
         print("artifacts:")
         for a in record["artifacts"]:
@@ -193,8 +201,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         if sl.verified is not False:
             print(sl.describe(), file=sys.stderr)
 
-    path = export_run(store, store.resolve_run_id(args.run), args.format, args.output, args.slice,
-                      verify=not args.no_verify, on_slice=on_slice)
+    path = export_run(
+        store,
+        store.resolve_run_id(args.run),
+        args.format,
+        args.output,
+        args.slice,
+        verify=not args.no_verify,
+        on_slice=on_slice,
+    )
     print(path)
     return 0
 
@@ -225,10 +240,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from nbtrack.reproduce.replay import replay_bundle
         from nbtrack.store import open_store
 
-        report = replay_bundle(args.bundle, open_store(args.store), kernel_name=args.kernel, until=args.until, notify=notify)
+        report = replay_bundle(
+            args.bundle,
+            open_store(args.store),
+            kernel_name=args.kernel,
+            until=args.until,
+            notify=notify,
+        )
     elif args.run:
-        report = replay_run(args.run, _store(args), kernel_name=args.kernel, until=args.until,
-                            use_snapshot=args.use_snapshot, notify=notify)
+        report = replay_run(
+            args.run,
+            _store(args),
+            kernel_name=args.kernel,
+            until=args.until,
+            use_snapshot=args.use_snapshot,
+            notify=notify,
+        )
     else:
         raise NbtrackError("name a RUN to replay, or give --bundle FILE")
     if bar is not None:
@@ -264,12 +291,20 @@ def cmd_mlflow_import(args: argparse.Namespace) -> int:
     from nbtrack.store import mask_url
 
     def notify(r: Any) -> None:
-        what = {"imported": "imported as", "skipped": "already imported as", "exported": "exported from"}[r.action]
+        what = {
+            "imported": "imported as",
+            "skipped": "already imported as",
+            "exported": "exported from",
+        }[r.action]
         print(f"MLflow run {r.mlflow_run_id} ({r.experiment}/{r.name}) {what} {r.run_id[:8]}")
 
-    results = import_runs(_store(args, create=True), args.tracking_uri, args.experiment, notify=notify)
+    results = import_runs(
+        _store(args, create=True), args.tracking_uri, args.experiment, notify=notify
+    )
     n = sum(r.action == "imported" for r in results)
-    print(f"imported {n} of {len(results)} run(s) from {mask_url(args.tracking_uri)}", file=sys.stderr)
+    print(
+        f"imported {n} of {len(results)} run(s) from {mask_url(args.tracking_uri)}", file=sys.stderr
+    )
     return 0
 
 
@@ -286,24 +321,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------------
-STORE_HELP = ("store directory or URL, before or after the command (default: $NBTRACK_STORE, else ./.nbtrack); "
-              "commands that only read never create one")
+STORE_HELP = (
+    "store directory or URL, before or after the command (default: $NBTRACK_STORE, else ./.nbtrack); "
+    "commands that only read never create one"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbtrack", description="Notebook-native experiment tracking.",
-                                     allow_abbrev=False)  # so the command is the first word after the options
-    parser.add_argument("--version", action="version", version=f"nbtrack {__import__('nbtrack').__version__}")
+    parser = argparse.ArgumentParser(
+        prog="nbtrack", description="Notebook-native experiment tracking.", allow_abbrev=False
+    )  # so the command is the first word after the options
+    parser.add_argument(
+        "--version", action="version", version=f"nbtrack {__import__('nbtrack').__version__}"
+    )
     parser.add_argument("--store", help=STORE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # --store after the command too; SUPPRESS keeps one given before it when it is not repeated
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default=argparse.SUPPRESS, help=STORE_HELP)
 
-    p = sub.add_parser("run", parents=[common], help="execute a notebook in a fresh kernel as one tracked run")
+    p = sub.add_parser(
+        "run", parents=[common], help="execute a notebook in a fresh kernel as one tracked run"
+    )
     p.add_argument("notebook")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="parameter, logged and assigned after the cell tagged 'parameters' (repeatable)")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter, logged and assigned after the cell tagged 'parameters' (repeatable)",
+    )
     p.add_argument("--name", help="run name")
     p.add_argument("--experiment", help="experiment (default: the notebook's file name)")
     p.add_argument("--allow-errors", action="store_true", help="keep going after a failing cell")
@@ -313,46 +361,104 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", parents=[common], help="list runs")
     p.add_argument("--experiment", help="only this experiment")
-    p.add_argument("--filter", help="filter expression, e.g. \"metrics.acc > 0.9 AND params.model = 'rf'\"")
+    p.add_argument(
+        "--filter", help="filter expression, e.g. \"metrics.acc > 0.9 AND params.model = 'rf'\""
+    )
     p.add_argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")
     p.add_argument("--max-results", type=int, default=None, help="at most this many runs")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--columns", action="append", metavar="COLUMNS", help=COLUMNS_HELP)
-    p.add_argument("--deleted", action="store_true", help="include deleted runs and the runs of deleted experiments")
+    p.add_argument(
+        "--deleted",
+        action="store_true",
+        help="include deleted runs and the runs of deleted experiments",
+    )
 
     p = sub.add_parser("show", parents=[common], help="show one run (a unique id prefix will do)")
     p.add_argument("run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--metric", metavar="KEY", help="show this metric's history (step, value) instead")
-    p.add_argument("--max-points", type=int, metavar="N",
-                   help="with --metric: at most N points, downsampled as the charts draw them (keeps extremes)")
+    p.add_argument(
+        "--metric", metavar="KEY", help="show this metric's history (step, value) instead"
+    )
+    p.add_argument(
+        "--max-points",
+        type=int,
+        metavar="N",
+        help="with --metric: at most N points, downsampled as the charts draw them (keeps extremes)",
+    )
 
-    p = sub.add_parser("export", parents=[common], help="export a run as a script, a notebook or a bundle (.zip)")
+    p = sub.add_parser(
+        "export", parents=[common], help="export a run as a script, a notebook or a bundle (.zip)"
+    )
     p.add_argument("run")
     p.add_argument("-f", "--format", choices=["script", "notebook", "bundle"], default="script")
-    p.add_argument("-o", "--output", help="file to write (default: <run name>-<id>.py|.ipynb|.zip here)")
-    p.add_argument("--slice", metavar="VAR", help="only the cells needed to rebuild VAR (script, notebook)")
-    p.add_argument("--no-verify", action="store_true", help="with --slice: skip replaying the slice to check it")
+    p.add_argument(
+        "-o", "--output", help="file to write (default: <run name>-<id>.py|.ipynb|.zip here)"
+    )
+    p.add_argument(
+        "--slice", metavar="VAR", help="only the cells needed to rebuild VAR (script, notebook)"
+    )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="with --slice: skip replaying the slice to check it",
+    )
 
-    p = sub.add_parser("replay", parents=[common], help="re-execute a run in a fresh kernel and check its state cell by cell")
+    p = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="re-execute a run in a fresh kernel and check its state cell by cell",
+    )
     p.add_argument("run", nargs="?", help="run id (a unique prefix will do)")
-    p.add_argument("--bundle", metavar="FILE", help="replay a bundle from `nbtrack export --format bundle` instead")
+    p.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help="replay a bundle from `nbtrack export --format bundle` instead",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--kernel", help="kernel name (default: python3)")
     p.add_argument("--until", type=int, metavar="INDEX", help="stop after the cell at this index")
-    p.add_argument("--use-snapshot", action="store_true", help="run against the recorded versions of local files")
+    p.add_argument(
+        "--use-snapshot",
+        action="store_true",
+        help="run against the recorded versions of local files",
+    )
 
-    p = sub.add_parser("mlflow-export", parents=[common], help="push runs into an MLflow tracking store or server")
+    p = sub.add_parser(
+        "mlflow-export", parents=[common], help="push runs into an MLflow tracking store or server"
+    )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run ids (unique prefixes will do)")
-    p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
-    p.add_argument("--experiment", help="MLflow experiment (default: each run's own experiment name)")
+    p.add_argument(
+        "--tracking-uri",
+        required=True,
+        help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000",
+    )
+    p.add_argument(
+        "--experiment", help="MLflow experiment (default: each run's own experiment name)"
+    )
 
-    p = sub.add_parser("mlflow-import", parents=[common], help="bring MLflow runs into nbtrack (skips runs imported before)")
-    p.add_argument("--tracking-uri", required=True, help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000")
+    p = sub.add_parser(
+        "mlflow-import",
+        parents=[common],
+        help="bring MLflow runs into nbtrack (skips runs imported before)",
+    )
+    p.add_argument(
+        "--tracking-uri",
+        required=True,
+        help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000",
+    )
     p.add_argument("--experiment", help="only this MLflow experiment (default: all)")
 
-    p = sub.add_parser("doctor", parents=[common], help="check the store's integrity; --repair fixes what can be fixed")
-    p.add_argument("--repair", action="store_true", help="mark dead runs killed, recompute metric summaries, remove stale temporary files, migrate an old schema")
+    p = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the store's integrity; --repair fixes what can be fixed",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="mark dead runs killed, recompute metric summaries, remove stale temporary files, migrate an old schema",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
     add_commands(sub, common, COMMANDS)

@@ -25,7 +25,16 @@ COLUMNS_HELP = (
 )
 MAX_WIDTH = 40  # no column is wider; longer values are cut with "…"
 _GROUPS = {"metric": "metrics", "param": "params", "tag": "tags"}
-_RUN_FIELDS = ("id", "name", "experiment", "status", "start_time", "end_time", "duration", "parent_run_id")
+_RUN_FIELDS = (
+    "id",
+    "name",
+    "experiment",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "parent_run_id",
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,9 @@ def missing_columns(records: Sequence[dict[str, Any]], columns: Sequence[Column]
     import difflib
 
     known = {Column(g, k) for r in records for g in _GROUPS.values() for k in r[g]}
-    by_key = {c.key: c for c in sorted(known, key=lambda c: c.group == "metrics")}  # a metric wins a tie
+    by_key = {
+        c.key: c for c in sorted(known, key=lambda c: c.group == "metrics")
+    }  # a metric wins a tie
     notes = []
     for c in columns:
         if c not in known:
@@ -136,14 +147,19 @@ def table_lines(
         used += 2 + w
     lines = []
     for line in [header, *rows]:
-        cells = [_cut(x, w).rjust(w) if r else _cut(x, w).ljust(w) for x, w, r in zip(line, widths, right, strict=True)]
+        cells = [
+            _cut(x, w).rjust(w) if r else _cut(x, w).ljust(w)
+            for x, w, r in zip(line, widths, right, strict=True)
+        ]
         lines.append("  ".join(cells).rstrip())
     return lines, hidden
 
 
 def more_line(hidden: Sequence[Column], width: int) -> str:
     """``+N more metrics: use --columns ...``, naming as many of them as fit ``width``."""
-    line = f"+{len(hidden)} more metric{'s' if len(hidden) != 1 else ''}: use --columns to show them ("
+    line = (
+        f"+{len(hidden)} more metric{'s' if len(hidden) != 1 else ''}: use --columns to show them ("
+    )
     names = [c.header for c in hidden]
     for i, name in enumerate(names):
         last = i == len(names) - 1
@@ -154,7 +170,9 @@ def more_line(hidden: Sequence[Column], width: int) -> str:
     return line
 
 
-def print_table(records: Sequence[dict[str, Any]], chosen: Sequence[Column] | None, width: int) -> None:
+def print_table(
+    records: Sequence[dict[str, Any]], chosen: Sequence[Column] | None, width: int
+) -> None:
     if not records:
         print("no runs")
         return

@@ -16,9 +16,19 @@ MAX_PARAM_VALUE = 6000
 NBTRACK_RUN_TAG = "nbtrack.run_id"  # on an MLflow run exported from nbtrack
 MLFLOW_RUN_TAG = "mlflow.run_id"  # on an nbtrack run imported from MLflow
 
-TO_MLFLOW_STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
-FROM_MLFLOW_STATUS = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "finished",
-                      "FAILED": "failed", "KILLED": "killed"}
+TO_MLFLOW_STATUS = {
+    "running": "RUNNING",
+    "finished": "FINISHED",
+    "failed": "FAILED",
+    "killed": "KILLED",
+}
+FROM_MLFLOW_STATUS = {
+    "RUNNING": "running",
+    "SCHEDULED": "running",
+    "FINISHED": "finished",
+    "FAILED": "failed",
+    "KILLED": "killed",
+}
 
 
 def client(tracking_uri: str) -> Any:
@@ -26,7 +36,9 @@ def client(tracking_uri: str) -> Any:
     try:
         from mlflow import MlflowClient
     except ImportError as exc:
-        raise ImportError("MLflow interoperability needs mlflow: pip install 'nbtrack[mlflow]'") from exc
+        raise ImportError(
+            "MLflow interoperability needs mlflow: pip install 'nbtrack[mlflow]'"
+        ) from exc
     return MlflowClient(tracking_uri=tracking_uri)
 
 

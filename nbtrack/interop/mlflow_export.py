@@ -66,7 +66,9 @@ def _experiment_id(mlflow: Any, name: str) -> str:
 
 
 def find_exported(mlflow: Any, experiment_id: str, nbtrack_id: str) -> Any | None:
-    runs = mlflow.search_runs([experiment_id], f"tags.`{mc.NBTRACK_RUN_TAG}` = {mc.quote(nbtrack_id)}", max_results=1)
+    runs = mlflow.search_runs(
+        [experiment_id], f"tags.`{mc.NBTRACK_RUN_TAG}` = {mc.quote(nbtrack_id)}", max_results=1
+    )
     return runs[0] if runs else None
 
 
@@ -98,8 +100,12 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
     existing = find_exported(mlflow, exp_id, rid)
     notes: list[str] = []
     if existing is None:
-        created = mlflow.create_run(exp_id, start_time=_ms(run["start_time"]), tags={mc.NBTRACK_RUN_TAG: rid},
-                                    run_name=run["name"])
+        created = mlflow.create_run(
+            exp_id,
+            start_time=_ms(run["start_time"]),
+            tags={mc.NBTRACK_RUN_TAG: rid},
+            run_name=run["name"],
+        )
         mid, action = created.info.run_id, "created"
         have_params: dict[str, str] = {}
         have_tags: dict[str, str] = {}
@@ -119,7 +125,9 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
         if k not in have_params:
             params.append(Param(k, v))
         elif have_params[k] != v:
-            notes.append(f"param {k!r} differs in MLflow, where params cannot change; left as it was")
+            notes.append(
+                f"param {k!r} differs in MLflow, where params cannot change; left as it was"
+            )
     new_tags = [RunTag(k, v) for k, v in sorted(tags.items()) if have_tags.get(k) != v]
     metrics = _new_points(store, mlflow, rid, mid, fresh=existing is None)
     for param_batch in mc.chunks(params, mc.MAX_PARAMS_PER_BATCH):
@@ -134,7 +142,9 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
     status = mc.TO_MLFLOW_STATUS[run["status"]]
     current = existing.info.status if existing is not None else "RUNNING"
     if status != "RUNNING" and (current != status or action == "created"):
-        mlflow.set_terminated(mid, status=status, end_time=_ms(run["end_time"]) if run["end_time"] else None)
+        mlflow.set_terminated(
+            mid, status=status, end_time=_ms(run["end_time"]) if run["end_time"] else None
+        )
         action = "updated" if action == "unchanged" else action
     return Exported(rid, mid, action, notes)
 
@@ -143,13 +153,21 @@ def _ms(ts: float) -> int:
     return int(round(ts * 1000))
 
 
-def _new_points(store: Store, mlflow: Any, rid: str, mid: str, fresh: bool) -> list[tuple[str, float, int, int]]:
+def _new_points(
+    store: Store, mlflow: Any, rid: str, mid: str, fresh: bool
+) -> list[tuple[str, float, int, int]]:
     """Metric points ``(key, value, timestamp ms, step)`` MLflow does not have yet."""
     out = []
     for key in store.metric_summary(rid):
-        points = [(key, p["value"], _ms(p["timestamp"]), p["step"]) for p in store.metric_history(rid, key)]
+        points = [
+            (key, p["value"], _ms(p["timestamp"]), p["step"])
+            for p in store.metric_history(rid, key)
+        ]
         if not fresh:
-            have = {(m.key, _same_nan(m.value), m.timestamp, m.step) for m in mlflow.get_metric_history(mid, key)}
+            have = {
+                (m.key, _same_nan(m.value), m.timestamp, m.step)
+                for m in mlflow.get_metric_history(mid, key)
+            }
             points = [p for p in points if (p[0], _same_nan(p[1]), p[2], p[3]) not in have]
         out.extend(points)
     return out
@@ -181,8 +199,9 @@ def _artifacts(store: Store, mlflow: Any, run: dict[str, Any], mid: str, notes: 
     return len(files)
 
 
-def _exports(store: Store, run: dict[str, Any], cells: list[Any], tmp: str, have: set[str],
-             notes: list[str]) -> dict[str, bytes]:
+def _exports(
+    store: Store, run: dict[str, Any], cells: list[Any], tmp: str, have: set[str], notes: list[str]
+) -> dict[str, bytes]:
     if not cells:
         notes.append("no recorded cells: no script or notebook export")
         return {}

@@ -49,11 +49,15 @@ def import_runs(
     if experiment is not None:
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:
-            raise NotFoundError(f"no MLflow experiment named {experiment!r} at {_masked(tracking_uri)}")
+            raise NotFoundError(
+                f"no MLflow experiment named {experiment!r} at {_masked(tracking_uri)}"
+            )
         experiments = [found]
     else:
         experiments = list(mlflow.search_experiments())
-    mapping = store.runs_by_tag(mc.MLFLOW_RUN_TAG)  # MLflow run id -> nbtrack run id of earlier imports
+    mapping = store.runs_by_tag(
+        mc.MLFLOW_RUN_TAG
+    )  # MLflow run id -> nbtrack run id of earlier imports
     local = set(store.list_run_ids(include_deleted=True))
     out = []
     for exp in experiments:
@@ -63,7 +67,9 @@ def import_runs(
             if mid in mapping:
                 result = Imported(mid, mapping[mid], "skipped", exp.name, name)
             elif mrun.data.tags.get(mc.NBTRACK_RUN_TAG) in local:
-                result = Imported(mid, mrun.data.tags[mc.NBTRACK_RUN_TAG], "exported", exp.name, name)
+                result = Imported(
+                    mid, mrun.data.tags[mc.NBTRACK_RUN_TAG], "exported", exp.name, name
+                )
             else:
                 rid = mid if _is_hex32(mid) and mid not in local else uuid.uuid4().hex
                 _import_one(store, mlflow, mrun, exp.name, rid, mapping)
@@ -86,7 +92,9 @@ def _is_hex32(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str, mapping: dict[str, str]) -> None:
+def _import_one(
+    store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str, mapping: dict[str, str]
+) -> None:
     info, data = mrun.info, mrun.data
     tags = {k: v for k, v in data.tags.items() if v is not None}
     tags[mc.MLFLOW_RUN_TAG] = info.run_id
@@ -94,7 +102,9 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
     for key in data.metrics:
         for m in mlflow.get_metric_history(info.run_id, key):
             points.append((m.key, float(m.value), int(m.step), m.timestamp / 1000.0, None))
-    artifacts = _artifacts(store, mlflow, info.run_id)  # blobs first: rows only point at written blobs
+    artifacts = _artifacts(
+        store, mlflow, info.run_id
+    )  # blobs first: rows only point at written blobs
     parent = tags.get("mlflow.parentRunId")
     start = (info.start_time or 0) / 1000.0
     row = {
@@ -106,7 +116,9 @@ def _import_one(store: Store, mlflow: Any, mrun: Any, experiment: str, rid: str,
         "user": info.user_id or None,
         "parent_run_id": mapping.get(parent, parent) if parent else None,
         "notes": tags.get("mlflow.note.content"),
-        "notebook_path": tags.get("mlflow.source.name") if tags.get("mlflow.source.type") == "NOTEBOOK" else None,
+        "notebook_path": tags.get("mlflow.source.name")
+        if tags.get("mlflow.source.type") == "NOTEBOOK"
+        else None,
         "git_commit": tags.get("mlflow.source.git.commit"),
     }
     store.add_run(row, experiment, dict(data.params), tags, points, artifacts)

@@ -31,7 +31,12 @@ class Finding:
     detail: str
 
     def line(self) -> str:
-        mark = {"ok": "ok      ", "problem": "PROBLEM ", "repaired": "repaired", "lost": "LOST    "}[self.status]
+        mark = {
+            "ok": "ok      ",
+            "problem": "PROBLEM ",
+            "repaired": "repaired",
+            "lost": "LOST    ",
+        }[self.status]
         return f"{mark}  {self.check}: {self.detail}"
 
 
@@ -53,8 +58,11 @@ class Report:
         return [f"store {self.store}: {verdict}"] + [f"  {f.line()}" for f in self.findings]
 
     def to_json(self) -> dict[str, Any]:
-        return {"store": self.store, "healthy": self.healthy,
-                "findings": [f.__dict__ for f in self.findings]}
+        return {
+            "store": self.store,
+            "healthy": self.healthy,
+            "findings": [f.__dict__ for f in self.findings],
+        }
 
 
 def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> Report:
@@ -64,7 +72,11 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
 
     key = resolve_url(url)
     report = Report(mask_url(key))
-    sqlite_path = None if "://" in key and not key.startswith("sqlite") else os.path.join(key.removeprefix("sqlite:///"), "nbtrack.db")
+    sqlite_path = (
+        None
+        if "://" in key and not key.startswith("sqlite")
+        else os.path.join(key.removeprefix("sqlite:///"), "nbtrack.db")
+    )
     if sqlite_path is not None:
         if not os.path.isfile(sqlite_path):
             raise no_store_error(os.path.dirname(sqlite_path))
@@ -74,7 +86,9 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
         return report
     from nbtrack.store import Store
 
-    store = Store(key, create=False)  # migrates an older schema (with a backup) when repair=True got here
+    store = Store(
+        key, create=False
+    )  # migrates an older schema (with a backup) when repair=True got here
     try:
         _dead_runs(store, report, repair)
         _latest_metrics(store, report, repair)
@@ -94,13 +108,19 @@ def _integrity(path: str, report: Report) -> bool:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        report.add("integrity", "lost", f"the database file cannot be read ({exc}); restore it from a backup")
+        report.add(
+            "integrity",
+            "lost",
+            f"the database file cannot be read ({exc}); restore it from a backup",
+        )
         return False
     if rows == ["ok"]:
         report.add("integrity", "ok", "PRAGMA integrity_check passed")
         return True
     shown = "; ".join(rows[:5]) + (f" (and {len(rows) - 5} more)" if len(rows) > 5 else "")
-    report.add("integrity", "lost", f"the database file is damaged: {shown}; restore it from a backup")
+    report.add(
+        "integrity", "lost", f"the database file is damaged: {shown}; restore it from a backup"
+    )
     return False
 
 
@@ -116,10 +136,18 @@ def _schema(key: str, sqlite_path: str | None, report: Report, repair: bool) -> 
         report.add("schema", "ok", f"version {version}")
         return True
     if version is not None and version > SCHEMA_VERSION:
-        report.add("schema", "problem", f"version {version} is newer than this nbtrack ({SCHEMA_VERSION}); upgrade nbtrack")
+        report.add(
+            "schema",
+            "problem",
+            f"version {version} is newer than this nbtrack ({SCHEMA_VERSION}); upgrade nbtrack",
+        )
         return False
     if not repair:
-        report.add("schema", "problem", f"version {version}, older than {SCHEMA_VERSION}: --repair migrates it (with a backup)")
+        report.add(
+            "schema",
+            "problem",
+            f"version {version}, older than {SCHEMA_VERSION}: --repair migrates it (with a backup)",
+        )
         return False
     report.add("schema", "repaired", f"migrated from version {version} to {SCHEMA_VERSION}")
     return True
@@ -141,7 +169,11 @@ def _dead_runs(store: Store, report: Report, repair: bool) -> None:
         store.detect_killed()
         report.add("runs", "repaired", f"{len(dead)} run(s) of dead processes marked killed")
     elif dead:
-        report.add("runs", "problem", f"{len(dead)} run(s) still 'running' though their process is gone: {', '.join(i[:8] for i in dead[:5])}")
+        report.add(
+            "runs",
+            "problem",
+            f"{len(dead)} run(s) still 'running' though their process is gone: {', '.join(i[:8] for i in dead[:5])}",
+        )
     else:
         note = f" ({len(elsewhere)} running on other hosts, not checked)" if elsewhere else ""
         report.add("runs", "ok", f"no run stuck in 'running'{note}")
@@ -154,22 +186,39 @@ def _latest_metrics(store: Store, report: Report, repair: bool) -> None:
     want, have = metric_summaries(store)
     wrong = sorted(k for k in set(want) | set(have) if not _same(want.get(k), have.get(k)))
     if not wrong:
-        report.add("metrics", "ok", f"latest_metrics agrees with the points of {len(want)} (run, metric) pairs")
+        report.add(
+            "metrics",
+            "ok",
+            f"latest_metrics agrees with the points of {len(want)} (run, metric) pairs",
+        )
         return
     shown = ", ".join(f"{rid[:8]}/{key}" for rid, key in wrong[:5])
     if not repair:
-        report.add("metrics", "problem", f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}")
+        report.add(
+            "metrics",
+            "problem",
+            f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}",
+        )
         return
     replace_metric_summaries(store, {pair: want.get(pair) for pair in wrong})
-    report.add("metrics", "repaired", f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}")
+    report.add(
+        "metrics",
+        "repaired",
+        f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}",
+    )
 
 
 def _same(want: MetricSummary | None, have: MetricSummary | None) -> bool:
     """``want`` holds the possible latest values, ``have`` the one stored."""
     if want is None or have is None:
         return want is have
-    pairs = ((want.step, have.step), (want.timestamp, have.timestamp), (want.min_value, have.min_value),
-             (want.max_value, have.max_value), (want.count, have.count))
+    pairs = (
+        (want.step, have.step),
+        (want.timestamp, have.timestamp),
+        (want.min_value, have.min_value),
+        (want.max_value, have.max_value),
+        (want.count, have.count),
+    )
     return have.values <= want.values and all(_close(x, y) for x, y in pairs)
 
 
@@ -184,7 +233,11 @@ def _missing_sources(store: Store, report: Report) -> None:
 
     n = cells_missing_source(store)
     if n:
-        report.add("sources", "lost", f"{n} cell(s) refer to a source text that is missing; they cannot be shown or replayed")
+        report.add(
+            "sources",
+            "lost",
+            f"{n} cell(s) refer to a source text that is missing; they cannot be shown or replayed",
+        )
     else:
         report.add("sources", "ok", "every cell's source is present")
 
@@ -205,7 +258,11 @@ def _missing_blobs(store: Store, report: Report) -> None:
             pass
     missing = sorted(h for h in wanted if not store.blobs.exists(h))
     if missing:
-        report.add("blobs", "lost", f"{len(missing)} blob(s) referred to are missing (e.g. {missing[0]}); restore the blob directory from a backup")
+        report.add(
+            "blobs",
+            "lost",
+            f"{len(missing)} blob(s) referred to are missing (e.g. {missing[0]}); restore the blob directory from a backup",
+        )
     else:
         report.add("blobs", "ok", f"all {len(wanted)} referenced blobs are present")
 
@@ -233,6 +290,12 @@ def _tmp_files(store: Store, report: Report, repair: bool) -> None:
                 os.remove(path)
             except OSError:
                 pass
-        report.add("tmp files", "repaired", f"removed {len(old)} temporary file(s) left by interrupted blob writes")
+        report.add(
+            "tmp files",
+            "repaired",
+            f"removed {len(old)} temporary file(s) left by interrupted blob writes",
+        )
     else:
-        report.add("tmp files", "problem", f"{len(old)} temporary file(s) left by interrupted blob writes")
+        report.add(
+            "tmp files", "problem", f"{len(old)} temporary file(s) left by interrupted blob writes"
+        )

@@ -136,21 +136,31 @@ def _selection(
     from nbtrack.timespec import parse_time
 
     refs = [run_ids] if isinstance(run_ids, str) else list(run_ids)
-    if max_runs is not None and (isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1):
+    if max_runs is not None and (
+        isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1
+    ):
         raise ValidationError(f"max_runs must be a positive integer, got {max_runs!r}")
     selectors = experiment is not None or bool(filter_string) or when is not None
     if refs:
         if selectors or max_runs is not None:
-            raise ValidationError("name runs or select them (experiment, filter, time, max runs), not both")
+            raise ValidationError(
+                "name runs or select them (experiment, filter, time, max runs), not both"
+            )
         return list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
     if not selectors:
-        raise ValidationError("name the runs, or select them with an experiment, a filter or a time")
+        raise ValidationError(
+            "name the runs, or select them with an experiment, a filter or a time"
+        )
     where = compile_filter(filter_string or None)
     bound = parse_time(when) if when is not None else None
     st.detect_killed()  # a run of a dead process is killed, not running, when it is selected
     if deleted:
-        return stored.select_runs(st, where, deleted=True, experiment=experiment, since=bound, limit=max_runs)
-    return stored.select_runs(st, where, deleted=False, experiment=experiment, until=bound, limit=max_runs)
+        return stored.select_runs(
+            st, where, deleted=True, experiment=experiment, since=bound, limit=max_runs
+        )
+    return stored.select_runs(
+        st, where, deleted=False, experiment=experiment, until=bound, limit=max_runs
+    )
 
 
 def _set_deleted(st: Store, refs: list[str], deleted: bool) -> list[str]:

@@ -43,7 +43,9 @@ def restore_experiment(name: str, *, store: Store | str | None = None) -> str:
     return name
 
 
-def list_experiments(include_deleted: bool = False, *, store: Store | str | None = None) -> list[dict[str, Any]]:
+def list_experiments(
+    include_deleted: bool = False, *, store: Store | str | None = None
+) -> list[dict[str, Any]]:
     """Experiments by name: ``name, runs`` (live runs), ``deleted_runs``, ``created``,
     ``last_start`` (of a live run) and ``deleted_at`` (UNIX seconds or None)."""
     return stored.list_experiments(open_store(store, create=False), include_deleted)

@@ -43,9 +43,14 @@ class GcReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "dry_run": self.dry_run, "runs": self.runs, "experiments": self.experiments,
-            "rows": dict(sorted(self.rows.items())), "blobs": self.blobs, "bytes": self.bytes,
-            "recent_blobs_kept": self.recent_blobs_kept, "blob_problem": self.blob_problem,
+            "dry_run": self.dry_run,
+            "runs": self.runs,
+            "experiments": self.experiments,
+            "rows": dict(sorted(self.rows.items())),
+            "blobs": self.blobs,
+            "bytes": self.bytes,
+            "recent_blobs_kept": self.recent_blobs_kept,
+            "blob_problem": self.blob_problem,
         }
 
     def lines(self) -> list[str]:
@@ -57,7 +62,9 @@ class GcReport:
         ]
         out += [f"  {table}: {n}" for table, n in sorted(self.rows.items()) if n]
         if self.recent_blobs_kept:
-            out.append(f"kept {self.recent_blobs_kept} unreferenced blob(s) written in the grace period")
+            out.append(
+                f"kept {self.recent_blobs_kept} unreferenced blob(s) written in the grace period"
+            )
         if self.blob_problem:
             out.append(f"no blob removed: {self.blob_problem}")
         return out
@@ -77,8 +84,13 @@ def gc(
     grace_s = parse_duration(grace)
     cutoff = time.time() - age
     purge = purge_deleted(st, cutoff, dry_run=dry_run)
-    report = GcReport(runs=purge.runs, experiments=purge.experiments, rows=purge.rows,
-                      blob_problem=purge.problem, dry_run=dry_run)
+    report = GcReport(
+        runs=purge.runs,
+        experiments=purge.experiments,
+        rows=purge.rows,
+        blob_problem=purge.problem,
+        dry_run=dry_run,
+    )
     if purge.keep is not None:
         _remove_blobs(st, purge.keep, grace_s, report)
     return report

@@ -50,7 +50,12 @@ class ImportReport:
     blobs: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"runs": self.runs, "skipped": self.skipped, "rows": dict(sorted(self.rows.items())), "blobs": self.blobs}
+        return {
+            "runs": self.runs,
+            "skipped": self.skipped,
+            "rows": dict(sorted(self.rows.items())),
+            "blobs": self.blobs,
+        }
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -81,14 +86,21 @@ def export_runs(
     tables = rows_of_runs(st, ids)
     hashes = _blob_hashes(st, tables)
     manifest = {
-        "format": FORMAT, "version": VERSION, "nbtrack": __version__, "exported": time.time(),
-        "run_ids": ids, "tables": {t: len(rows) for t, rows in tables.items()}, "blobs": sorted(hashes),
+        "format": FORMAT,
+        "version": VERSION,
+        "nbtrack": __version__,
+        "exported": time.time(),
+        "run_ids": ids,
+        "tables": {t: len(rows) for t, rows in tables.items()},
+        "blobs": sorted(hashes),
     }
     path = Path(output)
     with atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
         for table, rows in tables.items():
-            zf.writestr(f"tables/{table}.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+            zf.writestr(
+                f"tables/{table}.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+            )
         for h in sorted(hashes):
             zf.writestr(f"blobs/{h[:2]}/{h[2:]}", st.get_blob(h), zipfile.ZIP_STORED)
     return manifest
@@ -138,37 +150,55 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, list[dict[str, 
     try:
         zf = zipfile.ZipFile(where)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise ValidationError(f"{where} is not an nbtrack runs bundle (a .zip from nbtrack export-runs): {exc}") from None
+        raise ValidationError(
+            f"{where} is not an nbtrack runs bundle (a .zip from nbtrack export-runs): {exc}"
+        ) from None
     with zf:
         try:
             manifest = json.loads(zf.read(MANIFEST))
         except KeyError:
-            raise ValidationError(f"{where} has no {MANIFEST}: not made by nbtrack export-runs") from None
+            raise ValidationError(
+                f"{where} has no {MANIFEST}: not made by nbtrack export-runs"
+            ) from None
         except (ValueError, zipfile.BadZipFile, OSError) as exc:
             raise ValidationError(f"{where}: unreadable {MANIFEST}: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ValidationError(f"{where} is not an nbtrack runs bundle (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
+            raise ValidationError(
+                f"{where} is not an nbtrack runs bundle (format {manifest.get('format') if isinstance(manifest, dict) else None!r})"
+            )
         if manifest.get("version") != VERSION:
-            raise ValidationError(f"{where} is bundle version {manifest.get('version')!r}; this nbtrack reads version {VERSION}")
+            raise ValidationError(
+                f"{where} is bundle version {manifest.get('version')!r}; this nbtrack reads version {VERSION}"
+            )
         tables = {t: _read_table(zf, where, t) for t in TABLES}
         counts = manifest.get("tables")
         if not isinstance(counts, dict):
             raise ValidationError(f"{where}: the manifest's table counts are malformed")
         for table, n in counts.items():
             if table not in tables or len(tables[table]) != n:
-                raise ValidationError(f"{where}: table {table} has {len(tables.get(table, []))} rows, the manifest says {n}")
+                raise ValidationError(
+                    f"{where}: table {table} has {len(tables.get(table, []))} rows, the manifest says {n}"
+                )
         blobs = manifest.get("blobs")
-        if not isinstance(blobs, list) or not all(isinstance(h, str) and len(h) == 32 for h in blobs):
+        if not isinstance(blobs, list) or not all(
+            isinstance(h, str) and len(h) == 32 for h in blobs
+        ):
             raise ValidationError(f"{where}: the manifest's blob list is malformed")
         for h in blobs:
             try:
                 data = zf.read(f"blobs/{h[:2]}/{h[2:]}")
             except (KeyError, zipfile.BadZipFile, OSError) as exc:
-                raise ValidationError(f"{where}: blob {h} is missing or unreadable ({exc})") from None
+                raise ValidationError(
+                    f"{where}: blob {h} is missing or unreadable ({exc})"
+                ) from None
             if content_hash(data) != h:
-                raise ValidationError(f"{where}: blob {h} is corrupt (its content hashes differently)")
+                raise ValidationError(
+                    f"{where}: blob {h} is corrupt (its content hashes differently)"
+                )
     for src in tables["sources"]:
-        if not isinstance(src.get("text"), str) or content_hash(src["text"].encode("utf-8", "surrogatepass")) != src.get("hash"):
+        if not isinstance(src.get("text"), str) or content_hash(
+            src["text"].encode("utf-8", "surrogatepass")
+        ) != src.get("hash"):
             raise ValidationError(f"{where}: source {src.get('hash')!r} is corrupt")
     return tables, list(blobs)
 
@@ -186,7 +216,9 @@ def _read_table(zf: zipfile.ZipFile, where: str, table: str) -> list[dict[str, A
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise ValidationError(f"{where}: tables/{table}.jsonl line {n} is not JSON ({exc})") from None
+            raise ValidationError(
+                f"{where}: tables/{table}.jsonl line {n} is not JSON ({exc})"
+            ) from None
         if not isinstance(row, dict) or set(row) != fields:
             extra = sorted(set(row) - fields) if isinstance(row, dict) else []
             missing = sorted(fields - set(row)) if isinstance(row, dict) else []

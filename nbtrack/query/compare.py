@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 def compare_runs(
-    run_ids: Sequence[str], *, all_rows: bool = False, store: Store | str | None = None, code_diffs: int | None = None
+    run_ids: Sequence[str],
+    *,
+    all_rows: bool = False,
+    store: Store | str | None = None,
+    code_diffs: int | None = None,
 ) -> dict[str, Any]:
     """The comparison of two or more runs (unique id prefixes will do).
 
@@ -36,28 +40,40 @@ def compare_runs(
         raise ValidationError("compare needs two different runs")
     rows = st.run_summaries(ids)
     runs = [
-        {"id": r["id"], "name": r["name"], "experiment": r["experiment"], "status": r["status"],
-         "start_time": iso(r["start_time"])}
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "experiment": r["experiment"],
+            "status": r["status"],
+            "start_time": iso(r["start_time"]),
+        }
         for r in rows
     ]
 
     def metric(summary: dict[str, Any] | None) -> dict[str, Any] | None:
         if summary is None:
             return None
-        return {"min": json_number(summary["min"]), "max": json_number(summary["max"]),
-                "last": json_number(summary["latest"])}
+        return {
+            "min": json_number(summary["min"]),
+            "max": json_number(summary["max"]),
+            "last": json_number(summary["latest"]),
+        }
 
     summaries = [st.metric_summary(r["id"]) for r in rows]
     out: dict[str, Any] = {"runs": runs}
     out["params"] = _table([r["params"] for r in rows], all_rows)
     # system/* samples (CPU, memory) differ between any two runs: shown with all_rows only
-    shown = [{k: metric(v) for k, v in m.items() if all_rows or not k.startswith("system/")} for m in summaries]
+    shown = [
+        {k: metric(v) for k, v in m.items() if all_rows or not k.startswith("system/")}
+        for m in summaries
+    ]
     out["metrics"] = _table(shown, all_rows)
     out["tags"] = _table([r["tags"] for r in rows], all_rows)
     others = rows[1:] if code_diffs is None else rows[1 : 1 + max(code_diffs, 0)]
     first = st.run_cells(rows[0]) if others else []
     out["code"] = [
-        {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(first, st.run_cells(r))} for r in others
+        {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(first, st.run_cells(r))}
+        for r in others
     ]
     return out
 
@@ -87,10 +103,16 @@ def comparison_lines(data: dict[str, Any], *, width: int = 24) -> list[str]:
         widths = [min(width, max(len(c[i]) for c in cols)) for i in range(len(header))]
         lines.append(f"{title}:")
         for row in cols:
-            lines.append("  " + "  ".join(_cut(x, w).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+            lines.append(
+                "  "
+                + "  ".join(_cut(x, w).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+            )
 
     table("params", [[p["key"], *[_text(v) for v in p["values"]]] for p in data["params"]])
-    table("metrics (min / max / last)", [[m["key"], *[_metric(v) for v in m["values"]]] for m in data["metrics"]])
+    table(
+        "metrics (min / max / last)",
+        [[m["key"], *[_metric(v) for v in m["values"]]] for m in data["metrics"]],
+    )
     table("tags", [[t["key"], *[_text(v) for v in t["values"]]] for t in data["tags"]])
     if not (data["params"] or data["metrics"] or data["tags"]):
         lines.append("params, metrics and tags are identical (--all shows them)")
@@ -111,9 +133,15 @@ def code_lines(diff: dict[str, Any]) -> list[str]:
     out = [f"{head} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
     for e in entries:
         where = e["a"] if e["b"] is None else e["b"]
-        label = f"[{where['execution_count']}]" if where and where.get("execution_count") is not None else ""
+        label = (
+            f"[{where['execution_count']}]"
+            if where and where.get("execution_count") is not None
+            else ""
+        )
         index = f"cell {e['a']['index']}" if e["a"] else ""
-        index += (" -> " if e["a"] and e["b"] else "") + (f"cell {e['b']['index']}" if e["b"] else "")
+        index += (" -> " if e["a"] and e["b"] else "") + (
+            f"cell {e['b']['index']}" if e["b"] else ""
+        )
         out.append(f"@@ {e['kind']} {index} {label}".rstrip())
         out += [f"{ln['op']}{ln['text']}" for ln in e["lines"]]
     return out

@@ -51,7 +51,9 @@ def compile_node(node: Node | None) -> ColumnElement[bool]:
 def test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
     """``col op values`` for a comparison, [NOT] LIKE/ILIKE or [NOT] IN."""
     if op in ("IN", "NOT IN"):
-        return cast("ColumnElement[Any]", col.in_(list(values)) if op == "IN" else col.not_in(list(values)))
+        return cast(
+            "ColumnElement[Any]", col.in_(list(values)) if op == "IN" else col.not_in(list(values))
+        )
     if op.endswith("LIKE"):
         cond = like(col, values[0], case_sensitive=not op.endswith("ILIKE"))
         return not_(cond) if op.startswith("NOT") else cond
@@ -83,7 +85,12 @@ def key_table(kind: str) -> Any:
 def key_column(ident: Any, table: Any) -> ColumnElement[Any]:
     """The column of ``table`` (or an alias of it) a metric, param or tag identifier reads."""
     if ident.kind == "metric":
-        return cast("ColumnElement[Any]", {"latest": table.c.value, "min": table.c.min_value, "max": table.c.max_value}[ident.agg])
+        return cast(
+            "ColumnElement[Any]",
+            {"latest": table.c.value, "min": table.c.min_value, "max": table.c.max_value}[
+                ident.agg
+            ],
+        )
     return cast("ColumnElement[Any]", table.c.value)
 
 
@@ -137,13 +144,17 @@ def _day_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]
 
     def within(v: Any) -> ColumnElement[bool]:
         lo, hi = v if isinstance(v, tuple) else (v, v)
-        return cast("ColumnElement[Any]", (col >= lo) & (col < hi) if isinstance(v, tuple) else col == v)
+        return cast(
+            "ColumnElement[Any]", (col >= lo) & (col < hi) if isinstance(v, tuple) else col == v
+        )
 
     if op in ("IN", "NOT IN", "=", "!="):
         cond = or_(*(within(v) for v in values))
         return cond if op in ("IN", "=") else and_(col.is_not(None), not_(cond))
     lo, hi = values[0]
-    return cast("ColumnElement[Any]", {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op])
+    return cast(
+        "ColumnElement[Any]", {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op]
+    )
 
 
 def _cells(node: Compare) -> ColumnElement[bool]:

@@ -32,7 +32,11 @@ def iso(ts: float | None) -> str | None:
     """UNIX seconds as ISO 8601 in UTC with milliseconds (``2026-01-02T03:04:05.678Z``)."""
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def number_text(x: float) -> str:

@@ -70,7 +70,9 @@ def order_clauses(
     for i, (ident, descending) in enumerate(items, first):
         if ident.kind == "attr":
             col = attribute_column(ident.key)
-            keys: list[ColumnElement[Any]] = [col if indexed or ident.key != "start_time" else col + 0]
+            keys: list[ColumnElement[Any]] = [
+                col if indexed or ident.key != "start_time" else col + 0
+            ]
         else:
             t = key_table(ident.kind).alias(f"order_{i}")
             source = source.outerjoin(t, and_(t.c.run_id == s.runs.c.id, t.c.key == ident.key))

@@ -33,8 +33,6 @@ _IDENT_HINT = (
 )
 
 
-
-
 def parse(text: str) -> Node | None:
     """The tree of a filter string (None when it is empty); raises QueryError when it is wrong."""
     if not isinstance(text, str):

@@ -78,6 +78,7 @@ class Plan:
         """The ``head`` query (SELECT runs.id ... ORDER BY ...) and the ``tail`` (the runs
         sorting after every row of head, in order, or None) for the first ``need`` rows."""
         ident, descending = self.items[0]
+
         def direction(c: Any) -> Any:
             return c.desc() if descending else c.asc()
 
@@ -86,7 +87,11 @@ class Plan:
             order_alias = s.latest_metrics.alias("order_key")
             joins[order_alias] = ident.key
         conditions = [*self.where, *(t for _, t in self.tests)]
-        odds = _odds(conn, self.joins, self.tests) if conn.dialect.name == "sqlite" and self.tests else None
+        odds = (
+            _odds(conn, self.joins, self.tests)
+            if conn.dialect.name == "sqlite" and self.tests
+            else None
+        )
         walk, source = True, _joined(joins)  # without odds the engine picks the order of the joins
         if odds is not None:
             ratio, n = odds
@@ -96,7 +101,9 @@ class Plan:
             walk = walkable and (n if need is None else need) / others <= n * min(ratio.values())
             tables = sorted(joins, key=lambda a: ratio.get(a, 1.0))  # rarest first
             first: Any = tables[0] if not walk else s.runs if order_alias is None else order_alias
-            source = _in_order(first, [t for t in [*tables, s.runs] if t is not first], joins, self.exact)
+            source = _in_order(
+                first, [t for t in [*tables, s.runs] if t is not first], joins, self.exact
+            )
             if first is not s.runs:
                 conditions.append(first.c.key == joins[first])
         if ident.kind != "metric":
@@ -114,7 +121,9 @@ class Plan:
             .order_by(direction(col if walk else col + 0), *rest, direction(order_alias.c.run_id))
         )
         lm = s.latest_metrics.alias("has_key")
-        lacking = ~exists().where(_on(lm, ident.key, s.runs.c.id), key_column(ident, lm).is_not(None))
+        lacking = ~exists().where(
+            _on(lm, ident.key, s.runs.c.id), key_column(ident, lm).is_not(None)
+        )
         tail_source, rest = order_clauses(_joined(self.joins), self.items[1:], first=1)
         tail = (
             select(s.runs.c.id)
@@ -135,9 +144,15 @@ def plan_search(
     node = parse(filter_text) if filter_text else None
     plan = Plan(list(where), {}, [], parse_order_by(order_by), set())
     joined: dict[tuple[str, str], Any] = {}
-    conjuncts = node.items if isinstance(node, BoolOp) and node.op == "AND" else (node,) if node else ()
+    conjuncts = (
+        node.items if isinstance(node, BoolOp) and node.op == "AND" else (node,) if node else ()
+    )
     for part in conjuncts:
-        if not isinstance(part, Compare) or part.ident.kind not in ("metric", "param", "tag") or part.op == "IS NULL":
+        if (
+            not isinstance(part, Compare)
+            or part.ident.kind not in ("metric", "param", "tag")
+            or part.op == "IS NULL"
+        ):
             plan.where.append(compile_node(part))
             continue
         kind = part.ident.kind
@@ -147,7 +162,11 @@ def plan_search(
             plan.joins[alias] = part.ident.key
             plan.exact.add(alias)
         plan.tests.append((alias, value_test(part, alias)))
-        if kind == "metric" or part.op not in ("=", "IN") or not all(isinstance(v, str) for v in part.values):
+        if (
+            kind == "metric"
+            or part.op not in ("=", "IN")
+            or not all(isinstance(v, str) for v in part.values)
+        ):
             plan.exact.discard(alias)
     first = plan.items[0][0]
     plan.order_alias = joined.get(("metric", first.key)) if first.kind == "metric" else None
@@ -163,7 +182,8 @@ def _odds(
     sample = select(s.runs.c.id).order_by(s.runs.c.id).limit(SAMPLE).subquery("sample")
     hits = [
         func.sum(
-            exists().where(_on(a, key, sample.c.id), *(t for b, t in tests if b is a)), type_=Integer
+            exists().where(_on(a, key, sample.c.id), *(t for b, t in tests if b is a)),
+            type_=Integer,
         )
         for a, key in joins.items()
     ]
@@ -178,7 +198,10 @@ class _Then(Join):
     """An inner join that SQLite performs in the written order (CROSS JOIN ... ON), reading
     the right side through ``index``."""
 
-    _traverse_internals = [*Join._traverse_internals, ("index", InternalTraversal.dp_string)]  # cache key
+    _traverse_internals = [
+        *Join._traverse_internals,
+        ("index", InternalTraversal.dp_string),
+    ]  # cache key
     inherit_cache = True
 
     def __init__(self, left: Any, right: Any, onclause: Any, index: str | None):

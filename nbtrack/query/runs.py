@@ -19,17 +19,51 @@ if TYPE_CHECKING:
     from nbtrack.store import Store
 
 __all__ = [
-    "environment_of", "iso", "json_number", "load_run", "number_text", "page_of_runs", "read_run",
-    "replays_of", "run_detail", "run_directory", "run_environment", "run_record", "run_summaries", "run_summary",
+    "environment_of",
+    "iso",
+    "json_number",
+    "load_run",
+    "number_text",
+    "page_of_runs",
+    "read_run",
+    "replays_of",
+    "run_detail",
+    "run_directory",
+    "run_environment",
+    "run_record",
+    "run_summaries",
+    "run_summary",
 ]
 
 SUMMARY_FIELDS = (
-    "id", "name", "experiment", "status", "start_time", "end_time", "user", "notes", "parent_run_id",
-    "replay_of", "reproduced", "deleted_at", "notebook_path",
+    "id",
+    "name",
+    "experiment",
+    "status",
+    "start_time",
+    "end_time",
+    "user",
+    "notes",
+    "parent_run_id",
+    "replay_of",
+    "reproduced",
+    "deleted_at",
+    "notebook_path",
 )
 CLI_CELL_FIELDS = (
-    "index", "execution_count", "cell_id", "source", "status", "error", "in_run", "state",
-    "start_time", "end_time", "created", "changed", "deleted",
+    "index",
+    "execution_count",
+    "cell_id",
+    "source",
+    "status",
+    "error",
+    "in_run",
+    "state",
+    "start_time",
+    "end_time",
+    "created",
+    "changed",
+    "deleted",
 )
 
 
@@ -66,7 +100,12 @@ def page_of_runs(
     from nbtrack.query.search import search_run_ids
 
     ids, next_token = search_run_ids(
-        store, filter_string or None, experiments or None, order_by or None, max_results, page_token,
+        store,
+        filter_string or None,
+        experiments or None,
+        order_by or None,
+        max_results,
+        page_token,
         include_deleted=include_deleted,
     )
     return {"runs": run_summaries(store, ids), "next_page_token": next_token or None}
@@ -79,11 +118,21 @@ def run_record(row: dict[str, Any]) -> dict[str, Any]:
 
 def _cli_summary(run: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": run["id"], "name": run["name"], "experiment": run["experiment"], "status": run["status"],
-        "start_time": iso(run["start_time"]), "end_time": iso(run["end_time"]), "duration": run["duration"],
-        "user": run["user"], "parent_run_id": run["parent_run_id"], "replay_of": run["replay_of"],
-        "reproduced": run["reproduced"], "deleted": run["deleted_at"] is not None,
-        "params": run["params"], "metrics": run["metrics"], "tags": run["tags"],
+        "id": run["id"],
+        "name": run["name"],
+        "experiment": run["experiment"],
+        "status": run["status"],
+        "start_time": iso(run["start_time"]),
+        "end_time": iso(run["end_time"]),
+        "duration": run["duration"],
+        "user": run["user"],
+        "parent_run_id": run["parent_run_id"],
+        "replay_of": run["replay_of"],
+        "reproduced": run["reproduced"],
+        "deleted": run["deleted_at"] is not None,
+        "params": run["params"],
+        "metrics": run["metrics"],
+        "tags": run["tags"],
     }
 
 
@@ -96,7 +145,8 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
     row = load_run(store, run_id)
     out = run_summary(row)
     out["metric_summary"] = {
-        k: {f: json_number(v) for f, v in m.items()} for k, m in store.metric_summary(run_id).items()
+        k: {f: json_number(v) for f, v in m.items()}
+        for k, m in store.metric_summary(run_id).items()
     }
     out["cells"] = store.run_cells(row)
     out["notebook"] = {
@@ -127,16 +177,25 @@ def run_detail(store: Store, run_id: str) -> dict[str, Any]:
     record["notes"] = run["notes"]
     record["metric_summary"] = run["metric_summary"]
     record["cells"] = [
-        {**{k: c[k] for k in CLI_CELL_FIELDS}, "start_time": iso(c["start_time"]), "end_time": iso(c["end_time"])}
+        {
+            **{k: c[k] for k in CLI_CELL_FIELDS},
+            "start_time": iso(c["start_time"]),
+            "end_time": iso(c["end_time"]),
+        }
         for c in run["cells"]
     ]
     nb = run["notebook"]
     record["notebook"] = {
-        "path": nb["path"], "hash": nb["hash"], "git_commit": nb["git_commit"],
-        "git_dirty": nb["git_diff_hash"] is not None, "git_diff_hash": nb["git_diff_hash"],
+        "path": nb["path"],
+        "hash": nb["hash"],
+        "git_commit": nb["git_commit"],
+        "git_dirty": nb["git_diff_hash"] is not None,
+        "git_diff_hash": nb["git_diff_hash"],
     }
     record["environment"] = run["environment"]
-    record["artifacts"] = [{"path": a["path"], "size": a["size"], "hash": a["hash"]} for a in run["artifacts"]]
+    record["artifacts"] = [
+        {"path": a["path"], "size": a["size"], "hash": a["hash"]} for a in run["artifacts"]
+    ]
     record["inputs"] = run["inputs"]
     return record
 

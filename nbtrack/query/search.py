@@ -88,7 +88,9 @@ def search_runs(
     def fn(conn: Connection) -> pd.DataFrame:
         gc.disable()  # millions of new objects, none of them garbage: no collections meanwhile
         try:
-            rows = plan.rows(conn, _frame_columns(conn), offset, None if limit is None else limit + 1)
+            rows = plan.rows(
+                conn, _frame_columns(conn), offset, None if limit is None else limit + 1
+            )
             token = None
             if limit is not None and len(rows) > limit:
                 rows, token = rows[:limit], encode_page_token(offset + limit, fp)
@@ -210,7 +212,17 @@ def _frame_columns(conn: Connection) -> list[Any]:
 
     r = s.runs.c
     summary = func.coalesce(r.summary, summary_json(conn.dialect.name == "sqlite"))
-    return [r.id, r.name, r.experiment_id, r.status, r.start_time, r.end_time, r.user, r.parent_run_id, summary]
+    return [
+        r.id,
+        r.name,
+        r.experiment_id,
+        r.status,
+        r.start_time,
+        r.end_time,
+        r.user,
+        r.parent_run_id,
+        summary,
+    ]
 
 
 def _experiment_names(conn: Connection) -> dict[int, str]:
@@ -262,7 +274,10 @@ def _key_columns(summaries: Sequence[str]) -> pd.DataFrame:
         table = pj.read_json(io.BytesIO("\n".join(summaries).encode())).flatten()
     except pa.ArrowInvalid:
         return _key_columns_by_orjson(summaries)
-    names = sorted((name for name in table.column_names if "." in name), key=lambda k: ("pmt".index(k[0]), k[2:]))
+    names = sorted(
+        (name for name in table.column_names if "." in name),
+        key=lambda k: ("pmt".index(k[0]), k[2:]),
+    )
     table = table.select(names).rename_columns([groups[name[0]] + name[2:] for name in names])
     for i, name in enumerate(table.column_names):
         if name.startswith("metrics."):  # all-integer or all-null columns too
@@ -282,7 +297,9 @@ def _key_columns_by_orjson(summaries: Sequence[str]) -> pd.DataFrame:
         keys = sorted(set().union(*maps))
         for key, values in zip(keys, _values_by_key(maps, keys), strict=True):
             # numpy reads infinity from its text too
-            data[prefix + key] = np.array(values, dtype="float64") if prefix == "metrics." else list(values)
+            data[prefix + key] = (
+                np.array(values, dtype="float64") if prefix == "metrics." else list(values)
+            )
     return pd.DataFrame(data, index=pd.RangeIndex(len(docs)))
 
 

@@ -55,7 +55,11 @@ def load_series(store: Store, run_ids: list[str], metrics: list[str] | None) -> 
     runs = store.run_summaries(run_ids)
     out = SeriesSet(run_labels={r["id"]: run_label(r) for r in runs})
     for run in runs:
-        keys = metrics if metrics is not None else sorted(k for k in run["metrics"] if not k.startswith("system/"))
+        keys = (
+            metrics
+            if metrics is not None
+            else sorted(k for k in run["metrics"] if not k.startswith("system/"))
+        )
         for key in keys:
             hist = store.metric_history(run["id"], key)
             if not hist:
@@ -74,7 +78,9 @@ def load_series(store: Store, run_ids: list[str], metrics: list[str] | None) -> 
     return out
 
 
-def metric_series(store: Store, ref: str, key: str, max_points: int | None = None) -> dict[str, Any]:
+def metric_series(
+    store: Store, ref: str, key: str, max_points: int | None = None
+) -> dict[str, Any]:
     """One metric of a run (an id or unique prefix): ``{"run_id", "key", "total", "downsampled",
     "points": [{"step", "value", "timestamp", "cell_seq"}]}``.
 

@@ -24,7 +24,11 @@ def column_keys(store: Store, experiment: str | None = None) -> dict[str, list[s
         q = select(table.c.key).distinct()
         if experiment is not None:
             q = q.where(
-                table.c.run_id.in_(select(r.c.id).join(e, e.c.id == r.c.experiment_id).where(e.c.name == experiment))
+                table.c.run_id.in_(
+                    select(r.c.id)
+                    .join(e, e.c.id == r.c.experiment_id)
+                    .where(e.c.name == experiment)
+                )
             )
         return sorted(store.read(lambda conn: list(conn.execute(q).scalars())))
 
@@ -56,7 +60,9 @@ def ids_of(store: Store, plan: Plan, offset: int = 0, limit: int | None = None) 
     return store.read(lambda conn: plan.ids(conn, offset, limit))
 
 
-def metric_ranges(store: Store, run_ids: Sequence[str]) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+def metric_ranges(
+    store: Store, run_ids: Sequence[str]
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """``{(run id, key): (min, max)}`` of the finite values of every metric of the runs."""
     if not run_ids:
         return {}
@@ -65,5 +71,7 @@ def metric_ranges(store: Store, run_ids: Sequence[str]) -> dict[tuple[str, str],
     from nbtrack.store import schema as s
 
     lm = s.latest_metrics
-    q = select(lm.c.run_id, lm.c.key, lm.c.min_value, lm.c.max_value).where(lm.c.run_id.in_(list(run_ids)))
+    q = select(lm.c.run_id, lm.c.key, lm.c.min_value, lm.c.max_value).where(
+        lm.c.run_id.in_(list(run_ids))
+    )
     return {(rid, k): (lo, hi) for rid, k, lo, hi in store.read(lambda conn: conn.execute(q).all())}

@@ -43,12 +43,18 @@ def start_run(
     if experiment is None:
         experiment = session.default_experiment()
     experiment = v.check_label("experiment name", experiment)
-    if run_id is not None and (len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id)):
+    if run_id is not None and (
+        len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id)
+    ):
         raise ValidationError(f"run_id must be 32 lowercase hex characters, got {run_id!r}")
     parent = active_runs[-1] if active_runs and nested else None
     run = Run(session, name, experiment, parent, log_system_metrics, run_id)
-    checked_params = dict(v.check_param(k, val) for k, val in v.check_mapping("params", params or {}).items())
-    checked_tags = dict(v.check_tag(k, val) for k, val in v.check_mapping("tags", tags or {}).items())
+    checked_params = dict(
+        v.check_param(k, val) for k, val in v.check_mapping("params", params or {}).items()
+    )
+    checked_tags = dict(
+        v.check_tag(k, val) for k, val in v.check_mapping("tags", tags or {}).items()
+    )
     row = {
         "id": run.id,
         "name": run.name,
@@ -123,13 +129,22 @@ class CellScopedRun:
         if self.depth > 0:
             self.depth -= 1
             return
-        for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+        for name, fn in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
             try:
                 self.events.unregister(name, fn)
             except ValueError:
                 pass
         error = getattr(result, "error_in_exec", None)
-        status = "finished" if error is None else "killed" if isinstance(error, KeyboardInterrupt) else "failed"
+        status = (
+            "finished"
+            if error is None
+            else "killed"
+            if isinstance(error, KeyboardInterrupt)
+            else "failed"
+        )
         try:
             self.run.end(status)
         except Exception as exc:
@@ -140,7 +155,11 @@ def end_run(status: str = "finished") -> None:
     """End the innermost active run."""
     if not active_runs:
         # the MLflow habit of log_metric in one cell and end_run() in a later one
-        hint = " (a run that a logging call started outside a run ends with its cell)" if _announced else ""
+        hint = (
+            " (a run that a logging call started outside a run ends with its cell)"
+            if _announced
+            else ""
+        )
         raise NbtrackError(f"no active run to end{hint}")
     active_runs[-1].end(status)
 

@@ -152,7 +152,9 @@ class Backlog:
             if not any(i is item for i in self._items):
                 self._items.append(item)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._retry_loop, name="nbtrack-backlog", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._retry_loop, name="nbtrack-backlog", daemon=True
+                )
                 self._thread.start()
 
     def flush(self, wait: float | None = RETRY_WAIT, of: type | None = None) -> bool:

@@ -52,8 +52,16 @@ class Recorder:
                 continue
             self.session.seq += 1
             self.store.record_cell(
-                CellRecord(self.session.id, self.session.seq, source, now, now, "history", execution_count=count,
-                           notebook_path=_notebook_path(self.ip.user_ns))
+                CellRecord(
+                    self.session.id,
+                    self.session.seq,
+                    source,
+                    now,
+                    now,
+                    "history",
+                    execution_count=count,
+                    notebook_path=_notebook_path(self.ip.user_ns),
+                )
             )
         if len(hist) > 1:
             header = getattr(self.ip, "parent_header", None) or {}
@@ -67,7 +75,10 @@ class Recorder:
         defer_thread_warnings(True)  # background threads' warnings go to the next cell
 
     def unregister(self) -> None:
-        for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+        for name, fn in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
             try:
                 self.ip.events.unregister(name, fn)
             except ValueError:
@@ -156,8 +167,16 @@ class Recorder:
         events = []
         for path, mode in self.files.take():
             fh = self.files.file_hash(path)
-            events.append(FileEvent(self.session.id, path, mode, seq=seq, hash=fh[0] if fh else None,
-                                    size=fh[1] if fh else None))
+            events.append(
+                FileEvent(
+                    self.session.id,
+                    path,
+                    mode,
+                    seq=seq,
+                    hash=fh[0] if fh else None,
+                    size=fh[1] if fh else None,
+                )
+            )
         return tuple(events)
 
 
@@ -183,10 +202,14 @@ class CellQueue:
                 if not is_store_failure(exc):
                     raise
                 # a busy store only warns if the backlog is still there after a grace period
-                pending.store_failed(self.store, f"could not record cell {record.execution_count}", exc)
+                pending.store_failed(
+                    self.store, f"could not record cell {record.execution_count}", exc
+                )
         if len(self.records) >= MAX_PENDING_CELLS:
             self.records.popleft()
-            warn_failure(f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped")
+            warn_failure(
+                f"the store has been unwritable for {MAX_PENDING_CELLS:,} cells: the oldest unsaved cell records are dropped"
+            )
         self.records.append(record)
         pending.backlog.keep(self)
 
@@ -205,7 +228,9 @@ class CellQueue:
                         pending.store_failed(self.store, "could not record cells", exc)
                         return False
                     else:
-                        warn_failure(f"could not record cell {self.records[0].execution_count}", exc)
+                        warn_failure(
+                            f"could not record cell {self.records[0].execution_count}", exc
+                        )
                 self.records.popleft()
             pending.store_recovered(self.store)
             return True

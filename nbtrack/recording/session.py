@@ -45,7 +45,9 @@ class Session:
                 "cwd": os.getcwd(),
             }
         )
-        self._env_thread = threading.Thread(target=self._capture_env, name="nbtrack-env", daemon=True)
+        self._env_thread = threading.Thread(
+            target=self._capture_env, name="nbtrack-env", daemon=True
+        )
         self._env_thread.start()
 
     def _capture_env(self) -> None:
@@ -95,7 +97,10 @@ class Session:
             rev = capture_revision(notebook_path(self.user_ns))
             if rev.get("notebook_content") is not None:
                 self.store.put_blob(rev["notebook_content"])
-            return {k: rev.get(k) for k in ("notebook_path", "notebook_hash", "git_commit", "git_diff_hash")}
+            return {
+                k: rev.get(k)
+                for k in ("notebook_path", "notebook_hash", "git_commit", "git_diff_hash")
+            }
         except Exception as exc:
             capture_failed(self.store, "could not capture the notebook revision", exc)
             return {}
@@ -108,7 +113,13 @@ class Session:
 
             from nbtrack.capture.snapshot import capture_snapshot
 
-            directory = os.path.dirname(notebook) if notebook else os.getcwd() if self.kind == "kernel" else None
+            directory = (
+                os.path.dirname(notebook)
+                if notebook
+                else os.getcwd()
+                if self.kind == "kernel"
+                else None
+            )
             key = (directory, len(sys.modules))
             last = self.last_snapshot
             if last is not None and last[0] == key and time.monotonic() - last[1] < 1.0:

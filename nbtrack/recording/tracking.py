@@ -103,7 +103,9 @@ class Run:
         checked = [v.check_tag(k, val) for k, val in v.check_mapping("tags", tags).items()]
         self._tags.update(checked)
 
-    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: Any = None) -> None:
+    def log_metric(
+        self, key: str, value: Any, step: int | None = None, timestamp: Any = None
+    ) -> None:
         if key not in self._steps:
             v.check_name("metric", key)
         value = v.check_metric_value(key, value) if type(value) is not float else value
@@ -119,7 +121,9 @@ class Run:
         if _metric_listeners:
             _notify(self.id, key, value, step, ts)
 
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None) -> None:
+    def log_metrics(
+        self, metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None
+    ) -> None:
         items = list(v.check_mapping("metrics", metrics).items())
         for key, _ in items:
             v.check_name("metric", key)
@@ -127,7 +131,9 @@ class Run:
         for key, value in items:
             self.log_metric(key, value, step, ts)
 
-    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> str:
         """Store a file (or every file of a directory) as artifacts; returns the artifact path."""
         src = Path(local_path)
         if not src.exists():
@@ -155,7 +161,9 @@ class Run:
             else:
                 data = json.dumps(dictionary, indent=2, sort_keys=True, default=str).encode()
         except (TypeError, ValueError, RecursionError) as exc:
-            raise ValidationError(f"log_dict could not serialise {artifact_file!r}: {exc}") from None
+            raise ValidationError(
+                f"log_dict could not serialise {artifact_file!r}: {exc}"
+            ) from None
         except ImportError:
             raise ImportError("logging YAML needs PyYAML: pip install pyyaml") from None
         self._put_artifact(name, data)
@@ -178,7 +186,9 @@ class Run:
             else:
                 data = figure.to_html().encode()
         else:
-            raise ValidationError(f"log_figure takes a matplotlib figure or an Altair chart, got {type(figure).__name__}")
+            raise ValidationError(
+                f"log_figure takes a matplotlib figure or an Altair chart, got {type(figure).__name__}"
+            )
         self._put_artifact(name, data)
 
     def log_input(self, path: str | os.PathLike[str], name: str | None = None) -> str:
@@ -191,8 +201,15 @@ class Run:
         data = p.read_bytes()
         h = content_hash(data)
         self._inputs.append(
-            FileEvent(self.session.id, str(p.resolve()), "input", seq=self.session.current_seq, run_id=self.id,
-                      hash=h, size=len(data))
+            FileEvent(
+                self.session.id,
+                str(p.resolve()),
+                "input",
+                seq=self.session.current_seq,
+                run_id=self.id,
+                hash=h,
+                size=len(data),
+            )
         )
         self.flush(hot_wait(self.store))
         if name:
@@ -209,7 +226,9 @@ class Run:
             except Exception as exc:
                 if not is_store_failure(exc):
                     raise
-                store_failed(self.store, f"could not save artifact {path!r} of run {self.id[:8]}", exc)
+                store_failed(
+                    self.store, f"could not save artifact {path!r} of run {self.id[:8]}", exc
+                )
         if self._pending_bytes + len(data) > MAX_PENDING_ARTIFACT_BYTES:
             warn_failure(
                 f"artifact {path!r} of run {self.id[:8]} was not saved: the store is not writable and "
@@ -243,7 +262,11 @@ class Run:
         if self._create is not None:
             row, experiment, params, tags = self._create
             # an ended run with nothing else to write is created closed, in one transaction
-            closing = None if (self._points or self._params or self._tags or self._artifacts) else self._end_values
+            closing = (
+                None
+                if (self._points or self._params or self._tags or self._artifacts)
+                else self._end_values
+            )
             self.store.create_run({**row, **(closing or {})}, experiment, params, tags, wait=wait)
             self._create = None
             if closing is not None:
@@ -307,7 +330,9 @@ class Run:
             self._end_values = {"status": status, "end_time": end_time}
         saved = self.flush(hot_wait(self.store))
         if not saved and not store_failing(self.store):
-            saved = self.flush(RETRY_WAIT)  # the flusher thread held the run: wait for it, not the store
+            saved = self.flush(
+                RETRY_WAIT
+            )  # the flusher thread held the run: wait for it, not the store
         if not saved:
             backlog.keep(self)  # closed when the store is writable again
 
@@ -328,7 +353,9 @@ def _artifact_name(name: object) -> str:
         raise ValidationError(f"artifact path must be a non-empty string, got {name!r:.80}")
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts or name.startswith(("/", "\\")) or ":" in parts[0]:
-        raise ValidationError(f"artifact path {name!r} must be relative and stay inside the run (no '..', no leading '/')")
+        raise ValidationError(
+            f"artifact path {name!r} must be relative and stay inside the run (no '..', no leading '/')"
+        )
     return "/".join(parts)
 
 
@@ -413,5 +440,3 @@ def _end_at_exit() -> None:
             f"run {left.id[:8]} could not be saved before exit: {len(left._points):,} metric points, "
             f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost"
         )
-
-

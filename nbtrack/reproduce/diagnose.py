@@ -7,12 +7,28 @@ from typing import Any
 
 # (what draws random numbers, what seeds that generator); a draw with no seed before it is unseeded.
 _GENERATORS = [
-    (re.compile(r"\bnp\.random\.(?!seed\b|default_rng\b|Generator\b|RandomState\(\s*\d|PCG64\b|SeedSequence\b)\w+\("),
-     re.compile(r"\bnp\.random\.seed\(\s*[^)\s]")),
-    (re.compile(r"(?<![\w.])random\.(random|randint|choice|choices|shuffle|sample|uniform|gauss|randrange)\("),
-     re.compile(r"(?<![\w.])random\.seed\(\s*[^)\s]")),
-    (re.compile(r"\btorch\.(rand|randn|randint|randperm|normal)\("), re.compile(r"\btorch\.manual_seed\(")),
-    (re.compile(r"\b(default_rng|RandomState)\(\s*\)|\buuid\.uuid4\(|\bos\.urandom\(|\bsecrets\.\w+\("), None),
+    (
+        re.compile(
+            r"\bnp\.random\.(?!seed\b|default_rng\b|Generator\b|RandomState\(\s*\d|PCG64\b|SeedSequence\b)\w+\("
+        ),
+        re.compile(r"\bnp\.random\.seed\(\s*[^)\s]"),
+    ),
+    (
+        re.compile(
+            r"(?<![\w.])random\.(random|randint|choice|choices|shuffle|sample|uniform|gauss|randrange)\("
+        ),
+        re.compile(r"(?<![\w.])random\.seed\(\s*[^)\s]"),
+    ),
+    (
+        re.compile(r"\btorch\.(rand|randn|randint|randperm|normal)\("),
+        re.compile(r"\btorch\.manual_seed\("),
+    ),
+    (
+        re.compile(
+            r"\b(default_rng|RandomState)\(\s*\)|\buuid\.uuid4\(|\bos\.urandom\(|\bsecrets\.\w+\("
+        ),
+        None,
+    ),
 ]
 _CLOCK = re.compile(
     r"\b(time\.(time|time_ns|perf_counter|monotonic|localtime|gmtime|ctime)\b|datetime\.(now|today|utcnow)\b"
@@ -43,7 +59,10 @@ def likely_causes(
         if path in changed_inputs:
             causes.append(f"reads {path}, whose content {changed_inputs[path]} since recording")
     before = "\n".join(c["source"] for c in cells[: index + 1])
-    if any(draw.search(source) and (seed is None or not seed.search(before)) for draw, seed in _GENERATORS):
+    if any(
+        draw.search(source) and (seed is None or not seed.search(before))
+        for draw, seed in _GENERATORS
+    ):
         causes.append("calls an unseeded random generator")
     if _CLOCK.search(source):
         causes.append("reads the clock")

@@ -67,7 +67,9 @@ async def _execute(
         allow_errors=True,
         kernel_name=kernel_name or "",
         resources={"metadata": {"path": cwd}},
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the plain-TCP notice on every start
+        extra_arguments=[
+            "--IPKernelApp.log_level=ERROR"
+        ],  # not the plain-TCP notice on every start
     )
     current: dict[str, Any] = {}
 
@@ -104,10 +106,22 @@ async def _execute(
 def _send_cell_ids(kc: Any, current: dict[str, Any]) -> None:
     """Make ``kc.execute`` carry ``metadata.cellId`` like JupyterLab, so cells keep their ids."""
 
-    def execute(code: str, silent: bool = False, store_history: bool = True, user_expressions: Any = None,
-                allow_stdin: bool | None = None, stop_on_error: bool = True) -> str:
-        content = {"code": code, "silent": silent, "store_history": store_history,
-                   "user_expressions": user_expressions or {}, "allow_stdin": False, "stop_on_error": stop_on_error}
+    def execute(
+        code: str,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: Any = None,
+        allow_stdin: bool | None = None,
+        stop_on_error: bool = True,
+    ) -> str:
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": False,
+            "stop_on_error": stop_on_error,
+        }
         msg = kc.session.msg("execute_request", content, metadata={"cellId": current.get("id")})
         kc.shell_channel.send(msg)
         return str(msg["header"]["msg_id"])
@@ -121,7 +135,9 @@ async def _silent(kc: Any, code: str, what: str) -> None:
     reply = await kc.execute_interactive(code, silent=True, store_history=False, timeout=120)
     content = reply["content"]
     if content.get("status") != "ok":
-        raise KernelError(f"nbtrack {what} code failed in the kernel: {content.get('ename')}: {content.get('evalue')}")
+        raise KernelError(
+            f"nbtrack {what} code failed in the kernel: {content.get('ename')}: {content.get('evalue')}"
+        )
 
 
 def _error_of(cell: Any) -> dict[str, Any] | None:
@@ -151,7 +167,6 @@ def run_notebook(
 
     from nbtrack.reproduce.notebook_format import import_nbformat
 
-
     nbformat = import_nbformat()
 
     from nbtrack.validation import check_label, check_param
@@ -171,10 +186,16 @@ def run_notebook(
     if params:
         _inject_parameters(nb, params)
     run_id = uuid.uuid4().hex
-    experiment = check_label("experiment name", experiment or os.path.splitext(os.path.basename(path))[0])
+    experiment = check_label(
+        "experiment name", experiment or os.path.splitext(os.path.basename(path))[0]
+    )
     stem = os.path.splitext(os.path.basename(path))[0]
-    kwargs = {"name": check_label("run name", name or stem), "experiment": experiment,
-              "params": params, "run_id": run_id}
+    kwargs = {
+        "name": check_label("run name", name or stem),
+        "experiment": experiment,
+        "params": params,
+        "run_id": run_id,
+    }
     setup = f"%load_ext nbtrack\nimport nbtrack as _nbtrack_\n_nbtrack_.start_run(**{kwargs!r})\ndel _nbtrack_"
     env = {"NBTRACK_STORE": store_url, "JPY_SESSION_NAME": path}
     ok = execute_notebook(
@@ -182,7 +203,9 @@ def run_notebook(
         cwd=os.path.dirname(path),
         env=env,
         setup=setup,
-        teardown=lambda ok: f"import nbtrack as _nbtrack_\n_nbtrack_.end_run({'finished' if ok else 'failed'!r})\ndel _nbtrack_",
+        teardown=lambda ok: (
+            f"import nbtrack as _nbtrack_\n_nbtrack_.end_run({'finished' if ok else 'failed'!r})\ndel _nbtrack_"
+        ),
         allow_errors=allow_errors,
         kernel_name=kernel_name,
         on_cell=on_cell,
@@ -197,7 +220,6 @@ def _inject_parameters(nb: Any, params: dict[str, str]) -> None:
 
     from nbtrack.reproduce.notebook_format import import_nbformat
 
-
     nbformat = import_nbformat()
 
     lines = ["# Parameters injected by nbtrack run"]
@@ -208,5 +230,12 @@ def _inject_parameters(nb: Any, params: dict[str, str]) -> None:
             literal = repr(value)
         lines.append(f"{key} = {literal}")
     cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
-    at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+    at = next(
+        (
+            i + 1
+            for i, c in enumerate(nb.cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
+        0,
+    )
     nb.cells.insert(at, cell)

@@ -170,7 +170,11 @@ def replay_bundle(
         cells = cells[: until + 1]
     notify = notify or (lambda kind, payload: None)
     st = open_store(store)
-    env_diff = diff_environments(bundle["environment"], capture_environment()) if bundle["environment"] else {}
+    env_diff = (
+        diff_environments(bundle["environment"], capture_environment())
+        if bundle["environment"]
+        else {}
+    )
     if env_diff:
         from nbtrack.capture.environment import format_environment_diff
 
@@ -190,12 +194,25 @@ def replay_bundle(
         for i, c in enumerate(cells):
             c["reads"] = reads.get(i, [])
         nb_name = (man.get("notebook") or {}).get("name") or "run.ipynb"
-        row = {"id": man["run_id"], "name": man["name"], "experiment": man["experiment"],
-               "notebook_path": str(root / nb_name)}
+        row = {
+            "id": man["run_id"],
+            "name": man["name"],
+            "experiment": man["experiment"],
+            "notebook_path": str(root / nb_name),
+        }
         replay_id = _execute(st, row, cells, str(root), kernel_name, notify)
     (replayed_row,) = st.run_summaries([replay_id])
     replayed = st.run_cells(replayed_row)
-    report = compare(man["run_id"], replay_id, cells, replayed, env_diff, changed_inputs, [], _changed_packages(env_diff))
+    report = compare(
+        man["run_id"],
+        replay_id,
+        cells,
+        replayed,
+        env_diff,
+        changed_inputs,
+        [],
+        _changed_packages(env_diff),
+    )
     st.update_run(replay_id, reproduced=report.reproduced)
     return report
 
@@ -291,12 +308,16 @@ def compare(
                 )
             )
             continue
-        written = {n for c in (rec, rep) for key in ("created", "changed", "deleted") for n in c[key]}
+        written = {
+            n for c in (rec, rep) for key in ("created", "changed", "deleted") for n in c[key]
+        }
         variables = {
             name: {"recorded": rec["state"].get(name), "replayed": rep["state"].get(name)}
             for name in sorted(set(rec["state"]) | set(rep["state"]))
             if rec["state"].get(name) != rep["state"].get(name)
-            and (name in written or name not in diverged_names)  # earlier differences carried along are not new
+            and (
+                name in written or name not in diverged_names
+            )  # earlier differences carried along are not new
         }
         same_outcome = (rec["error"] or None) == (rep["error"] or None)
         if not variables and same_outcome:
@@ -340,7 +361,9 @@ def _environment_diff(
 
 def _changed_packages(diff: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
     pk = diff.get("packages", {})
-    packages: dict[str, tuple[str | None, str | None]] = {n: (None, v) for n, v in pk.get("added", {}).items()}
+    packages: dict[str, tuple[str | None, str | None]] = {
+        n: (None, v) for n, v in pk.get("added", {}).items()
+    }
     packages.update({n: (v, None) for n, v in pk.get("removed", {}).items()})
     packages.update({n: (old, new) for n, (old, new) in pk.get("changed", {}).items()})
     return packages

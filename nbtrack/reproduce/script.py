@@ -26,7 +26,7 @@ from typing import Any
 LOAD_NBTRACK = re.compile(r"^[ \t]*%(?:re)?load_ext[ \t]+nbtrack[ \t]*$")
 TRACK_MAGIC = re.compile(r"^[ \t]*%%?track\b", re.M)
 HISTORY_NAME = re.compile(r"_{1,3}|_\d+|Out|_oh")
-HISTORY = '''# %%
+HISTORY = """# %%
 # (added: cells below read IPython's output history, which the display hook kept from each
 # cell's value; `_nbtrack_out(n, value)` does the same here)
 Out = _oh = {}
@@ -42,7 +42,7 @@ def _nbtrack_out(n, value):
             g["_"], g["__"], g["___"] = kept
         if n is not None:
             g[f"_{n}"] = Out[n] = value
-    return value'''
+    return value"""
 
 
 _transformer: Any = None
@@ -106,7 +106,14 @@ def _pass_value(code: str, count: int | None) -> str:
 
 def _quiet(code: str) -> bool:
     """Whether the cell ends with ``;``, which tells IPython not to display (nor keep) its value."""
-    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER, tokenize.DEDENT, tokenize.INDENT}
+    skip = {
+        tokenize.NEWLINE,
+        tokenize.NL,
+        tokenize.COMMENT,
+        tokenize.ENDMARKER,
+        tokenize.DEDENT,
+        tokenize.INDENT,
+    }
     last = None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(code).readline):

@@ -21,7 +21,10 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
 
     config = NbtrackConfig(parent=server_app)
     setup_routes(server_app.web_app, config, root_dir=server_app.root_dir)
-    server_app.log.info("nbtrack: API at /nbtrack/api/ (default store %s)", config.default_store(server_app.root_dir))
+    server_app.log.info(
+        "nbtrack: API at /nbtrack/api/ (default store %s)",
+        config.default_store(server_app.root_dir),
+    )
 
 
 # jupyter_server < 2 looked for the name without the leading underscore.

@@ -55,7 +55,9 @@ class NbtrackHandler(APIHandler):
             return open_store(url, create=False)
         except StoreError as exc:
             if "://" not in url and "no nbtrack store" in str(exc):
-                raise NoStore(f"no nbtrack store at {url} yet: run %load_ext nbtrack in a notebook") from exc
+                raise NoStore(
+                    f"no nbtrack store at {url} yet: run %load_ext nbtrack in a notebook"
+                ) from exc
             raise
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
@@ -94,7 +96,9 @@ class NbtrackHandler(APIHandler):
         try:
             value = int(raw)
         except ValueError:
-            raise tornado.web.HTTPError(400, f"{name} must be an integer, got {raw[:50]!r}") from None
+            raise tornado.web.HTTPError(
+                400, f"{name} must be an integer, got {raw[:50]!r}"
+            ) from None
         if not lo <= value <= hi:
             raise tornado.web.HTTPError(400, f"{name} must be between {lo} and {hi}, got {value}")
         return value
@@ -105,6 +109,10 @@ class NbtrackHandler(APIHandler):
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
         else:
-            message = self._reason if status_code != 500 else f"nbtrack server error: {type(exc).__name__}: {exc}"
+            message = (
+                self._reason
+                if status_code != 500
+                else f"nbtrack server error: {type(exc).__name__}: {exc}"
+            )
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))

@@ -20,7 +20,9 @@ class NbtrackConfig(Configurable):
         ),
     ).tag(config=True)
 
-    max_page_size = Integer(1000, help="Largest page of runs one list request may ask for.").tag(config=True)
+    max_page_size = Integer(1000, help="Largest page of runs one list request may ask for.").tag(
+        config=True
+    )
 
     workers = Integer(4, help="Threads that run store queries off the event loop.").tag(config=True)
 
@@ -47,7 +49,9 @@ def store_for(config: NbtrackConfig, root_dir: str, notebook: str | None) -> str
         root = os.path.realpath(root_dir)
         parts = [p for p in notebook.replace("\\", "/").split("/") if p not in ("", ".")]
         if ".." in parts or os.path.isabs(notebook.lstrip("/")) or "\0" in notebook:
-            raise ValidationError(f"notebook path {notebook[:200]!r} must be relative to the server root, without '..'")
+            raise ValidationError(
+                f"notebook path {notebook[:200]!r} must be relative to the server root, without '..'"
+            )
         folder = os.path.realpath(os.path.join(root, *parts[:-1]))
         if folder != root and not folder.startswith(root + os.sep):
             raise ValidationError(f"notebook path {notebook[:200]!r} leaves the server root")

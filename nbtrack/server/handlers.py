@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
 RUN_ID = r"(?P<run_id>[0-9a-fA-F]{1,32})"
 MAX_COMPARED = 20
-SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json", "application/pdf"}
+SAFE_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/pdf",
+}
 KILLED_CHECK_SECONDS = 5.0
 _last_killed_check: dict[str, float] = {}
 
@@ -47,7 +55,9 @@ class RunsHandler(NbtrackHandler):
             "filter_string": self.get_query_argument("filter", "").strip(),
             "experiments": [e for e in self.get_query_arguments("experiment") if e] or None,
             "order_by": [o for o in self.get_query_arguments("order_by") if o] or None,
-            "max_results": self.int_argument("max_results", 100, 1, self.nbtrack_config.max_page_size),
+            "max_results": self.int_argument(
+                "max_results", 100, 1, self.nbtrack_config.max_page_size
+            ),
             "page_token": self.get_query_argument("page_token", None) or None,
             "include_deleted": self.get_query_argument("include_deleted", "") in ("1", "true"),
         }
@@ -155,7 +165,9 @@ class MetricHandler(NbtrackHandler):
         max_points = self.int_argument("max_points", 0, 0, 1_000_000) or None
         if max_points is not None and max_points < 10:
             raise tornado.web.HTTPError(400, f"max_points must be at least 10, got {max_points}")
-        series = await self.blocking(lambda: metric_series(self.open_store(url), run_id, key, max_points))
+        series = await self.blocking(
+            lambda: metric_series(self.open_store(url), run_id, key, max_points)
+        )
         self.send(series, sanitized=True)
 
 
@@ -185,12 +197,21 @@ class CompareHandler(NbtrackHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         url = self.store_url()
-        refs = [r.strip() for arg in self.get_query_arguments("runs") for r in arg.split(",") if r.strip()]
+        refs = [
+            r.strip()
+            for arg in self.get_query_arguments("runs")
+            for r in arg.split(",")
+            if r.strip()
+        ]
         bad = [r for r in refs if not re.fullmatch(r"[0-9a-fA-F]{1,32}", r)]
         if bad:
-            raise tornado.web.HTTPError(400, f"not a run id: {bad[0][:40]!r} (run ids are hexadecimal)")
+            raise tornado.web.HTTPError(
+                400, f"not a run id: {bad[0][:40]!r} (run ids are hexadecimal)"
+            )
         if not 2 <= len(refs) <= MAX_COMPARED:
-            raise tornado.web.HTTPError(400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}")
+            raise tornado.web.HTTPError(
+                400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}"
+            )
 
         def work() -> dict[str, Any]:
             data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
@@ -212,8 +233,16 @@ class ArtifactHandler(NbtrackHandler):
         url = self.store_url()
         path = self.get_query_argument("path", "")
         norm = posixpath.normpath(path.replace("\\", "/")) if path else ""
-        if not path or "\0" in path or norm.startswith(("/", "../")) or norm == ".." or "/../" in f"/{path}/":
-            raise tornado.web.HTTPError(400, f"artifact path {path[:200]!r} must be relative, without '..'")
+        if (
+            not path
+            or "\0" in path
+            or norm.startswith(("/", "../"))
+            or norm == ".."
+            or "/../" in f"/{path}/"
+        ):
+            raise tornado.web.HTTPError(
+                400, f"artifact path {path[:200]!r} must be relative, without '..'"
+            )
 
         def work() -> bytes:
             store = self.open_store(url)
@@ -229,6 +258,9 @@ class ArtifactHandler(NbtrackHandler):
         # Served from Jupyter's origin: anything a browser could run is sent as opaque bytes.
         kind = kind if kind in SAFE_TYPES else "application/octet-stream"
         self.set_header("Content-Security-Policy", "sandbox")
-        self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{tornado.escape.url_escape(name, plus=False)}")
+        self.set_header(
+            "Content-Disposition",
+            f"attachment; filename*=UTF-8''{tornado.escape.url_escape(name, plus=False)}",
+        )
         self.set_header("X-Content-Type-Options", "nosniff")
         self.finish(data, set_content_type=kind)

@@ -48,7 +48,9 @@ class ReplayHandler(NbtrackHandler):
 
         def work() -> Any:
             store = self.open_store(url)
-            return replay_run(store.resolve_run_id(run_id), store, progress=False, notify=notify).to_json()
+            return replay_run(
+                store.resolve_run_id(run_id), store, progress=False, notify=notify
+            ).to_json()
 
         self.set_header("Content-Type", "application/x-ndjson")
         self.set_header("Cache-Control", "no-store")
@@ -67,7 +69,11 @@ class ReplayHandler(NbtrackHandler):
         if exc is None:
             await self._line({"event": "result", "report": task.result()})
         else:
-            message = exc.log_message if isinstance(exc, tornado.web.HTTPError) else f"{type(exc).__name__}: {exc}"
+            message = (
+                exc.log_message
+                if isinstance(exc, tornado.web.HTTPError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             await self._line({"event": "error", "message": message})
         self.finish(set_content_type="application/x-ndjson")
 
@@ -83,7 +89,9 @@ class ExportHandler(NbtrackHandler):
     async def get(self, run_id: str) -> None:
         fmt = self.get_query_argument("format", "script")
         if fmt not in EXPORT_FORMATS:
-            raise tornado.web.HTTPError(400, f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt[:40]!r}")
+            raise tornado.web.HTTPError(
+                400, f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt[:40]!r}"
+            )
         from nbtrack.reproduce.export import export_run
 
         url = self.store_url()

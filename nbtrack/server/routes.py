@@ -42,7 +42,9 @@ def setup_routes(web_app: Any, config: NbtrackConfig, root_dir: str) -> None:
     web_app.settings["nbtrack"] = {
         "config": config,
         "root_dir": root_dir,
-        "executor": ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nbtrack-api"),
+        "executor": ThreadPoolExecutor(
+            max_workers=config.workers, thread_name_prefix="nbtrack-api"
+        ),
     }
     handlers = [(url_path_join(base, NAMESPACE, path) + "/?$", cls) for path, cls in ROUTES]
     web_app.add_handlers(".*$", handlers)

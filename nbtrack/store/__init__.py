@@ -9,7 +9,14 @@ from nbtrack.store.sql import Store
 from nbtrack.store.urls import DEFAULT_DIR, mask_url, no_store_error, resolve_url
 
 __all__ = [
-    "DEFAULT_DIR", "CellRecord", "FileEvent", "Store", "mask_url", "no_store_error", "open_store", "resolve_url",
+    "DEFAULT_DIR",
+    "CellRecord",
+    "FileEvent",
+    "Store",
+    "mask_url",
+    "no_store_error",
+    "open_store",
+    "resolve_url",
 ]
 
 

@@ -26,11 +26,12 @@ class BlobStore:
     def __init__(self, url: str):
         import fsspec
 
-
         self.url = url
         self.shown = mask_url(url)  # for messages: a password in the URL is never shown
         self.fs, self.root = fsspec.core.url_to_fs(url)
-        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        self.local = "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
         self._known: set[str] = set()
         if self.local:
             try:
@@ -45,12 +46,16 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         h = content_hash(data)
-        if h in self._known and not self.local:  # locally a stat is cheap, and gc may have removed it
+        if (
+            h in self._known and not self.local
+        ):  # locally a stat is cheap, and gc may have removed it
             return h
         path = self._path(h)
         if self.local:
             if not os.path.exists(path):
-                if not os.path.isdir(self.root):  # store deleted or moved: do not recreate half of it
+                if not os.path.isdir(
+                    self.root
+                ):  # store deleted or moved: do not recreate half of it
                     raise StoreError(f"the blob directory {self.root} is not there any more")
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 tmp = f"{path}.{uuid.uuid4().hex}.tmp"

@@ -29,13 +29,17 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     return (sqlite if is_sqlite(conn) else postgresql).insert(table)
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
     """Insert ``rows``, replacing the other columns of rows whose ``keys`` are taken."""
     if not rows:
         return
     stmt = dialect_insert(conn, table)
     cols = [c for c in rows[0] if c not in keys]
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+    )
     conn.execute(stmt, list(rows))
 
 
@@ -51,7 +55,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     insert_tuples(conn, table, cols, [tuple(r.get(c) for c in cols) for r in rows])
 
 
-def insert_tuples(conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+def insert_tuples(
+    conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
     """INSERT of ``rows`` given as tuples in the order of ``cols``: on SQLite through sqlite3's
     executemany, elsewhere through SQLAlchemy."""
     if not rows:

@@ -61,7 +61,11 @@ def set_deleted(store: Store, run_ids: Sequence[str], deleted: bool) -> None:
         now = time.time()
         for chunk in chunks(run_ids):
             if deleted:
-                stmt = update(r).where(r.c.id.in_(chunk), r.c.deleted_at.is_(None)).values(deleted_at=now)
+                stmt = (
+                    update(r)
+                    .where(r.c.id.in_(chunk), r.c.deleted_at.is_(None))
+                    .values(deleted_at=now)
+                )
             else:
                 stmt = update(r).where(r.c.id.in_(chunk)).values(deleted_at=None)
             conn.execute(stmt)
@@ -91,7 +95,9 @@ def select_runs(
         q = q.where(r.c.deleted_at.is_not(None))
         if since is not None:
             q = q.where(r.c.deleted_at >= since)
-        q = q.order_by(r.c.deleted_at.desc(), r.c.start_time.desc(), r.c.id)  # deleted together: newest first
+        q = q.order_by(
+            r.c.deleted_at.desc(), r.c.start_time.desc(), r.c.id
+        )  # deleted together: newest first
     else:
         q = q.where(r.c.deleted_at.is_(None))
         if until is not None:
@@ -103,7 +109,9 @@ def select_runs(
     def fn(conn: Connection) -> list[str]:
         query = q
         if experiment is not None:
-            query = query.where(r.c.experiment_id == experiment_row(conn, experiment, deleted=None)["id"])
+            query = query.where(
+                r.c.experiment_id == experiment_row(conn, experiment, deleted=None)["id"]
+            )
         return list(conn.execute(query).scalars())
 
     return store.read(fn)

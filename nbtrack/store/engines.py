@@ -34,7 +34,9 @@ def sqlite_engine(path: str, *, read_only: bool = False) -> Engine:
     def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: switching to WAL can wait for a lock
+        cur.execute(
+            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
+        )  # first: switching to WAL can wait for a lock
         if not read_only:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -67,4 +69,6 @@ def pg_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ImportError as exc:
-        raise ImportError("the PostgreSQL store needs psycopg: pip install 'nbtrack[postgres]'") from exc
+        raise ImportError(
+            "the PostgreSQL store needs psycopg: pip install 'nbtrack[postgres]'"
+        ) from exc

@@ -49,10 +49,16 @@ def experiment_row(conn: Connection, name: str, deleted: bool | None = False) ->
     if row is None:
         known = list(conn.execute(select(e.c.name)).scalars())
         guess = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {guess[0]!r}?" if guess else f" (experiments: {', '.join(sorted(known)[:10]) or 'none'})"
+        hint = (
+            f"; did you mean {guess[0]!r}?"
+            if guess
+            else f" (experiments: {', '.join(sorted(known)[:10]) or 'none'})"
+        )
         raise NotFoundError(f"no experiment named {name!r}{hint}")
     if deleted is False and row["deleted_at"] is not None:
-        raise NotFoundError(f"experiment {name!r} is deleted; restore it with: nbtrack experiment restore {name!r}")
+        raise NotFoundError(
+            f"experiment {name!r} is deleted; restore it with: nbtrack experiment restore {name!r}"
+        )
     if deleted is True and row["deleted_at"] is None:
         raise ValidationError(f"experiment {name!r} is not deleted")
     return dict(row)
@@ -78,7 +84,10 @@ def rename_experiment(store: Store, name: str, new_name: str) -> None:
 
     def fn(conn: Connection) -> None:
         row = experiment_row(conn, name, deleted=None)
-        if new_name != name and conn.execute(select(e.c.id).where(e.c.name == new_name)).first() is not None:
+        if (
+            new_name != name
+            and conn.execute(select(e.c.id).where(e.c.name == new_name)).first() is not None
+        ):
             raise ValidationError(f"cannot rename {name!r} to {new_name!r}: that experiment exists")
         conn.execute(update(e).where(e.c.id == row["id"]).values(name=new_name))
 

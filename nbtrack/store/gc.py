@@ -81,7 +81,8 @@ def _purge_rows(conn: Connection, cutoff: float, purge: Purge) -> None:
     r, e = s.runs, s.experiments
     gone_experiments = select(e.c.id).where(e.c.deleted_at.is_not(None), e.c.deleted_at <= cutoff)
     doomed = select(r.c.id, r.c.session_id).where(
-        (r.c.deleted_at.is_not(None) & (r.c.deleted_at <= cutoff)) | r.c.experiment_id.in_(gone_experiments)
+        (r.c.deleted_at.is_not(None) & (r.c.deleted_at <= cutoff))
+        | r.c.experiment_id.in_(gone_experiments)
     )
     rows = conn.execute(doomed.order_by(r.c.id)).all()
     purge.runs = [rid for rid, _ in rows]
@@ -96,23 +97,41 @@ def _purge_rows(conn: Connection, cutoff: float, purge: Purge) -> None:
     sessions = sorted({sid for _, sid in rows if sid})
     still_used = set()
     for chunk in chunks(sessions):
-        still_used |= set(conn.execute(select(r.c.session_id).where(r.c.session_id.in_(chunk))).scalars())
+        still_used |= set(
+            conn.execute(select(r.c.session_id).where(r.c.session_id.in_(chunk))).scalars()
+        )
     orphans = [sid for sid in sessions if sid not in still_used]
     c, fe = s.cells, s.file_events
     sources: set[str] = set()
     for chunk in chunks(orphans):
-        sources |= set(conn.execute(select(c.c.source_hash).where(c.c.session_id.in_(chunk))).scalars())
+        sources |= set(
+            conn.execute(select(c.c.source_hash).where(c.c.session_id.in_(chunk))).scalars()
+        )
         for table in (s.cell_state, s.cells):
             count(table, conn.execute(delete(table).where(table.c.session_id.in_(chunk))).rowcount)
         # a remaining run's own events stay, whatever session they name
-        count(fe, conn.execute(delete(fe).where(fe.c.session_id.in_(chunk), fe.c.run_id.is_(None))).rowcount)
-        count(s.sessions, conn.execute(delete(s.sessions).where(s.sessions.c.id.in_(chunk))).rowcount)
+        count(
+            fe,
+            conn.execute(
+                delete(fe).where(fe.c.session_id.in_(chunk), fe.c.run_id.is_(None))
+            ).rowcount,
+        )
+        count(
+            s.sessions, conn.execute(delete(s.sessions).where(s.sessions.c.id.in_(chunk))).rowcount
+        )
     for chunk in chunks(sorted(sources)):
-        used = set(conn.execute(select(c.c.source_hash).where(c.c.source_hash.in_(chunk))).scalars())
+        used = set(
+            conn.execute(select(c.c.source_hash).where(c.c.source_hash.in_(chunk))).scalars()
+        )
         unused = [h for h in chunk if h not in used]
         if unused:
-            count(s.sources, conn.execute(delete(s.sources).where(s.sources.c.hash.in_(unused))).rowcount)
-    empty = select(e.c.id, e.c.name).where(e.c.id.in_(gone_experiments), ~e.c.id.in_(select(r.c.experiment_id)))
+            count(
+                s.sources,
+                conn.execute(delete(s.sources).where(s.sources.c.hash.in_(unused))).rowcount,
+            )
+    empty = select(e.c.id, e.c.name).where(
+        e.c.id.in_(gone_experiments), ~e.c.id.in_(select(r.c.experiment_id))
+    )
     gone = conn.execute(empty).all()
     purge.experiments = sorted(name for _, name in gone)
     for chunk in chunks([i for i, _ in gone]):
@@ -127,7 +146,9 @@ def referenced_blobs(store: Store, conn: Connection, purge: Purge) -> set[str] |
         col = table.c[column]
         keep.update(conn.execute(select(col).where(col.is_not(None)).distinct()).scalars())
     snapshots: Sequence[str] = list(
-        conn.execute(select(s.runs.c.snapshot_hash).where(s.runs.c.snapshot_hash.is_not(None)).distinct()).scalars()
+        conn.execute(
+            select(s.runs.c.snapshot_hash).where(s.runs.c.snapshot_hash.is_not(None)).distinct()
+        ).scalars()
     )
     for h in snapshots:
         try:
@@ -138,7 +159,9 @@ def referenced_blobs(store: Store, conn: Connection, purge: Purge) -> set[str] |
             purge.problem = f"the code snapshot {h} of a remaining run is unreadable ({exc})"
             return None
         if not isinstance(files, dict):
-            purge.problem = f"the code snapshot {h} of a remaining run is not a {{path: hash}} object"
+            purge.problem = (
+                f"the code snapshot {h} of a remaining run is not a {{path: hash}} object"
+            )
             return None
         keep.update(str(v) for v in files.values())
     return keep

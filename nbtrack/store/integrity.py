@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = s.SCHEMA_VERSION
 # (table, column) whose blobs must be there; notebook snapshots and git diffs may have failed to
 # save, and file_events hold hashes of the user's files, not blobs
-BLOB_COLUMNS = ((s.artifacts, "blob_hash"), (s.runs, "env_hash"), (s.runs, "snapshot_hash"), (s.sessions, "env_hash"))
+BLOB_COLUMNS = (
+    (s.artifacts, "blob_hash"),
+    (s.runs, "env_hash"),
+    (s.runs, "snapshot_hash"),
+    (s.sessions, "env_hash"),
+)
 
 
 class NotAStore(Exception):
@@ -42,7 +47,9 @@ def schema_version_at(url: str, sqlite_path: str | None) -> int | None:
         with engine.connect() as conn:
             if not inspect(conn).has_table("meta"):
                 raise NotAStore(url)
-            value = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+            value = conn.execute(
+                select(s.meta.c.value).where(s.meta.c.key == "schema_version")
+            ).scalar()
     finally:
         engine.dispose()
     return int(value) if value is not None else None
@@ -74,16 +81,26 @@ def _expected(conn: Connection) -> dict[Pair, MetricSummary]:
     agg = {
         (rid, k): (n, lo, hi)
         for rid, k, n, lo, hi in conn.execute(
-            select(m.c.run_id, m.c.key, func.count(), func.min(m.c.value), func.max(m.c.value)).group_by(m.c.run_id, m.c.key)
+            select(
+                m.c.run_id, m.c.key, func.count(), func.min(m.c.value), func.max(m.c.value)
+            ).group_by(m.c.run_id, m.c.key)
         )
     }
     # the latest point: highest step, then latest timestamp (NULL value = NaN)
     ranked = select(
-        m.c.run_id, m.c.key, m.c.value, m.c.step, m.c.timestamp,
-        func.rank().over(partition_by=(m.c.run_id, m.c.key), order_by=(m.c.step.desc(), m.c.timestamp.desc())).label("rn"),
+        m.c.run_id,
+        m.c.key,
+        m.c.value,
+        m.c.step,
+        m.c.timestamp,
+        func.rank()
+        .over(partition_by=(m.c.run_id, m.c.key), order_by=(m.c.step.desc(), m.c.timestamp.desc()))
+        .label("rn"),
     ).subquery()
     out: dict[Pair, MetricSummary] = {}
-    q = select(ranked.c.run_id, ranked.c.key, ranked.c.value, ranked.c.step, ranked.c.timestamp).where(ranked.c.rn == 1)
+    q = select(
+        ranked.c.run_id, ranked.c.key, ranked.c.value, ranked.c.step, ranked.c.timestamp
+    ).where(ranked.c.rn == 1)
     for rid, k, v, st, ts in conn.execute(q):
         n, lo, hi = agg[(rid, k)]
         prev = out.get((rid, k))
@@ -94,8 +111,19 @@ def _expected(conn: Connection) -> dict[Pair, MetricSummary]:
 
 def _actual(conn: Connection) -> dict[Pair, MetricSummary]:
     lm = s.latest_metrics
-    cols = (lm.c.run_id, lm.c.key, lm.c.value, lm.c.step, lm.c.timestamp, lm.c.min_value, lm.c.max_value, lm.c.count)
-    return {(r[0], r[1]): MetricSummary(frozenset({r[2]}), *r[3:]) for r in conn.execute(select(*cols))}
+    cols = (
+        lm.c.run_id,
+        lm.c.key,
+        lm.c.value,
+        lm.c.step,
+        lm.c.timestamp,
+        lm.c.min_value,
+        lm.c.max_value,
+        lm.c.count,
+    )
+    return {
+        (r[0], r[1]): MetricSummary(frozenset({r[2]}), *r[3:]) for r in conn.execute(select(*cols))
+    }
 
 
 def replace_metric_summaries(store: Store, wanted: dict[Pair, MetricSummary | None]) -> None:
@@ -106,10 +134,18 @@ def replace_metric_summaries(store: Store, wanted: dict[Pair, MetricSummary | No
         for (rid, key), row in wanted.items():
             conn.execute(delete(lm).where(and_(lm.c.run_id == rid, lm.c.key == key)))
             if row is not None:
-                conn.execute(lm.insert().values(
-                    run_id=rid, key=key, value=next(iter(row.values)), step=row.step, timestamp=row.timestamp,
-                    min_value=row.min_value, max_value=row.max_value, count=row.count,
-                ))
+                conn.execute(
+                    lm.insert().values(
+                        run_id=rid,
+                        key=key,
+                        value=next(iter(row.values)),
+                        step=row.step,
+                        timestamp=row.timestamp,
+                        min_value=row.min_value,
+                        max_value=row.max_value,
+                        count=row.count,
+                    )
+                )
 
     store.write(fn)
 
@@ -117,7 +153,11 @@ def replace_metric_summaries(store: Store, wanted: dict[Pair, MetricSummary | No
 def cells_missing_source(store: Store) -> int:
     """How many cells refer to a source text that is not there."""
     c, src = s.cells, s.sources
-    q = select(func.count()).select_from(c.outerjoin(src, src.c.hash == c.c.source_hash)).where(src.c.hash.is_(None))
+    q = (
+        select(func.count())
+        .select_from(c.outerjoin(src, src.c.hash == c.c.source_hash))
+        .where(src.c.hash.is_(None))
+    )
     return int(store.read(lambda conn: conn.execute(q).scalar()) or 0)
 
 
@@ -134,4 +174,3 @@ def blob_references(store: Store) -> tuple[set[str], set[str]]:
         return hashes, set(conn.execute(select(snap).where(snap.is_not(None))).scalars())
 
     return store.read(fn)
-

@@ -51,7 +51,10 @@ def process_gone(run: RunningRun) -> bool:
     if run.pid is None:
         return True
     try:
-        return run.pid_started is not None and abs(psutil.Process(run.pid).create_time() - run.pid_started) >= 1.0
+        return (
+            run.pid_started is not None
+            and abs(psutil.Process(run.pid).create_time() - run.pid_started) >= 1.0
+        )
     except psutil.Error:
         return True
 
@@ -59,7 +62,11 @@ def process_gone(run: RunningRun) -> bool:
 def dead_runs(store: Store) -> list[RunningRun]:
     """The running runs of this host whose process is gone (other hosts cannot be checked)."""
     here = socket.gethostname()
-    return [run for run in running_runs(store) if run.session_id and run.host == here and process_gone(run)]
+    return [
+        run
+        for run in running_runs(store)
+        if run.session_id and run.host == here and process_gone(run)
+    ]
 
 
 def detect_killed(store: Store) -> int:
@@ -77,10 +84,26 @@ def detect_killed(store: Store) -> int:
     def fn(conn: Connection) -> None:
         for run in dead:
             last: list[float | None] = [run.start_time]
-            last.append(conn.execute(select(func.max(s.cells.c.end_time)).where(s.cells.c.session_id == run.session_id)).scalar())
-            last.append(conn.execute(select(func.max(s.latest_metrics.c.timestamp)).where(s.latest_metrics.c.run_id == run.id)).scalar())
+            last.append(
+                conn.execute(
+                    select(func.max(s.cells.c.end_time)).where(
+                        s.cells.c.session_id == run.session_id
+                    )
+                ).scalar()
+            )
+            last.append(
+                conn.execute(
+                    select(func.max(s.latest_metrics.c.timestamp)).where(
+                        s.latest_metrics.c.run_id == run.id
+                    )
+                ).scalar()
+            )
             end = max(t for t in last if t is not None)
-            conn.execute(update(r).where(r.c.id == run.id, r.c.status == "running").values(status="killed", end_time=end))
+            conn.execute(
+                update(r)
+                .where(r.c.id == run.id, r.c.status == "running")
+                .values(status="killed", end_time=end)
+            )
 
     store.write(fn)
     return len(dead)

@@ -29,13 +29,17 @@ def resolve_run_id(store: Store, ref: str) -> str:
     """A full run id from a unique prefix of one."""
     ref = ref.strip().lower()
     if not ref or not all(c in "0123456789abcdef" for c in ref):
-        raise ValidationError(f"not a run id: {ref!r} (run ids are hexadecimal, a unique prefix will do)")
+        raise ValidationError(
+            f"not a run id: {ref!r} (run ids are hexadecimal, a unique prefix will do)"
+        )
     q = select(s.runs.c.id).where(s.runs.c.id.like(ref + "%")).limit(2)
     ids = store.read(lambda conn: list(conn.execute(q).scalars()))
     if not ids:
         raise NotFoundError(f"no run with id {ref!r} in {mask_url(store.url)}")
     if len(ids) > 1:
-        raise NotFoundError(f"run id prefix {ref!r} is ambiguous: it matches {ids[0]}, {ids[1]}, ...")
+        raise NotFoundError(
+            f"run id prefix {ref!r} is ambiguous: it matches {ids[0]}, {ids[1]}, ..."
+        )
     return str(ids[0])
 
 
@@ -48,20 +52,32 @@ def run_summaries(store: Store, run_ids: Sequence[str]) -> list[dict[str, Any]]:
     def fn(conn: Connection) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for chunk in chunks(run_ids):
-            q = select(r, e.c.name.label("experiment")).join(e, e.c.id == r.c.experiment_id).where(r.c.id.in_(chunk))
+            q = (
+                select(r, e.c.name.label("experiment"))
+                .join(e, e.c.id == r.c.experiment_id)
+                .where(r.c.id.in_(chunk))
+            )
             for row in conn.execute(q).mappings():
                 out[row["id"]] = {**row, "params": {}, "metrics": {}, "tags": {}}
             for table, field in ((s.params, "params"), (s.tags, "tags")):
-                for rid, k, v in conn.execute(select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))):
+                for rid, k, v in conn.execute(
+                    select(table.c.run_id, table.c.key, table.c.value).where(
+                        table.c.run_id.in_(chunk)
+                    )
+                ):
                     out[rid][field][k] = v
-            for rid, k, v in conn.execute(select(lm.c.run_id, lm.c.key, lm.c.value).where(lm.c.run_id.in_(chunk))):
+            for rid, k, v in conn.execute(
+                select(lm.c.run_id, lm.c.key, lm.c.value).where(lm.c.run_id.in_(chunk))
+            ):
                 out[rid]["metrics"][k] = _none_to_nan(v)
         return [out[i] for i in run_ids if i in out]
 
     return store.read(fn)
 
 
-def list_run_ids(store: Store, experiment: str | None = None, include_deleted: bool = False) -> list[str]:
+def list_run_ids(
+    store: Store, experiment: str | None = None, include_deleted: bool = False
+) -> list[str]:
     """Run ids, newest first."""
     r, e = s.runs, s.experiments
     q = select(r.c.id).join(e, e.c.id == r.c.experiment_id)
@@ -92,7 +108,12 @@ def run_cells(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
         cond, scond = and_(cond, c.c.seq <= end), and_(scond, st.c.seq <= end)
 
     def fn(conn: Connection) -> list[dict[str, Any]]:
-        q = select(c, src.c.text.label("source")).join(src, src.c.hash == c.c.source_hash).where(cond).order_by(c.c.seq)
+        q = (
+            select(c, src.c.text.label("source"))
+            .join(src, src.c.hash == c.c.source_hash)
+            .where(cond)
+            .order_by(c.c.seq)
+        )
         rows = conn.execute(q).mappings().all()
         diffs: dict[int, list[tuple[str, str | None]]] = {}
         for seq, name, h in conn.execute(select(st.c.seq, st.c.name, st.c.hash).where(scond)):
@@ -135,9 +156,14 @@ def run_cells(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
 
 def metric_history(store: Store, run_id: str, key: str) -> list[dict[str, Any]]:
     m = s.metrics
-    q = select(m.c.step, m.c.value, m.c.timestamp, m.c.cell_seq).where(m.c.run_id == run_id, m.c.key == key)
+    q = select(m.c.step, m.c.value, m.c.timestamp, m.c.cell_seq).where(
+        m.c.run_id == run_id, m.c.key == key
+    )
     rows = store.read(lambda conn: conn.execute(q.order_by(m.c.step, m.c.timestamp)).all())
-    return [{"step": st, "value": _none_to_nan(v), "timestamp": ts, "cell_seq": seq} for st, v, ts, seq in rows]
+    return [
+        {"step": st, "value": _none_to_nan(v), "timestamp": ts, "cell_seq": seq}
+        for st, v, ts, seq in rows
+    ]
 
 
 def metric_summary(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
@@ -146,8 +172,13 @@ def metric_summary(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
     q = select(lm).where(lm.c.run_id == run_id).order_by(lm.c.key)
     rows = store.read(lambda conn: conn.execute(q).mappings().all())
     return {
-        r["key"]: {"latest": _none_to_nan(r["value"]), "min": _none_to_nan(r["min_value"]),
-                   "max": _none_to_nan(r["max_value"]), "step": r["step"], "count": r["count"]}
+        r["key"]: {
+            "latest": _none_to_nan(r["value"]),
+            "min": _none_to_nan(r["min_value"]),
+            "max": _none_to_nan(r["max_value"]),
+            "step": r["step"],
+            "count": r["count"],
+        }
         for r in rows
     }
 
@@ -167,7 +198,9 @@ def file_events_of(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
         if run.get("end_seq") is not None:
             scond = and_(scond, f.c.seq <= run["end_seq"])
         cond = cond | and_(scond, f.c.seq.is_not(None))
-    return store.read(lambda conn: [dict(r) for r in conn.execute(select(f).where(cond)).mappings()])
+    return store.read(
+        lambda conn: [dict(r) for r in conn.execute(select(f).where(cond)).mappings()]
+    )
 
 
 def session(store: Store, session_id: str) -> dict[str, Any] | None:

@@ -26,8 +26,15 @@ class FileEvent:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> FileEvent:
         """From a ``file_events`` row as a mapping of column names (fixtures, benchmarks)."""
-        return cls(row["session_id"], row["path"], row["mode"], row.get("seq"), row.get("run_id"),
-                   row.get("hash"), row.get("size"))
+        return cls(
+            row["session_id"],
+            row["path"],
+            row["mode"],
+            row.get("seq"),
+            row.get("run_id"),
+            row.get("hash"),
+            row.get("size"),
+        )
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,21 @@ class CellRecord:
 
         touched = row.get("touched")
         return cls(
-            session_id=row["session_id"], seq=row["seq"], source=source,
-            start_time=row["start_time"], end_time=row["end_time"], status=row["status"],
-            execution_count=row.get("execution_count"), cell_id=row.get("cell_id"),
-            error_type=row.get("error_type"), error_message=row.get("error_message"),
-            created=names("created"), changed=names("changed"), deleted=names("deleted"),
+            session_id=row["session_id"],
+            seq=row["seq"],
+            source=source,
+            start_time=row["start_time"],
+            end_time=row["end_time"],
+            status=row["status"],
+            execution_count=row.get("execution_count"),
+            cell_id=row.get("cell_id"),
+            error_type=row.get("error_type"),
+            error_message=row.get("error_message"),
+            created=names("created"),
+            changed=names("changed"),
+            deleted=names("deleted"),
             touched=tuple(json.loads(touched)) if touched is not None else None,
-            notebook_path=row.get("notebook_path"), state_diff=state_diff,
+            notebook_path=row.get("notebook_path"),
+            state_diff=state_diff,
             file_events=tuple(FileEvent.from_row(e) for e in file_events),
         )

@@ -87,8 +87,12 @@ runs = Table(
     # JSON {"p": params, "m": latest metrics, "t": tags} of an ended run, for whole-table reads;
     # NULL: read them from their tables (triggers clear it whenever one of those rows changes)
     Column("summary", Text),
-    Index("ix_runs_experiment_start", "experiment_id", "start_time", "deleted_at", "id"),  # covering: counts
-    Index("ix_runs_start", "start_time", "id", "deleted_at", "experiment_id"),  # covering: newest first
+    Index(
+        "ix_runs_experiment_start", "experiment_id", "start_time", "deleted_at", "id"
+    ),  # covering: counts
+    Index(
+        "ix_runs_start", "start_time", "id", "deleted_at", "experiment_id"
+    ),  # covering: newest first
     Index("ix_runs_session", "session_id"),
     # a search's one look-up per candidate run, answered from the index alone
     Index("ix_runs_search", "id", "deleted_at", "experiment_id", "start_time"),
@@ -139,7 +143,9 @@ latest_metrics = Table(
     Column("max_value", Float),
     Column("count", Integer, nullable=False),
     Index("ix_latest_key_value", "key", "value", "run_id"),
-    Index("ix_latest_key_min", "key", "min_value", "run_id"),  # MIN(metrics.x) / MAX(metrics.x) filters
+    Index(
+        "ix_latest_key_min", "key", "min_value", "run_id"
+    ),  # MIN(metrics.x) / MAX(metrics.x) filters
     Index("ix_latest_key_max", "key", "max_value", "run_id"),
     sqlite_with_rowid=False,
 )
@@ -235,7 +241,9 @@ def summary_triggers(table: Table) -> list[DDL]:
     ]
     postgres = [
         _make_ddl(_PG_FORGET).execute_if(dialect="postgresql"),
-        _make_ddl(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(dialect="postgresql"),
+        _make_ddl(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(
+            dialect="postgresql"
+        ),
         _make_ddl(
             f"CREATE TRIGGER forget_summary AFTER INSERT OR UPDATE OR DELETE ON {name} "
             "FOR EACH ROW EXECUTE FUNCTION nbtrack_forget_summary()"

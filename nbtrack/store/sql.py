@@ -75,14 +75,18 @@ class Store:
         recorded = self.read(lambda conn: conn.execute(select(s.meta.c.value).where(key)).scalar())
         if recorded:
             return str(recorded)
-        chosen = os.environ.get("NBTRACK_BLOBS") or os.path.abspath(os.path.join(".nbtrack", "blobs"))
+        chosen = os.environ.get("NBTRACK_BLOBS") or os.path.abspath(
+            os.path.join(".nbtrack", "blobs")
+        )
         if mask_url(chosen) != chosen:
             return chosen
 
         def record(conn: Connection) -> str:
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            conn.execute(pg_insert(s.meta).values(key="blobs_url", value=chosen).on_conflict_do_nothing())
+            conn.execute(
+                pg_insert(s.meta).values(key="blobs_url", value=chosen).on_conflict_do_nothing()
+            )
             return str(conn.execute(select(s.meta.c.value).where(key)).scalar())
 
         return self.write(record)
@@ -109,14 +113,20 @@ class Store:
         for attempt in range(ATTEMPTS):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not self._lock.acquire(timeout=-1 if remaining is None else remaining):
-                raise StoreBusyError(f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)")
+                raise StoreBusyError(
+                    f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)"
+                )
             try:
                 with self.engine.connect() as conn:
                     if self.is_sqlite:
                         return self._sqlite_transaction(conn, fn, remaining)
                     with conn.begin():
-                        if remaining is not None:  # as SQLite's busy_timeout: give up on row locks in time
-                            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(remaining * 1000))}")
+                        if (
+                            remaining is not None
+                        ):  # as SQLite's busy_timeout: give up on row locks in time
+                            conn.exec_driver_sql(
+                                f"SET LOCAL lock_timeout = {max(1, int(remaining * 1000))}"
+                            )
                         return fn(conn)
             except BaseException as exc:
                 self.remembered.forget()  # the rolled-back transaction may have added them
@@ -130,7 +140,9 @@ class Store:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _sqlite_transaction(conn: Connection, fn: Callable[[Connection], T], wait: float | None) -> T:
+    def _sqlite_transaction(
+        conn: Connection, fn: Callable[[Connection], T], wait: float | None
+    ) -> T:
         if wait is not None:  # the busy handler waits at most this long for the database lock
             conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}")
         try:
@@ -156,7 +168,9 @@ class Store:
         try:
             inode = os.stat(self.db_path).st_ino
         except OSError as exc:
-            raise StoreError(f"the store database {self.db_path} is not there any more ({exc.strerror})") from None
+            raise StoreError(
+                f"the store database {self.db_path} is not there any more ({exc.strerror})"
+            ) from None
         if inode != self._db_inode:
             if self._db_inode is not None:
                 self.engine.dispose()
@@ -196,7 +210,9 @@ class Store:
             s.metadata.create_all(conn)
             for step in MIGRATIONS[found - 1 : s.SCHEMA_VERSION - 1] if found else []:
                 step(conn)
-            upsert(conn, s.meta, [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}], ["key"])
+            upsert(
+                conn, s.meta, [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}], ["key"]
+            )
 
         self.write(create)
 
@@ -215,8 +231,13 @@ class Store:
         writes.set_session_env(self, session_id, env_hash, wait=wait)
 
     def create_run(
-        self, row: Mapping[str, Any], experiment: str, params: Mapping[str, str], tags: Mapping[str, str],
-        *, wait: float | None = None,
+        self,
+        row: Mapping[str, Any],
+        experiment: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        *,
+        wait: float | None = None,
     ) -> None:
         writes.create_run(self, row, experiment, params, tags, wait=wait)
 
@@ -224,21 +245,35 @@ class Store:
         writes.update_run(self, run_id, values, wait=wait)
 
     def add_run(
-        self, row: Mapping[str, Any], experiment: str, params: Mapping[str, str], tags: Mapping[str, str],
-        points: Sequence[writes.Point], artifacts: Sequence[Mapping[str, Any]] = (),
+        self,
+        row: Mapping[str, Any],
+        experiment: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        points: Sequence[writes.Point],
+        artifacts: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """A whole run in one transaction (imports); see :func:`nbtrack.store.writes.add_run`."""
         writes.add_run(self, row, experiment, params, tags, points, artifacts)
 
     def log_batch(
-        self, run_id: str, params: Mapping[str, str], tags: Mapping[str, str], points: Sequence[writes.Point],
-        *, wait: float | None = None,
+        self,
+        run_id: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        points: Sequence[writes.Point],
+        *,
+        wait: float | None = None,
     ) -> None:
         """Params, tags and metric points ``(key, value, step, timestamp, cell_seq)`` of a run."""
         self.write(lambda conn: writes.write_batch(conn, run_id, params, tags, points), wait=wait)
 
     def write_batch(
-        self, conn: Connection, run_id: str, params: Mapping[str, str], tags: Mapping[str, str],
+        self,
+        conn: Connection,
+        run_id: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
         points: Sequence[writes.Point],
     ) -> None:
         """:meth:`log_batch` in the caller's transaction ``conn``."""
@@ -248,13 +283,22 @@ class Store:
     def record_cell(self, cell: CellRecord, *, wait: float | None = None) -> None: ...
     @overload
     def record_cell(
-        self, cell: Mapping[str, Any], source: str, state_diff: Mapping[str, str | None],
-        file_events: Sequence[Mapping[str, Any]] = (), *, wait: float | None = None,
+        self,
+        cell: Mapping[str, Any],
+        source: str,
+        state_diff: Mapping[str, str | None],
+        file_events: Sequence[Mapping[str, Any]] = (),
+        *,
+        wait: float | None = None,
     ) -> None: ...
     def record_cell(
-        self, cell: CellRecord | Mapping[str, Any], source: str | None = None,
-        state_diff: Mapping[str, str | None] | None = None, file_events: Sequence[Mapping[str, Any]] = (),
-        *, wait: float | None = None,
+        self,
+        cell: CellRecord | Mapping[str, Any],
+        source: str | None = None,
+        state_diff: Mapping[str, str | None] | None = None,
+        file_events: Sequence[Mapping[str, Any]] = (),
+        *,
+        wait: float | None = None,
     ) -> None:
         """One executed cell in one transaction. The recorder hands a :class:`CellRecord`;
         fixtures and benchmarks may still pass a ``cells`` row, its source and state diff."""
@@ -266,7 +310,9 @@ class Store:
     def add_file_events(self, events: Sequence[FileEvent], *, wait: float | None = None) -> None:
         writes.add_file_events(self, events, wait=wait)
 
-    def add_artifact(self, run_id: str, path: str, data: bytes, *, wait: float | None = None) -> str:
+    def add_artifact(
+        self, run_id: str, path: str, data: bytes, *, wait: float | None = None
+    ) -> str:
         return writes.add_artifact(self, run_id, path, data, wait=wait)
 
     def experiment_id(self, conn: Connection, name: str) -> int:
@@ -284,7 +330,9 @@ class Store:
     def run_summaries(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
         return reads.run_summaries(self, run_ids)
 
-    def list_run_ids(self, experiment: str | None = None, include_deleted: bool = False) -> list[str]:
+    def list_run_ids(
+        self, experiment: str | None = None, include_deleted: bool = False
+    ) -> list[str]:
         return reads.list_run_ids(self, experiment, include_deleted)
 
     def runs_by_tag(self, key: str) -> dict[str, str]:

@@ -26,7 +26,9 @@ def summary_json(sqlite: bool) -> Any:
     from sqlalchemy import Text, cast, func, literal
 
     def object_of(table: Any) -> Any:
-        agg = (func.json_group_object if sqlite else func.json_object_agg)(table.c.key, table.c.value)
+        agg = (func.json_group_object if sqlite else func.json_object_agg)(
+            table.c.key, table.c.value
+        )
         return select(agg).where(table.c.run_id == s.runs.c.id).scalar_subquery()
 
     if not sqlite:
@@ -41,10 +43,19 @@ def summary_json(sqlite: bool) -> Any:
         else_=func.printf("%!.17g", lm.value),
     )
     pairs = func.group_concat(func.json_quote(lm.key) + literal(":") + number, ",")
-    metrics = select(literal("{") + pairs + literal("}")).where(lm.run_id == s.runs.c.id).scalar_subquery()
+    metrics = (
+        select(literal("{") + pairs + literal("}"))
+        .where(lm.run_id == s.runs.c.id)
+        .scalar_subquery()
+    )
     return (
-        literal('{"p":') + object_of(s.params) + literal(',"m":') + func.coalesce(metrics, "{}")
-        + literal(',"t":') + object_of(s.tags) + literal("}")
+        literal('{"p":')
+        + object_of(s.params)
+        + literal(',"m":')
+        + func.coalesce(metrics, "{}")
+        + literal(',"t":')
+        + object_of(s.tags)
+        + literal("}")
     )
 
 
@@ -66,7 +77,11 @@ def write_summary(conn: Connection, run_id: str) -> None:
 def _summary_statement(dialect: Dialect) -> tuple[str, Callable[[str], Any]]:
     from sqlalchemy import bindparam
 
-    stmt = update(s.runs).where(s.runs.c.id == bindparam("run_id")).values(summary=summary_json(dialect.name == "sqlite"))
+    stmt = (
+        update(s.runs)
+        .where(s.runs.c.id == bindparam("run_id"))
+        .values(summary=summary_json(dialect.name == "sqlite"))
+    )
     compiled = stmt.compile(dialect=dialect)
     fixed = compiled.construct_params({"run_id": ""})
     if compiled.positiontup is None:

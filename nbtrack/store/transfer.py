@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     from nbtrack.store.sql import Store
 
 RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts")
-TABLES = ("experiments", "runs", *RUN_TABLES, "file_events", "sessions", "cells", "cell_state", "sources")
+TABLES = (
+    "experiments",
+    "runs",
+    *RUN_TABLES,
+    "file_events",
+    "sessions",
+    "cells",
+    "cell_state",
+    "sources",
+)
 Rows = dict[str, list[dict[str, Any]]]
 
 
@@ -54,21 +63,31 @@ def _rows_of(conn: Connection, ids: Sequence[str]) -> Rows:
         return [dict(row) for row in conn.execute(query).mappings()]
 
     for chunk in chunks(ids):
-        for row in fetch(select(r, e.c.name.label("experiment")).join(e, e.c.id == r.c.experiment_id).where(r.c.id.in_(chunk))):
+        for row in fetch(
+            select(r, e.c.name.label("experiment"))
+            .join(e, e.c.id == r.c.experiment_id)
+            .where(r.c.id.in_(chunk))
+        ):
             row.pop("experiment_id")
             out["runs"].append(row)
         for name in RUN_TABLES:
             table = s.metadata.tables[name]
             out[name] += fetch(select(table).where(table.c.run_id.in_(chunk)))
     names = sorted({row["experiment"] for row in out["runs"]})
-    out["experiments"] = fetch(select(e.c.name, e.c.created, e.c.deleted_at).where(e.c.name.in_(names)).order_by(e.c.name))
+    out["experiments"] = fetch(
+        select(e.c.name, e.c.created, e.c.deleted_at).where(e.c.name.in_(names)).order_by(e.c.name)
+    )
     # a run's cells are its session's cells up to its end_seq (all of them while it has none)
     bound: dict[str, int | None] = {}
     for row in out["runs"]:
         sid = row["session_id"]
         if sid:
             end = row["end_seq"]
-            bound[sid] = None if end is None or (sid in bound and bound[sid] is None) else max(end, bound.get(sid) or end)
+            bound[sid] = (
+                None
+                if end is None or (sid in bound and bound[sid] is None)
+                else max(end, bound.get(sid) or end)
+            )
     sessions = sorted(bound)
     for chunk in chunks(sessions):
         out["sessions"] += fetch(select(s.sessions).where(s.sessions.c.id.in_(chunk)))
@@ -133,15 +152,28 @@ def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, 
     exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
     missing = {row["experiment"] for row in new_runs} - set(exp_ids)
     if missing:
-        raise ValidationError(f"the bundle's runs name experiments it does not carry: {sorted(missing)}")
+        raise ValidationError(
+            f"the bundle's runs name experiments it does not carry: {sorted(missing)}"
+        )
 
     sessions = [x for x in tables["sessions"] if x["id"]]
     have_sessions = set()
     for chunk in chunks([x["id"] for x in sessions]):
-        have_sessions |= set(conn.execute(select(s.sessions.c.id).where(s.sessions.c.id.in_(chunk))).scalars())
+        have_sessions |= set(
+            conn.execute(select(s.sessions.c.id).where(s.sessions.c.id.in_(chunk))).scalars()
+        )
     add(s.sessions, [x for x in sessions if x["id"] not in have_sessions])
 
-    add(r, [{**{k: v for k, v in row.items() if k != "experiment"}, "experiment_id": exp_ids[row["experiment"]]} for row in new_runs])
+    add(
+        r,
+        [
+            {
+                **{k: v for k, v in row.items() if k != "experiment"},
+                "experiment_id": exp_ids[row["experiment"]],
+            }
+            for row in new_runs
+        ],
+    )
     for name in RUN_TABLES:
         add(s.metadata.tables[name], [x for x in tables[name] if x["run_id"] in new_ids])
 
@@ -149,14 +181,22 @@ def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, 
     c = s.cells
     have_cells: set[tuple[str, int]] = set()
     for sid in {x["session_id"] for x in tables["cells"]}:
-        have_cells |= {(sid, seq) for seq in conn.execute(select(c.c.seq).where(c.c.session_id == sid)).scalars()}
+        have_cells |= {
+            (sid, seq)
+            for seq in conn.execute(select(c.c.seq).where(c.c.session_id == sid)).scalars()
+        }
     new_cells = [x for x in tables["cells"] if (x["session_id"], x["seq"]) not in have_cells]
     add(c, new_cells)
     new_keys = {(x["session_id"], x["seq"]) for x in new_cells}
     add(s.cell_state, [x for x in tables["cell_state"] if (x["session_id"], x["seq"]) in new_keys])
-    add(s.file_events, [
-        x for x in tables["file_events"]
-        if x["run_id"] in new_ids or (x["run_id"] is None and (x["session_id"], x["seq"]) in new_keys)
-    ])
+    add(
+        s.file_events,
+        [
+            x
+            for x in tables["file_events"]
+            if x["run_id"] in new_ids
+            or (x["run_id"] is None and (x["session_id"], x["seq"]) in new_keys)
+        ],
+    )
     fill_summaries(conn)
     return added

@@ -55,15 +55,22 @@ def add_session(store: Store, row: Mapping[str, Any]) -> None:
     store.write(lambda conn: conn.execute(insert(s.sessions), [dict(row)]))
 
 
-def set_session_env(store: Store, session_id: str, env_hash: str, *, wait: float | None = None) -> None:
+def set_session_env(
+    store: Store, session_id: str, env_hash: str, *, wait: float | None = None
+) -> None:
     stmt = update(s.sessions).where(s.sessions.c.id == session_id).values(env_hash=env_hash)
     store.write(lambda conn: conn.execute(stmt), wait=wait)
 
 
 # -- runs ------------------------------------------------------------------------------------
 def create_run(
-    store: Store, row: Mapping[str, Any], experiment: str, params: Mapping[str, str], tags: Mapping[str, str],
-    *, wait: float | None = None,
+    store: Store,
+    row: Mapping[str, Any],
+    experiment: str,
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+    *,
+    wait: float | None = None,
 ) -> None:
     """A new run with its params and tags; one created ended gets its summary at once."""
     summary = None
@@ -80,7 +87,9 @@ def create_run(
     store.write(fn, wait=wait)
 
 
-def update_run(store: Store, run_id: str, values: Mapping[str, Any], *, wait: float | None = None) -> None:
+def update_run(
+    store: Store, run_id: str, values: Mapping[str, Any], *, wait: float | None = None
+) -> None:
     """Set columns of a run; one that ends keeps its summary for searches."""
 
     def fn(conn: Connection) -> None:
@@ -105,22 +114,42 @@ def add_run(
     now = time.time()
 
     def fn(conn: Connection) -> None:
-        conn.execute(insert(s.runs), [{**row, "experiment_id": experiment_id(store, conn, experiment)}])
+        conn.execute(
+            insert(s.runs), [{**row, "experiment_id": experiment_id(store, conn, experiment)}]
+        )
         write_batch(conn, row["id"], params, tags, points)
-        insert_rows(conn, s.artifacts, [{"run_id": row["id"], "created": now, **a} for a in artifacts])
+        insert_rows(
+            conn, s.artifacts, [{"run_id": row["id"], "created": now, **a} for a in artifacts]
+        )
         if row.get("status", "running") != "running":
             write_summary(conn, row["id"])
 
     store.write(fn)
 
 
-def write_kv(conn: Connection, run_id: str, params: Mapping[str, str], tags: Mapping[str, str]) -> None:
-    upsert(conn, s.params, [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()], ["run_id", "key"])
-    upsert(conn, s.tags, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()], ["run_id", "key"])
+def write_kv(
+    conn: Connection, run_id: str, params: Mapping[str, str], tags: Mapping[str, str]
+) -> None:
+    upsert(
+        conn,
+        s.params,
+        [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()],
+        ["run_id", "key"],
+    )
+    upsert(
+        conn,
+        s.tags,
+        [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
+        ["run_id", "key"],
+    )
 
 
 def write_batch(
-    conn: Connection, run_id: str, params: Mapping[str, str], tags: Mapping[str, str], points: Sequence[Point],
+    conn: Connection,
+    run_id: str,
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+    points: Sequence[Point],
 ) -> None:
     """Params, tags and metric points ``(key, value, step, timestamp, cell_seq)`` of one run,
     in the caller's transaction."""
@@ -154,9 +183,16 @@ def _merge_latest(conn: Connection, run_id: str, points: Sequence[Point]) -> Non
         last = max(reversed(pts), key=_step_then_time)  # the last logged wins a tie
         finite = [x for x in (p[1] for p in pts) if x == x]
         rows.append(
-            {"run_id": run_id, "key": k, "value": _nan_to_none(last[1]), "step": last[2], "timestamp": last[3],
-             "min_value": min(finite) if finite else None, "max_value": max(finite) if finite else None,
-             "count": len(pts)}
+            {
+                "run_id": run_id,
+                "key": k,
+                "value": _nan_to_none(last[1]),
+                "step": last[2],
+                "timestamp": last[3],
+                "min_value": min(finite) if finite else None,
+                "max_value": max(finite) if finite else None,
+                "count": len(pts),
+            }
         )
     lm = s.latest_metrics
     stmt = dialect_insert(conn, lm)
@@ -188,7 +224,9 @@ def put_sources(store: Store, conn: Connection, texts: Iterable[str]) -> list[st
     known = store.remembered.sources
     new = [{"hash": h, "text": t} for h, t in rows.items() if h not in known]
     if new:  # another writer may add the same source meanwhile: do nothing then
-        conn.execute(dialect_insert(conn, s.sources).on_conflict_do_nothing(index_elements=["hash"]), new)
+        conn.execute(
+            dialect_insert(conn, s.sources).on_conflict_do_nothing(index_elements=["hash"]), new
+        )
         known.update(r["hash"] for r in new)
     return list(rows)
 
@@ -201,7 +239,10 @@ def record_cell(store: Store, cell: CellRecord, *, wait: float | None = None) ->
         (source_hash,) = put_sources(store, conn, [cell.source])
         insert_tuples(conn, s.cells, _CELL_COLUMNS, [_cell_row(cell, source_hash)])
         if cell.state_diff:
-            rows = [{"session_id": cell.session_id, "seq": cell.seq, "name": n, "hash": h} for n, h in cell.state_diff.items()]
+            rows = [
+                {"session_id": cell.session_id, "seq": cell.seq, "name": n, "hash": h}
+                for n, h in cell.state_diff.items()
+            ]
             insert_rows(conn, s.cell_state, rows)
         insert_tuples(conn, s.file_events, _FILE_COLUMNS, [_file_row(e) for e in cell.file_events])
 
@@ -210,11 +251,19 @@ def record_cell(store: Store, cell: CellRecord, *, wait: float | None = None) ->
 
 def _cell_row(cell: CellRecord, source_hash: str) -> tuple[Any, ...]:
     values = {
-        "session_id": cell.session_id, "seq": cell.seq, "execution_count": cell.execution_count,
-        "cell_id": cell.cell_id, "source_hash": source_hash, "start_time": cell.start_time,
-        "end_time": cell.end_time, "status": cell.status, "error_type": cell.error_type,
-        "error_message": cell.error_message, "created": json.dumps(list(cell.created)),
-        "changed": json.dumps(list(cell.changed)), "deleted": json.dumps(list(cell.deleted)),
+        "session_id": cell.session_id,
+        "seq": cell.seq,
+        "execution_count": cell.execution_count,
+        "cell_id": cell.cell_id,
+        "source_hash": source_hash,
+        "start_time": cell.start_time,
+        "end_time": cell.end_time,
+        "status": cell.status,
+        "error_type": cell.error_type,
+        "error_message": cell.error_message,
+        "created": json.dumps(list(cell.created)),
+        "changed": json.dumps(list(cell.changed)),
+        "deleted": json.dumps(list(cell.deleted)),
         "touched": json.dumps(list(cell.touched)) if cell.touched is not None else None,
         "notebook_path": cell.notebook_path,
     }
@@ -222,20 +271,37 @@ def _cell_row(cell: CellRecord, source_hash: str) -> tuple[Any, ...]:
 
 
 def _file_row(e: FileEvent) -> tuple[Any, ...]:
-    values = {"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "path": e.path,
-              "mode": e.mode, "hash": e.hash, "size": e.size}
+    values = {
+        "session_id": e.session_id,
+        "seq": e.seq,
+        "run_id": e.run_id,
+        "path": e.path,
+        "mode": e.mode,
+        "hash": e.hash,
+        "size": e.size,
+    }
     return tuple(values[c] for c in _FILE_COLUMNS)
 
 
-def add_file_events(store: Store, events: Sequence[FileEvent], *, wait: float | None = None) -> None:
+def add_file_events(
+    store: Store, events: Sequence[FileEvent], *, wait: float | None = None
+) -> None:
     if events:
         rows = [_file_row(e) for e in events]
         store.write(lambda conn: insert_tuples(conn, s.file_events, _FILE_COLUMNS, rows), wait=wait)
 
 
-def add_artifact(store: Store, run_id: str, path: str, data: bytes, *, wait: float | None = None) -> str:
+def add_artifact(
+    store: Store, run_id: str, path: str, data: bytes, *, wait: float | None = None
+) -> str:
     """The blob first, then the row that points at it; returns the blob's hash."""
     h = store.put_blob(data)
-    row = {"run_id": run_id, "path": path, "blob_hash": h, "size": len(data), "created": time.time()}
+    row = {
+        "run_id": run_id,
+        "path": path,
+        "blob_hash": h,
+        "size": len(data),
+        "created": time.time(),
+    }
     store.write(lambda conn: upsert(conn, s.artifacts, [row], ["run_id", "path"]), wait=wait)
     return h

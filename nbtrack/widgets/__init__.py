@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["runs_table", "chart", "chart_spec", "live", "compare", "run_view", "on_point"]
 
 
-def runs_table(filter_string: str | None = None, experiment: str | None = None, store: Any = None) -> RunsTable:
+def runs_table(
+    filter_string: str | None = None, experiment: str | None = None, store: Any = None
+) -> RunsTable:
     """Interactive table of runs; see :func:`nbtrack.widgets.table.runs_table`."""
     from nbtrack.widgets.table import runs_table as impl
 
@@ -42,7 +44,9 @@ def chart_spec(runs: Any, metrics: Any = None, x: str = "step", **kw: Any) -> An
     return impl(runs, metrics, x, **kw)
 
 
-def live(run: Any = None, metrics: Any = None, log_scale: bool = False, display: bool = True) -> LiveChart:
+def live(
+    run: Any = None, metrics: Any = None, log_scale: bool = False, display: bool = True
+) -> LiveChart:
     """A chart that follows metrics while the cell runs; see :func:`nbtrack.widgets.live_charts.live`."""
     from nbtrack.widgets.live_charts import live as impl
 

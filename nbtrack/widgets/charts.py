@@ -32,7 +32,9 @@ def build_chart(
     max_points: int = DEFAULT_POINTS,
 ) -> dict[str, Any]:
     """The vega-lite spec of the metric chart of ``data``."""
-    rows, notes = records(data, x=x, smoothing=smoothing, log_scale=log_scale, max_points=max_points)
+    rows, notes = records(
+        data, x=x, smoothing=smoothing, log_scale=log_scale, max_points=max_points
+    )
     metrics = sorted({s.metric for s in data.series})
     return line_chart(rows, metrics, x=x, smoothing=smoothing, log_scale=log_scale, notes=notes)
 
@@ -56,7 +58,9 @@ def chart_spec(
     if st is None:
         raise NbtrackError(src.problem)
     data = load_series(st, resolve_run_ids(st, runs), _metric_list(metrics))
-    return to_altair(build_chart(data, check_axis(x), check_smoothing(smoothing), log_scale, max_points))
+    return to_altair(
+        build_chart(data, check_axis(x), check_smoothing(smoothing), log_scale, max_points)
+    )
 
 
 class VegaWidget(anywidget.AnyWidget):
@@ -77,14 +81,19 @@ class ChartWidget(VegaWidget):
     log_scale = t.Bool(False).tag(sync=True)
     x = t.Unicode("step").tag(sync=True)
 
-    def __init__(self, data: SeriesSet | None, problem: str = "", max_points: int = DEFAULT_POINTS, **kw: Any):
+    def __init__(
+        self, data: SeriesSet | None, problem: str = "", max_points: int = DEFAULT_POINTS, **kw: Any
+    ):
         super().__init__(_kind="chart", **kw)
         self._data = data
         self._max_points = max_points
         if data is None:
             self.status, self.message = "no-store", problem
         elif not data.series:
-            self.status, self.message = "empty", problem or "These runs have no points of these metrics yet."
+            self.status, self.message = (
+                "empty",
+                problem or "These runs have no points of these metrics yet.",
+            )
         else:
             self._redraw()
         self.observe(self._redraw, names=["smoothing", "log_scale", "x"])
@@ -99,7 +108,13 @@ class ChartWidget(VegaWidget):
         if not self._data or not self._data.series:
             return
         try:
-            spec = build_chart(self._data, check_axis(self.x), check_smoothing(self.smoothing), self.log_scale, self._max_points)
+            spec = build_chart(
+                self._data,
+                check_axis(self.x),
+                check_smoothing(self.smoothing),
+                self.log_scale,
+                self._max_points,
+            )
         except NbtrackError as exc:
             self.status, self.message = "error", str(exc)
             return
@@ -126,5 +141,9 @@ def chart(
         return ChartWidget(None, src.problem, x=x, smoothing=smoothing, log_scale=log_scale)
     ids = resolve_run_ids(st, runs)
     data = load_series(st, ids, _metric_list(metrics))
-    problem = "" if ids else "No runs given: pass run ids, a runs table with a selection, or a DataFrame of runs."
+    problem = (
+        ""
+        if ids
+        else "No runs given: pass run ids, a runs table with a selection, or a DataFrame of runs."
+    )
     return ChartWidget(data, problem, max_points, x=x, smoothing=smoothing, log_scale=log_scale)

@@ -21,16 +21,35 @@ def comparison_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``{"section", "key", "values", "same"}`` for every param, latest metric and tag of the
     runs (:func:`~nbtrack.query.runs.run_summary` records, so numbers are JSON-safe already)."""
     rows = []
-    for section, field in (("run", None), ("params", "params"), ("metrics", "metrics"), ("tags", "tags")):
+    for section, field in (
+        ("run", None),
+        ("params", "params"),
+        ("metrics", "metrics"),
+        ("tags", "tags"),
+    ):
         if field is None:
             for key in ("experiment", "status"):
                 values = [r.get(key) for r in runs]
-                rows.append({"section": section, "key": key, "values": values, "same": len(set(values)) == 1})
+                rows.append(
+                    {
+                        "section": section,
+                        "key": key,
+                        "values": values,
+                        "same": len(set(values)) == 1,
+                    }
+                )
             continue
         keys = sorted({k for r in runs for k in r[field]})
         for key in keys:
             values = [r[field].get(key) for r in runs]
-            rows.append({"section": section, "key": key, "values": values, "same": len({repr(v) for v in values}) == 1})
+            rows.append(
+                {
+                    "section": section,
+                    "key": key,
+                    "values": values,
+                    "same": len({repr(v) for v in values}) == 1,
+                }
+            )
     return rows
 
 
@@ -64,12 +83,18 @@ class CompareWidget(VegaWidget):
             self.status, self.message = "no-store", problem
             return
         if not run_ids:
-            self.status, self.message = "empty", problem or "No runs to compare: pass two or more run ids."
+            self.status, self.message = (
+                "empty",
+                problem or "No runs to compare: pass two or more run ids.",
+            )
             return
         self._rows = store.run_summaries(run_ids)
         self._summaries = [run_summary(r) for r in self._rows]
         runs = self._summaries
-        self.runs = [{"id": r["id"], "name": r["name"], "status": r["status"], "experiment": r["experiment"]} for r in runs]
+        self.runs = [
+            {"id": r["id"], "name": r["name"], "status": r["status"], "experiment": r["experiment"]}
+            for r in runs
+        ]
         self.rows = comparison_rows(runs)
         metrics = sorted({k for r in runs for k in r["metrics"] if not k.startswith("system/")})
         params = sorted({k for r in runs for k in r["params"]})
@@ -78,7 +103,9 @@ class CompareWidget(VegaWidget):
         self.metric = metrics[0] if metrics else ""
         numeric_params = [f"params.{p}" for p in params if _numeric(runs, "params", p)]
         self.scatter_x = (numeric_params or self.field_options or [""])[0]
-        self.scatter_y = f"metrics.{self.metric}" if self.metric else (self.field_options or [""])[-1]
+        self.scatter_y = (
+            f"metrics.{self.metric}" if self.metric else (self.field_options or [""])[-1]
+        )
         self.diff_b = 1 if len(runs) > 1 else 0
         self._update_charts()
         self._update_diff()

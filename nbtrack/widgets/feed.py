@@ -12,7 +12,9 @@ from typing import Protocol
 
 
 class MetricSink(Protocol):
-    def ingest_point(self, run_id: str, key: str, value: float, step: int, timestamp: float) -> None: ...
+    def ingest_point(
+        self, run_id: str, key: str, value: float, step: int, timestamp: float
+    ) -> None: ...
 
 
 sinks: list[MetricSink] = []

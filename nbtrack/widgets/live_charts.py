@@ -63,7 +63,10 @@ class LiveChart(VegaWidget):
         self._cell = _execution_count()
         self._shown_in: int | None = None
         self.spec = live_chart(log_scale=log_scale)
-        self.status, self.message = "ready", "Waiting for metrics… (log them with nbtrack.log_metric)"
+        self.status, self.message = (
+            "ready",
+            "Waiting for metrics… (log them with nbtrack.log_metric)",
+        )
         self.on_msg(self._on_msg)
         _retire_older(self._cell)
         feed.sinks.append(self)
@@ -71,7 +74,9 @@ class LiveChart(VegaWidget):
         _register_post_execute()
 
     # -- fed by the tracking layer ---------------------------------------------------------
-    def ingest_point(self, run_id: str, key: str, value: float, step: int, timestamp: float) -> None:
+    def ingest_point(
+        self, run_id: str, key: str, value: float, step: int, timestamp: float
+    ) -> None:
         h = self._history.get((run_id, key))
         if h is None:
             if not self._wants(run_id, key):
@@ -127,9 +132,13 @@ class LiveChart(VegaWidget):
         for (r, k), (xs, ys) in by_series.items():
             label = self._label(r, k)
             if len(xs) > share:  # the shape and the extremes of the new points
-                idx = downsample_indices(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), share).tolist()
+                idx = downsample_indices(
+                    np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), share
+                ).tolist()
                 xs, ys = [xs[i] for i in idx], [ys[i] for i in idx]
-            rows += [{"series": label, "step": st, "value": v} for st, v in zip(xs, ys, strict=True)]
+            rows += [
+                {"series": label, "step": st, "value": v} for st, v in zip(xs, ys, strict=True)
+            ]
         return rows
 
     def close(self) -> None:
@@ -159,7 +168,10 @@ class LiveChart(VegaWidget):
             values = np.asarray(h.values, dtype=np.float64)
             idx = downsample_indices(steps, values, MAX_POINTS)
             label = self._label(run_id, key)
-            rows += [{"series": label, "step": s, "value": v} for s, v in zip(steps[idx].tolist(), values[idx].tolist(), strict=True)]
+            rows += [
+                {"series": label, "step": s, "value": v}
+                for s, v in zip(steps[idx].tolist(), values[idx].tolist(), strict=True)
+            ]
         return rows
 
     def _send_snapshot(self, now: float) -> None:

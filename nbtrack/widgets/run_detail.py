@@ -47,31 +47,53 @@ class RunView(VegaWidget):
         if duration is None and run["status"] == "running":
             duration = time.time() - run["start_time"]
         self.run = {
-            "id": rid, "name": run["name"], "experiment": run["experiment"], "status": run["status"],
-            "start_time": run["start_time"], "duration": duration, "notes": run["notes"] or "",
+            "id": rid,
+            "name": run["name"],
+            "experiment": run["experiment"],
+            "status": run["status"],
+            "start_time": run["start_time"],
+            "duration": duration,
+            "notes": run["notes"] or "",
         }
         self.params = run["params"]
         self.tags = run["tags"]
         self.metrics = [{"key": k, **m} for k, m in run["metric_summary"].items()]
         nb = run["notebook"]
         self.notebook = {
-            k: v for k, v in (
-                ("path", nb["path"]), ("file hash", nb["hash"]), ("git commit", nb["git_commit"]),
-                ("uncommitted diff", nb["git_diff_hash"] or ("none (clean)" if nb["git_commit"] else None)),
-            ) if v
+            k: v
+            for k, v in (
+                ("path", nb["path"]),
+                ("file hash", nb["hash"]),
+                ("git commit", nb["git_commit"]),
+                (
+                    "uncommitted diff",
+                    nb["git_diff_hash"] or ("none (clean)" if nb["git_commit"] else None),
+                ),
+            )
+            if v
         }
         self.environment = _flat(run["environment"])
         self.replays = run["replays"]
         self.artifacts = [{"path": a["path"], "size": a["size"]} for a in run["artifacts"]]
         self.cells = [
             {
-                "execution_count": c["execution_count"], "source": c["source"], "status": c["status"],
-                "error": c["error"], "in_run": c["in_run"], "created": c["created"], "changed": c["changed"],
-                "deleted": c["deleted"], "duration": c["end_time"] - c["start_time"],
+                "execution_count": c["execution_count"],
+                "source": c["source"],
+                "status": c["status"],
+                "error": c["error"],
+                "in_run": c["in_run"],
+                "created": c["created"],
+                "changed": c["changed"],
+                "deleted": c["deleted"],
+                "duration": c["end_time"] - c["start_time"],
             }
             for c in run["cells"]
         ]
-        keys = [m["key"] for m in self.metrics if not m["key"].startswith("system/") and (m.get("count") or 0) > 1]
+        keys = [
+            m["key"]
+            for m in self.metrics
+            if not m["key"].startswith("system/") and (m.get("count") or 0) > 1
+        ]
         data = load_series(st, [rid], keys) if keys else None
         self.spec = build_chart(data, "step", 0.0, False) if data and data.series else {}
         self.status, self.message = "ready", ""
@@ -81,7 +103,11 @@ class RunView(VegaWidget):
         from nbtrack.reproduce.replay import replay_run
 
         report = replay_run(str(self.run_id), store=self._store, progress=False)
-        verdict = "reproduced" if report.reproduced else f"diverged ({len(report.divergences)} divergence(s))"
+        verdict = (
+            "reproduced"
+            if report.reproduced
+            else f"diverged ({len(report.divergences)} divergence(s))"
+        )
         return f"{verdict}: {report.cells_matched}/{report.cells_total} cells matched"
 
     def export(self, fmt: str = "notebook") -> str:
@@ -105,7 +131,9 @@ class RunView(VegaWidget):
         except Exception as exc:  # a view never raises into the kernel's comm handler
             self.action_message = f"{action} failed: {type(exc).__name__}: {exc}"
             return
-        self.action_message = f"{action}: {result}" if action == "replay" else f"exported to {result}"
+        self.action_message = (
+            f"{action}: {result}" if action == "replay" else f"exported to {result}"
+        )
         if action == "replay":
             self.load()
 
@@ -117,7 +145,9 @@ def _flat(env: dict[str, Any] | None) -> dict[str, Any]:
     for k, v in (env or {}).items():
         if isinstance(v, (str, int, float, bool)) or v is None:
             out[k] = v
-        elif isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values()):
+        elif isinstance(v, dict) and all(
+            isinstance(x, (str, int, float, bool)) or x is None for x in v.values()
+        ):
             out.update({f"{k}.{sk}": sv for sk, sv in list(v.items())[:8]})
         elif isinstance(v, (dict, list)):
             out[k] = f"{len(v)} entries"

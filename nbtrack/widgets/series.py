@@ -85,7 +85,13 @@ def records(
         yv = vals[idx].tolist()
         sv = smooth[idx].tolist() if smooth is not None else None
         for j in range(len(xv)):
-            row = {"run": s.run_label, "run_id": s.run_id, "metric": s.metric, "x": xv[j], "value": yv[j]}
+            row = {
+                "run": s.run_label,
+                "run_id": s.run_id,
+                "metric": s.metric,
+                "x": xv[j],
+                "value": yv[j],
+            }
             if sv is not None:
                 row["smoothed"] = sv[j]
             rows.append(row)
@@ -95,5 +101,7 @@ def records(
     if dropped_nonpositive:
         notes.append(f"{dropped_nonpositive} point(s) <= 0 not drawn on the log scale")
     if downsampled:
-        notes.append(f"{downsampled} long series downsampled to ~{max_points} points (extremes kept)")
+        notes.append(
+            f"{downsampled} long series downsampled to ~{max_points} points (extremes kept)"
+        )
     return rows, notes

@@ -36,7 +36,11 @@ def line_chart(
     height: int = 260,
 ) -> dict[str, Any]:
     """One line per run (colour), one panel per metric; hover shows the values at the pointer."""
-    x_enc = {"field": "x", "type": "temporal" if x == "time" else "quantitative", "title": X_TITLES[x]}
+    x_enc = {
+        "field": "x",
+        "type": "temporal" if x == "time" else "quantitative",
+        "title": X_TITLES[x],
+    }
     y_scale = {"type": "log"} if log_scale else {"zero": False}
     colour = {"field": "run", "type": "nominal", "title": "run", "legend": _LEGEND}
     value = "smoothed" if smoothing > 0 else "value"
@@ -54,17 +58,41 @@ def line_chart(
 
     layers: list[dict[str, Any]] = []
     if smoothing > 0:
-        layers.append({"mark": {"type": "line", "opacity": 0.25, "strokeWidth": 1}, "encoding": {"x": x_enc, "y": y("value"), "color": colour}})
-    layers.append({"mark": {"type": "line", "strokeWidth": 1.6}, "encoding": {"x": x_enc, "y": y(value), "color": colour}})
+        layers.append(
+            {
+                "mark": {"type": "line", "opacity": 0.25, "strokeWidth": 1},
+                "encoding": {"x": x_enc, "y": y("value"), "color": colour},
+            }
+        )
     layers.append(
         {
-            "params": [{"name": "hover", "select": {"type": "point", "fields": ["x"], "nearest": True, "on": "pointerover", "clear": "pointerout"}}],
+            "mark": {"type": "line", "strokeWidth": 1.6},
+            "encoding": {"x": x_enc, "y": y(value), "color": colour},
+        }
+    )
+    layers.append(
+        {
+            "params": [
+                {
+                    "name": "hover",
+                    "select": {
+                        "type": "point",
+                        "fields": ["x"],
+                        "nearest": True,
+                        "on": "pointerover",
+                        "clear": "pointerout",
+                    },
+                }
+            ],
             "mark": {"type": "point", "filled": True, "size": 40},
             "encoding": {
                 "x": x_enc,
                 "y": y(value),
                 "color": colour,
-                "opacity": {"condition": {"param": "hover", "empty": False, "value": 1}, "value": 0},
+                "opacity": {
+                    "condition": {"param": "hover", "empty": False, "value": 1},
+                    "value": 0,
+                },
                 "tooltip": tooltip,
             },
         }
@@ -82,7 +110,12 @@ def line_chart(
     spec: dict[str, Any] = {"$schema": SCHEMA, "data": {"values": rows}, "title": title}
     inner = {"width": width, "height": height, "layer": layers}
     if len(metrics) > 1:
-        spec.update(facet={"field": "metric", "type": "nominal", "title": None}, columns=2, spec=inner, resolve={"scale": {"y": "independent"}})
+        spec.update(
+            facet={"field": "metric", "type": "nominal", "title": None},
+            columns=2,
+            spec=inner,
+            resolve={"scale": {"y": "independent"}},
+        )
     else:
         spec.update(inner)
     return spec
@@ -92,10 +125,19 @@ def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> 
     """A line chart over the named dataset ``points`` that the front end appends to."""
     enc = {
         "x": {"field": "step", "type": "quantitative", "title": "step"},
-        "y": {"field": "value", "type": "quantitative", "scale": {"type": "log"} if log_scale else {"zero": False}, "title": None},
+        "y": {
+            "field": "value",
+            "type": "quantitative",
+            "scale": {"type": "log"} if log_scale else {"zero": False},
+            "title": None,
+        },
         "color": {"field": "series", "type": "nominal", "title": None, "legend": _LEGEND},
     }
-    tooltip = [{"field": "series", "type": "nominal"}, {"field": "step", "type": "quantitative"}, {"field": "value", "type": "quantitative", "format": NUM_FORMAT}]
+    tooltip = [
+        {"field": "series", "type": "nominal"},
+        {"field": "step", "type": "quantitative"},
+        {"field": "value", "type": "quantitative", "format": NUM_FORMAT},
+    ]
     return {
         "$schema": SCHEMA,
         "data": {"name": LIVE_DATASET},
@@ -103,12 +145,17 @@ def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> 
         "height": height,
         "layer": [
             {"mark": {"type": "line", "strokeWidth": 1.6}, "encoding": enc},
-            {"mark": {"type": "point", "size": 30, "opacity": 0}, "encoding": {**enc, "tooltip": tooltip}},
+            {
+                "mark": {"type": "point", "size": 30, "opacity": 0},
+                "encoding": {**enc, "tooltip": tooltip},
+            },
         ],
     }
 
 
-def parallel_coordinates(runs: list[dict[str, Any]], axes: list[str], colour_by: str | None) -> dict[str, Any]:
+def parallel_coordinates(
+    runs: list[dict[str, Any]], axes: list[str], colour_by: str | None
+) -> dict[str, Any]:
     """Parallel coordinates of ``axes`` (``params.k`` / ``metrics.k``), each scaled to [0, 1].
 
     Numeric axes are scaled by min/max; text-valued axes place their sorted values evenly.
@@ -121,29 +168,58 @@ def parallel_coordinates(runs: list[dict[str, Any]], axes: list[str], colour_by:
             raw = value_of(r, a)
             pos = scales[a](raw)
             if pos is not None:
-                rows.append({"run": _label(r), "axis": a, "pos": pos, "raw": "" if raw is None else str(raw), "colour": colour})
+                rows.append(
+                    {
+                        "run": _label(r),
+                        "axis": a,
+                        "pos": pos,
+                        "raw": "" if raw is None else str(raw),
+                        "colour": colour,
+                    }
+                )
     if colour_by and any(r["colour"] is not None for r in rows):
         # runs without the colour metric are drawn grey, not dropped
         colour_enc: dict[str, Any] = {
-            "field": "colour", "type": "quantitative", "title": colour_by, "scale": {"scheme": "viridis"},
+            "field": "colour",
+            "type": "quantitative",
+            "title": colour_by,
+            "scale": {"scheme": "viridis"},
             "condition": {"test": "!isValid(datum['colour'])", "value": "#9e9e9e"},
         }
     else:
         colour_enc = {"field": "run", "type": "nominal", "legend": None}
     enc = {
-        "x": {"field": "axis", "type": "nominal", "sort": axes, "title": None,
-              "axis": {"labelAngle": 0, "domain": False, "ticks": False, "grid": True, "labelLimit": 140}},
+        "x": {
+            "field": "axis",
+            "type": "nominal",
+            "sort": axes,
+            "title": None,
+            "axis": {
+                "labelAngle": 0,
+                "domain": False,
+                "ticks": False,
+                "grid": True,
+                "labelLimit": 140,
+            },
+        },
         "y": {"field": "pos", "type": "quantitative", "axis": None, "scale": {"domain": [0, 1]}},
         "detail": {"field": "run", "type": "nominal"},
         "color": colour_enc,
-        "tooltip": [{"field": "run", "type": "nominal"}, {"field": "axis", "type": "nominal"}, {"field": "raw", "type": "nominal", "title": "value"}],
+        "tooltip": [
+            {"field": "run", "type": "nominal"},
+            {"field": "axis", "type": "nominal"},
+            {"field": "raw", "type": "nominal", "title": "value"},
+        ],
     }
     return {
         "$schema": SCHEMA,
         "data": {"values": rows},
         "width": max(320, 110 * len(axes)),
         "height": 260,
-        "layer": [{"mark": {"type": "line", "opacity": 0.7}, "encoding": enc}, {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc}],
+        "layer": [
+            {"mark": {"type": "line", "opacity": 0.7}, "encoding": enc},
+            {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc},
+        ],
         "config": {"mark": {"invalid": "show"}},
     }
 
@@ -156,7 +232,11 @@ def scatter(runs: list[dict[str, Any]], x_field: str, y_field: str) -> dict[str,
         rows.append({"run": _label(r), "x": _num(xv) if _num(xv) is not None else xv, "y": yv})
     numeric_x = all(isinstance(r["x"], (int, float)) or r["x"] is None for r in rows)
     rows = [r for r in rows if r["x"] is not None and r["y"] is not None]
-    x_enc: dict[str, Any] = {"field": "x", "type": "quantitative" if numeric_x else "nominal", "title": x_field}
+    x_enc: dict[str, Any] = {
+        "field": "x",
+        "type": "quantitative" if numeric_x else "nominal",
+        "title": x_field,
+    }
     if numeric_x:
         x_enc["scale"] = {"zero": False}
     return {
@@ -169,7 +249,11 @@ def scatter(runs: list[dict[str, Any]], x_field: str, y_field: str) -> dict[str,
             "x": x_enc,
             "y": {"field": "y", "type": "quantitative", "title": y_field, "scale": {"zero": False}},
             "color": {"field": "run", "type": "nominal", "legend": _LEGEND},
-            "tooltip": [{"field": "run", "type": "nominal"}, {**x_enc, "title": x_field}, {"field": "y", "type": "quantitative", "title": y_field, "format": NUM_FORMAT}],
+            "tooltip": [
+                {"field": "run", "type": "nominal"},
+                {**x_enc, "title": x_field},
+                {"field": "y", "type": "quantitative", "title": y_field, "format": NUM_FORMAT},
+            ],
         },
     }
 
@@ -200,8 +284,13 @@ def _axis_scale(values: list[Any]) -> Any:
     present = [v for v in values if v is not None]
     nums = [_num(v) for v in present]
     if present and all(n is not None for n in nums):
-        lo, hi = min(nums), max(nums)  # type: ignore[type-var]
-        return lambda v: None if _num(v) is None else (0.5 if hi == lo else (_num(v) - lo) / (hi - lo))  # type: ignore[operator]
+        lo, hi = min(n for n in nums if n is not None), max(n for n in nums if n is not None)
+
+        def scale(v: Any) -> float | None:
+            n = _num(v)
+            return None if n is None else (0.5 if hi == lo else (n - lo) / (hi - lo))
+
+        return scale
     cats = sorted({str(v) for v in present})
     pos = {c: (i / (len(cats) - 1) if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
     return lambda v: None if v is None else pos.get(str(v))

@@ -50,7 +50,9 @@ class RunsTable(anywidget.AnyWidget):
     page_size = t.Int(100).tag(sync=True)
     store_label = t.Unicode("").tag(sync=True)
 
-    def __init__(self, source: StoreSource, filter_string: str = "", experiment: str | None = None, **kw: Any):
+    def __init__(
+        self, source: StoreSource, filter_string: str = "", experiment: str | None = None, **kw: Any
+    ):
         super().__init__(**kw)
         self._source = source
         self._experiment = experiment
@@ -62,7 +64,10 @@ class RunsTable(anywidget.AnyWidget):
         with self.hold_trait_notifications():
             self.filter_string = filter_string or ""
         self.refresh()
-        self.observe(self._requery, names=["filter_string", "column_filters", "order_by", "descending", "visible"])
+        self.observe(
+            self._requery,
+            names=["filter_string", "column_filters", "order_by", "descending", "visible"],
+        )
 
     # -- Python API ------------------------------------------------------------------------
     @property
@@ -99,7 +104,11 @@ class RunsTable(anywidget.AnyWidget):
         cols = [self._all_columns[v] for v in self.visible if v in self._all_columns]
         if self._query is None or limit == 0:
             return []
-        ids = self._ids[offset : offset + limit] if self._ids is not None else ids_of(store, self._query, offset, limit)
+        ids = (
+            self._ids[offset : offset + limit]
+            if self._ids is not None
+            else ids_of(store, self._query, offset, limit)
+        )
         return page_rows(store, ids, cols)
 
     # -- internals -------------------------------------------------------------------------
@@ -141,11 +150,30 @@ class RunsTable(anywidget.AnyWidget):
             gen = int(content.get("gen", -1))
             offset = max(0, int(content.get("offset", 0)))
             try:
-                rows = self.page(offset, int(content.get("limit", self.page_size))) if gen == self.gen else []
+                rows = (
+                    self.page(offset, int(content.get("limit", self.page_size)))
+                    if gen == self.gen
+                    else []
+                )
             except Exception as exc:  # a failed read shows in the table, never as a traceback
-                self.send({"type": "page-error", "gen": gen, "offset": offset, "message": f"{type(exc).__name__}: {exc}"})
+                self.send(
+                    {
+                        "type": "page-error",
+                        "gen": gen,
+                        "offset": offset,
+                        "message": f"{type(exc).__name__}: {exc}",
+                    }
+                )
                 return
-            self.send({"type": "page", "gen": gen, "offset": offset, "rows": rows, "stale": gen != self.gen})
+            self.send(
+                {
+                    "type": "page",
+                    "gen": gen,
+                    "offset": offset,
+                    "rows": rows,
+                    "stale": gen != self.gen,
+                }
+            )
         elif kind == "refresh":
             self.refresh()
         elif kind == "select-all":

@@ -63,7 +63,11 @@ def discover_columns(store: Store, experiment: str | None = None) -> list[Column
 def default_visible(columns: Sequence[Column]) -> list[str]:
     """Name, status, start, duration, then the first few params, latest metrics and tags."""
     out = list(DEFAULT_CORE)
-    for group, limit in (("params", _MAX_DEFAULT_KEYS), ("metrics", _MAX_DEFAULT_KEYS), ("tags", 3)):
+    for group, limit in (
+        ("params", _MAX_DEFAULT_KEYS),
+        ("metrics", _MAX_DEFAULT_KEYS),
+        ("tags", 3),
+    ):
         chosen = [c.id for c in columns if c.group == group and not c.id.endswith((".min", ".max"))]
         out += chosen[:limit]
     return out
@@ -77,7 +81,9 @@ def column_clause(column: Column, text: str) -> str:
     """
     text = text.strip()
     if column.group == "metrics" and column.id.endswith((".min", ".max")):
-        raise ValidationError(f"column {column.label!r} cannot be filtered; filter its latest value instead")
+        raise ValidationError(
+            f"column {column.label!r} cannot be filtered; filter its latest value instead"
+        )
     from nbtrack.query.fields import is_number
     from nbtrack.query.nodes import quote_key
 
@@ -90,7 +96,9 @@ def column_clause(column: Column, text: str) -> str:
     value = text[len(op) :].strip() if op else text
     if column.kind in ("number", "time", "duration") or (op and is_number(value)):
         if not is_number(value):
-            raise ValidationError(f"filter of column {column.label!r} needs a number, got {value!r}")
+            raise ValidationError(
+                f"filter of column {column.label!r} needs a number, got {value!r}"
+            )
         return f"{name} {op or '='} {value}"
     quoted = value.replace("'", "''")
     if op:
@@ -99,12 +107,16 @@ def column_clause(column: Column, text: str) -> str:
 
 
 def _attribute_name(col_id: str) -> str:
-    return {"name": "attributes.run_name", "id": "attributes.run_id"}.get(col_id, f"attributes.{col_id}")
+    return {"name": "attributes.run_name", "id": "attributes.run_id"}.get(
+        col_id, f"attributes.{col_id}"
+    )
 
 
 def compose_filter(filter_string: str | None, clauses: Sequence[str]) -> str:
     parts = [p for p in [(filter_string or "").strip(), *clauses] if p]
-    return " AND ".join(parts if len(parts) < 2 else [f"({p})" if " OR " in p.upper() else p for p in parts])
+    return " AND ".join(
+        parts if len(parts) < 2 else [f"({p})" if " OR " in p.upper() else p for p in parts]
+    )
 
 
 def order_item(column: Column, descending: bool) -> str:
@@ -130,7 +142,10 @@ def page_rows(store: Store, ids: Sequence[str], columns: Sequence[Column]) -> li
     need_range = any(c.id.endswith((".min", ".max")) and c.group == "metrics" for c in columns)
     ranges = metric_ranges(store, ids) if need_range else {}
     now = time.time()
-    return [{"id": run["id"], "cells": [_cell(run, c, ranges, now) for c in columns]} for run in run_summaries(store, list(ids))]
+    return [
+        {"id": run["id"], "cells": [_cell(run, c, ranges, now) for c in columns]}
+        for run in run_summaries(store, list(ids))
+    ]
 
 
 def _cell(run: dict[str, Any], col: Column, ranges: dict[Any, Any], now: float) -> Any:

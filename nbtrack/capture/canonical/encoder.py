@@ -28,7 +28,19 @@ MAX_DEPTH = 100
 MAX_NODES = 1_000_000  # an object graph bigger than this is not data worth hashing every cell
 # Packages whose objects (the shell, the kernel, widgets, the tracker itself) reach the whole
 # process through their references: hashing them is slow and says nothing about the user's data.
-MACHINERY = frozenset({"IPython", "ipykernel", "nbtrack", "jupyter_client", "zmq", "tornado", "ipywidgets", "anywidget", "comm"})
+MACHINERY = frozenset(
+    {
+        "IPython",
+        "ipykernel",
+        "nbtrack",
+        "jupyter_client",
+        "zmq",
+        "tornado",
+        "ipywidgets",
+        "anywidget",
+        "comm",
+    }
+)
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
