@@ -21,8 +21,12 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 IDLE_KERNEL = (
     "(name) => { const p = window.jupyterapp.shell.currentWidget; return p && p.sessionContext"
@@ -46,8 +50,13 @@ def require_browser() -> None:
 
 @contextmanager
 def jupyter_lab(
-    base: Path, root: Path, settings: dict[str, dict[str, Any]] | None = None, *,
-    store: str | None = None, app: str = "lab", server_args: Sequence[str] = (),
+    base: Path,
+    root: Path,
+    settings: dict[str, dict[str, Any]] | None = None,
+    *,
+    store: str | None = None,
+    app: str = "lab",
+    server_args: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """``jupyter lab`` (or, with ``app="server"``, a bare ``jupyter server``) serving ``root`` on
     127.0.0.1 with a token; its own config, runtime and settings directories under ``base``;
@@ -57,16 +66,32 @@ def jupyter_lab(
     env = {k: v for k, v in os.environ.items() if k != "NBTRACK_STORE"}
     if store is not None:
         env["NBTRACK_STORE"] = store
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
         env[name] = str(base / name.lower())
-    for rel, value in {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}, **(settings or {})}.items():
+    for rel, value in {
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+        **(settings or {}),
+    }.items():
         path = base / "jupyterlab_settings_dir" / f"{rel}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     log_path = base / f"{app}.log"
-    cmd = [sys.executable, "-m", "jupyterlab" if app == "lab" else "jupyter_server", "--no-browser",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={root}", "--allow-root"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab" if app == "lab" else "jupyter_server",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--allow-root",
+    ]
     if app == "lab":
         cmd.append("--LabApp.expose_app_in_browser=True")
     cmd.extend(server_args)
@@ -76,7 +101,9 @@ def jupyter_lab(
         deadline = time.time() + 90
         while True:
             try:
-                req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+                req = urllib.request.Request(
+                    f"{url}/api/status", headers={"Authorization": f"token {token}"}
+                )
                 urllib.request.urlopen(req, timeout=2).read()
                 break
             except OSError:
@@ -112,7 +139,10 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
 
         def guard(route: Any) -> None:
             host = urlparse(route.request.url).hostname
-            if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            if route.request.url.startswith(("data:", "blob:")) or host in (
+                "127.0.0.1",
+                "localhost",
+            ):
                 route.continue_()
             else:
                 page.external.append(route.request.url)  # type: ignore[attr-defined]

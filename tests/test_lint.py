@@ -1,4 +1,5 @@
-"""The house style's promises, checked in CI: ruff finds nothing, mypy type-checks the package."""
+"""The house style's promises, checked in CI: ruff finds nothing and has nothing to format, mypy
+type-checks the package (strictly for the store and query layers)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_finds_nothing_in_the_code_tests_and_benchmarks() -> None:
     done = _run("ruff", "check", "nbtrack", "tests", "bench")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_code_tests_and_benchmarks_are_formatted_by_ruff() -> None:
+    done = _run("ruff", "format", "--check", "nbtrack", "tests", "bench")
+    assert done.returncode == 0, "run: ruff format nbtrack tests bench\n" + done.stdout + done.stderr
 
 
 @pytest.mark.slow

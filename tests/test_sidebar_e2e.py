@@ -81,8 +81,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = base / "root"
     root.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbtrack"), nbformat.v4.new_code_cell(TRACK_CELL)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell(TRACK_CELL),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "demo.ipynb")
     nb.cells = [nbformat.v4.new_code_cell(src) for src in COMPARE_CELLS]
     nbformat.write(nb, root / "compare.ipynb")
@@ -102,13 +109,17 @@ def shot(page: Any, name: str) -> None:
 
 def api(lab: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
     req = urllib.request.Request(
-        f"{lab['url']}/nbtrack/api/{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+        f"{lab['url']}/nbtrack/api/{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"token {lab['token']}", "Content-Type": "application/json"},
     )
     return json.loads(urllib.request.urlopen(req, timeout=30).read())
 
 
-def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[str, Any], page: Any) -> None:
+def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(
+    lab: dict[str, Any], page: Any
+) -> None:
     # Given JupyterLab with a notebook holding %load_ext nbtrack and a %%track cell
     open_notebook(page, lab, "demo.ipynb")
     # When the user opens the nbtrack sidebar and runs all cells
@@ -117,7 +128,9 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Then the run appears in the sidebar, under its experiment, finished, with its key metrics
     row = page.wait_for_selector(".nbtrack-run:has-text('e2e-run')", timeout=90_000)
-    page.wait_for_selector(".nbtrack-run:has-text('e2e-run') .nbtrack-badge-finished", timeout=30_000)
+    page.wait_for_selector(
+        ".nbtrack-run:has-text('e2e-run') .nbtrack-badge-finished", timeout=30_000
+    )
     assert "e2e" in page.inner_text(".nbtrack-group-title")
     text = row.inner_text()
     assert "acc" in text and "0.93" in text and "loss" in text
@@ -126,12 +139,14 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
     # When the user opens it
     row.click()
     view = page.wait_for_selector(".nbtrack-runview", timeout=30_000)
-    page.wait_for_selector(".nbtrack-metric-card:has-text('loss') .nbtrack-chart-line", timeout=30_000)
+    page.wait_for_selector(
+        ".nbtrack-metric-card:has-text('loss') .nbtrack-chart-line", timeout=30_000
+    )
     # Then params, tags, metrics with a chart and the executed cells with their code are shown
     assert "lr" in view.inner_text() and "owner=ana" in view.inner_text()
     codes = page.locator(".nbtrack-runview .nbtrack-code").all_inner_texts()
     assert any("%load_ext nbtrack" in c for c in codes)
-    assert any("log_metric(\"loss\"" in c for c in codes)
+    assert any('log_metric("loss"' in c for c in codes)
     shot(page, "2-run-view")
 
     # When the user clicks the recorded %%track cell, the notebook shows that cell
@@ -145,7 +160,9 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
     # Replay and export: shown as done when the engine is installed, else its message
     page.click(".lm-TabBar-tab:has-text('Run e2e-run')")
     page.click(".nbtrack-replay")
-    page.wait_for_selector(".nbtrack-replay-status strong, .nbtrack-runview .nbtrack-error", timeout=240_000)
+    page.wait_for_selector(
+        ".nbtrack-replay-status strong, .nbtrack-runview .nbtrack-error", timeout=240_000
+    )
     shot(page, "3-replay")
     outcome = page.inner_text(".nbtrack-runview")
     assert "Reproduced" in outcome or "Diverged" in outcome or "replay is not available" in outcome
@@ -156,7 +173,9 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(lab: dict[s
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 
-def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(lab: dict[str, Any], page: Any) -> None:
+def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(
+    lab: dict[str, Any], page: Any
+) -> None:
     # Given a run whose name, notes, a tag and a cell's source contain HTML with script
     open_lab(page, lab)
     page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
@@ -164,7 +183,7 @@ def test_run_names_notes_tags_and_cell_sources_with_markup_are_shown_as_text(lab
     if not runs:
         pytest.skip("the first test records the run this one needs")
     run_id = runs[0]["id"]
-    evil = "<img src=x onerror=\"window.__xss=1\">"
+    evil = '<img src=x onerror="window.__xss=1">'
     api(lab, "PATCH", f"runs/{run_id}?notebook=demo.ipynb", {"name": f"n{evil}", "notes": evil})
     api(lab, "PUT", f"runs/{run_id}/tags?notebook=demo.ipynb", {"tags": {"note": evil}})
     # When the sidebar lists it and the user opens it
@@ -191,7 +210,9 @@ def test_two_selected_runs_are_compared_side_by_side(lab: dict[str, Any], page: 
     # not awaited: the selectors below wait (with a timeout) for what the cells record
     page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     for name in ("cmp-a", "cmp-b"):
-        page.wait_for_selector(f".nbtrack-run:has-text('{name}') .nbtrack-badge-finished", timeout=90_000)
+        page.wait_for_selector(
+            f".nbtrack-run:has-text('{name}') .nbtrack-badge-finished", timeout=90_000
+        )
     compare = page.locator(".nbtrack-compare")
     assert compare.is_disabled(), "Compare needs two runs"
     # When the user ticks one with the mouse and the other with the keyboard, then clicks Compare
@@ -218,15 +239,21 @@ def test_two_selected_runs_are_compared_side_by_side(lab: dict[str, Any], page: 
     assert "cmp-a → cmp-b" in code and "lr=0.5" in code
     shot(page, "6-compare")
     page.click(".nbtrack-show-identical input")
-    page.wait_for_selector(".nbtrack-compareview tr.nbtrack-row-same[data-key='seed']", timeout=10_000)
+    page.wait_for_selector(
+        ".nbtrack-compareview tr.nbtrack-row-same[data-key='seed']", timeout=10_000
+    )
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 
-def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[str, Any], page: Any) -> None:
+def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(
+    lab: dict[str, Any], page: Any
+) -> None:
     # Given JupyterLab switched to its dark theme
     open_lab(page, lab)
     page.wait_for_selector("li.lm-TabBar-tab[data-id='nbtrack-sidebar']", timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
     # the theme change shows JupyterLab's splash screen again; the screenshots are taken without it
     page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
@@ -240,10 +267,21 @@ def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[s
     page.wait_for_selector(".nbtrack-runview .nbtrack-section", timeout=30_000)
     shot(page, "7-dark-sidebar-and-run")
     checks = [
-        ".nbtrack-title", ".nbtrack-group-title", ".nbtrack-run-name", ".nbtrack-run-time", ".nbtrack-selection-count",
-        ".nbtrack-filter-input", ".nbtrack-runview .nbtrack-name-input", ".nbtrack-runview-facts",
-        ".nbtrack-section h2", ".nbtrack-kv th", ".nbtrack-kv td", ".nbtrack-code", ".nbtrack-cell-count",
-        ".nbtrack-metric-title", ".nbtrack-badge",
+        ".nbtrack-title",
+        ".nbtrack-group-title",
+        ".nbtrack-run-name",
+        ".nbtrack-run-time",
+        ".nbtrack-selection-count",
+        ".nbtrack-filter-input",
+        ".nbtrack-runview .nbtrack-name-input",
+        ".nbtrack-runview-facts",
+        ".nbtrack-section h2",
+        ".nbtrack-kv th",
+        ".nbtrack-kv td",
+        ".nbtrack-code",
+        ".nbtrack-cell-count",
+        ".nbtrack-metric-title",
+        ".nbtrack-badge",
     ]
     page.click(".nbtrack-run-item:nth-child(1) .nbtrack-run-select")
     page.click(".nbtrack-run-item:nth-child(2) .nbtrack-run-select")
@@ -252,9 +290,16 @@ def test_sidebar_run_view_and_compare_are_readable_in_the_dark_theme(lab: dict[s
     page.click(".nbtrack-show-identical input")
     shot(page, "8-dark-compare")
     checks += [
-        ".nbtrack-compare-title", ".nbtrack-compare-run", ".nbtrack-compare-section th", ".nbtrack-row-differs th",
-        ".nbtrack-row-differs td", ".nbtrack-row-same td", ".nbtrack-compare-detail", ".nbtrack-diff-head",
-        ".nbtrack-diff-add", ".nbtrack-run-selected .nbtrack-run-name",
+        ".nbtrack-compare-title",
+        ".nbtrack-compare-run",
+        ".nbtrack-compare-section th",
+        ".nbtrack-row-differs th",
+        ".nbtrack-row-differs td",
+        ".nbtrack-row-same td",
+        ".nbtrack-compare-detail",
+        ".nbtrack-diff-head",
+        ".nbtrack-diff-add",
+        ".nbtrack-run-selected .nbtrack-run-name",
     ]
     # Then the panels are dark and every kind of text stands out from what is behind it
     assert page.evaluate(CONTRAST, ".nbtrack-sidebar-body")["background"] < 0.05

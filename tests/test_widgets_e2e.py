@@ -24,10 +24,10 @@ LIVE_SEEN = "live-chart-seen"  # written beside the notebook once the live chart
 
 CELLS = [
     "%load_ext nbtrack",
-    '%%track --name base --experiment demo --param lr=0.1\nlr = 0.1\nfor s in range(40):\n'
+    "%%track --name base --experiment demo --param lr=0.1\nlr = 0.1\nfor s in range(40):\n"
     '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)\n'
-    f'banner = {EVIL!r}  # markup in a cell source, shown by run_view and compare as code',
-    '%%track --name tuned --experiment demo --param lr=0.01\nlr = 0.01\nfor s in range(40):\n'
+    f"banner = {EVIL!r}  # markup in a cell source, shown by run_view and compare as code",
+    "%%track --name tuned --experiment demo --param lr=0.01\nlr = 0.01\nfor s in range(40):\n"
     '    nbtrack.log_metric("loss", 1 / (s + 1) + lr, step=s)\nnbtrack.log_metric("acc", 0.91)',
     "import nbtrack.widgets as w\ntable = w.runs_table()\ntable",
     'w.chart(w.runs_table(experiment="offline").run_ids[-3:], "loss")',
@@ -52,9 +52,14 @@ def populate(store: Path) -> None:
 
     for i in range(4):
         name = f"offline-{i}" if i < 3 else f"x{EVIL}"
-        with nbtrack.start_run(name=name, experiment="offline", params={"lr": 0.1 / (i + 1), "depth": i},
-                               tags={"owner": "ana", **({"note": EVIL} if i == 3 else {})},
-                               store=store, log_system_metrics=False) as run:
+        with nbtrack.start_run(
+            name=name,
+            experiment="offline",
+            params={"lr": 0.1 / (i + 1), "depth": i},
+            tags={"owner": "ana", **({"note": EVIL} if i == 3 else {})},
+            store=store,
+            log_system_metrics=False,
+        ) as run:
             for s in range(200):
                 run.log_metric("loss", (1.0 + i) / (s + 1), step=s)
             run.log_metric("acc", 0.8 + 0.05 * i)
@@ -72,10 +77,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     populate(root / ".nbtrack")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "widgets.ipynb")
     # render every cell, so off-screen outputs can be read
-    with jupyter_lab(base, root, {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}) as lab:
+    with jupyter_lab(
+        base, root, {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}
+    ) as lab:
         yield lab
 
 
@@ -162,7 +173,9 @@ def test_every_widget_renders_in_jupyterlab(lab: dict[str, Any], page: Any) -> N
     shot(view, "7-run-view")
 
     # Interaction: a bad query shows an inline error; a good one filters; selection reaches Python
-    page.locator(".jp-Notebook .jp-Cell").nth(8).locator(".jp-OutputArea:has-text('SELECTED')").wait_for(timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").nth(8).locator(
+        ".jp-OutputArea:has-text('SELECTED')"
+    ).wait_for(timeout=120_000)
     query = table.locator(".nbt-query")
     query.fill("metrics.loss >")
     query.press("Enter")
@@ -171,7 +184,9 @@ def test_every_widget_renders_in_jupyterlab(lab: dict[str, Any], page: Any) -> N
     query.fill("attributes.experiment = 'offline'")
     query.press("Enter")
     page.wait_for_function(
-        "(el) => el.textContent.startsWith('4 runs')", arg=table.locator(".nbt-count").element_handle(), timeout=30_000
+        "(el) => el.textContent.startsWith('4 runs')",
+        arg=table.locator(".nbt-count").element_handle(),
+        timeout=30_000,
     )
     rows = table.locator(".nbt-datarow[data-run-id]")
     rows.nth(0).click()
@@ -198,9 +213,17 @@ def test_widgets_say_when_there_is_no_store(lab: dict[str, Any], page: Any) -> N
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import nbtrack.widgets as w\nw.runs_table(store='no-such-store')"),
-                nbformat.v4.new_code_cell("w.chart(['abc'], 'loss', store='no-such-store')")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import nbtrack.widgets as w\nw.runs_table(store='no-such-store')"
+        ),
+        nbformat.v4.new_code_cell("w.chart(['abc'], 'loss', store='no-such-store')"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, lab["root"] / "empty.ipynb")
     page.goto(f"{lab['url']}/lab/workspaces/empty/tree/empty.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
