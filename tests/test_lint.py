@@ -25,7 +25,9 @@ def test_ruff_finds_nothing_in_the_code_tests_and_benchmarks() -> None:
 
 def test_code_tests_and_benchmarks_are_formatted_by_ruff() -> None:
     done = _run("ruff", "format", "--check", "nbtrack", "tests", "bench")
-    assert done.returncode == 0, "run: ruff format nbtrack tests bench\n" + done.stdout + done.stderr
+    assert done.returncode == 0, (
+        "run: ruff format nbtrack tests bench\n" + done.stdout + done.stderr
+    )
 
 
 @pytest.mark.slow
