@@ -454,3 +454,13 @@ def test_stored_hostile_text_comes_back_as_the_same_text(run, store_dir):
     row = open_store(store_dir).run_summaries([run.id])[0]
     assert row["tags"]["note"] == evil and row["params"]["p"] == evil
     assert json.loads(json.dumps(row["tags"]))["note"] == evil
+
+
+def test_a_metric_at_the_largest_step_has_no_next_step_and_says_so(run: Any) -> None:
+    # Given a metric logged at the largest 64-bit step
+    run.log_metric("m", 1.0, step=2**63 - 1)
+    # When the next point asks for the next step
+    with pytest.raises(ValidationError, match="no next step"):
+        run.log_metric("m", 2.0)
+    # Then what was logged is still written
+    assert run.flush()

@@ -111,6 +111,11 @@ class Run:
         value = v.check_metric_value(key, value) if type(value) is not float else value
         if step is None:
             step = self._steps.get(key, -1) + 1
+            if step >= 2**63:
+                raise ValidationError(
+                    f"metric {key!r} has no next step: its last step is {step - 1}, the largest "
+                    "64-bit integer; give step= explicitly"
+                )
         elif type(step) is not int or not -(2**63) <= step < 2**63:
             step = v.check_step(key, step)
         self._steps[key] = step
