@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from nbtrack.store import Store
+from nbtrack.store import CellRecord, Store
 
 
 def ts(text: str) -> float:
@@ -113,23 +113,19 @@ def fill(store: Store) -> None:
         )
         for seq, (source, error) in enumerate(cells, start=1):
             store.record_cell(
-                {
-                    "session_id": sid,
-                    "seq": seq,
-                    "execution_count": seq,
-                    "cell_id": f"c{seq}",
-                    "start_time": ts("2026-11-22T00:00:00") + seq,
-                    "end_time": ts("2026-11-22T00:00:00") + seq + 0.5,
-                    "status": "error" if error else "ok",
-                    "error_type": error,
-                    "error_message": "boom" if error else None,
-                    "created": "[]",
-                    "changed": "[]",
-                    "deleted": "[]",
-                    "notebook_path": "nb/train.ipynb",
-                },
-                source,
-                {},
+                CellRecord(
+                    session_id=sid,
+                    seq=seq,
+                    source=source,
+                    start_time=ts("2026-11-22T00:00:00") + seq,
+                    end_time=ts("2026-11-22T00:00:00") + seq + 0.5,
+                    status="error" if error else "ok",
+                    execution_count=seq,
+                    cell_id=f"c{seq}",
+                    error_type=error,
+                    error_message="boom" if error else None,
+                    notebook_path="nb/train.ipynb",
+                )
             )
     for r in RUNS:
         rid = run_id(r["n"])

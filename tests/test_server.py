@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from nbtrack.store import open_store
+from nbtrack.store import CellRecord, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -55,17 +55,17 @@ def make_run(
         )
         for seq, source in enumerate(cells, 1):
             store.record_cell(
-                {
-                    "session_id": session_id,
-                    "seq": seq,
-                    "execution_count": seq,
-                    "cell_id": f"cell-{seq}",
-                    "start_time": start + seq,
-                    "end_time": start + seq + 0.5,
-                    "status": "ok",
-                },
-                source,
-                {"x": f"h{seq}"},
+                CellRecord(
+                    session_id=session_id,
+                    seq=seq,
+                    source=source,
+                    start_time=start + seq,
+                    end_time=start + seq + 0.5,
+                    status="ok",
+                    execution_count=seq,
+                    cell_id=f"cell-{seq}",
+                    state_diff={"x": f"h{seq}"},
+                )
             )
     row = {
         "id": run_id,

@@ -16,7 +16,7 @@ import pytest
 import nbtrack
 from nbtrack.query.codediff import diff_cells
 from nbtrack.query.downsample import downsample_indices
-from nbtrack.store import open_store
+from nbtrack.store import CellRecord, open_store
 from nbtrack.widgets import chart, compare, feed, live, run_view, runs_table
 
 
@@ -394,16 +394,16 @@ def test_compare_diffs_the_runs_recorded_cells(tmp_path: Path) -> None:
         store.add_session({"id": sid, "kind": "kernel", "started": 1.0})
         for seq, src in enumerate(["import math", body]):
             store.record_cell(
-                {
-                    "session_id": sid,
-                    "seq": seq,
-                    "execution_count": seq + 1,
-                    "start_time": 1.0,
-                    "end_time": 1.5,
-                    "status": "ok",
-                },
-                src,
-                {"lr": f"h{k}"} if seq else {},
+                CellRecord(
+                    session_id=sid,
+                    seq=seq,
+                    source=src,
+                    start_time=1.0,
+                    end_time=1.5,
+                    status="ok",
+                    execution_count=seq + 1,
+                    state_diff={"lr": f"h{k}"} if seq else {},
+                )
             )
         rid = uuid.uuid4().hex
         store.create_run(

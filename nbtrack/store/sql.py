@@ -10,7 +10,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -279,32 +279,8 @@ class Store:
         """:meth:`log_batch` in the caller's transaction ``conn``."""
         writes.write_batch(conn, run_id, params, tags, points)
 
-    @overload
-    def record_cell(self, cell: CellRecord, *, wait: float | None = None) -> None: ...
-    @overload
-    def record_cell(
-        self,
-        cell: Mapping[str, Any],
-        source: str,
-        state_diff: Mapping[str, str | None],
-        file_events: Sequence[Mapping[str, Any]] = (),
-        *,
-        wait: float | None = None,
-    ) -> None: ...
-    def record_cell(
-        self,
-        cell: CellRecord | Mapping[str, Any],
-        source: str | None = None,
-        state_diff: Mapping[str, str | None] | None = None,
-        file_events: Sequence[Mapping[str, Any]] = (),
-        *,
-        wait: float | None = None,
-    ) -> None:
-        """One executed cell in one transaction. The recorder hands a :class:`CellRecord`;
-        fixtures and benchmarks may still pass a ``cells`` row, its source and state diff."""
-        if not isinstance(cell, CellRecord):
-            assert source is not None
-            cell = CellRecord.from_row(cell, source, state_diff or {}, file_events)
+    def record_cell(self, cell: CellRecord, *, wait: float | None = None) -> None:
+        """One executed cell in one transaction; nothing is written back into ``cell``."""
         writes.record_cell(self, cell, wait=wait)
 
     def add_file_events(self, events: Sequence[FileEvent], *, wait: float | None = None) -> None:
