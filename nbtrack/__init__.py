@@ -26,7 +26,7 @@ _LAZY = {
     "log_dict": "recording.fluent",
     "log_figure": "recording.fluent",
     "log_input": "recording.fluent",
-    "Run": "recording.tracking",
+    "Run": "recording.run",
     "replay": "reproduce.replay",
     "search_runs": "query.search",
     "get_run": "query.search",

@@ -11,7 +11,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from nbtrack.errors import NbtrackError
 from nbtrack.recording import fluent
-from nbtrack.recording.tracking import Run
+from nbtrack.recording.run import Run
 from nbtrack.validation import parse_assignment
 
 

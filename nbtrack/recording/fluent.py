@@ -16,9 +16,10 @@ from typing import Any
 
 from nbtrack import validation as v
 from nbtrack.errors import NbtrackError, ValidationError, warn_failure
+from nbtrack.recording.active import active_runs, register
 from nbtrack.recording.pending import in_kernel
+from nbtrack.recording.run import Run
 from nbtrack.recording.session import current_user, get_session
-from nbtrack.recording.tracking import Run, active_runs, register
 from nbtrack.store import Store, open_store
 
 

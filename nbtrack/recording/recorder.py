@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from nbtrack.errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
-from nbtrack.recording import pending, tracking
+from nbtrack.recording import active, pending
 from nbtrack.recording.session import get_session
 from nbtrack.store import CellRecord, FileEvent, Store, open_store
 from nbtrack.store.failures import is_duplicate, is_store_failure
@@ -112,7 +112,7 @@ class Recorder:
         except Exception as exc:
             warn_failure(f"could not record cell {result.execution_count}", exc)
         try:
-            tracking.flush_active(pending.hot_wait(self.store))
+            active.flush_active(pending.hot_wait(self.store))
         except Exception as exc:
             warn_failure("could not save logged metrics", exc)
         self.info = None

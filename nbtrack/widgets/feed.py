@@ -1,7 +1,7 @@
 """Where live charts hear of logged metric points.
 
 ``nbtrack.widgets.live_charts`` subscribes :func:`on_point` to the tracking layer with
-``nbtrack.recording.tracking.add_metric_listener`` when the first live chart opens (the tracker
+``nbtrack.recording.listeners.add_metric_listener`` when the first live chart opens (the tracker
 never imports widgets). Deliberately light (no widget imports): with no live chart open,
 ``on_point`` is one truth test of an empty list.
 """

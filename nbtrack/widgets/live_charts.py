@@ -233,10 +233,10 @@ def _register_post_execute() -> None:
 
 def _register_listener() -> None:
     """Subscribe the feed to the tracking layer, once (the tracker never imports widgets)."""
-    from nbtrack.recording import tracking
+    from nbtrack.recording import listeners
 
-    tracking.remove_metric_listener(feed.on_point)
-    tracking.add_metric_listener(feed.on_point)
+    listeners.remove_metric_listener(feed.on_point)
+    listeners.add_metric_listener(feed.on_point)
 
 
 def live(

@@ -1,16 +1,14 @@
-"""Runs: what a run logs, and the stack of active runs (the API is in :mod:`.fluent`).
+"""A run: what it logs (params, metrics, tags, artifacts, inputs) and how it is kept.
 
 Points are buffered in memory and made durable at the end of every cell (kernel), at
-``end_run`` and by a background flusher twice a second, so logging costs microseconds. What
-the store cannot take meanwhile waits in the run, or in ``pending.backlog`` once it ended.
+``end_run`` and by the background flusher (:mod:`.active`) twice a second, so logging costs
+microseconds. What the store cannot take meanwhile waits in the run, or in ``pending.backlog``
+once it ended. The API is in :mod:`.fluent`.
 """
 
 from __future__ import annotations
 
-import atexit
 import collections
-import io
-import json
 import os
 import threading
 import time
@@ -21,10 +19,16 @@ from typing import Any
 
 from nbtrack import validation as v
 from nbtrack.errors import ValidationError, warn_failure
+from nbtrack.recording.artifacts import (
+    dict_artifact,
+    figure_artifact,
+    file_artifacts,
+    text_artifact,
+)
+from nbtrack.recording.listeners import metric_listeners, notify
 from nbtrack.recording.pending import (
     RETRY_WAIT,
     WRITE_WAIT,
-    background_check,
     backlog,
     hot_wait,
     store_failed,
@@ -35,8 +39,6 @@ from nbtrack.recording.session import Session
 from nbtrack.store import FileEvent
 from nbtrack.store.failures import is_store_failure
 
-FLUSH_INTERVAL = 0.5
-SYSTEM_INTERVAL = float(os.environ.get("NBTRACK_SYSTEM_METRICS_INTERVAL", "5"))
 MAX_BUFFER = 100_000
 MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
 
@@ -79,6 +81,8 @@ class Run:
         self._pending_bytes = 0
         self._inputs: list[FileEvent] = []
         self._end_values: dict[str, Any] | None = None
+        # Set by the stack of active runs (active.register), which the run leaves when it ends.
+        self._on_end: Callable[[Run], None] | None = None
 
     def __repr__(self) -> str:
         return f"<nbtrack.Run {self.id[:8]} {self.name!r} experiment={self.experiment!r} status={self.status}>"
@@ -123,8 +127,8 @@ class Run:
         self._points.append((key, value, step, ts, self.session.current_seq))
         if len(self._points) >= MAX_BUFFER:
             self.flush()
-        if _metric_listeners:
-            _notify(self.id, key, value, step, ts)
+        if metric_listeners:
+            notify(self.id, key, value, step, ts)
 
     def log_metrics(
         self, metrics: Mapping[str, Any], step: int | None = None, timestamp: Any = None
@@ -140,61 +144,20 @@ class Run:
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
         """Store a file (or every file of a directory) as artifacts; returns the artifact path."""
-        src = Path(local_path)
-        if not src.exists():
-            raise ValidationError(f"artifact {str(src)!r} does not exist")
-        base = _artifact_name(artifact_path or src.name)
-        if src.is_dir():
-            for f in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
-                self._put_artifact(f"{base}/{f.relative_to(src).as_posix()}", f.read_bytes())
-        else:
-            self._put_artifact(base, src.read_bytes())
+        base, files = file_artifacts(local_path, artifact_path)
+        for path, data in files:
+            self._put_artifact(path, data)
         return base
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        if not isinstance(text, str):
-            raise ValidationError(f"log_text needs a str, got {type(text).__name__}")
-        self._put_artifact(_artifact_name(artifact_file), text.encode("utf-8", "backslashreplace"))
+        self._put_artifact(*text_artifact(text, artifact_file))
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
-        name = _artifact_name(artifact_file)
-        try:
-            if name.endswith((".yaml", ".yml")):
-                import yaml  # type: ignore[import-untyped]
-
-                data = yaml.safe_dump(dict(dictionary)).encode()
-            else:
-                data = json.dumps(dictionary, indent=2, sort_keys=True, default=str).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise ValidationError(
-                f"log_dict could not serialise {artifact_file!r}: {exc}"
-            ) from None
-        except ImportError:
-            raise ImportError("logging YAML needs PyYAML: pip install pyyaml") from None
-        self._put_artifact(name, data)
+        self._put_artifact(*dict_artifact(dictionary, artifact_file))
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         """A matplotlib figure (png/svg/pdf by extension) or an Altair chart (html/json/png/svg)."""
-        name = _artifact_name(artifact_file)
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if hasattr(figure, "savefig"):
-            buf = io.BytesIO()
-            figure.savefig(buf, format=ext or "png")
-            data = buf.getvalue()
-        elif hasattr(figure, "to_dict") and hasattr(figure, "to_json"):
-            if ext == "json":
-                data = figure.to_json().encode()
-            elif ext in ("png", "svg"):
-                buf = io.BytesIO()
-                figure.save(buf, format=ext)  # needs vl-convert-python
-                data = buf.getvalue()
-            else:
-                data = figure.to_html().encode()
-        else:
-            raise ValidationError(
-                f"log_figure takes a matplotlib figure or an Altair chart, got {type(figure).__name__}"
-            )
-        self._put_artifact(name, data)
+        self._put_artifact(*figure_artifact(figure, artifact_file))
 
     def log_input(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Declare a data file this run reads; its content hash is recorded. Returns the hash."""
@@ -319,7 +282,8 @@ class Run:
             return
         self.status = status
         end_time = time.time()
-        unregister(self)
+        if self._on_end is not None:
+            self._on_end(self)  # off the stack of active runs
         try:
             extra = self.session.revision()
             self._end_values = dict(
@@ -351,97 +315,3 @@ class Run:
             self.end("killed")
         else:
             self.end("failed")
-
-
-def _artifact_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"artifact path must be a non-empty string, got {name!r:.80}")
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts or name.startswith(("/", "\\")) or ":" in parts[0]:
-        raise ValidationError(
-            f"artifact path {name!r} must be relative and stay inside the run (no '..', no leading '/')"
-        )
-    return "/".join(parts)
-
-
-# -- the active-run stack and the background flusher ----------------------------------------
-active_runs: list[Run] = []
-_lock = threading.Lock()
-_flusher: threading.Thread | None = None
-_metric_listeners: list[Callable[[str, str, float, int, float], None]] = []
-
-
-def register(run: Run) -> None:
-    global _flusher
-    with _lock:
-        active_runs.append(run)
-        if _flusher is None:
-            _flusher = threading.Thread(target=_flush_loop, name="nbtrack-flusher", daemon=True)
-            _flusher.start()
-
-
-def unregister(run: Run) -> None:
-    with _lock:
-        if run in active_runs:
-            active_runs.remove(run)
-
-
-def _flush_loop() -> None:
-    last_sample = 0.0
-    while True:
-        time.sleep(FLUSH_INTERVAL)
-        now = time.time()
-        sample = now - last_sample >= SYSTEM_INTERVAL
-        if sample:
-            last_sample = now
-        for run in list(active_runs):
-            try:
-                if sample and run.system_metrics:
-                    run._sample_system()
-                run.flush()
-            except Exception as exc:  # never let the thread die
-                warn_failure("background flush failed", exc)
-        background_check()
-
-
-def flush_active(wait: float | None = RETRY_WAIT) -> None:
-    """Write what every open run keeps in memory (the kernel calls this after each cell)."""
-    for run in list(active_runs):
-        run.flush(wait)
-
-
-def add_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
-    """Call ``fn(run_id, key, value, step, timestamp)`` on every logged point (live charts)."""
-    _metric_listeners.append(fn)
-
-
-def remove_metric_listener(fn: Callable[[str, str, float, int, float], None]) -> None:
-    if fn in _metric_listeners:
-        _metric_listeners.remove(fn)
-
-
-def _notify(run_id: str, key: str, value: float, step: int, ts: float) -> None:
-    for fn in list(_metric_listeners):
-        try:
-            fn(run_id, key, value, step, ts)
-        except Exception as exc:
-            remove_metric_listener(fn)
-            warn_failure("a live metric listener failed and was removed", exc)
-
-
-@atexit.register
-def _end_at_exit() -> None:
-    """Runs still open when a script exits have finished; in a kernel, shutting it down or
-    restarting it cut them short: killed."""
-    for run in reversed(list(active_runs)):
-        try:
-            run.end("killed" if run.session.kind == "kernel" else "finished")
-        except Exception:
-            pass
-    backlog.flush(RETRY_WAIT, of=Run)
-    for left in backlog.items(of=Run):  # said out loud: these records die with the process
-        assert isinstance(left, Run)
-        warn_failure(
-            f"run {left.id[:8]} could not be saved before exit: {len(left._points):,} metric points, "
-            f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost"
-        )
