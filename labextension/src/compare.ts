@@ -2,7 +2,7 @@
  * View logic of comparing runs, apart from the components so it is unit-tested without a
  * browser: selecting runs in the list, the rows of the comparison table, the code diff summary.
  */
-import { formatMetric } from './model';
+import { formatMetric } from './format';
 import type {
   ICellDiff,
   ICodeDiff,

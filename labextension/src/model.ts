@@ -1,222 +1,163 @@
 /**
- * View logic of the sidebar and run view, kept apart from the components so it can be
- * unit-tested without a browser: grouping, formatting, refresh timing, chart geometry.
+ * The sidebar's model: the listed runs, the filter, paging and live refresh. The React
+ * component (components/RunList.tsx) only renders it.
  */
-import type {
-  IMetricPoint,
-  IRunSummary,
-  MetricValue,
-  RunStatus
-} from './tokens';
+import { ISignal, Signal } from '@lumino/signaling';
 
-/** A metric value as a number (`"NaN"` -> NaN, `"Infinity"` -> Infinity). */
-export function toNumber(value: MetricValue | null | undefined): number {
-  if (value === null || value === undefined) {
-    return NaN;
-  }
-  return typeof value === 'number' ? value : Number(value);
-}
+import { ApiError, NbtrackClient } from './api';
+import { keepListed, selectRun } from './compare';
+import { mergeRuns, refreshDelay, sameRuns } from './listing';
+import { DEFAULT_SETTINGS, ISidebarSettings } from './settings';
+import type { IRunSummary } from './tokens';
 
-/** A metric for display: 4 significant digits, integers as they are. */
-export function formatMetric(value: MetricValue | null | undefined): string {
-  const n = toNumber(value);
-  if (Number.isNaN(n)) {
-    return 'NaN';
-  }
-  if (!Number.isFinite(n)) {
-    return n > 0 ? '∞' : '−∞';
-  }
-  if (Number.isInteger(n) && Math.abs(n) < 1e9) {
-    return String(n);
-  }
-  const abs = Math.abs(n);
-  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) {
-    return n.toExponential(2);
-  }
-  return String(Number(n.toPrecision(4)));
-}
+export class RunListModel {
+  constructor(readonly client: NbtrackClient) {}
 
-/** `"850 ms"`, `"12.3 s"`, `"4 min 05 s"`, `"2 h 07 min"`. */
-export function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    return '–';
-  }
-  if (seconds < 1) {
-    return `${Math.round(seconds * 1000)} ms`;
-  }
-  if (seconds < 60) {
-    return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
-  }
-  const total = Math.round(seconds);
-  if (total < 3600) {
-    const s = total % 60;
-    return `${Math.floor(total / 60)} min ${s < 10 ? '0' : ''}${s} s`;
-  }
-  const minutes = Math.floor(total / 60) % 60;
-  return `${Math.floor(total / 3600)} h ${minutes < 10 ? '0' : ''}${minutes} min`;
-}
+  runs: IRunSummary[] = [];
+  nextToken: string | null = null;
+  filter = '';
+  filterError = '';
+  error = '';
+  store = '';
+  loading = false;
+  loadedOnce = false;
+  settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
+  /** Runs picked for comparison, in the order they were picked. */
+  selected: string[] = [];
 
-/** How long a run took, or has been going for a running one (`now` in UNIX seconds). */
-export function runDuration(
-  run: Pick<IRunSummary, 'start_time' | 'end_time' | 'status'>,
-  now: number
-): string {
-  if (run.end_time !== null && run.end_time !== undefined) {
-    return formatSeconds(run.end_time - run.start_time);
+  get changed(): ISignal<this, void> {
+    return this._changed;
   }
-  return run.status === 'running' ? formatSeconds(now - run.start_time) : '–';
-}
 
-/** A start time as local date and time, `YYYY-MM-DD HH:MM`. */
-export function formatTime(epochSeconds: number | null | undefined): string {
-  if (epochSeconds === null || epochSeconds === undefined) {
-    return '–';
-  }
-  const d = new Date(epochSeconds * 1000);
-  const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}`
-  );
-}
-
-export interface IExperimentGroup {
-  experiment: string;
-  runs: IRunSummary[];
-}
-
-/**
- * Runs grouped by experiment, keeping the order they came in (newest first) within a group
- * and ordering groups by their first (newest) run.
- */
-export function groupByExperiment(runs: IRunSummary[]): IExperimentGroup[] {
-  const groups = new Map<string, IExperimentGroup>();
-  for (const run of runs) {
-    let group = groups.get(run.experiment);
-    if (!group) {
-      group = { experiment: run.experiment, runs: [] };
-      groups.set(run.experiment, group);
+  /** Reloads the first page (and as many rows as are shown), keeping the list if unchanged. */
+  async refresh(): Promise<void> {
+    const ticket = ++this._ticket;
+    this.loading = true;
+    this._changed.emit();
+    try {
+      const size = Math.max(this.settings.pageSize, this.runs.length);
+      const page = await this.client.listRuns({
+        filter: this.filter,
+        maxResults: Math.min(size, 1000)
+      });
+      if (ticket !== this._ticket) {
+        return;
+      }
+      if (!sameRuns(this.runs, page.runs) || !this.loadedOnce) {
+        this.runs = page.runs;
+        this.nextToken = page.next_page_token;
+        this.selected = keepListed(
+          this.selected,
+          this.runs.map(r => r.id)
+        );
+      }
+      this.store = page.store;
+      this.error = '';
+      this.filterError = '';
+    } catch (err) {
+      if (ticket !== this._ticket) {
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof ApiError && err.status === 400 && this.filter) {
+        this.filterError = message;
+      } else {
+        this.error = message;
+      }
+    } finally {
+      if (ticket === this._ticket) {
+        this.loading = false;
+        this.loadedOnce = true;
+        this._changed.emit();
+        this.schedule();
+      }
     }
-    group.runs.push(run);
   }
-  return Array.from(groups.values());
-}
 
-/** Pages appended in order, a run appearing in two pages (it moved) kept once. */
-export function mergeRuns(
-  current: IRunSummary[],
-  more: IRunSummary[]
-): IRunSummary[] {
-  const seen = new Set(current.map(r => r.id));
-  return current.concat(more.filter(r => !seen.has(r.id)));
-}
-
-/**
- * The metrics to show in a list row: the preferred keys first (when the run has them), then
- * the others alphabetically, leaving out system metrics; at most `max`.
- */
-export function keyMetrics(
-  run: Pick<IRunSummary, 'metrics'>,
-  max: number,
-  preferred: string[] = []
-): [string, MetricValue][] {
-  const keys = Object.keys(run.metrics).filter(k => !k.startsWith('system/'));
-  const chosen = preferred.filter(k => keys.includes(k));
-  const rest = keys.filter(k => !chosen.includes(k)).sort();
-  return chosen
-    .concat(rest)
-    .slice(0, Math.max(0, max))
-    .map(k => [k, run.metrics[k]]);
-}
-
-export function isActive(status: RunStatus): boolean {
-  return status === 'running';
-}
-
-/** Milliseconds until the next refresh: quick while any listed run is running. */
-export function refreshDelay(
-  runs: Pick<IRunSummary, 'status'>[],
-  activeSeconds: number,
-  idleSeconds: number
-): number {
-  const active = runs.some(r => isActive(r.status));
-  return Math.max(0.5, active ? activeSeconds : idleSeconds) * 1000;
-}
-
-/** Whether two lists would render the same (skips re-rendering on an unchanged refresh). */
-export function sameRuns(a: IRunSummary[], b: IRunSummary[]): boolean {
-  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
-}
-
-export interface IChartGeometry {
-  /** SVG path data; NaN and infinite points break the line. */
-  path: string;
-  /** The finite points as circles (for short series). */
-  dots: { x: number; y: number; step: number; value: number }[];
-  xMin: number;
-  xMax: number;
-  yMin: number;
-  yMax: number;
-}
-
-/** Scales a metric series into a `width` x `height` box with `pad` pixels of margin. */
-export function chartGeometry(
-  points: Pick<IMetricPoint, 'step' | 'value'>[],
-  width: number,
-  height: number,
-  pad = 4
-): IChartGeometry {
-  const finite = points
-    .map(p => ({ step: p.step, value: toNumber(p.value) }))
-    .filter(p => Number.isFinite(p.value));
-  if (!finite.length) {
-    return { path: '', dots: [], xMin: 0, xMax: 0, yMin: 0, yMax: 0 };
-  }
-  const xs = finite.map(p => p.step);
-  const ys = finite.map(p => p.value);
-  const xMin = Math.min(...xs);
-  const xMax = Math.max(...xs);
-  const yMin = Math.min(...ys);
-  const yMax = Math.max(...ys);
-  const sx = (x: number): number =>
-    xMax === xMin
-      ? width / 2
-      : pad + ((x - xMin) / (xMax - xMin)) * (width - 2 * pad);
-  const sy = (y: number): number =>
-    yMax === yMin
-      ? height / 2
-      : height - pad - ((y - yMin) / (yMax - yMin)) * (height - 2 * pad);
-  let path = '';
-  let pen = false;
-  const dots: IChartGeometry['dots'] = [];
-  for (const p of points) {
-    const v = toNumber(p.value);
-    if (!Number.isFinite(v)) {
-      pen = false;
-      continue;
+  async loadMore(): Promise<void> {
+    if (!this.nextToken) {
+      return;
     }
-    const x = Math.round(sx(p.step) * 10) / 10;
-    const y = Math.round(sy(v) * 10) / 10;
-    path += `${pen ? 'L' : 'M'}${x} ${y} `;
-    pen = true;
-    dots.push({ x, y, step: p.step, value: v });
+    try {
+      const page = await this.client.listRuns({
+        filter: this.filter,
+        maxResults: this.settings.pageSize,
+        pageToken: this.nextToken
+      });
+      this.runs = mergeRuns(this.runs, page.runs);
+      this.nextToken = page.next_page_token;
+    } catch (err) {
+      this.error = err instanceof Error ? err.message : String(err);
+    }
+    this._changed.emit();
   }
-  return { path: path.trim(), dots, xMin, xMax, yMin, yMax };
-}
 
-/** The first line of a cell's source, shortened for a one-line summary. */
-export function firstLine(source: string, max = 80): string {
-  const line = source.split('\n').find(l => l.trim()) ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-/** Parses `key=value` into a tag, or explains what is wrong. */
-export function parseTag(
-  text: string
-): { key: string; value: string } | { error: string } {
-  const at = text.indexOf('=');
-  if (at <= 0) {
-    return { error: 'write a tag as key=value' };
+  /** Toggles `id` in the selection; with `range`, adds the runs listed since the last one toggled. */
+  toggleSelected(id: string, range = false): void {
+    this.selected = selectRun(
+      this.selected,
+      id,
+      this.runs.map(r => r.id),
+      range,
+      this._anchor
+    );
+    this._anchor = id;
+    this._changed.emit();
   }
-  return { key: text.slice(0, at).trim(), value: text.slice(at + 1).trim() };
+
+  clearSelection(): void {
+    this.selected = [];
+    this._anchor = null;
+    this._changed.emit();
+  }
+
+  setFilter(filter: string): Promise<void> {
+    this.filter = filter;
+    this.runs = [];
+    this.loadedOnce = false;
+    return this.refresh();
+  }
+
+  /** Live refresh: polls while `visible()` says the panel is shown. */
+  start(visible: () => boolean): void {
+    this._visible = visible;
+    this.schedule();
+  }
+
+  stop(): void {
+    this._visible = null;
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private schedule(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    if (!this._visible) {
+      return;
+    }
+    const delay = refreshDelay(
+      this.runs,
+      this.settings.activeRefreshSeconds,
+      this.settings.idleRefreshSeconds
+    );
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      if (this._visible && this._visible() && !this.loading) {
+        void this.refresh();
+      } else {
+        this.schedule();
+      }
+    }, delay);
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _ticket = 0;
+  private _anchor: string | null = null;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _visible: (() => boolean) | null = null;
 }

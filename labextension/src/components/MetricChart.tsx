@@ -3,7 +3,8 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { NbtrackClient } from '../api';
-import { chartGeometry, formatMetric } from '../model';
+import { chartGeometry } from '../chart';
+import { formatMetric } from '../format';
 import type { IMetricSeries } from '../tokens';
 
 const WIDTH = 280;

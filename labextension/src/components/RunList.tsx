@@ -3,14 +3,9 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { canCompare } from '../compare';
-import {
-  formatMetric,
-  formatTime,
-  groupByExperiment,
-  keyMetrics,
-  runDuration
-} from '../model';
-import type { RunListModel } from '../sidebar';
+import { formatMetric, formatTime, runDuration } from '../format';
+import { groupByExperiment, keyMetrics } from '../listing';
+import type { RunListModel } from '../model';
 import type { IRunSummary } from '../tokens';
 
 export interface IRunListProps {

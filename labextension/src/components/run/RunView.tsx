@@ -1,0 +1,97 @@
+/**
+ * The main-area view of one run: what it did, on what, and what came out. It loads the run
+ * (useRun) and lays out the parts, each in its own module with the state it edits.
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import type { NbtrackClient } from '../../api';
+import type { ICellRecord, IRunDetail } from '../../tokens';
+import { Cells } from './Cells';
+import { Header } from './Header';
+import { Metrics } from './Metrics';
+import { Notes } from './Notes';
+import {
+  Artifacts,
+  Environment,
+  NotebookRevision,
+  Replays
+} from './Provenance';
+import { ReplayExportButtons, ReplayProgress, useReplay } from './ReplayPanel';
+import { KeyValues, Section } from './Section';
+import { Tags } from './Tags';
+import { useRun } from './useRun';
+
+export interface IRunViewProps {
+  client: NbtrackClient;
+  runId: string;
+  trans: TranslationBundle;
+  chartPoints: number;
+  /** Scrolls the open notebook to a cell; false when the cell is not there any more. */
+  onCell: (cell: ICellRecord, run: IRunDetail) => boolean;
+  onDownload: (blob: Blob, filename: string) => void;
+  artifactUrl: (runId: string, path: string) => string;
+  /** Called after an edit, so the sidebar shows it. */
+  onChanged: () => void;
+}
+
+export function RunView(props: IRunViewProps): JSX.Element {
+  const { client, trans } = props;
+  const state = useRun(client, props.runId, props.onChanged);
+  const replay = useReplay(client, state);
+  const { run } = state;
+
+  if (state.error) {
+    return (
+      <div className="nbtrack-runview">
+        <div className="nbtrack-error" role="alert">
+          {state.error}
+        </div>
+      </div>
+    );
+  }
+  if (!run) {
+    return (
+      <div className="nbtrack-runview nbtrack-loading">
+        {trans.__('Loading…')}
+      </div>
+    );
+  }
+  const parts = { client, run, state, trans };
+  return (
+    <div className="nbtrack-runview" data-run-id={run.id}>
+      <Header {...parts}>
+        <ReplayExportButtons
+          {...parts}
+          replay={replay}
+          onDownload={props.onDownload}
+        />
+      </Header>
+      {state.message && (
+        <div className="nbtrack-message" role="status">
+          {state.message}
+        </div>
+      )}
+      <ReplayProgress replay={replay} trans={trans} />
+
+      <div className="nbtrack-columns">
+        <Section title={trans.__('Parameters')}>
+          <KeyValues items={run.params} empty={trans.__('No parameters')} />
+        </Section>
+        <Tags {...parts} />
+      </div>
+      <Metrics
+        client={client}
+        run={run}
+        chartPoints={props.chartPoints}
+        trans={trans}
+      />
+      <Notes {...parts} />
+      <Artifacts run={run} trans={trans} artifactUrl={props.artifactUrl} />
+      <NotebookRevision run={run} trans={trans} />
+      <Cells run={run} trans={trans} onCell={props.onCell} />
+      <Environment run={run} trans={trans} />
+      <Replays run={run} trans={trans} />
+    </div>
+  );
+}

@@ -1,0 +1,117 @@
+/** The main-area tabs: one run (RunView) and runs side by side (CompareView). */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import type { INotebookTracker } from '@jupyterlab/notebook';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import type { NbtrackClient } from './api';
+import { canCompare } from './compare';
+import { CompareView } from './components/CompareView';
+import { RunView } from './components/run/RunView';
+import { nbtrackIcon } from './icon';
+import type { RunListModel } from './model';
+import { scrollToCell } from './notebooks';
+import { apiUrl } from './request';
+import { DEFAULT_SETTINGS } from './settings';
+
+export interface IMainAreaViewsOptions {
+  app: JupyterFrontEnd;
+  client: NbtrackClient;
+  /** The sidebar's model: refreshed after an edit, and naming the compared runs. */
+  model: RunListModel;
+  tracker: INotebookTracker | null;
+  trans: TranslationBundle;
+}
+
+/** Opens run and compare views as closable main-area tabs, a run at most once. */
+export class MainAreaViews {
+  constructor(private readonly options: IMainAreaViewsOptions) {}
+
+  /** Points asked per metric chart in run views opened from now on. */
+  chartPoints = DEFAULT_SETTINGS.chartPoints;
+
+  /** Shows the run's tab, opening it unless it is open already. */
+  openRun(id: string, name: string): void {
+    const { app, client, model, tracker, trans } = this.options;
+    const widgetId = `nbtrack-run-${id}`;
+    const existing = Array.from(app.shell.widgets('main')).find(
+      w => w.id === widgetId
+    );
+    if (existing) {
+      app.shell.activateById(widgetId);
+      return;
+    }
+    this.show(
+      <RunView
+        client={client}
+        runId={id}
+        trans={trans}
+        chartPoints={this.chartPoints}
+        onCell={(cell, run) => scrollToCell(app, tracker, cell, run)}
+        onDownload={download}
+        artifactUrl={(runId, path) => apiUrl(client.artifactPath(runId, path))}
+        onChanged={() => void model.refresh()}
+      />,
+      widgetId,
+      trans.__('Run %1', name),
+      trans.__('nbtrack run %1', id)
+    );
+  }
+
+  /** Opens a new tab comparing `ids` (two or more distinct runs; else does nothing). */
+  openCompare(ids: string[]): void {
+    const { client, model, trans } = this.options;
+    const unique = Array.from(new Set(ids));
+    if (!canCompare(unique)) {
+      return;
+    }
+    const names = unique.map(
+      id => model.runs.find(r => r.id === id)?.name ?? id.slice(0, 8)
+    );
+    this.show(
+      <CompareView
+        client={client}
+        runIds={unique}
+        trans={trans}
+        onOpenRun={(id, name) => this.openRun(id, name)}
+      />,
+      `nbtrack-compare-${++this._compareCount}`,
+      trans._n('Compare %1 run', 'Compare %1 runs', unique.length),
+      trans.__('nbtrack: compare %1', names.join(', '))
+    );
+  }
+
+  private show(
+    element: React.ReactElement,
+    id: string,
+    label: string,
+    caption: string
+  ): void {
+    const { app } = this.options;
+    const content = ReactWidget.create(element);
+    content.addClass('nbtrack-runview-widget');
+    const widget = new MainAreaWidget({ content });
+    widget.id = id;
+    widget.title.label = label;
+    widget.title.caption = caption;
+    widget.title.icon = nbtrackIcon;
+    widget.title.closable = true;
+    app.shell.add(widget, 'main');
+    app.shell.activateById(widget.id);
+  }
+
+  private _compareCount = 0;
+}
+
+/** Saves `blob` as `filename` through the browser's download. */
+function download(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
