@@ -254,11 +254,13 @@ export class NbtrackClient {
 
 /**
  * What a 404 without nbtrack's JSON error body means: Jupyter answered for a route it does not
- * know, so the server extension that serves `/nbtrack/api/` is not loaded.
+ * know, so the server extension that serves `/nbtrack/api/` is not loaded (not installed, or
+ * installed but disabled).
  */
 export const SERVER_EXTENSION_MISSING =
   "nbtrack's server extension is not enabled in this Jupyter server. " +
-  'Run pip install "nbtrack[lab]" in the environment that runs JupyterLab, then restart it.';
+  'Run pip install "nbtrack[lab]" in the environment that runs JupyterLab ' +
+  '(or, if it is installed, jupyter server extension enable nbtrack.server), then restart it.';
 
 /**
  * The `message` of nbtrack's JSON error body; for a 404 without one, that the server extension

@@ -21,6 +21,8 @@ export interface IRunSummary {
   metrics: Record<string, MetricValue>;
   tags: Record<string, string>;
   deleted_at: number | null;
+  /** The run this one is nested in; null for a top-level run. */
+  parent_run_id: string | null;
   replay_of: string | null;
   reproduced: boolean | null;
   notebook_path: string | null;
@@ -57,24 +59,56 @@ export interface IMetricSummary {
   count: number;
 }
 
+/** A file the run's cells read, or one it declared as an input. */
+export interface IRunInput {
+  path: string;
+  mode: 'input' | 'read';
+  /** Content hash; null when the file could not be hashed. */
+  hash: string | null;
+  size: number | null;
+}
+
+export interface IArtifact {
+  path: string;
+  size: number;
+  /** Hash of the stored blob. */
+  hash: string;
+  created: number;
+}
+
+/** The environment of a run whose manifest was recorded but cannot be read (or is not an object). */
+export interface IEnvironmentRef {
+  hash: string;
+  /** The manifest when it is JSON but not an object. */
+  value?: unknown;
+}
+
+export interface IReplaySummary {
+  id: string;
+  name: string;
+  status: RunStatus;
+  reproduced: boolean | null;
+  start_time: number;
+}
+
+/** `GET /runs/ID`: nbtrack.query.runs.read_run. */
 export interface IRunDetail extends IRunSummary {
   cells: ICellRecord[];
   metric_summary: Record<string, IMetricSummary>;
-  artifacts: { path: string; size: number; created: number }[];
+  artifacts: IArtifact[];
+  /** Files the cells read and inputs the run declared. */
+  inputs: IRunInput[];
   notebook: {
     path: string | null;
     hash: string | null;
     git_commit: string | null;
     git_diff_hash: string | null;
   };
-  environment: Record<string, unknown> | null;
+  /** The run's environment manifest (else its session's); null when none was recorded. */
+  environment: Record<string, unknown> | IEnvironmentRef | null;
   session: Record<string, unknown> | null;
-  replays: {
-    id: string;
-    status: RunStatus;
-    reproduced: boolean | null;
-    start_time: number;
-  }[];
+  /** The runs that replayed this one, newest first. */
+  replays: IReplaySummary[];
 }
 
 export interface IMetricPoint {

@@ -120,6 +120,11 @@ describe('NbtrackClient against a real HTTP server', () => {
       });
     }
     assert.match(SERVER_EXTENSION_MISSING, /pip install "nbtrack\[lab\]"/);
+    // and, for nbtrack installed with its server extension disabled, how to enable it
+    assert.match(
+      SERVER_EXTENSION_MISSING,
+      /jupyter server extension enable nbtrack\.server/
+    );
   });
 
   it('sends edits as JSON with the right verbs', async () => {

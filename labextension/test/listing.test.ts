@@ -29,6 +29,7 @@ function run(
     metrics: {},
     tags: {},
     deleted_at: null,
+    parent_run_id: null,
     replay_of: null,
     reproduced: null,
     notebook_path: null,

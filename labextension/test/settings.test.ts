@@ -24,6 +24,14 @@ describe('settings', () => {
     assert.deepEqual(defaults, { ...DEFAULT_SETTINGS });
   });
 
+  it('asks for as many chart points as the notebook chart widget draws', () => {
+    assert.equal(DEFAULT_SETTINGS.chartPoints, 1500);
+    assert.match(
+      schema().properties.chartPoints.description ?? '',
+      /MinMax-LTTB/
+    );
+  });
+
   it('fills the settings the user left unset with the defaults', () => {
     // Given settings that set only the page size
     const settings = readSettings({ pageSize: 50 });
