@@ -7,7 +7,7 @@ writer says it logged, and reports the time nbtrack adds to each kernel cell und
 (its hook's wall time, and the round trip of plain cells against a kernel without nbtrack
 running the same cells at the same time).
 Figures go to the "Reliability under load" section of bench/RESULTS.md.
-``tests/test_load.py`` runs the same for a few seconds.
+``tests/store/test_load.py`` runs the same for a few seconds.
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def test_widget_js_reads_the_numbers_the_kernel_sends(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("no node to run the widgets' JS")
-    dom = Path(__file__).resolve().parent.parent / "widgets-js" / "src" / "dom.js"
+    dom = Path(__file__).resolve().parents[2] / "widgets-js" / "src" / "dom.js"
     script = (
         f"import {{ toNumber, formatNumber }} from {json.dumps(dom.as_uri())};\n"
         "const values = ['NaN', 'Infinity', '-Infinity', 0.5, 'lr'];\n"

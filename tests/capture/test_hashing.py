@@ -34,7 +34,7 @@ def run_in_fresh_python(code: str, seed: str) -> dict[str, str]:
         text=True,
         env=env,
         check=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

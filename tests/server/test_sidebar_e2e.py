@@ -340,7 +340,7 @@ def test_typescript_unit_tests_pass() -> None:
     under node's test runner: ``npm test`` runs both."""
     import shutil
 
-    ext = Path(__file__).resolve().parent.parent / "labextension"
+    ext = Path(__file__).resolve().parents[2] / "labextension"
     if shutil.which("npm") is None or not (ext / "node_modules").is_dir():
         pytest.skip("labextension dependencies are not installed (npm ci in labextension/)")
     result = subprocess.run(["npm", "test"], cwd=ext, capture_output=True, text=True, timeout=300)

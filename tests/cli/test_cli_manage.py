@@ -12,7 +12,7 @@ import pytest
 
 from nbtrack.store import Store
 from tests.conftest import run_cli
-from tests.test_manage import age_blobs, make_run
+from tests.lifecycle.test_manage import age_blobs, make_run
 
 pytestmark = pytest.mark.slow  # a subprocess per command, as tests/test_cli.py
 

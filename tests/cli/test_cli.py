@@ -17,9 +17,9 @@ import nbtrack
 from nbtrack.cli.main import main
 from nbtrack.store import Store
 from tests.conftest import run_cli
-from tests.test_manage import make_run
+from tests.lifecycle.test_manage import make_run
 
-EXAMPLES = Path(__file__).parent.parent / "example_notebooks"
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_notebooks"
 
 
 def write_nb(path: Path, *sources: str, tags: dict[int, list[str]] | None = None) -> Path:

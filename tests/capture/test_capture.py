@@ -271,7 +271,7 @@ def test_notebook_path_of_a_plain_script_is_the_script(tmp_path):
         "from nbtrack.capture.revision import notebook_path\nprint(notebook_path())\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
-    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
     )

@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 
 def test_concurrent_writers_lose_and_duplicate_nothing(tmp_path):

@@ -21,7 +21,7 @@ from conftest import run_cli
 from nbtrack.query.runs import run_detail
 from nbtrack.store import Store, open_store
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_reliability import lock_store, release  # noqa: E402 (the locker the benchmark uses)
 
 pytestmark = pytest.mark.slow
