@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FRONT_ENDS = {
     # npm package folder: (what it is built from, what the build writes)
     "labextension": (
-        ["labextension/src", "labextension/style", "labextension/schema", "labextension/package.json"],
+        [
+            "labextension/src",
+            "labextension/style",
+            "labextension/schema",
+            "labextension/package.json",
+        ],
         ["nbtrack/labextension/package.json", "nbtrack/labextension/static/style.js"],
     ),
     "widgets-js": (
@@ -46,8 +51,14 @@ def build(target_name: str, version: str) -> None:
 
     for folder in FRONT_ENDS:
         if stale(folder):
-            npm_builder(target_name, version, path=str(ROOT / folder), build_cmd="build:prod",
-                        npm=["npm"], force=True)
+            npm_builder(
+                target_name,
+                version,
+                path=str(ROOT / folder),
+                build_cmd="build:prod",
+                npm=["npm"],
+                force=True,
+            )
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--stale"]:

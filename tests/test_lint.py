@@ -19,14 +19,14 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing_in_the_code_tests_and_benchmarks() -> None:
-    done = _run("ruff", "check", "nbtrack", "tests", "bench")
+    done = _run("ruff", "check", "nbtrack", "tests", "bench", "scripts")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_code_tests_and_benchmarks_are_formatted_by_ruff() -> None:
-    done = _run("ruff", "format", "--check", "nbtrack", "tests", "bench")
+    done = _run("ruff", "format", "--check", "nbtrack", "tests", "bench", "scripts")
     assert done.returncode == 0, (
-        "run: ruff format nbtrack tests bench\n" + done.stdout + done.stderr
+        "run: ruff format nbtrack tests bench scripts\n" + done.stdout + done.stderr
     )
 
 
