@@ -119,6 +119,28 @@ def kernel(start_kernel: Any) -> Kernel:
     return k
 
 
+def add_ended_process_session(store: Any, session_id: str) -> None:
+    """A script session on this host whose process has ended: its running runs are dead."""
+    import socket
+    import subprocess
+
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    created = psutil.Process(proc.pid).create_time()
+    proc.wait()
+    store.add_session(
+        {
+            "id": session_id,
+            "kind": "script",
+            "started": 1.0,
+            "host": socket.gethostname(),
+            "pid": proc.pid,
+            "pid_started": created,
+        }
+    )
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
     """Run the ``nbtrack`` command as a user would."""
     import subprocess

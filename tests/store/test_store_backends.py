@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import add_ended_process_session, run_cli
 from pg import PASSWORD
 from search_fixtures import fill, names, run_id
 from sqlalchemy import func, select, update
@@ -342,19 +342,7 @@ def test_a_version_1_postgresql_store_gets_summaries_and_their_triggers(pg_url: 
 def test_runs_of_dead_processes_on_this_host_are_marked_killed(store: Store) -> None:
     import psutil
 
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    created = psutil.Process(proc.pid).create_time()
-    proc.wait()
-    store.add_session(
-        {
-            "id": "d" * 32,
-            "kind": "script",
-            "started": 1.0,
-            "host": socket.gethostname(),
-            "pid": proc.pid,
-            "pid_started": created,
-        }
-    )
+    add_ended_process_session(store, "d" * 32)
     store.add_session(
         {
             "id": "e" * 32,

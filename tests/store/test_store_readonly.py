@@ -8,14 +8,13 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
+from conftest import add_ended_process_session
 
 from nbtrack.store import CellRecord, Store
 
@@ -23,19 +22,7 @@ from nbtrack.store import CellRecord, Store
 def _store_with_a_dead_run(root: Path) -> tuple[str, str]:
     """A store holding a finished run and a 'running' run whose process has ended."""
     store = Store(str(root))
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    created = psutil.Process(proc.pid).create_time()
-    proc.wait()
-    store.add_session(
-        {
-            "id": "d" * 32,
-            "kind": "script",
-            "started": 1.0,
-            "host": socket.gethostname(),
-            "pid": proc.pid,
-            "pid_started": created,
-        }
-    )
+    add_ended_process_session(store, "d" * 32)
     store.record_cell(
         CellRecord("d" * 32, 1, "x = 1", 2.0, 3.0, "ok", created=("x",), state_diff={"x": "h1"})
     )
