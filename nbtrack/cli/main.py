@@ -209,6 +209,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.slice,
         verify=not args.no_verify,
         on_slice=on_slice,
+        tracking="none" if args.no_tracking else "all" if args.track_all else "run",
+        as_recorded=args.as_recorded,
     )
     print(path)
     return 0
@@ -402,6 +404,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-verify",
         action="store_true",
         help="with --slice: skip replaying the slice to check it",
+    )
+    p.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="script: keep the bodies of %%%%track cells but start no runs (the script records nothing)",
+    )
+    p.add_argument(
+        "--track-all",
+        action="store_true",
+        help="script: %%%%track cells of other runs start runs too (default: only this run's)",
+    )
+    p.add_argument(
+        "--as-recorded",
+        action="store_true",
+        help="notebook: the notebook file as it was when the run was recorded, its cells marked",
     )
 
     p = sub.add_parser(

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.errors import ValidationError
 from nbtrack.outfiles import check_output, write_atomic
 from nbtrack.query.runs import load_run
-from nbtrack.reproduce.notebook import notebook_bytes, recorded_kernelspec, render_notebook
+from nbtrack.reproduce.notebook import (
+    notebook_bytes,
+    recorded_kernelspec,
+    recorded_notebook,
+    render_notebook,
+)
 from nbtrack.reproduce.script import render_script
 
 __all__ = ["export_run"]
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from nbtrack.store import Store
 
 FORMATS = ("script", "notebook", "bundle")
+TRACKING = ("run", "all", "none")
 SUFFIXES = {"script": ".py", "notebook": ".ipynb", "bundle": ".zip"}
 
 
@@ -41,6 +47,8 @@ def export_run(
     *,
     verify: bool = True,
     on_slice: Callable[[RunSlice], None] | None = None,
+    tracking: str = "run",
+    as_recorded: bool = False,
 ) -> Path:
     """Write run ``run_id`` as ``fmt`` (script, notebook or bundle) to ``output`` (default:
     ``<run name>-<id>.py|.ipynb|.zip`` here); returns the path written.
@@ -49,9 +57,25 @@ def export_run(
     unless ``verify`` is False the slice is replayed in a fresh kernel first, and a slice that
     does not rebuild the variable's recorded hash raises :class:`ValidationError`. ``on_slice``
     receives the slice (cells kept, verification) before anything is written.
+
+    ``tracking`` (script): ``"run"`` turns this run's ``%%track`` cells into
+    ``with nbtrack.start_run(...)`` blocks and other runs' into plain code, ``"all"`` makes every
+    ``%%track`` cell start a run, ``"none"`` keeps only the bodies (the script records nothing).
+    ``as_recorded`` (notebook): the notebook file as it was when the run was recorded, with the
+    run's cells marked (:func:`nbtrack.reproduce.notebook.recorded_notebook`).
     """
     if fmt not in FORMATS:
         raise ValidationError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if tracking not in TRACKING:
+        raise ValidationError(f"tracking must be one of {', '.join(TRACKING)}, got {tracking!r}")
+    if as_recorded and (fmt != "notebook" or slice_var is not None):
+        raise ValidationError(
+            "--as-recorded goes with --format notebook and no --slice (it is the whole notebook file)"
+        )
+    if tracking != "run" and fmt != "script":
+        raise ValidationError(
+            "--no-tracking and --track-all go with --format script (a notebook keeps %%track)"
+        )
     if slice_var is not None and fmt == "bundle":
         raise ValidationError(
             "--slice works with --format script or notebook, not bundle (a bundle is the whole run)"
@@ -59,6 +83,9 @@ def export_run(
     run = load_run(store, run_id)
     path = Path(output) if output else Path(f"{_file_stem(run)}{SUFFIXES[fmt]}")
     check_output(path, f"{_file_stem(run)}{SUFFIXES[fmt]}")  # before a slice's replay, not after
+    if as_recorded:
+        write_atomic(path, notebook_bytes(recorded_notebook(store, run["id"])))
+        return path
     cells = store.run_cells(run)
     if not cells:
         raise ValidationError(

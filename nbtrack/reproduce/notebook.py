@@ -9,7 +9,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.query.runs import iso
+from nbtrack.errors import ValidationError
+from nbtrack.query.runs import iso, load_run
 from nbtrack.reproduce.notebook_format import import_nbformat
 from nbtrack.reproduce.script import nbtrack_use
 
@@ -126,3 +127,134 @@ def recorded_kernelspec(store: Store, run: dict[str, Any]) -> dict[str, Any] | N
     except Exception:
         return None
     return spec if isinstance(spec, dict) and isinstance(spec.get("name"), str) else None
+
+
+# -- the notebook as it was when the run was recorded ------------------------------------------
+def recorded_notebook(store: Store, run_id: str) -> Any:
+    """The notebook file as it was at the revision run ``run_id`` recorded, as an nbformat v4
+    ``NotebookNode`` (nothing is written), with the run's executed cells marked.
+
+    The file comes from the store: the notebook saved when the run ended (``notebook_hash``),
+    else the notebook file in the run's code snapshot; when neither holds a notebook (a script's
+    run, a notebook never saved) it is rebuilt from the recorded cells in executed order.
+    Each cell the run executed (matched by cell id, else by source) gets ``metadata.nbtrack =
+    {"in_run": true, "execution_count": n, "executed_at": ISO time, "status": "ok"|"error"}``
+    (the last execution when it ran more than once); the notebook gets ``metadata.nbtrack =
+    {"as_recorded": true, "run_id", "run_name", "recorded_at", "revision": {path, hash,
+    git_commit, git_diff_hash, snapshot_hash}, "source": "snapshot"|"cells", "unmatched": [..]}``
+    where ``unmatched`` lists the execution counts of run cells not found in the saved file
+    (run but not saved before the run ended).
+    """
+    run = load_run(store, run_id)
+    cells = store.run_cells(run)
+    ran = [c for c in cells if c["in_run"]]
+    nb = _saved_notebook(store, run)
+    source = "snapshot"
+    if nb is None:
+        if not cells:
+            raise ValidationError(
+                f"run {run['id'][:8]} has no saved notebook and no recorded cells: "
+                "there is no notebook to show as it was"
+            )
+        nb, source = _cells_notebook(cells, recorded_kernelspec(store, run)), "cells"
+    unmatched = _mark_cells(nb, ran, exact=source == "cells")
+    nb.metadata["nbtrack"] = {
+        "as_recorded": True,
+        "run_id": run["id"],
+        "run_name": run["name"],
+        "recorded_at": iso(run.get("end_time") or run["start_time"]),
+        "revision": {
+            "path": run.get("notebook_path"),
+            "hash": run.get("notebook_hash"),
+            "git_commit": run.get("git_commit"),
+            "git_diff_hash": run.get("git_diff_hash"),
+            "snapshot_hash": run.get("snapshot_hash"),
+        },
+        "source": source,
+        "unmatched": unmatched,
+    }
+    if source == "cells":
+        nb.metadata["nbtrack"]["note"] = (
+            "the notebook file was not in the store; rebuilt from the recorded cells in executed order"
+        )
+    validate_notebook(nb)
+    return nb
+
+
+def _saved_notebook(store: Store, run: dict[str, Any]) -> Any | None:
+    """The notebook file the run recorded, parsed; None when the store has none."""
+    blobs = []
+    if run.get("notebook_hash"):
+        blobs.append(run["notebook_hash"])
+    path = run.get("notebook_path")
+    if run.get("snapshot_hash") and path:
+        from nbtrack.capture.snapshot import snapshot_files
+
+        try:
+            files = snapshot_files(store, run["snapshot_hash"])
+        except Exception:
+            files = {}
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        blobs += [h for key, h in files.items() if key in (path, name)]
+    nbformat = import_nbformat()
+    for h in blobs:
+        try:
+            nb = nbformat.reads(store.get_blob(h).decode("utf-8"), as_version=4)
+        except Exception:  # not a notebook (a script's run), or the blob is gone
+            continue
+        if nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list):
+            return nb
+    return None
+
+
+def _cells_notebook(cells: Sequence[dict[str, Any]], kernelspec: dict[str, Any] | None) -> Any:
+    """Every recorded cell of the session up to the run's end, in executed order, with its count."""
+    nbformat = import_nbformat()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = dict(kernelspec or DEFAULT_KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    used: set[str] = set()
+    for cell in cells:
+        node = _code_cell(nbformat, cell["source"], _unique_id(cell, used), {})
+        node.execution_count = cell["execution_count"]
+        nb.cells.append(node)
+    return nb
+
+
+def _mark_cells(nb: Any, ran: Sequence[dict[str, Any]], *, exact: bool) -> list[int | None]:
+    """Mark the notebook cells the run executed; returns the counts of those not found.
+
+    ``exact``: the notebook was rebuilt from ``ran``'s session, so cell ``index`` is position."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    by_id = {str(c["id"]): c for c in code if c.get("id")}
+    marked: set[int] = set()
+    unmatched: list[int | None] = []
+    for cell in ran:
+        if exact:
+            target = nb.cells[cell["index"]]
+        else:
+            target = by_id.get(str(cell.get("cell_id") or ""))
+            if target is None:
+                same = [c for c in code if _same_source(c.source, cell["source"])]
+                fresh = [c for c in same if id(c) not in marked]
+                target = (fresh or same or [None])[0]
+        if target is None:
+            unmatched.append(cell["execution_count"])
+            continue
+        marked.add(id(target))
+        mark = {
+            "in_run": True,
+            "execution_count": cell["execution_count"],
+            "executed_at": iso(cell["start_time"]),
+            "status": cell["status"],
+        }
+        if not _same_source(target.source, cell["source"]):
+            mark["edited"] = True  # the saved cell differs from what ran
+        target.metadata["nbtrack"] = mark
+    return unmatched
+
+
+def _same_source(a: str, b: str) -> bool:
+    return [ln.rstrip() for ln in a.strip().splitlines()] == [
+        ln.rstrip() for ln in b.strip().splitlines()
+    ]
