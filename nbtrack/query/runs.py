@@ -30,6 +30,7 @@ __all__ = [
     "run_detail",
     "run_directory",
     "run_environment",
+    "run_failure",
     "run_record",
     "run_summaries",
     "run_summary",
@@ -141,9 +142,11 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
     """Everything about one run (a full id): :func:`run_summary` and ``metric_summary``
     (``{key: {latest, min, max, step, count}}``), ``cells`` (the executed-cell sequence with code
     and state), ``notebook`` (path, hash, git commit and diff), ``environment`` (the run's manifest,
-    else its session's), ``session``, ``artifacts``, ``inputs`` (files read) and ``replays``."""
+    else its session's), ``session``, ``artifacts``, ``inputs`` (files read), ``replays`` and
+    ``failure`` (:func:`run_failure`)."""
     row = load_run(store, run_id)
     out = run_summary(row)
+    out["failure"] = run_failure(row)
     out["metric_summary"] = {
         k: {f: json_number(v) for f, v in m.items()}
         for k, m in store.metric_summary(run_id).items()
@@ -197,7 +200,27 @@ def run_detail(store: Store, run_id: str) -> dict[str, Any]:
         {"path": a["path"], "size": a["size"], "hash": a["hash"]} for a in run["artifacts"]
     ]
     record["inputs"] = run["inputs"]
+    record["failure"] = run["failure"]
     return record
+
+
+FAILURE_FIELDS = ("type", "message", "line", "lineno", "execution_count")
+
+
+def run_failure(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The exception a failed run ended with: ``{type, message, line, lineno, execution_count}``
+    (``line`` the failing line's text, ``lineno`` its number in the cell as the user sees it,
+    either ``None`` when unknown); ``None`` when the run did not fail or failed unrecorded."""
+    raw = row.get("failure")
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return {k: value.get(k) for k in FAILURE_FIELDS}
 
 
 def run_environment(store: Store, run: dict[str, Any]) -> dict[str, Any] | None:

@@ -52,5 +52,13 @@ def search_layout(conn: Connection) -> None:
     fill_summaries(conn)
 
 
+def run_failure(conn: Connection) -> None:
+    """2 -> 3: runs get ``failure``, the exception a failed run ended with (JSON)."""
+    from sqlalchemy import inspect
+
+    if "failure" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN failure TEXT")
+
+
 # Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
-MIGRATIONS: list[Callable[[Connection], None]] = [search_layout]
+MIGRATIONS: list[Callable[[Connection], None]] = [search_layout, run_failure]

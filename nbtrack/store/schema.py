@@ -26,7 +26,8 @@ from sqlalchemy import (
     event,
 )
 
-SCHEMA_VERSION = 2  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
+SCHEMA_VERSION = 3  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
+# 3: runs.failure
 
 metadata = MetaData()
 
@@ -87,6 +88,9 @@ runs = Table(
     # JSON {"p": params, "m": latest metrics, "t": tags} of an ended run, for whole-table reads;
     # NULL: read them from their tables (triggers clear it whenever one of those rows changes)
     Column("summary", Text),
+    # JSON {type, message, line, lineno, execution_count, seq} of the exception a failed run
+    # ended with; NULL when it did not fail (or failed before version 3)
+    Column("failure", Text),
     Index(
         "ix_runs_experiment_start", "experiment_id", "start_time", "deleted_at", "id"
     ),  # covering: counts
@@ -209,6 +213,23 @@ artifacts = Table(
     Column("blob_hash", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("created", Float, nullable=False),
+)
+
+# Datasets a run declared with log_input, one row per (name, digest): MLflow's dataset inputs.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("context", String(256)),  # training | validation | ...; NULL: none given
+    Column("kind", String(16), nullable=False),  # dataframe | array | file | other
+    Column("source", Text),  # a file's path, an imported dataset's source
+    Column("schema", Text),  # JSON: [{name, type}] of a table, {dtype, shape} of an array
+    Column("rows", BigInteger),
+    Column("created", Float, nullable=False),
+    Index("ix_datasets_name", "name", "run_id"),
+    Index("ix_datasets_digest", "digest", "run_id"),
 )
 
 
