@@ -10,17 +10,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from nbtrack.errors import ValidationError
+from nbtrack.redaction import REDACTED as REDACTED  # re-exported: callers import it from here
+from nbtrack.redaction import redact_track_line as redact_track_line
+from nbtrack.redaction import redact_tree, redact_value, secret_key
 
 MAX_NAME = 250
 MAX_PARAM_VALUE = 8000
 MAX_TAG_VALUE = 8000
-REDACTED = "[redacted]"
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
-_SECRET_KEY = re.compile(
-    r"(?i)(token|secret|passw|pwd|api[_-]?key|private[_-]?key|credential|auth)"
-)
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
 
 
 def check_name(kind: str, name: object) -> str:
@@ -59,46 +57,20 @@ def check_label(kind: str, value: object, max_len: int = 256) -> str:
 
 
 def looks_secret(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
+    return secret_key(key)
 
 
 def redact(key: str, value: str) -> str:
-    """Values under secret-looking keys, and passwords inside URLs, are never stored."""
-    if looks_secret(key):
-        return REDACTED
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", value)
-
-
-_TOKEN = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
-_SECRET_ASSIGNMENT = re.compile(
-    r"[^\s=]*?" + _SECRET_KEY.pattern.removeprefix("(?i)") + r"[^\s=]*=", re.I
-)
-
-
-def redact_track_line(source: str) -> str:
-    """A ``%%track`` cell's source with the values of secret-looking ``--param``/``--tag``
-    keys and URL passwords on its first line replaced, as they are in the params and tags
-    (the stored source must not show what the params hide). Other sources are unchanged:
-    literal secrets typed into code are recorded as typed."""
-    if not source.startswith("%%track"):
-        return source
-    first, nl, rest = source.partition("\n")
-
-    def token(m: re.Match[str]) -> str:
-        text = m.group(0)
-        found = _SECRET_ASSIGNMENT.search(text)
-        if found is None:
-            return text
-        quote = text[-1] if text[-1] in "'\"" and text.count(text[-1]) % 2 == 0 else ""
-        return text[: found.end()] + REDACTED + quote
-
-    first = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", _TOKEN.sub(token, first))
-    return first + nl + rest
+    """Values under secret-looking keys, and secrets inside URLs and ``key=value`` text, are
+    never stored (:mod:`nbtrack.redaction`)."""
+    return redact_value(key, value)
 
 
 def _text(kind: str, key: str, value: object, limit: int) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "backslashreplace")
+    elif isinstance(value, (Mapping, list, tuple)):  # a dict holding a password, say
+        value = redact_tree(value)
     text = value if isinstance(value, str) else str(value)
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
     if len(text) > limit:

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nbtrack"
 
 # Lower layers never import higher ones, and layers of one rank do not import each other, but
 # for the small shared modules at the bottom and the views at the top.
-BASE = ("errors", "validation", "timespec", "outfiles", "version", "_version")
+BASE = ("errors", "redaction", "validation", "timespec", "outfiles", "version", "_version")
 VIEWS = ("cli", "server", "widgets", "magics")
 RANKS = {
     **dict.fromkeys(BASE, 0),

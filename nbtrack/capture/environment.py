@@ -16,28 +16,34 @@ import subprocess
 import sys
 from typing import Any
 
+from nbtrack.redaction import redact_tree
+
 NVIDIA_SMI_TIMEOUT = 5.0
 
 
 def capture_environment() -> dict[str, Any]:
-    """Describe this process's environment as a JSON-ready dict (about 40 ms)."""
-    return {
-        "python": {
-            "version": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "executable": sys.executable,
-        },
-        "platform": {
-            "system": platform.system(),
-            "release": platform.release(),
-            "machine": platform.machine(),
-            "platform": platform.platform(),
-        },
-        "cpu": {"count": os.cpu_count(), "model": _cpu_model()},
-        "memory_total": _memory_total(),
-        "packages": _packages(),
-        "gpus": _gpus(),
-    }
+    """Describe this process's environment as a JSON-ready dict (about 40 ms). Its strings go
+    through the redactor (a path holding a URL password never gets in); package names are
+    names, not secrets (``google-auth`` keeps its version)."""
+    described = redact_tree(
+        {
+            "python": {
+                "version": platform.python_version(),
+                "implementation": platform.python_implementation(),
+                "executable": sys.executable,
+            },
+            "platform": {
+                "system": platform.system(),
+                "release": platform.release(),
+                "machine": platform.machine(),
+                "platform": platform.platform(),
+            },
+            "cpu": {"count": os.cpu_count(), "model": _cpu_model()},
+            "memory_total": _memory_total(),
+            "gpus": _gpus(),
+        }
+    )
+    return {**described, "packages": _packages()}
 
 
 def environment_bytes(env: dict[str, Any]) -> bytes:
