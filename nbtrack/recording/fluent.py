@@ -205,5 +205,7 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _current("log_figure").log_figure(figure, artifact_file)
 
 
-def log_input(path: str | os.PathLike[str], name: str | None = None) -> str:
-    return _current("log_input").log_input(path, name)
+def log_input(data: Any, name: str | None = None, context: str | None = None) -> str:
+    """Declare a dataset the active run uses (a DataFrame, an array or a file path); returns
+    its digest. See :meth:`Run.log_input`."""
+    return _current("log_input").log_input(data, name, context)

@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from nbtrack import validation as v
@@ -80,6 +79,7 @@ class Run:
         self._artifacts: list[tuple[str, bytes]] = []
         self._pending_bytes = 0
         self._inputs: list[FileEvent] = []
+        self._datasets: list[dict[str, Any]] = []
         self._end_values: dict[str, Any] | None = None
         # Set by the stack of active runs (active.register), which the run leaves when it ends.
         self._on_end: Callable[[Run], None] | None = None
@@ -159,30 +159,45 @@ class Run:
         """A matplotlib figure (png/svg/pdf by extension) or an Altair chart (html/json/png/svg)."""
         self._put_artifact(*figure_artifact(figure, artifact_file))
 
-    def log_input(self, path: str | os.PathLike[str], name: str | None = None) -> str:
-        """Declare a data file this run reads; its content hash is recorded. Returns the hash."""
-        p = Path(path)
-        if not p.is_file():
-            raise ValidationError(f"input {str(p)!r} is not a readable file")
-        from nbtrack.store.blobs import content_hash
+    def log_input(self, data: Any, name: str | None = None, context: str | None = None) -> str:
+        """Declare a dataset this run uses: a pandas DataFrame or Series, a numpy array or a
+        file path. Its digest (the content hash the recorder keeps for a variable, or a file's
+        content hash), schema and rows are kept with ``name`` (default: the file's name, else
+        ``dataset-<digest[:8]>``) and ``context`` (``training``, ``validation``...), searchable
+        as ``datasets.name``, ``datasets.digest`` and ``datasets.context``. Returns the digest."""
+        from nbtrack.capture.datasets import describe
 
-        data = p.read_bytes()
-        h = content_hash(data)
-        self._inputs.append(
-            FileEvent(
-                self.session.id,
-                str(p.resolve()),
-                "input",
-                seq=self.session.current_seq,
-                run_id=self.id,
-                hash=h,
-                size=len(data),
-            )
+        if name is not None:
+            name = v.check_label("dataset name", name)
+        if context is not None:
+            context = v.check_label("dataset context", context)
+        ds = describe(data)
+        self._datasets.append(
+            {
+                "name": name or ds.default_name,
+                "digest": ds.digest,
+                "context": context,
+                "kind": ds.kind,
+                "source": ds.source,
+                "schema": ds.schema,
+                "rows": ds.rows,
+                "created": time.time(),
+            }
         )
+        if ds.kind == "file" and ds.source is not None:  # replay checks it for drift
+            self._inputs.append(
+                FileEvent(
+                    self.session.id,
+                    ds.source,
+                    "input",
+                    seq=self.session.current_seq,
+                    run_id=self.id,
+                    hash=ds.digest,
+                    size=ds.size,
+                )
+            )
         self.flush(hot_wait(self.store))
-        if name:
-            self.set_tag(f"input.{v.check_name('input', name)}", h)
-        return h
+        return ds.digest
 
     def _put_artifact(self, path: str, data: bytes) -> None:
         if self._create is not None and not self._failing:
@@ -247,6 +262,9 @@ class Run:
         if self._inputs:
             self.store.add_file_events(self._inputs, wait=wait)
             self._inputs = []
+        if self._datasets:
+            self.store.add_datasets(self.id, self._datasets, wait=wait)
+            self._datasets = []
         if self._points or self._params or self._tags:
             n = len(self._points)
             points = [self._points.popleft() for _ in range(n)]

@@ -1,7 +1,7 @@
 """The rows ``nbtrack gc`` purges, and the blobs the remaining rows refer to.
 
 Runs deleted at or before a cutoff go with their rows (runs, params, tags, metrics,
-latest_metrics, artifacts, file_events), with the runs of experiments deleted by then; then
+latest_metrics, artifacts, file_events, datasets), with the runs of experiments deleted by then; then
 the sessions no remaining run points at with their cells, cell state, file events and the
 sources no remaining cell uses, and the deleted experiments left empty.
 
@@ -37,7 +37,15 @@ BLOB_REFERENCES = (
     (s.sessions, "env_hash"),
     (s.file_events, "hash"),
 )
-_RUN_TABLES = (s.params, s.tags, s.metrics, s.latest_metrics, s.artifacts, s.file_events)
+_RUN_TABLES = (
+    s.params,
+    s.tags,
+    s.metrics,
+    s.latest_metrics,
+    s.artifacts,
+    s.file_events,
+    s.datasets,
+)
 
 
 @dataclass

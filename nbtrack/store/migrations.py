@@ -60,5 +60,9 @@ def run_failure(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN failure TEXT")
 
 
+def datasets_table(conn: Connection) -> None:
+    """3 -> 4: the ``datasets`` table, which ``create_all`` made before the migrations run."""
+
+
 # Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
-MIGRATIONS: list[Callable[[Connection], None]] = [search_layout, run_failure]
+MIGRATIONS: list[Callable[[Connection], None]] = [search_layout, run_failure, datasets_table]

@@ -26,8 +26,9 @@ from sqlalchemy import (
     event,
 )
 
-SCHEMA_VERSION = 3  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
+SCHEMA_VERSION = 4  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
 # 3: runs.failure
+# 4: datasets (log_input)
 
 metadata = MetaData()
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from nbtrack.errors import StoreError
-from nbtrack.store import liveness, reads, writes
+from nbtrack.store import datasets, liveness, reads, writes
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import BlobStore
 from nbtrack.store.dialect import upsert
@@ -252,9 +252,10 @@ class Store:
         tags: Mapping[str, str],
         points: Sequence[writes.Point],
         artifacts: Sequence[Mapping[str, Any]] = (),
+        inputs: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """A whole run in one transaction (imports); see :func:`nbtrack.store.writes.add_run`."""
-        writes.add_run(self, row, experiment, params, tags, points, artifacts)
+        writes.add_run(self, row, experiment, params, tags, points, artifacts, inputs)
 
     def log_batch(
         self,
@@ -290,6 +291,12 @@ class Store:
         self, run_id: str, path: str, data: bytes, *, wait: float | None = None
     ) -> str:
         return writes.add_artifact(self, run_id, path, data, wait=wait)
+
+    def add_datasets(
+        self, run_id: str, rows: Sequence[Mapping[str, Any]], *, wait: float | None = None
+    ) -> None:
+        """Datasets a run declared (``log_input``); see :mod:`nbtrack.store.datasets`."""
+        datasets.add_datasets(self, run_id, rows, wait=wait)
 
     def experiment_id(self, conn: Connection, name: str) -> int:
         """The id of experiment ``name`` in the caller's transaction, made if new."""
@@ -328,6 +335,9 @@ class Store:
 
     def file_events_of(self, run: dict[str, Any]) -> list[dict[str, Any]]:
         return reads.file_events_of(self, run)
+
+    def datasets_of(self, run_id: str) -> list[dict[str, Any]]:
+        return datasets.datasets_of(self, run_id)
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         return reads.session(self, session_id)

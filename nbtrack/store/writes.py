@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import content_hash
+from nbtrack.store.datasets import write_datasets
 from nbtrack.store.dialect import dialect_insert, insert_rows, insert_tuples, is_sqlite, upsert
 from nbtrack.store.experiments import experiment_id
 from nbtrack.store.records import CellRecord, FileEvent
@@ -108,9 +109,11 @@ def add_run(
     tags: Mapping[str, str],
     points: Sequence[Point],
     artifacts: Iterable[Mapping[str, Any]] = (),
+    inputs: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """A whole run at once, in one transaction (imports): its row, params, tags, metric
-    points and artifact rows (``path, blob_hash, size``; the blobs already written)."""
+    points, artifact rows (``path, blob_hash, size``; the blobs already written) and datasets
+    (:func:`nbtrack.store.datasets.write_datasets`)."""
     now = time.time()
 
     def fn(conn: Connection) -> None:
@@ -121,6 +124,7 @@ def add_run(
         insert_rows(
             conn, s.artifacts, [{"run_id": row["id"], "created": now, **a} for a in artifacts]
         )
+        write_datasets(conn, row["id"], inputs)
         if row.get("status", "running") != "running":
             write_summary(conn, row["id"])
 
