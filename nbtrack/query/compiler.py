@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import String, and_, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
-from nbtrack.query.nodes import BoolOp, Compare, Node, Not
-from nbtrack.query.sqlfuncs import as_number, like
+from nbtrack.query.nodes import BoolOp, Compare, Millis, Node, Not
+from nbtrack.query.sqlfuncs import as_number, like, millis
 from nbtrack.store import schema as s
 
+ARTIFACT_URI_PREFIX = "runs:/"
 _NEGATIVE = {
     "!=": "=",
     "NOT LIKE": "LIKE",
@@ -99,6 +100,9 @@ def value_test(node: Compare, table: Any) -> ColumnElement[bool]:
     if node.op == "IS NOT NULL":
         return true()
     col = key_column(node.ident, table)
+    if node.ident.kind == "metric" and node.op in ("!=", "NOT IN"):
+        # a NaN metric (stored as NULL) differs from every number, as in MLflow
+        return or_(test(col, node.op, node.values), col.is_(None))
     if node.ident.kind != "metric" and not isinstance(node.values[0], str):
         col = as_number(col)
     return test(col, node.op, node.values)
@@ -118,6 +122,8 @@ def attribute_column(name: str) -> ColumnElement[Any]:
     if name == "experiment":
         e = s.experiments
         return select(e.c.name).where(e.c.id == r.experiment_id).scalar_subquery()
+    if name == "artifact_uri":  # a run's artifacts live in the store: MLflow's runs:/ URI
+        return literal(ARTIFACT_URI_PREFIX, String) + r.id
     column = {"run_id": "id", "run_name": "name"}.get(name, name)
     return r[column]
 
@@ -133,10 +139,30 @@ def _attribute(node: Compare) -> ColumnElement[bool]:
     if op in ("IS NULL", "IS NOT NULL"):
         return col.is_(None) if op == "IS NULL" else col.is_not(None)
     if name in ("start_time", "end_time") and any(isinstance(v, tuple) for v in values):
-        return _day_test(col, op, values)
+        seconds = tuple(v.value / 1000.0 if isinstance(v, Millis) else v for v in values)
+        return _day_test(col, op, seconds)
+    if name in ("start_time", "end_time") and any(isinstance(v, Millis) for v in values):
+        return _millis_test(col, op, values)
     if name == "status" and op in ("LIKE", "NOT LIKE"):  # statuses are stored lower-case
         op = op.replace("LIKE", "ILIKE")
     return test(col, op, values)
+
+
+def _millis_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``col op values`` on the time in whole milliseconds (as MLflow keeps it), with a test in
+    seconds 2 ms wider around it, which the engine can answer from the start-time index."""
+    ms = [v.value if isinstance(v, Millis) else v * 1000.0 for v in values]
+    exact = test(millis(col), op, tuple(ms))
+    lo, hi = (min(ms) - 2) / 1000.0, (max(ms) + 2) / 1000.0
+    near = {
+        "=": col.between(lo, hi),
+        "IN": col.between(lo, hi),
+        ">": col > lo,
+        ">=": col > lo,
+        "<": col < hi,
+        "<=": col < hi,
+    }.get(op)
+    return exact if near is None else and_(near, exact)
 
 
 def _day_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.query.nodes import Compare
+from nbtrack.query.nodes import Compare, Millis
 
 if TYPE_CHECKING:
     from nbtrack.query.lexer import Token
@@ -58,6 +57,7 @@ ATTRIBUTES = {
     "replay_of": "text",
     "reproduced": "bool",
     "notes": "text",
+    "artifact_uri": "text",
 }
 ATTRIBUTE_ALIASES = {
     **{a: a for a in ATTRIBUTES},
@@ -65,6 +65,7 @@ ATTRIBUTE_ALIASES = {
     "name": "run_name",
     "runname": "run_name",
     "created": "start_time",
+    "run name": "run_name",  # MLflow's `Run name`, `run name`, `Run Name`
     "experiment_name": "experiment",
     "user_id": "user",
     "parent_id": "parent_run_id",
@@ -136,6 +137,13 @@ def check(p: _Parser, cmp: Compare, op_tok: Token) -> Compare:
             f"'{op_tok.text}' does not apply to {ident}",
             f"compare the status with = or IN: one of {', '.join(STATUSES)}",
         )
+    if typ == "text" and base in (">", ">=", "<", "<=") and cmp.values[0].kind == "STRING":
+        hint = (
+            f"compare it as a number without the quotes: {ident} {op_tok.text} {cmp.values[0].value}"
+            if ident.kind in ("param", "tag") and is_number(cmp.values[0].value)
+            else "compare text with =, !=, LIKE, ILIKE or IN"
+        )
+        raise p.error(op_tok, f"'{op_tok.text}' does not compare text such as {ident}", hint)
     values = tuple(_convert(p, ident, typ, tok) for tok in cmp.values)
     if len({isinstance(v, str) for v in values}) > 1:
         bad = next(
@@ -192,19 +200,11 @@ def _convert(p: _Parser, ident: Any, typ: str, tok: Token) -> Any:
             raise p.error(
                 tok, f"{ident} is text; quote the value", "write attributes.status = 'FINISHED'"
             )
-        value = tok.value.lower()
-        if value not in STATUSES:
-            found = difflib.get_close_matches(value, STATUSES, n=1)
-            reason = f"unknown status {tok.text}" + (
-                f"; did you mean '{found[0].upper()}'?" if found else ""
-            )
-            raise p.error(
-                tok, reason, f"statuses are {', '.join(s.upper() for s in STATUSES)} (any case)"
-            )
-        return value
+        # any text, as MLflow takes it ('SCHEDULED' matches no run); stored lower-case
+        return tok.value.lower()
     # time: UNIX milliseconds (as MLflow) or an ISO date / date-time (naive means UTC)
     if tok.kind == "NUMBER":
-        return tok.value / 1000.0
+        return Millis(tok.value)
     return _parse_time(p, ident, tok)
 
 

@@ -28,12 +28,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def millis(ts: float) -> int:
+    """UNIX seconds (as the store keeps times) in whole milliseconds, rounded half up: the one
+    conversion behind every time in milliseconds (MLflow's unit): ISO strings, filters, exports."""
+    return math.floor(ts * 1000 + 0.5)
+
+
 def iso(ts: float | None) -> str | None:
     """UNIX seconds as ISO 8601 in UTC with milliseconds (``2026-01-02T03:04:05.678Z``)."""
     if ts is None:
         return None
     return (
-        dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+        dt.datetime.fromtimestamp(millis(ts) / 1000, dt.timezone.utc)
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )

@@ -39,11 +39,20 @@ class Ident:
 
 
 @dataclass(frozen=True)
+class Millis:
+    """A time given as UNIX milliseconds (as MLflow takes it): compared with the run's time in
+    whole milliseconds (:func:`nbtrack.query.jsonsafe.millis`), not in seconds."""
+
+    value: int | float
+
+
+@dataclass(frozen=True)
 class Compare:
     """``ident op values``; op is a comparison, [NOT] LIKE/ILIKE, [NOT] IN, IS [NOT] NULL.
 
-    ``values`` are checked and converted: numbers, strings, booleans, times as UNIX seconds,
-    and a bare date as a ``(start, end)`` pair of seconds covering that day.
+    ``values`` are checked and converted: numbers, strings, booleans; times as :class:`Millis`
+    when given as a number, as UNIX seconds when given as an ISO date-time, and a bare date as a
+    ``(start, end)`` pair of seconds covering that day.
     """
 
     ident: Ident

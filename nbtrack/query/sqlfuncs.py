@@ -1,17 +1,19 @@
-"""Two SQL constructs that differ between SQLite and PostgreSQL, compiled per dialect.
+"""Three SQL constructs that differ between SQLite and PostgreSQL, compiled per dialect.
 
 ``as_number(text)`` is the number a text value spells (NULL when it spells none), so
 ``params.lr > 0.001`` compares numerically without failing on non-numeric values.
 ``like(col, pattern, case_sensitive)`` is LIKE without an escape character in both engines:
 case-sensitive LIKE is GLOB on SQLite (whose LIKE ignores ASCII case). The user's pattern is
 always a bound parameter; the GLOB form binds a translated copy of it.
+``millis(seconds)`` is a time in whole UNIX milliseconds, rounded half up as
+:func:`nbtrack.query.jsonsafe.millis` rounds it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, bindparam
+from sqlalchemy import BigInteger, Float, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import NullType
@@ -39,6 +41,24 @@ def _as_number_sqlite(element: as_number, compiler: Any, **kw: Any) -> str:
 def _as_number_default(element: as_number, compiler: Any, **kw: Any) -> str:
     arg = compiler.process(element.clauses, **kw)
     return f"CASE WHEN {arg} ~ '{_PG_NUMBER}' THEN CAST({arg} AS DOUBLE PRECISION) END"
+
+
+class millis(FunctionElement[int]):
+    type = BigInteger()
+    name = "millis"
+    inherit_cache = True
+
+
+@compiles(millis, "sqlite")
+def _millis_sqlite(element: millis, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"CAST({arg} * 1000 + 0.5 AS INTEGER)"  # times are positive: CAST truncates = floor
+
+
+@compiles(millis)
+def _millis_default(element: millis, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"CAST(FLOOR({arg} * 1000 + 0.5) AS BIGINT)"
 
 
 class _Like(FunctionElement[bool]):
