@@ -7,40 +7,18 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import parse_argstring
 
 from nbtrack.errors import NbtrackError
 from nbtrack.recording import fluent
 from nbtrack.recording.run import Run
+from nbtrack.recording.track_line import track_arguments
 from nbtrack.validation import parse_assignment
 
 
 @magics_class
 class TrackMagics(Magics):
-    @magic_arguments()
-    @argument("--name", "-n", help="run name")
-    @argument("--experiment", "-e", help="experiment name (default: the notebook's name)")
-    @argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a param (repeatable)",
-    )
-    @argument(
-        "--tag", "-t", action="append", default=[], metavar="KEY=VALUE", help="a tag (repeatable)"
-    )
-    @argument(
-        "--live",
-        action="store_true",
-        help="show a chart of the run's metrics that updates while the cell runs",
-    )
-    @argument(
-        "--no-system-metrics",
-        action="store_true",
-        help="do not sample CPU/memory/GPU while the cell runs",
-    )
+    @track_arguments  # the arguments live in recording/track_line.py: exports parse them too
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Run the cell as one nbtrack run with its params, metrics, tags and executed cells.
