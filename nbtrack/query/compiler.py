@@ -46,6 +46,8 @@ def compile_node(node: Node | None) -> ColumnElement[bool]:
         return _key_value(node, key_table(kind))
     if kind == "attr":
         return _attribute(node)
+    if kind == "dataset":
+        return _datasets(node)
     return _cells(node)
 
 
@@ -180,6 +182,15 @@ def _day_test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]
     lo, hi = values[0]
     return cast(
         "ColumnElement[Any]", {">": col >= hi, ">=": col >= lo, "<": col < lo, "<=": col < hi}[op]
+    )
+
+
+def _datasets(node: Compare) -> ColumnElement[bool]:
+    """Any dataset of the run matches (MLflow's semantics, so ``!=`` and NOT IN too); a dataset
+    without a context never matches a test on ``datasets.context``."""
+    d = s.datasets
+    return s.runs.c.id.in_(
+        select(d.c.run_id).where(test(d.c[node.ident.key], node.op, node.values))
     )
 
 

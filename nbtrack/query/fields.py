@@ -28,6 +28,8 @@ PREFIXES = {
     "cells": "cell",
     "cell": "cell",
     "notebook": "notebook",
+    "datasets": "dataset",
+    "dataset": "dataset",
 }
 CANONICAL_PREFIX = {
     p: {
@@ -86,6 +88,9 @@ CELL_FIELDS = {
 }
 CELL_TYPES = {"execution_count": "number"}
 NOTEBOOK_FIELDS = {"path": "notebook_path", "hash": "notebook_hash"}
+# datasets.<field>: a run matches when any of its datasets does (as MLflow)
+DATASET_FIELDS = {"name": "name", "digest": "digest", "context": "context"}
+DATASET_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 STATUSES = ("running", "finished", "failed", "killed")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -107,6 +112,13 @@ def check(p: _Parser, cmp: Compare, op_tok: Token) -> Compare:
     ident, op = cmp.ident, cmp.op
     typ = type_of(ident.kind, ident.key)
     base = op.removeprefix("NOT ")
+    if ident.kind == "dataset" and op not in DATASET_OPS:
+        raise p.error(
+            op_tok,
+            f"'{op}' does not apply to {ident}",
+            "datasets.name, datasets.digest and datasets.context take =, !=, LIKE, ILIKE, "
+            "IN (...) and NOT IN (...) with quoted values",
+        )
     if op in ("IS NULL", "IS NOT NULL"):
         return cmp
     if base in ("LIKE", "ILIKE"):
@@ -192,7 +204,7 @@ def _convert(p: _Parser, ident: Any, typ: str, tok: Token) -> Any:
             )
         return tok.value
     if typ == "text":
-        if tok.kind == "NUMBER" and ident.kind in ("attr", "cell"):
+        if tok.kind == "NUMBER" and ident.kind in ("attr", "cell", "dataset"):
             raise p.error(tok, f"{ident} is text; quote the value", f"write '{tok.text}'")
         return tok.value
     if typ == "status":

@@ -12,6 +12,7 @@ DISPLAY_PREFIX = {
     "tag": "tags.",
     "attr": "attributes.",
     "cell": "cells.",
+    "dataset": "datasets.",
 }
 _BARE_KEY = re.compile(r"[\w\-./:]+")
 

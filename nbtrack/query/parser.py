@@ -29,7 +29,7 @@ _OPS_HINT = (
 )
 _IDENT_HINT = (
     "identifiers are metrics.<key>, params.<key>, tags.<key>, attributes.<name>, cells.<field>, "
-    "notebook.path and reproduced; quote keys with spaces as metrics.`val acc`"
+    "datasets.<name|digest|context>, notebook.path and reproduced; quote keys with spaces as metrics.`val acc`"
 )
 
 
@@ -125,10 +125,13 @@ def _resolve(p: _Parser, tok: Token) -> Ident:
         raise p.error(tok, reason, _IDENT_HINT)
     if kind == "tag" and key in f.MLFLOW_TAGS:
         return Ident("attr", f.MLFLOW_TAGS[key], pos=tok.pos, end=tok.end)
-    if kind in ("attr", "cell", "notebook"):
-        names = {"attr": f.ATTRIBUTE_ALIASES, "cell": f.CELL_FIELDS, "notebook": f.NOTEBOOK_FIELDS}[
-            kind
-        ]
+    if kind in ("attr", "cell", "notebook", "dataset"):
+        names = {
+            "attr": f.ATTRIBUTE_ALIASES,
+            "cell": f.CELL_FIELDS,
+            "notebook": f.NOTEBOOK_FIELDS,
+            "dataset": f.DATASET_FIELDS,
+        }[kind]
         name = names.get(key.lower())
         if name is None:
             guess = _close(key.lower(), list(names))
