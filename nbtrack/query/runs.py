@@ -142,7 +142,8 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
     """Everything about one run (a full id): :func:`run_summary` and ``metric_summary``
     (``{key: {latest, min, max, step, count}}``), ``cells`` (the executed-cell sequence with code
     and state), ``notebook`` (path, hash, git commit and diff), ``environment`` (the run's manifest,
-    else its session's), ``session``, ``artifacts``, ``inputs`` (files read), ``replays`` and
+    else its session's), ``session``, ``artifacts``, ``inputs`` (files read), ``datasets``
+    (``log_input``: ``{name, digest, context, schema, rows, source, kind}``), ``replays`` and
     ``failure`` (:func:`run_failure`)."""
     row = load_run(store, run_id)
     out = run_summary(row)
@@ -169,6 +170,7 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
         for f in store.file_events_of(row)
         if f["mode"] in ("input", "read")
     ]
+    out["datasets"] = store.datasets_of(run_id)
     out["replays"] = replays_of(store, run_id)
     return out
 
@@ -200,6 +202,7 @@ def run_detail(store: Store, run_id: str) -> dict[str, Any]:
         {"path": a["path"], "size": a["size"], "hash": a["hash"]} for a in run["artifacts"]
     ]
     record["inputs"] = run["inputs"]
+    record["datasets"] = run["datasets"]
     record["failure"] = run["failure"]
     return record
 
