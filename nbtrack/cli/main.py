@@ -154,6 +154,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("artifacts:")
         for a in record["artifacts"]:
             print(f"  {a['path']} ({a['size']} bytes)")
+    if record["datasets"]:
+        print("datasets:")
+        for d in record["datasets"]:
+            print(f"  {_dataset_line(d)}")
     if record["cells"]:
         print(f"cells ({len(record['cells'])} executed, * = in the run):")
         for c in record["cells"]:
@@ -163,6 +167,19 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f" {mark}{c['index']:>4} [{c['execution_count']}] {first[:70]}{status}")
     print(next_steps(record), file=sys.stderr)
     return 0
+
+
+def _dataset_line(d: dict[str, Any]) -> str:
+    """``name [context]  digest  what it holds`` of a dataset in ``nbtrack show``."""
+    context = f" [{d['context']}]" if d["context"] else ""
+    schema = d["schema"]
+    if isinstance(schema, list):
+        what = f"{d['rows']} rows x {len(schema)} columns"
+    elif isinstance(schema, dict) and "shape" in schema:
+        what = f"array {'x'.join(map(str, schema['shape']))} {schema.get('dtype', '')}".rstrip()
+    else:
+        what = d["source"] or d["kind"]
+    return f"{d['name']}{context}  {d['digest'][:12]}  {what}"
 
 
 def _show_metric(store: Any, args: argparse.Namespace) -> int:
