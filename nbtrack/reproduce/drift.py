@@ -4,23 +4,68 @@ packages), the input files its cells read and the local code of its snapshot."""
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
+from nbtrack.reproduce.imports import normalise
 from nbtrack.store import Store
 
 Packages = dict[str, tuple[str | None, str | None]]
 
 
-def environment_diff(st: Store, row: dict[str, Any]) -> tuple[dict[str, Any], Packages]:
-    """The recorded environment of run ``row`` against this one, and the packages that changed."""
+def environment_diff(
+    st: Store,
+    row: dict[str, Any],
+    replayed: dict[str, Any] | None = None,
+    leave_out: Collection[str] = (),
+) -> tuple[dict[str, Any], Packages]:
+    """The recorded environment of run ``row`` against ``replayed`` (default: this one), and
+    the packages that changed. Recorded packages named in ``leave_out`` (normalised; those a
+    recreated environment skipped on purpose) are not differences."""
     from nbtrack.capture.environment import capture_environment, diff_environments
     from nbtrack.query.runs import environment_of
 
     recorded = environment_of(st, row.get("env_hash"))
     if recorded is None:
         return {}, {}
-    diff = diff_environments(recorded, capture_environment())
+    diff = diff_environments(recorded, replayed or capture_environment())
+    removed = diff.get("packages", {}).get("removed")
+    if removed and leave_out:
+        for name in [n for n in removed if normalise(n) in leave_out]:
+            del removed[name]
+        if not removed:
+            del diff["packages"]["removed"]
+        if not diff["packages"]:
+            del diff["packages"]
     return diff, changed_packages(diff)
+
+
+def summarise_environment(diff: dict[str, Any], imported: set[str], shown: int = 5) -> list[str]:
+    """The environment differences in a few lines: a one-line count of differing packages that
+    names those the run's cells import (``imported``: normalised names) first, then Python
+    and the platform if they differ. The full list is ``format_environment_diff``'s."""
+    from nbtrack.capture.environment import format_environment_diff
+
+    rows = sorted(
+        changed_packages(diff).items(), key=lambda kv: (normalise(kv[0]) not in imported, kv[0])
+    )
+    lines = [
+        ln for ln in format_environment_diff({k: v for k, v in diff.items() if k != "packages"})
+    ]
+    if not rows:
+        return lines
+    mine = [(n, v) for n, v in rows if normalise(n) in imported]
+    head = f"{len(rows)} package{'s differ' if len(rows) != 1 else ' differs'}"
+    if mine:
+        named = ", ".join(
+            f"{n} {old or 'absent'} → {new or 'absent'}" for n, (old, new) in mine[:shown]
+        )
+        more = f" (and {len(mine) - shown} more)" if len(mine) > shown else ""
+        head += f", {len(mine)} imported by the run's cells: {named}{more}"
+    others = len(rows) - len(mine)
+    if others:
+        head += f"; {others} other{'s' if others != 1 else ''}: --verbose"
+    return [head, *lines]
 
 
 def changed_packages(diff: dict[str, Any]) -> Packages:

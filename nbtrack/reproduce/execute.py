@@ -27,12 +27,17 @@ def execute_notebook(
     kernel_name: str | None = None,
     on_cell: CellCallback | None = None,
     timeout: int | None = None,
+    kernel_dirs: list[str] | None = None,
 ) -> bool:
     """Run ``setup`` silently, then every code cell of ``nb`` in order (outputs stored in
     ``nb``), then ``teardown(ok)`` silently. Cells are sent with their cell id, as JupyterLab
     does. Stops at the first failing cell unless ``allow_errors`` (cells tagged
-    ``raises-exception`` may fail). Returns whether all cells succeeded. ``on_cell(index, cell, error)`` is called after each code cell."""
-    coro = _execute(nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout)
+    ``raises-exception`` may fail). Returns whether all cells succeeded. ``on_cell(index, cell, error)`` is called after each code cell.
+    ``kernel_dirs``: private kernelspec directories searched for ``kernel_name`` (a recreated
+    environment's kernel), instead of the user's."""
+    coro = _execute(
+        nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout, kernel_dirs
+    )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -54,6 +59,7 @@ async def _execute(
     kernel_name: str | None,
     on_cell: CellCallback | None,
     timeout: int | None,
+    kernel_dirs: list[str] | None = None,
 ) -> bool:
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -61,8 +67,16 @@ async def _execute(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+    km = None
+    if kernel_dirs:
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
+
+        specs = KernelSpecManager(kernel_dirs=kernel_dirs, ensure_native_kernel=False)
+        km = AsyncKernelManager(kernel_name=kernel_name or "", kernel_spec_manager=specs)
     client = NotebookClient(
         nb,
+        km=km,
         timeout=timeout,
         allow_errors=True,
         kernel_name=kernel_name or "",
@@ -79,7 +93,8 @@ async def _execute(
     client.on_cell_execute = remember
     ok = True
     try:
-        async with client.async_setup_kernel(cwd=cwd, env={**os.environ, **env}):
+        # cleanup_kc: shut the kernel down even when the manager is ours (kernel_dirs)
+        async with client.async_setup_kernel(cwd=cwd, env={**os.environ, **env}, cleanup_kc=True):
             kc = client.kc
             assert kc is not None
             _send_cell_ids(kc, current)

@@ -5,13 +5,16 @@ what changed since recording (:mod:`.drift`) in a :class:`~.report.ReplayReport`
 from __future__ import annotations
 
 import os
+import platform
 import tempfile
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from nbtrack.errors import NbtrackError, ValidationError
 from nbtrack.reproduce import drift
 from nbtrack.reproduce.comparison import compare
+from nbtrack.reproduce.imports import imported_distributions, normalise
 from nbtrack.reproduce.report import ReplayReport
 from nbtrack.store import Store, open_store
 
@@ -30,11 +33,22 @@ def replay_run(
     use_snapshot: bool = False,
     progress: bool = True,
     notify: Any = None,
+    env: str = "current",
 ) -> ReplayReport:
     """Execute a run's recorded cell sequence in a fresh kernel and compare state cell by cell.
 
-    ``notify(kind, payload)`` receives ``("environment", lines)``, ``("input", line)`` and
+    ``env="recorded"`` replays in a virtual environment recreated from the run's recorded
+    packages (:mod:`.requirements`, :mod:`.environment`); ``"current"`` in this one (or
+    ``kernel_name``'s).
+
+    ``notify(kind, payload)`` receives ``("env", {phase, done, total, text})`` while an
+    environment is recreated, ``("environment", summary lines)`` and
+    ``("environment_all", every difference)``, ``("input", line)`` and
     ``("cell", (index, total))`` events as the replay goes (the CLI and server show them)."""
+    if env not in ENV_MODES:
+        raise ValidationError(f"env must be one of {', '.join(ENV_MODES)}, got {env!r}")
+    if env == "recorded" and kernel_name:
+        raise ValidationError("give either env='recorded' or a kernel name, not both")
     st = open_store(store, create=False)
     run_id = st.resolve_run_id(run_ref)
     (row,) = st.run_summaries([run_id])
@@ -48,11 +62,25 @@ def replay_run(
             raise ValidationError(f"--until {until} is outside the run's cells 0..{len(cells) - 1}")
         cells = cells[: until + 1]
     notify = notify or (lambda kind, payload: None)
-    env_diff, packages = drift.environment_diff(st, row)
-    if env_diff:
-        from nbtrack.capture.environment import format_environment_diff
-
-        notify("environment", format_environment_diff(env_diff))
+    imported = imported_distributions([c["source"] for c in cells], _recorded_packages(st, row))
+    kernel_dirs: list[str] | None = None
+    if env == "recorded":
+        built, environment = _recreate(st, row, cells, notify)
+        kernel_name, kernel_dirs = built.kernel_name, [built.kernel_dir]
+        env_diff, packages = drift.environment_diff(
+            st, row, built.environment, {normalise(n) for n in environment["skipped"]} | {"nbtrack"}
+        )
+    else:
+        env_diff, packages = drift.environment_diff(st, row)
+        environment = {
+            "mode": "current",
+            "cached": False,
+            "python": platform.python_version(),
+            "installed": {},
+            "unmatched": [],
+        }
+    environment["imported"] = _imported_versions(imported, env_diff, row, st, environment)
+    _announce(env_diff, set(imported), notify)
     reads = drift.reads_by_seq(st, row)
     changed_inputs = drift.changed_inputs(reads)
     for path, how in changed_inputs.items():
@@ -68,7 +96,7 @@ def replay_run(
 
             cwd = os.path.join(tmp, "snapshot")
             restore_snapshot(st, row["snapshot_hash"], cwd)
-        replay_id = _execute(st, row, cells, cwd, kernel_name, notify)
+        replay_id = _execute(st, row, cells, cwd, kernel_name, notify, kernel_dirs)
     (replayed_row,) = st.run_summaries([replay_id])
     replayed = st.run_cells(replayed_row)
     for c in cells:
@@ -76,9 +104,88 @@ def replay_run(
     report = compare(
         run_id, replay_id, cells, replayed, env_diff, changed_inputs, changed_code, packages
     )
+    report.environment = environment
     st.update_run(replay_id, reproduced=report.reproduced)
     st.update_run(run_id, reproduced=report.reproduced)
     return report
+
+
+ENV_MODES = ("current", "recorded")
+
+
+def _recorded_packages(st: Store, row: dict[str, Any]) -> dict[str, str]:
+    from nbtrack.query.runs import environment_of
+
+    recorded = environment_of(st, row.get("env_hash")) or {}
+    return dict(recorded.get("packages") or {})
+
+
+def _recreate(
+    st: Store, row: dict[str, Any], cells: list[dict[str, Any]], notify: Any
+) -> tuple[Any, dict[str, Any]]:
+    """The run's environment recreated (or found in the cache), and its report entry."""
+    from nbtrack.query.runs import environment_of
+    from nbtrack.reproduce.environment import ensure_environment
+    from nbtrack.reproduce.requirements import plan_environment
+
+    recorded = environment_of(st, row.get("env_hash"))
+    if not recorded or not recorded.get("packages"):
+        raise NbtrackError(
+            f"run {row['id'][:8]} has no recorded environment to recreate; replay it with env='current'"
+        )
+    notify(
+        "env",
+        {"phase": "resolve", "done": 0, "total": 1, "text": "reading the recorded environment"},
+    )
+    plan = plan_environment(recorded, [c["source"] for c in cells])
+    notify(
+        "env",
+        {
+            "phase": "resolve",
+            "done": 1,
+            "total": 1,
+            "text": f"{len(plan.requirements)} packages to install; {len(plan.skipped)} recorded "
+            "packages skipped (not imported by the run's cells)",
+        },
+    )
+    built = ensure_environment(plan, notify)
+    unmatched = [asdict(u) for u in plan.unmatched + built.unmatched]
+    return built, {
+        "mode": "recorded",
+        "cached": built.cached,
+        "python": str((built.environment.get("python") or {}).get("version") or plan.python),
+        "installed": built.installed,
+        "unmatched": unmatched,
+        "skipped": plan.skipped,
+        "path": str(built.path),
+    }
+
+
+def _imported_versions(
+    imported: dict[str, str],
+    diff: dict[str, Any],
+    row: dict[str, Any],
+    st: Store,
+    environment: dict[str, Any],
+) -> dict[str, str | None]:
+    """``{distribution: version in the replay}`` for the distributions the cells import."""
+    recorded = {normalise(n): v for n, v in _recorded_packages(st, row).items()}
+    if environment["mode"] == "recorded":
+        now = {normalise(n): v for n, v in environment["installed"].items()}
+    else:
+        changed = drift.changed_packages(diff)
+        now = dict(recorded)
+        now.update({normalise(n): new for n, (_, new) in changed.items()})
+    return {key: now.get(key) for key in sorted(imported)}
+
+
+def _announce(env_diff: dict[str, Any], imported: set[str], notify: Any) -> None:
+    if not env_diff:
+        return
+    from nbtrack.capture.environment import format_environment_diff
+
+    notify("environment", drift.summarise_environment(env_diff, imported))
+    notify("environment_all", format_environment_diff(env_diff))
 
 
 def replay_bundle(
@@ -111,10 +218,10 @@ def replay_bundle(
         if bundle["environment"]
         else {}
     )
-    if env_diff:
-        from nbtrack.capture.environment import format_environment_diff
-
-        notify("environment", format_environment_diff(env_diff))
+    imported = imported_distributions(
+        [c["source"] for c in cells], dict((bundle["environment"] or {}).get("packages") or {})
+    )
+    _announce(env_diff, set(imported), notify)
     with tempfile.TemporaryDirectory(prefix="nbtrack-bundle-") as tmp:
         root = bundle["extract"](tmp)
         reads: dict[int, list[str]] = {}
@@ -160,6 +267,7 @@ def _execute(
     cwd: str,
     kernel_name: str | None,
     notify: Any,
+    kernel_dirs: list[str] | None = None,
 ) -> str:
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -194,6 +302,7 @@ def _execute(
         allow_errors=True,
         kernel_name=kernel_name,
         on_cell=lambda index, cell, error: notify("cell", (index + 1, total)),
+        kernel_dirs=kernel_dirs,
     )
     st.update_run(replay_id, replay_of=row["id"])
     return replay_id

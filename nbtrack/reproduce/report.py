@@ -39,6 +39,9 @@ class ReplayReport:
     changed_inputs: dict[str, str]
     changed_code: list[tuple[str, str]]
     unverified: int = 0  # cells run before nbtrack was loaded: no recorded state to compare
+    # {"mode": "recorded"|"current", "cached", "python", "installed", "unmatched",
+    #  "imported": {dist: version in the replay}, and "skipped", "path" when recorded}
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -52,6 +55,7 @@ class ReplayReport:
             out.append(
                 f"  ({self.unverified} cells ran before nbtrack was loaded; their state was not recorded)"
             )
+        out += self.environment_lines()
         for i, d in enumerate(self.divergences):
             head = "first divergence" if i == 0 else "then"
             out.append(f"{head} at cell {d.index} [{d.execution_count}]: {d.first_line[:80]}")
@@ -65,6 +69,28 @@ class ReplayReport:
                 out.append(f"    {name}: {what}")
             for cause in d.causes:
                 out.append(f"    likely cause: {cause}")
+        return out
+
+    def environment_lines(self) -> list[str]:
+        """Where the replay ran: the recreated environment (the versions of the packages the
+        cells import, what could not be matched) or, for the current one, nothing."""
+        env = self.environment
+        if env.get("mode") != "recorded":
+            return []
+        versions = ", ".join(f"{n} {v or 'absent'}" for n, v in env.get("imported", {}).items())
+        head = f"environment: recorded, Python {env.get('python')}"
+        head += " (cached)" if env.get("cached") else " (built now)"
+        if versions:
+            head += f"; the run's packages at their recorded versions: {versions}"
+        out = [head]
+        for u in env.get("unmatched", []):
+            was = f" {u['recorded']}" if u.get("recorded") else ""
+            out.append(f"  not matched: {u['name']}{was}: {u['reason']}")
+        skipped = len(env.get("skipped", []))
+        if skipped:
+            out.append(
+                f"  {skipped} recorded packages not imported by the run's cells were not installed"
+            )
         return out
 
     def __repr__(self) -> str:

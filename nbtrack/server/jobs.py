@@ -24,15 +24,20 @@ EXPORT_FORMATS = {
 class ReplayHandler(NbtrackHandler):
     """``POST /runs/<id>/replay``: runs the replay and streams JSON lines of progress, then the report.
 
-    Lines are ``{"event": "progress", "done": i, "total": n}``, ``{"event": "note", "kind": k,
-    "text": t}`` (environment differences, changed inputs) and finally
-    ``{"event": "result", "report": {...}}`` or ``{"event": "error", "message": ...}``.
+    The optional JSON body ``{"env": "recorded"}`` replays in the run's recreated environment
+    (default ``"current"``); its steps come first as ``{"event": "env", "phase":
+    "resolve"|"create"|"install"|"kernel"|"ready"|"cached", "done": i, "total": n, "text": t}``.
+    Then ``{"event": "progress", "done": i, "total": n}`` per cell, ``{"event": "note", "kind":
+    k, "text": t}`` (environment differences in summary, changed inputs) and finally
+    ``{"event": "result", "report": {...}}`` (its ``environment`` says where it ran) or
+    ``{"event": "error", "message": ...}``.
     """
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
-        from nbtrack.reproduce.replay import replay_run
+        from nbtrack.reproduce.replay import ENV_MODES, replay_run
 
+        env = self._env_mode(ENV_MODES)
         url = self.store_url()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -41,6 +46,10 @@ class ReplayHandler(NbtrackHandler):
             if kind == "cell":
                 index, total = payload
                 event = {"event": "progress", "done": index, "total": total}  # index counts from 1
+            elif kind == "env":
+                event = {"event": "env", **payload}
+            elif kind == "environment_all":
+                return  # the full list is in the report's environment_diff
             else:
                 lines = payload if isinstance(payload, list) else [payload]
                 event = {"event": "note", "kind": kind, "text": "\n".join(map(str, lines))}
@@ -49,7 +58,7 @@ class ReplayHandler(NbtrackHandler):
         def work() -> Any:
             store = self.open_store(url)
             return replay_run(
-                store.resolve_run_id(run_id), store, progress=False, notify=notify
+                store.resolve_run_id(run_id), store, progress=False, notify=notify, env=env
             ).to_json()
 
         self.set_header("Content-Type", "application/x-ndjson")
@@ -76,6 +85,22 @@ class ReplayHandler(NbtrackHandler):
             )
             await self._line({"event": "error", "message": message})
         self.finish(set_content_type="application/x-ndjson")
+
+    def _env_mode(self, modes: tuple[str, ...]) -> str:
+        """The body's ``env`` (``"current"`` when the body is empty or has none)."""
+        raw = self.request.body.strip()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            raise tornado.web.HTTPError(
+                400, 'the body must be JSON, like {"env": "recorded"}'
+            ) from None
+        env = body.get("env", "current") if isinstance(body, dict) else None
+        if env not in modes:
+            raise tornado.web.HTTPError(
+                400, f"env must be one of {', '.join(modes)}, got {str(env)[:40]!r}"
+            )
+        return str(env)
 
     async def _line(self, payload: dict[str, Any]) -> None:
         self.write(json.dumps(jsonable(payload), allow_nan=False) + "\n")
