@@ -2,13 +2,20 @@
 
 A snapshot is a blob holding JSON ``{path: blob hash}``: the source files of modules imported
 from outside the standard library and site-packages (a ``helpers.py`` beside the notebook, a
-package under development), plus the files under the notebook's directory that
-``.nbtrackignore`` (gitignore syntax) does not exclude. Paths under the notebook's directory
-are relative (POSIX separators), others absolute. Files are blobs, so an unchanged file costs
-one ``stat`` per run and no space.
+package under development), plus the files under the notebook's directory that neither the
+project's ``.gitignore`` files nor ``.nbtrackignore`` (gitignore syntax) exclude. Secret files
+(``.env*``, private keys, credential files, ``.ssh/``, ``.aws/``, ``.git/``...: the deny list
+of :mod:`nbtrack.capture.ignore`) are never taken, whatever the ignore files say. Paths under
+the notebook's directory are relative (POSIX separators), others absolute. Files are blobs, so
+an unchanged file costs one ``stat`` per run and no space.
 
-Limits: files over ``NBTRACK_SNAPSHOT_FILE_LIMIT_MB`` (default 1) are left out, and files stop
-being added once ``NBTRACK_SNAPSHOT_LIMIT_MB`` (default 50) is reached; 0 turns snapshots off.
+The walk is bounded: ignored and denied directories are pruned without being entered, ignored
+files are never ``stat``-ed, and it stops at the first limit reached:
+``NBTRACK_SNAPSHOT_MAX_FILES`` files examined (default 10,000; a directory entry examined is
+one that passed the ignore rules), ``NBTRACK_SNAPSHOT_LIMIT_MB`` stored (default 50; 0 turns
+snapshots off), or ten times ``NBTRACK_SNAPSHOT_MAX_FILES`` directory entries looked at (a
+flat directory of 100,000 ignored files). Files over ``NBTRACK_SNAPSHOT_FILE_LIMIT_MB``
+(default 1) are left out.
 """
 
 from __future__ import annotations
@@ -22,14 +29,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nbtrack.capture.ignore import Rules, denied_dir, denied_file, ignored, outer_rules, read_rules
 from nbtrack.capture.lineage import default_excludes, untracked
 from nbtrack.capture.pythondirs import is_under
 from nbtrack.errors import ValidationError
 
-IGNORE_FILE = ".nbtrackignore"
-SKIP_DIRS = frozenset({".nbtrack", ".git", ".ipynb_checkpoints", "__pycache__"})
 EXTERNAL = "_external"  # where files from outside the notebook's directory go when restored
-MAX_FILES = 10_000
+MAX_FILES = 10_000  # default of NBTRACK_SNAPSHOT_MAX_FILES
+ENTRIES_PER_FILE = 10  # directory entries looked at, per file examined, before the walk stops
 _MB = 1 << 20
 
 # (store blob root, absolute path) -> (mtime_ns, size, blob hash): unchanged files are not re-read.
@@ -41,6 +48,18 @@ def limits() -> tuple[int, int]:
     total = _env_mb("NBTRACK_SNAPSHOT_LIMIT_MB", 50.0)
     per_file = _env_mb("NBTRACK_SNAPSHOT_FILE_LIMIT_MB", 1.0)
     return min(per_file, total), total
+
+
+def max_files() -> int:
+    """How many files one snapshot examines at most (``NBTRACK_SNAPSHOT_MAX_FILES``)."""
+    raw = os.environ.get("NBTRACK_SNAPSHOT_MAX_FILES")
+    try:
+        value = int(raw) if raw else MAX_FILES
+    except ValueError:
+        raise ValidationError(
+            f"NBTRACK_SNAPSHOT_MAX_FILES must be a whole number of files, got {raw!r}"
+        ) from None
+    return max(0, value)
 
 
 def _env_mb(name: str, default: float) -> int:
@@ -69,23 +88,19 @@ def capture_snapshot(
     ):
         root = None
     excluded = _excluded_dirs(store)
+    most = max_files()
     manifest: dict[str, str] = {}
-    used = 0
+    used = examined = 0
     with untracked():  # nbtrack's own reads are not the run's inputs
-        spec = _ignore_spec(root) if root else None
-        for path in _candidates(root, modules, excluded, spec):
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode) or st.st_size > per_file or used + st.st_size > total:
-                continue
-            h = _blob(store, path, st)
-            if h is None:
-                continue
-            manifest[_key(path, root)] = h
-            used += st.st_size
-            if len(manifest) >= MAX_FILES:
+        rules = outer_rules(root) if root else []
+        for path, st in _candidates(root, modules, excluded, rules, most * ENTRIES_PER_FILE):
+            examined += 1
+            if stat.S_ISREG(st.st_mode) and st.st_size <= per_file and used + st.st_size <= total:
+                h = _blob(store, path, st)
+                if h is not None:
+                    manifest[_key(path, root)] = h
+                    used += st.st_size
+            if examined >= most or used >= total:
                 break
     if not manifest:
         return None
@@ -109,51 +124,74 @@ def _excluded(*roots: Any) -> tuple[str, ...]:
     return tuple(sorted(dirs, key=len, reverse=True))
 
 
-def _ignore_spec(root: str) -> Any:
-    try:
-        with open(os.path.join(root, IGNORE_FILE), encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
 def _candidates(
-    root: str | None, modules: Iterable[ModuleType], excluded: tuple[str, ...], spec: Any
-) -> Iterator[str]:
-    """Absolute paths: imported local modules first (code matters most), then the directory."""
+    root: str | None,
+    modules: Iterable[ModuleType],
+    excluded: tuple[str, ...],
+    rules: list[tuple[str, Rules]],
+    max_entries: int,
+) -> Iterator[tuple[str, os.stat_result]]:
+    """(absolute path, stat) of the files to consider: imported local modules first (code
+    matters most), then the directory, depth first in name order. Ignored and denied
+    directories are not entered and ignored files not ``stat``-ed; the walk stops after
+    ``max_entries`` directory entries."""
     seen: set[str] = set()
     for path in _local_modules(list(modules), excluded):
-        if path in seen:
+        if path in seen or denied_file(os.path.basename(path)):
             continue
-        if root and is_under(path, (root,)) and _ignored(spec, os.path.relpath(path, root), False):
+        if root and is_under(path, (root,)) and ignored(rules, path, False):
             continue
         seen.add(path)
-        yield path
+        try:
+            yield path, os.stat(path)
+        except OSError:
+            continue
     if root is None:
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS
-            and not is_under(os.path.join(dirpath, d), excluded)
-            and not _ignored(spec, os.path.join(rel_dir, d), True)
-        )
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
+    looked = 0
+    stack: list[tuple[str, list[tuple[str, Rules]]]] = [(root, rules)]
+    while stack:
+        dirpath, active = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        if dirpath != root and any(e.name == ".gitignore" for e in entries):
+            nested = read_rules(os.path.join(dirpath, ".gitignore"))
+            if nested is not None:
+                active = [*active, (dirpath, nested)]
+        subdirs = []
+        for entry in entries:
+            looked += 1
+            if looked > max_entries:
+                return
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            path = entry.path
+            if is_dir:
+                if not (
+                    denied_dir(entry.name)
+                    or is_under(path, excluded)
+                    or ignored(active, path, True)
+                ):
+                    subdirs.append((path, active))
+                continue
             if (
                 path in seen
-                or os.path.islink(path)
-                or _ignored(spec, os.path.join(rel_dir, name), False)
+                or denied_file(entry.name)
+                or entry.is_symlink()
+                or ignored(active, path, False)
             ):
                 continue
             seen.add(path)
-            yield path
+            try:
+                yield path, entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
 
 
 _local: dict[tuple[str, tuple[str, ...]], str | None] = {}
@@ -189,13 +227,6 @@ def _local_path(file: str, excluded: tuple[str, ...]) -> str | None:
         path = os.path.normpath(os.path.abspath(file))
         _local[key] = None if is_under(os.path.dirname(path), excluded) else path
     return _local[key]
-
-
-def _ignored(spec: Any, rel: str, is_dir: bool) -> bool:
-    if spec is None:
-        return False
-    rel = rel.replace(os.sep, "/")
-    return bool(spec.match_file(rel + "/" if is_dir else rel))
 
 
 def _blob(store: Any, path: str, st: os.stat_result) -> str | None:
