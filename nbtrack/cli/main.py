@@ -243,7 +243,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     def notify(kind: str, payload: Any) -> None:
         nonlocal bar
-        if kind == "environment":
+        if kind == "env":
+            _env_progress(payload)
+        elif kind == "environment" and not args.verbose:
+            print(f"environment differs from the recording: {payload[0]}", file=sys.stderr)
+            for line in payload[1:]:
+                print(f"  {line}", file=sys.stderr)
+        elif kind == "environment_all" and args.verbose:
             print("environment differs from the recording:", file=sys.stderr)
             for line in payload:
                 print(f"  {line}", file=sys.stderr)
@@ -274,6 +280,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             until=args.until,
             use_snapshot=args.use_snapshot,
             notify=notify,
+            env=args.env,
         )
     else:
         raise NbtrackError("name a RUN to replay, or give --bundle FILE")
@@ -284,6 +291,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.lines()))
     return 0 if report.reproduced else 1
+
+
+def _env_progress(event: dict[str, Any]) -> None:
+    """One stderr line per step of recreating an environment (``nbtrack replay --env recorded``)."""
+    if event["phase"] == "install" and 0 < event["done"] < event["total"]:
+        print(f"  [{event['done']}/{event['total']}] {event['text']}", file=sys.stderr)
+    elif event["done"] or event["phase"] in ("resolve", "create"):
+        print(f"environment: {event['text']}", file=sys.stderr)
 
 
 @command
@@ -457,6 +472,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run against the recorded versions of local files",
     )
+    p.add_argument(
+        "--env",
+        choices=["current", "recorded"],
+        default="current",
+        help="recorded: replay in a virtual environment recreated with the run's recorded "
+        "package versions (cached; default: current)",
+    )
+    p.add_argument("--verbose", action="store_true", help="list every environment difference")
 
     p = sub.add_parser(
         "mlflow-export", parents=[common], help="push runs into an MLflow tracking store or server"

@@ -114,9 +114,16 @@ def test_a_changed_package_version_is_listed_and_explains_the_divergence(
     _fake_distribution(site, "2.0")
     res = run_cli("replay", run_id, cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert res.returncode == 1
-    assert "package tinypkg: 1.0 -> 2.0" in res.stderr
+    # the summary names the package the cells import; the full list only with --verbose
+    assert (
+        "environment differs from the recording: 1 package differs, 1 imported by the run's "
+        "cells: tinypkg 1.0 → 2.0" in res.stderr
+    )
+    assert "package tinypkg: 1.0 -> 2.0" not in res.stderr
     assert "first divergence at cell 1 [2]: import tinypkg" in res.stdout
     assert "likely cause: uses tinypkg, which changed version: 1.0 -> 2.0" in res.stdout
+    verbose = run_cli("replay", run_id, "--verbose", cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert "  package tinypkg: 1.0 -> 2.0" in verbose.stderr
 
 
 def test_replay_from_python_returns_a_report_with_a_readable_repr(kernel, store_dir):
