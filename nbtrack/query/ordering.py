@@ -39,8 +39,11 @@ def parse_order_by(items: Sequence[str] | None) -> list[tuple[Ident, bool]]:
                 f"order_by items are strings such as 'metrics.acc DESC', not {type(text).__name__}"
             )
         if text != text.strip():  # as MLflow, which cannot parse such an item
+            at = 0 if text[:1].isspace() else len(text.rstrip())
             raise QueryError(
-                f"order_by item {text!r} starts or ends with a space",
+                "an order_by item starts or ends with a space",
+                text,
+                at,
                 hint=f"write {text.strip()!r}",
             )
         p = _Parser(text, tokenize(text))

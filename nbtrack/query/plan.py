@@ -16,8 +16,8 @@ Three choices make a search over 100,000 runs fast:
   condition's ``(key, value)`` index and sort what matches, whichever reads fewer rows.
   PostgreSQL has statistics and plans the joins itself.
 
-Ties are broken by run id in the direction of the first key, so newest-first and a metric
-order are read straight from an index.
+Ties are broken as MLflow breaks them: newest start first, then run id ascending; the
+engine reads the first key's order from its index and sorts only each run of equal values.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, exists, func, literal_column, select
+from sqlalchemy import Integer, Select, and_, case, exists, func, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, Join
@@ -35,7 +35,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from nbtrack.query.compiler import compile_node, key_column, key_table, value_test
 from nbtrack.query.nodes import BoolOp, Compare, Ident
-from nbtrack.query.ordering import order_clauses, parse_order_by
+from nbtrack.query.ordering import order_clauses, parse_order_by, tie_break
 from nbtrack.query.parser import parse
 from nbtrack.store import schema as s
 
@@ -109,7 +109,7 @@ class Plan:
         if ident.kind != "metric":
             ordered, clauses = order_clauses(source, self.items, indexed=walk)
             query = select(s.runs.c.id).select_from(ordered).where(*conditions)
-            return query.order_by(*clauses, direction(s.runs.c.id)), None
+            return query.order_by(*clauses, *tie_break(self.items)), None
 
         assert order_alias is not None  # a metric order reads a latest_metrics join
         col = key_column(ident, order_alias)
@@ -118,18 +118,21 @@ class Plan:
             select(s.runs.c.id)
             .select_from(head_source)
             .where(*conditions, col.is_not(None))
-            .order_by(direction(col if walk else col + 0), *rest, direction(order_alias.c.run_id))
+            .order_by(direction(col if walk else col + 0), *rest, *tie_break(self.items))
         )
         lm = s.latest_metrics.alias("has_key")
         lacking = ~exists().where(
             _on(lm, ident.key, s.runs.c.id), key_column(ident, lm).is_not(None)
         )
+        # a NaN value (a row whose value is NULL) before no value at all, as MLflow
+        nan = s.latest_metrics.alias("nan_key")
+        nan_first = case((exists().where(_on(nan, ident.key, s.runs.c.id)), 0), else_=1)
         tail_source, rest = order_clauses(_joined(self.joins), self.items[1:], first=1)
         tail = (
             select(s.runs.c.id)
             .select_from(tail_source)
             .where(*conditions, lacking)
-            .order_by(*rest, direction(s.runs.c.id))
+            .order_by(nan_first, *rest, *tie_break(self.items))
         )
         return head, tail
 

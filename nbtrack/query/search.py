@@ -71,10 +71,10 @@ def search_runs(
 ) -> pd.DataFrame:
     """Matching runs as a DataFrame, one row per run in ``order_by`` order.
 
-    Columns: run_id, run_name, experiment, status, start_time, end_time (UTC datetimes),
-    duration (seconds), user, parent_run_id, then ``params.*``, ``metrics.*`` (latest
-    values, float64) and ``tags.*``, each group sorted by key; text columns have pandas'
-    default dtype for text, missing values are NaN. Deleted runs are left out. The token
+    Columns: run_id, run_name, experiment, status, start_time, end_time (UTC datetimes in
+    whole milliseconds, as MLflow), duration (seconds), user, parent_run_id, then ``params.*``,
+    ``metrics.*`` (latest values, float64) and ``tags.*``, each group sorted by key; text
+    columns have pandas' default dtype for text, missing values are NaN. Deleted runs are left out. The token
     of the next page, if any, is in ``df.attrs["next_page_token"]``.
     """
 
@@ -241,17 +241,18 @@ def _frame(rows: list[tuple[Any, ...]], experiments: dict[int, str]) -> pd.DataF
 
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * 9
-    start = np.array(cols[4], dtype="float64")
-    end = np.array(cols[5], dtype="float64")  # None -> NaN
+    # times in whole milliseconds, as MLflow keeps them (query.jsonsafe.millis, vectorised)
+    start = np.floor(np.array(cols[4], dtype="float64") * 1000 + 0.5)
+    end = np.floor(np.array(cols[5], dtype="float64") * 1000 + 0.5)  # None -> NaN
     runs = pd.DataFrame(
         {
             "run_id": cols[0],
             "run_name": cols[1],
             "experiment": [experiments[i] for i in cols[2]],
             "status": cols[3],
-            "start_time": pd.to_datetime(start, unit="s", utc=True),
-            "end_time": pd.to_datetime(end, unit="s", utc=True),
-            "duration": end - start,
+            "start_time": pd.to_datetime(start, unit="ms", utc=True),
+            "end_time": pd.to_datetime(end, unit="ms", utc=True),
+            "duration": (end - start) / 1000,
             "user": cols[6],
             "parent_run_id": cols[7],
         },

@@ -65,13 +65,44 @@ def test_order_by_any_identifier_with_missing_values_last(
     assert ordered(store, order_by) == expected
 
 
-def test_ties_are_broken_by_run_id_so_the_order_is_stable(store: Store) -> None:
-    ids, _ = search_run_ids(store, None, order_by=["params.missing DESC"])
-    assert ids == sorted(ids, reverse=True)  # in the direction of the first key
-    ids, _ = search_run_ids(store, None, order_by=["params.missing"])
-    assert ids == sorted(ids)
-    ids, _ = search_run_ids(store, None, order_by=["attributes.user"])
-    assert names(store, ids) == ["xgb-big", "rf-small", "rf-eval", "Running one"]
+def test_ties_go_newest_first_then_by_run_id_as_in_mlflow(store: Store, tmp_path) -> None:
+    newest_first, _ = search_run_ids(store, None)
+    for order in (["params.missing DESC"], ["params.missing"], ["metrics.missing"]):
+        ids, _ = search_run_ids(store, None, order_by=order)
+        assert ids == newest_first  # whatever the direction of the key
+    ids, _ = search_run_ids(store, None, order_by=["tags.stage DESC"])
+    assert names(store, ids) == ["Running one", "rf-small", "xgb-big", "rf-eval"]
+    twins = Store(str(tmp_path / "twins"))  # equal start times: run id ascending
+    for n in (7, 3, 5):
+        row = {"id": run_id(n), "name": f"t{n}", "status": "finished", "start_time": 1.0e9}
+        twins.create_run(row, "e", {}, {})
+    for order in (None, ["attributes.start_time ASC"], ["params.x DESC"]):
+        ids, _ = search_run_ids(twins, None, order_by=order)
+        assert ids == [run_id(3), run_id(5), run_id(7)]
+
+
+def test_a_nan_metric_sorts_after_numbers_and_before_missing_in_both_directions(
+    tmp_path,
+) -> None:
+    import nbtrack
+
+    values = {"one": 1.0, "nan": float("nan"), "none": None, "two": 2.0}
+    for name, v in values.items():
+        with nbtrack.start_run(name=name, store=str(tmp_path), log_system_metrics=False) as run:
+            run.log_metric("other", 0)
+            if v is not None:
+                run.log_metric("acc", v)
+    st = Store(str(tmp_path))
+    df = search_runs(store=st)
+    by = dict(zip(df["run_id"], df["run_name"], strict=True))
+    for order, expected in (
+        (["metrics.acc"], ["one", "two", "nan", "none"]),
+        (["metrics.acc DESC"], ["two", "one", "nan", "none"]),
+        (["metrics.other", "metrics.acc"], ["one", "two", "nan", "none"]),
+        (["metrics.other", "metrics.acc DESC"], ["two", "one", "nan", "none"]),
+    ):
+        ids, _ = search_run_ids(st, None, order_by=order)
+        assert [by[i] for i in ids] == expected, order
 
 
 def test_order_by_errors_point_at_the_item(store: Store) -> None:
@@ -81,6 +112,10 @@ def test_order_by_errors_point_at_the_item(store: Store) -> None:
         search_run_ids(store, None, order_by=["metrics.acc DOWN"])
     with pytest.raises(QueryError, match="cannot order by cells.source"):
         search_run_ids(store, None, order_by=["cells.source"])
+    with pytest.raises(QueryError, match="names metrics.acc twice"):
+        search_run_ids(store, None, order_by=["metrics.acc", "metrics.acc DESC"])
+    with pytest.raises(QueryError, match="ends with a space"):
+        search_run_ids(store, None, order_by=["metrics.acc "])
 
 
 def test_pages_cover_every_run_once_in_order(store: Store) -> None:
@@ -324,14 +359,13 @@ def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_re
     store = Store(str(tmp_path))
 
     def by_acc(runs: list[dict]) -> list[str]:
+        # ties and runs without acc: newest first (runs were made in order of i), as MLflow
         having = sorted(
-            (r for r in runs if r["acc"] is not None),
-            key=lambda r: (r["acc"], r["id"]),
-            reverse=True,
+            (r for r in runs if r["acc"] is not None), key=lambda r: (-r["acc"], -r["i"])
         )
-        return [r["id"] for r in having] + sorted(
-            (r["id"] for r in runs if r["acc"] is None), reverse=True
-        )
+        return [r["id"] for r in having] + [
+            r["id"] for r in sorted(runs, key=lambda r: -r["i"]) if r["acc"] is None
+        ]
 
     cases = [
         ("params.seed = '7'", lambda r: r["seed"] == "7"),
