@@ -9,9 +9,11 @@ import type {
   IExperiment,
   IListQuery,
   IMetricSeries,
+  IRecordedNotebook,
   IRunDetail,
   IRunPage,
   IRunSummary,
+  ReplayEnv,
   ReplayEvent
 } from './tokens';
 
@@ -179,14 +181,26 @@ export class NbtrackClient {
     };
   }
 
-  /** Starts a replay and calls `onEvent` for each progress line; resolves with the last event. */
+  /** The notebook as it was when the run was recorded, its cells of the run marked. */
+  recordedNotebook(id: string): Promise<IRecordedNotebook> {
+    return this.json<IRecordedNotebook>(
+      this.path(runPath(id, '/notebook-as-recorded'))
+    );
+  }
+
+  /**
+   * Starts a replay and calls `onEvent` for each progress line; resolves with the last event.
+   * With `env: 'recorded'` the server first rebuilds the run's recorded environment (its `env`
+   * events), and replays there; without it, in the current environment.
+   */
   async replay(
     id: string,
-    onEvent: (event: ReplayEvent) => void
+    onEvent: (event: ReplayEvent) => void,
+    env?: ReplayEnv
   ): Promise<ReplayEvent | null> {
     const response = await this.fetch(this.path(runPath(id, '/replay')), {
       method: 'POST',
-      body: '{}'
+      body: env ? JSON.stringify({ env }) : '{}'
     });
     let last: ReplayEvent | null = null;
     const emit = (line: string): void => {

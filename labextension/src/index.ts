@@ -10,11 +10,14 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { NbtrackClient } from './api';
+import { cellRenderer } from './cellrender';
 import { addCommands } from './commands';
 import { RunListModel } from './model';
 import { makeRequester } from './request';
@@ -34,7 +37,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     INotebookTracker,
     ITranslator,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IRenderMimeRegistry,
+    IEditorLanguageRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -42,7 +47,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     tracker: INotebookTracker | null,
     translator: ITranslator | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    rendermime: IRenderMimeRegistry | null,
+    languages: IEditorLanguageRegistry | null
   ) => {
     const translations = translator ?? nullTranslator;
     const trans = translations.load('nbtrack');
@@ -52,7 +59,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       () => tracker?.currentWidget?.context.path ?? null
     );
     const model = new RunListModel(client);
-    const views = new MainAreaViews({ app, client, model, tracker, trans });
+    const views = new MainAreaViews({
+      app,
+      client,
+      model,
+      tracker,
+      renderer: cellRenderer(rendermime, languages),
+      trans
+    });
     const sidebar = new RunsSidebar({
       model,
       trans,

@@ -91,8 +91,21 @@ export interface IReplaySummary {
   start_time: number;
 }
 
+/** Why a failed run failed: its exception and the line that raised it. */
+export interface IRunFailure {
+  type: string;
+  message: string;
+  /** The failing line of the user's code; null when it is not known. */
+  line: string | null;
+  lineno: number | null;
+  /** The execution count of the failing cell. */
+  execution_count: number | null;
+}
+
 /** `GET /runs/ID`: nbtrack.query.runs.read_run. */
 export interface IRunDetail extends IRunSummary {
+  /** Set on a failed run; null (or absent, from an older server) otherwise. */
+  failure?: IRunFailure | null;
   cells: ICellRecord[];
   metric_summary: Record<string, IMetricSummary>;
   artifacts: IArtifact[];
@@ -143,11 +156,63 @@ export interface IListQuery {
 
 export type ExportFormat = 'script' | 'notebook' | 'bundle';
 
+/** Where a replay runs: the kernel at hand, or an environment rebuilt from the recorded one. */
+export type ReplayEnv = 'current' | 'recorded';
+
+/** The steps of rebuilding a run's environment, in order (`cached`: reused as it was). */
+export type EnvPhase =
+  'resolve' | 'create' | 'install' | 'kernel' | 'ready' | 'cached';
+
+/** What the replay ran in, when it ran in the recorded environment. */
+export interface IReplayEnvironment {
+  mode: ReplayEnv;
+  /** The environment was taken from the cache (built before, same content). */
+  cached: boolean;
+  /** The environment's Python version. */
+  python: string | null;
+  /** Distributions installed at their recorded versions (a count, or their names). */
+  installed: number | string[] | null;
+  /** What could not be matched (the Python version, a local package, ...), one line each. */
+  unmatched: string[];
+}
+
+/** A cell that diverged on replay, and its likely causes. */
+export interface IDivergence {
+  index: number;
+  execution_count: number | null;
+  source: string;
+  variables: Record<
+    string,
+    { recorded: string | null; replayed: string | null }
+  >;
+  error?: { recorded: unknown; replayed: unknown } | null;
+  causes?: string[];
+}
+
+/** The verdict of a replay (nbtrack.reproduce.report.ReplayReport.to_json). */
+export interface IReplayReport {
+  run_id?: string;
+  replay_run_id?: string | null;
+  reproduced?: boolean;
+  cells_total?: number;
+  cells_matched?: number;
+  divergences?: IDivergence[];
+  unverified?: number;
+  environment?: IReplayEnvironment | null;
+}
+
 /** One line of the replay progress stream. */
 export type ReplayEvent =
+  | {
+      event: 'env';
+      phase: EnvPhase;
+      done: number | null;
+      total: number | null;
+      text: string;
+    }
   | { event: 'progress'; done: number; total: number | null }
   | { event: 'note'; kind: string; text: string }
-  | { event: 'result'; report: Record<string, unknown> }
+  | { event: 'result'; report: IReplayReport }
   | { event: 'error'; message: string };
 
 /** One row of a comparison: a value per compared run (`null` where unset), `same` across all. */
@@ -201,6 +266,57 @@ export interface IComparison {
   metrics: ICompareRow<IMetricRange>[];
   tags: ICompareRow<string>[];
   code: ICodeDiff[];
+}
+
+/** A cell of a notebook as nbformat v4 stores it (the fields the recorded view reads). */
+export interface INotebookCell {
+  cell_type: 'code' | 'markdown' | 'raw';
+  id?: string;
+  source: string | string[];
+  metadata?: {
+    nbtrack?: {
+      in_run?: boolean;
+      execution_count?: number | null;
+      executed_at?: string | null;
+      status?: 'ok' | 'error';
+    };
+    [key: string]: unknown;
+  };
+  execution_count?: number | null;
+  outputs?: INotebookOutput[];
+}
+
+/** A code cell's output as nbformat v4 stores it. */
+export interface INotebookOutput {
+  output_type: 'stream' | 'execute_result' | 'display_data' | 'error';
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[] | unknown>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+
+/** `GET /runs/ID/notebook-as-recorded`: the notebook as it was when the run was recorded. */
+export interface IRecordedNotebook {
+  cells: INotebookCell[];
+  metadata: {
+    nbtrack?: {
+      as_recorded?: boolean;
+      run_id?: string;
+      run_name?: string;
+      recorded_at?: string | null;
+      revision?: unknown;
+      source?: string | null;
+      /** Execution counts of run cells that the saved notebook does not hold. */
+      unmatched?: (number | null)[];
+    };
+    language_info?: { name?: string };
+    kernelspec?: { language?: string };
+    [key: string]: unknown;
+  };
+  nbformat: number;
+  nbformat_minor: number;
 }
 
 export namespace CommandIDs {

@@ -1,4 +1,7 @@
-/** The main-area tabs: one run (RunView) and runs side by side (CompareView). */
+/**
+ * The main-area tabs: one run (RunView), runs side by side (CompareView) and the notebook as a
+ * run recorded it (RecordedNotebook, read-only).
+ */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import type { INotebookTracker } from '@jupyterlab/notebook';
@@ -6,8 +9,10 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { NbtrackClient } from './api';
+import type { ICellRenderer } from './cellrender';
 import { canCompare } from './compare';
 import { CompareView } from './components/CompareView';
+import { RecordedNotebook } from './components/RecordedNotebook';
 import { RunView } from './components/run/RunView';
 import { nbtrackIcon } from './icon';
 import type { RunListModel } from './model';
@@ -21,6 +26,8 @@ export interface IMainAreaViewsOptions {
   /** The sidebar's model: refreshed after an edit, and naming the compared runs. */
   model: RunListModel;
   tracker: INotebookTracker | null;
+  /** Draws the recorded notebook's code, markdown and outputs. */
+  renderer: ICellRenderer;
   trans: TranslationBundle;
 }
 
@@ -35,11 +42,7 @@ export class MainAreaViews {
   openRun(id: string, name: string): void {
     const { app, client, model, tracker, trans } = this.options;
     const widgetId = `nbtrack-run-${id}`;
-    const existing = Array.from(app.shell.widgets('main')).find(
-      w => w.id === widgetId
-    );
-    if (existing) {
-      app.shell.activateById(widgetId);
+    if (this.activate(widgetId)) {
       return;
     }
     this.show(
@@ -51,11 +54,37 @@ export class MainAreaViews {
         onCell={(cell, run) => scrollToCell(app, tracker, cell, run)}
         onDownload={download}
         artifactUrl={(runId, path) => apiUrl(client.artifactPath(runId, path))}
+        onOpenRecorded={run => this.openRecorded(run.id, run.name)}
         onChanged={() => void model.refresh()}
       />,
       widgetId,
       trans.__('Run %1', name),
       trans.__('nbtrack run %1', id)
+    );
+  }
+
+  /**
+   * Shows the notebook as run `id` recorded it, read-only, in its own tab (at most one per run).
+   * It is no document: nothing in it can be saved over the user's notebook.
+   */
+  openRecorded(id: string, name: string): void {
+    const { client, renderer, trans } = this.options;
+    const widgetId = `nbtrack-recorded-${id}`;
+    if (this.activate(widgetId)) {
+      return;
+    }
+    this.show(
+      <RecordedNotebook
+        client={client}
+        runId={id}
+        runName={name}
+        renderer={renderer}
+        trans={trans}
+      />,
+      widgetId,
+      trans.__('%1 (as recorded)', name),
+      trans.__('The notebook as run %1 recorded it (read-only)', id),
+      'nbtrack-recorded-widget'
     );
   }
 
@@ -82,15 +111,28 @@ export class MainAreaViews {
     );
   }
 
+  /** Brings the tab `widgetId` to the front; false when it is not open. */
+  private activate(widgetId: string): boolean {
+    const { app } = this.options;
+    const open = Array.from(app.shell.widgets('main')).some(
+      w => w.id === widgetId
+    );
+    if (open) {
+      app.shell.activateById(widgetId);
+    }
+    return open;
+  }
+
   private show(
     element: React.ReactElement,
     id: string,
     label: string,
-    caption: string
+    caption: string,
+    className = 'nbtrack-runview-widget'
   ): void {
     const { app } = this.options;
     const content = ReactWidget.create(element);
-    content.addClass('nbtrack-runview-widget');
+    content.addClass(className);
     const widget = new MainAreaWidget({ content });
     widget.id = id;
     widget.title.label = label;

@@ -218,6 +218,59 @@ describe('NbtrackClient against a real HTTP server', () => {
     assert.deepEqual(last, { event: 'result', report: { reproduced: true } });
   });
 
+  it('asks for the recorded environment and streams its phases before the cells', async () => {
+    // Given a server that rebuilds the environment, then replays the one cell
+    route = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.write(
+        '{"event":"env","phase":"install","done":1,"total":3,"text":"six"}\n'
+      );
+      res.write(
+        '{"event":"env","phase":"ready","done":3,"total":3,"text":""}\n'
+      );
+      res.end(
+        '{"event":"progress","done":1,"total":1}\n{"event":"result","report":{"reproduced":true}}\n'
+      );
+    };
+    // When the run is reproduced
+    const events: ReplayEvent[] = [];
+    await new NbtrackClient(requester).replay(
+      'abc',
+      e => events.push(e),
+      'recorded'
+    );
+    // Then the request names the recorded environment and every line arrives in order
+    assert.equal(seen[0].method, 'POST');
+    assert.deepEqual(JSON.parse(seen[0].body), { env: 'recorded' });
+    assert.deepEqual(
+      events.map(e => (e.event === 'env' ? `env:${e.phase}` : e.event)),
+      ['env:install', 'env:ready', 'progress', 'result']
+    );
+  });
+
+  it('replays in the current environment with an empty body', async () => {
+    route = (_req, res) => res.end('{"event":"result","report":{}}\n');
+    await new NbtrackClient(requester).replay('abc', () => undefined);
+    assert.equal(seen[0].body, '{}');
+  });
+
+  it('loads the notebook as recorded from its own path, with the open notebook', async () => {
+    route = json(200, {
+      cells: [],
+      metadata: { nbtrack: { as_recorded: true, run_id: 'abc' } },
+      nbformat: 4,
+      nbformat_minor: 5
+    });
+    const nb = await new NbtrackClient(
+      requester,
+      () => 'a.ipynb'
+    ).recordedNotebook('abc');
+    assert.equal(nb.metadata.nbtrack?.run_id, 'abc');
+    const url = new URL(seen[0].url, 'http://x');
+    assert.equal(url.pathname, '/nbtrack/api/runs/abc/notebook-as-recorded');
+    assert.equal(url.searchParams.get('notebook'), 'a.ipynb');
+  });
+
   it('names the export file after the server and keeps its bytes', async () => {
     route = (_req, res) => {
       res.writeHead(200, {

@@ -221,6 +221,24 @@ class CompareHandler(NbtrackHandler):
         self.send(await self.blocking(work))
 
 
+class RecordedNotebookHandler(NbtrackHandler):
+    """``GET /runs/<id>/notebook-as-recorded``: the notebook as it was when the run was recorded,
+    as nbformat JSON, the run's cells marked (:func:`nbtrack.reproduce.notebook.recorded_notebook`).
+    Only read: the sidebar shows it read-only and nothing is written anywhere."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        url = self.store_url()
+
+        def work() -> Any:
+            from nbtrack.reproduce.notebook import recorded_notebook  # brings nbformat
+
+            store = self.open_store(url)
+            return recorded_notebook(store, store.resolve_run_id(run_id))
+
+        self.send(await self.blocking(work))
+
+
 class ArtifactHandler(NbtrackHandler):
     """``GET /runs/<id>/artifact?path=model/weights.bin``: download one recorded artifact.
 

@@ -14,6 +14,7 @@ from nbtrack.server.handlers import (
     CompareHandler,
     ExperimentsHandler,
     MetricHandler,
+    RecordedNotebookHandler,
     RestoreHandler,
     RunHandler,
     RunsHandler,
@@ -32,6 +33,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"runs/{RUN_ID}/artifact", ArtifactHandler),
     (f"runs/{RUN_ID}/replay", ReplayHandler),
     (f"runs/{RUN_ID}/export", ExportHandler),
+    (f"runs/{RUN_ID}/notebook-as-recorded", RecordedNotebookHandler),
     ("experiments", ExperimentsHandler),
     ("compare", CompareHandler),
 ]

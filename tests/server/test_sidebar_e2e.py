@@ -161,7 +161,7 @@ def test_tracked_cell_appears_in_the_sidebar_and_opens_as_a_run_view(
     page.click(".lm-TabBar-tab:has-text('Run e2e-run')")
     page.click(".nbtrack-replay")
     page.wait_for_selector(
-        ".nbtrack-replay-status strong, .nbtrack-runview .nbtrack-error", timeout=240_000
+        ".nbtrack-verdict strong, .nbtrack-runview .nbtrack-error", timeout=240_000
     )
     shot(page, "3-replay")
     outcome = page.inner_text(".nbtrack-runview")

@@ -27,6 +27,7 @@ export function Cells(props: {
         {run.cells.map(cell => (
           <li
             key={cell.seq}
+            data-seq={cell.seq}
             className={`nbtrack-cell ${cell.in_run ? 'nbtrack-cell-in-run' : ''} ${cell.status === 'error' ? 'nbtrack-cell-error' : ''}`}
           >
             <button

@@ -1,53 +1,75 @@
 /**
- * Replaying and exporting a run: the Replay and Export buttons, and the replay's progress,
- * notes and verdict (cells reproduced, or where and likely why they diverged).
+ * Replaying, reproducing and exporting a run: the Replay (current environment), Reproduce
+ * (recorded environment), "Notebook as recorded" and Export buttons, and the state of the replay
+ * they start (its progress and verdict are shown by ReplayProgress, in Verdict.tsx).
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { NbtrackClient } from '../../api';
-import { firstLine } from '../../format';
-import type { ExportFormat, IRunDetail, ReplayEvent } from '../../tokens';
+import {
+  IReplayProgress,
+  nextProgress,
+  replayEnded,
+  startReplay
+} from '../../reproduce';
+import type { ExportFormat, IRunDetail, ReplayEnv } from '../../tokens';
 import type { IRunState } from './useRun';
 
 export interface IReplayState {
-  /** The last progress, result or error event; null before a replay. */
-  event: ReplayEvent | null;
-  /** The replay's notes so far. */
-  notes: string[];
-  /** Replays the run in a fresh kernel, then reloads it (to list the new replay). */
-  start: (runId: string) => Promise<void>;
+  /** The replay under way or the last one; null before a replay. */
+  progress: IReplayProgress | null;
+  /**
+   * Replays the run in a fresh kernel (`recorded`: in its rebuilt recorded environment), then
+   * reloads it (to list the new replay).
+   */
+  start: (runId: string, env: ReplayEnv) => Promise<void>;
 }
 
 export function useReplay(
   client: NbtrackClient,
   state: IRunState
 ): IReplayState {
-  const [event, setEvent] = React.useState<ReplayEvent | null>(null);
-  const [notes, setNotes] = React.useState<string[]>([]);
-  const start = (runId: string): Promise<void> =>
+  const [progress, setProgress] = React.useState<IReplayProgress | null>(null);
+  const start = (runId: string, env: ReplayEnv): Promise<void> =>
     state.whileBusy(async () => {
-      setEvent({ event: 'progress', done: 0, total: null });
-      setNotes([]);
+      let current = startReplay(env);
+      setProgress(current);
       try {
-        await client.replay(runId, e => {
-          if (e.event === 'note') {
-            setNotes(prev => prev.concat(e.text));
-          } else {
-            setEvent(e);
-          }
-        });
+        await client.replay(
+          runId,
+          e => {
+            current = nextProgress(current, e);
+            setProgress(current);
+          },
+          env === 'recorded' ? env : undefined
+        );
+        if (!replayEnded(current)) {
+          current = nextProgress(current, {
+            event: 'error',
+            message: 'the replay stopped before its verdict'
+          });
+          setProgress(current);
+        }
         await state.reload();
       } catch (e) {
-        setEvent({ event: 'error', message: (e as Error).message });
+        setProgress(
+          nextProgress(current, {
+            event: 'error',
+            message: (e as Error).message
+          })
+        );
       }
     });
-  return { event, notes, start };
+  return { progress, start };
 }
 
 const EXPORT_FORMATS: ExportFormat[] = ['script', 'notebook', 'bundle'];
 
-/** The Replay button and one Export button per format (the download goes to `onDownload`). */
+/**
+ * The Replay and Reproduce buttons, the button that opens the notebook as it was, and one
+ * Export button per format (the download goes to `onDownload`).
+ */
 export function ReplayExportButtons(props: {
   client: NbtrackClient;
   run: IRunDetail;
@@ -55,6 +77,8 @@ export function ReplayExportButtons(props: {
   replay: IReplayState;
   trans: TranslationBundle;
   onDownload: (blob: Blob, filename: string) => void;
+  /** Opens the notebook as it was when the run was recorded, read-only. */
+  onOpenRecorded: (run: IRunDetail) => void;
 }): JSX.Element {
   const { client, run, state, trans } = props;
   const doExport = async (format: ExportFormat): Promise<void> => {
@@ -74,11 +98,33 @@ export function ReplayExportButtons(props: {
   return (
     <>
       <button
-        className="jp-mod-styled nbtrack-replay"
-        onClick={() => void props.replay.start(run.id)}
+        className="jp-mod-styled jp-mod-accept nbtrack-reproduce"
+        onClick={() => void props.replay.start(run.id, 'recorded')}
         disabled={state.busy}
+        title={trans.__(
+          'Rebuild the environment the run was recorded in, replay its cells there and check them against the recording'
+        )}
+      >
+        {trans.__('Reproduce')}
+      </button>
+      <button
+        className="jp-mod-styled nbtrack-replay"
+        onClick={() => void props.replay.start(run.id, 'current')}
+        disabled={state.busy}
+        title={trans.__(
+          'Replay the cells in a fresh kernel of the current environment'
+        )}
       >
         {trans.__('Replay')}
+      </button>
+      <button
+        className="jp-mod-styled nbtrack-open-recorded"
+        onClick={() => props.onOpenRecorded(run)}
+        title={trans.__(
+          'Open the notebook as it was when the run was recorded, read-only'
+        )}
+      >
+        {trans.__('Notebook as recorded')}
       </button>
       {EXPORT_FORMATS.map(f => (
         <button
@@ -90,90 +136,5 @@ export function ReplayExportButtons(props: {
         </button>
       ))}
     </>
-  );
-}
-
-/** The running replay's progress or its outcome, then its notes. */
-export function ReplayProgress(props: {
-  replay: IReplayState;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { event, notes } = props.replay;
-  return (
-    <>
-      {event && <ReplayStatus event={event} trans={props.trans} />}
-      {notes.length > 0 && (
-        <pre className="nbtrack-replay-notes">{notes.join('\n')}</pre>
-      )}
-    </>
-  );
-}
-
-function ReplayStatus(props: {
-  event: ReplayEvent;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { event, trans } = props;
-  if (event.event === 'progress') {
-    return (
-      <div className="nbtrack-replay-status" role="status">
-        {trans.__('Replaying…')}{' '}
-        {event.total ? (
-          <progress max={event.total} value={event.done} />
-        ) : (
-          <span>{event.done}</span>
-        )}
-      </div>
-    );
-  }
-  if (event.event === 'note') {
-    return <div className="nbtrack-replay-status">{event.text}</div>;
-  }
-  if (event.event === 'error') {
-    return (
-      <div className="nbtrack-error" role="alert">
-        {event.message}
-      </div>
-    );
-  }
-  const report = event.report as {
-    reproduced?: boolean;
-    cells_total?: number;
-    cells_matched?: number;
-    divergences?: {
-      index: number;
-      execution_count: number | null;
-      source: string;
-      variables: Record<string, unknown>;
-      causes?: string[];
-    }[];
-  };
-  return (
-    <div className="nbtrack-replay-status" role="status">
-      <strong>
-        {report.reproduced
-          ? trans.__(
-              'Reproduced %1/%2 cells',
-              report.cells_matched ?? 0,
-              report.cells_total ?? 0
-            )
-          : trans.__(
-              'Diverged: %1/%2 cells matched',
-              report.cells_matched ?? 0,
-              report.cells_total ?? 0
-            )}
-      </strong>
-      {(report.divergences ?? []).map(d => (
-        <div key={d.index} className="nbtrack-divergence">
-          [{d.execution_count ?? ' '}] <code>{firstLine(d.source)}</code>:{' '}
-          {Object.keys(d.variables ?? {}).join(', ')}
-          {(d.causes ?? []).map(c => (
-            <div key={c} className="nbtrack-muted">
-              {trans.__('likely cause: %1', c)}
-            </div>
-          ))}
-        </div>
-      ))}
-    </div>
   );
 }

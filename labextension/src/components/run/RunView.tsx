@@ -8,6 +8,7 @@ import * as React from 'react';
 import type { NbtrackClient } from '../../api';
 import type { ICellRecord, IRunDetail } from '../../tokens';
 import { Cells } from './Cells';
+import { FailureBanner } from './FailureBanner';
 import { Header } from './Header';
 import { Metrics } from './Metrics';
 import { Notes } from './Notes';
@@ -17,10 +18,11 @@ import {
   NotebookRevision,
   Replays
 } from './Provenance';
-import { ReplayExportButtons, ReplayProgress, useReplay } from './ReplayPanel';
+import { ReplayExportButtons, useReplay } from './ReplayPanel';
 import { KeyValues, Section } from './Section';
 import { Tags } from './Tags';
 import { useRun } from './useRun';
+import { ReplayProgress } from './Verdict';
 
 export interface IRunViewProps {
   client: NbtrackClient;
@@ -31,6 +33,8 @@ export interface IRunViewProps {
   onCell: (cell: ICellRecord, run: IRunDetail) => boolean;
   onDownload: (blob: Blob, filename: string) => void;
   artifactUrl: (runId: string, path: string) => string;
+  /** Opens the notebook as it was when the run was recorded, read-only. */
+  onOpenRecorded: (run: IRunDetail) => void;
   /** Called after an edit, so the sidebar shows it. */
   onChanged: () => void;
 }
@@ -40,6 +44,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
   const state = useRun(client, props.runId, props.onChanged);
   const replay = useReplay(client, state);
   const { run } = state;
+  const root = React.useRef<HTMLDivElement>(null);
 
   if (state.error) {
     return (
@@ -59,12 +64,18 @@ export function RunView(props: IRunViewProps): JSX.Element {
   }
   const parts = { client, run, state, trans };
   return (
-    <div className="nbtrack-runview" data-run-id={run.id}>
+    <div className="nbtrack-runview" data-run-id={run.id} ref={root}>
+      <FailureBanner
+        run={run}
+        trans={trans}
+        onShowCell={cell => showListedCell(root.current, cell)}
+      />
       <Header {...parts}>
         <ReplayExportButtons
           {...parts}
           replay={replay}
           onDownload={props.onDownload}
+          onOpenRecorded={props.onOpenRecorded}
         />
       </Header>
       {state.message && (
@@ -72,7 +83,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
           {state.message}
         </div>
       )}
-      <ReplayProgress replay={replay} trans={trans} />
+      <ReplayProgress progress={replay.progress} trans={trans} />
 
       <div className="nbtrack-columns">
         <Section title={trans.__('Parameters')}>
@@ -94,4 +105,20 @@ export function RunView(props: IRunViewProps): JSX.Element {
       <Replays run={run} trans={trans} />
     </div>
   );
+}
+
+/** Scrolls the run view's cell list to `cell`, focuses it and marks it for a moment. */
+function showListedCell(root: HTMLElement | null, cell: ICellRecord): void {
+  const item = root?.querySelector<HTMLElement>(
+    `.nbtrack-cells li[data-seq="${cell.seq}"]`
+  );
+  if (!item) {
+    return;
+  }
+  item.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  item.querySelector<HTMLElement>('.nbtrack-cell-head')?.focus({
+    preventScroll: true
+  });
+  item.classList.add('nbtrack-cell-flash');
+  setTimeout(() => item.classList.remove('nbtrack-cell-flash'), 2500);
 }
