@@ -22,6 +22,7 @@ RANKS = {
     "recording": 3,
     "lifecycle": 3,
     "reproduce": 4,
+    "autologging": 4,
     "interop": 5,
     **dict.fromkeys(VIEWS, 6),
 }

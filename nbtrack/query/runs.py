@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import NotFoundError
 from nbtrack.query.jsonsafe import iso, json_number, number_text
+from nbtrack.query.models import models_of
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -142,7 +143,8 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
     """Everything about one run (a full id): :func:`run_summary` and ``metric_summary``
     (``{key: {latest, min, max, step, count}}``), ``cells`` (the executed-cell sequence with code
     and state), ``notebook`` (path, hash, git commit and diff), ``environment`` (the run's manifest,
-    else its session's), ``session``, ``artifacts``, ``inputs`` (files read), ``datasets``
+    else its session's), ``session``, ``artifacts``, ``models`` (``log_model``'s, with the Python
+    that loads each), ``inputs`` (files read), ``datasets``
     (``log_input``: ``{name, digest, context, schema, rows, source, kind}``), ``replays`` and
     ``failure`` (:func:`run_failure`)."""
     row = load_run(store, run_id)
@@ -165,6 +167,7 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
         {"path": a["path"], "size": a["size"], "hash": a["blob_hash"], "created": a["created"]}
         for a in store.artifacts_of(run_id)
     ]
+    out["models"] = models_of(store, run_id, out["artifacts"])
     out["inputs"] = [
         {"path": f["path"], "mode": f["mode"], "hash": f["hash"], "size": f["size"]}
         for f in store.file_events_of(row)
@@ -202,6 +205,7 @@ def run_detail(store: Store, run_id: str) -> dict[str, Any]:
         {"path": a["path"], "size": a["size"], "hash": a["hash"]} for a in run["artifacts"]
     ]
     record["inputs"] = run["inputs"]
+    record["models"] = run["models"]
     record["datasets"] = run["datasets"]
     record["failure"] = run["failure"]
     return record
