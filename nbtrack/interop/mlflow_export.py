@@ -2,7 +2,9 @@
 
 An exported MLflow run carries the tag ``nbtrack.run_id``; exporting the same run again finds
 it by that tag and only adds what MLflow lacks (new metric points, params, artifacts) and
-refreshes tags and status, so nothing is duplicated. Params, tags and metrics go through
+refreshes tags and status, so nothing is duplicated. Parents are exported before their children,
+which carry ``mlflow.parentRunId``; the run's user is set at creation (MLflow's ``user_id``);
+datasets become dataset inputs (:mod:`.mlflow_datasets`). Params, tags and metrics go through
 ``log_batch`` within MLflow's per-call limits; the run's executed cells go along as
 ``nbtrack/cells.json`` and, when ``nbtrack.reproduce.export`` can render them, as a script and a notebook.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.interop import mlflow_client as mc
+from nbtrack.interop.mlflow_datasets import to_mlflow
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -39,15 +42,38 @@ def export_runs(
     experiment: str | None = None,
     notify: Callable[[Exported], None] | None = None,
 ) -> list[Exported]:
-    """Export nbtrack runs (full ids) to MLflow; ``experiment`` overrides each run's experiment name."""
+    """Export nbtrack runs (full ids) to MLflow; ``experiment`` overrides each run's experiment
+    name. A parent goes before its children whatever the order given, so that they can name it."""
     mlflow = mc.client(tracking_uri)
     out = []
-    for rid in run_ids:
-        result = _export_one(store, mlflow, rid, experiment)
+    exported: dict[str, str] = {}  # nbtrack run id -> MLflow run id, for the children
+    for rid in parents_first(store, run_ids):
+        result = _export_one(store, mlflow, rid, experiment, exported)
+        exported[rid] = result.mlflow_run_id
         out.append(result)
         if notify is not None:
             notify(result)
     return out
+
+
+def parents_first(store: Store, run_ids: Sequence[str]) -> list[str]:
+    """``run_ids`` reordered so that a run comes after its parent (and its parent's parent) when
+    they are among them; otherwise in the order given."""
+    parent_of = {r["id"]: r.get("parent_run_id") for r in store.run_summaries(list(run_ids))}
+    ordered: list[str] = []
+    placed: set[str] = set()
+    for given in run_ids:
+        chain: list[str] = []
+        rid: str | None = given
+        while rid is not None and rid not in placed and rid not in chain:
+            chain.append(rid)
+            parent = parent_of.get(rid)
+            rid = parent if parent in parent_of else None
+        for r in reversed(chain):
+            if r not in placed:
+                placed.add(r)
+                ordered.append(r)
+    return ordered
 
 
 def _experiment_id(mlflow: Any, name: str) -> str:
@@ -77,11 +103,7 @@ def _tags(store: Store, run: dict[str, Any]) -> dict[str, str]:
     tags.update({mc.NBTRACK_RUN_TAG: run["id"], "mlflow.runName": run["name"]})
     if run.get("user"):
         tags["mlflow.user"] = run["user"]
-    if run.get("notebook_path"):
-        tags["mlflow.source.name"] = run["notebook_path"]
-        tags["mlflow.source.type"] = "NOTEBOOK"
-    else:
-        tags["mlflow.source.type"] = "LOCAL"
+    tags.update(source_tags(store, run))
     if run.get("git_commit"):
         tags["mlflow.source.git.commit"] = run["git_commit"]
     if run.get("notes"):
@@ -91,7 +113,22 @@ def _tags(store: Store, run: dict[str, Any]) -> dict[str, str]:
     return {k: v[:8000] for k, v in tags.items()}
 
 
-def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> Exported:
+def source_tags(store: Store, run: dict[str, Any]) -> dict[str, str]:
+    """``mlflow.source.type``: NOTEBOOK for a run made in a kernel (or recorded from a notebook
+    file), LOCAL for a script; ``mlflow.source.name`` the notebook's or script's path."""
+    path = run.get("notebook_path")
+    session = store.session(run["session_id"]) if run.get("session_id") else None
+    in_kernel = session is not None and session.get("kind") == "kernel"
+    notebook = in_kernel or (path or "").endswith(".ipynb")
+    tags = {"mlflow.source.type": "NOTEBOOK" if notebook else "LOCAL"}
+    if path:
+        tags["mlflow.source.name"] = path
+    return tags
+
+
+def _export_one(
+    store: Store, mlflow: Any, rid: str, experiment: str | None, exported: dict[str, str]
+) -> Exported:
     from mlflow.entities import Metric, Param, RunTag
 
     (run,) = store.run_summaries([rid])
@@ -100,22 +137,30 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
     existing = find_exported(mlflow, exp_id, rid)
     notes: list[str] = []
     if existing is None:
+        first = {mc.NBTRACK_RUN_TAG: rid}
+        if run.get("user"):  # MLflow takes the run's user_id from this tag at creation only
+            first["mlflow.user"] = run["user"]
         created = mlflow.create_run(
-            exp_id,
-            start_time=_ms(run["start_time"]),
-            tags={mc.NBTRACK_RUN_TAG: rid},
-            run_name=run["name"],
+            exp_id, start_time=_ms(run["start_time"]), tags=first, run_name=run["name"]
         )
         mid, action = created.info.run_id, "created"
         have_params: dict[str, str] = {}
-        have_tags: dict[str, str] = {}
+        have_tags: dict[str, str] = dict(created.data.tags)
+        have_inputs: set[tuple[str, str]] = set()
     else:
         mid, action = existing.info.run_id, "unchanged"
         have_params, have_tags = dict(existing.data.params), dict(existing.data.tags)
-    if run.get("parent_run_id"):
-        parent = find_exported(mlflow, exp_id, run["parent_run_id"])
-        if parent is not None:
-            tags["mlflow.parentRunId"] = parent.info.run_id
+        have_inputs = _inputs_of(mlflow, mid)
+    parent_id = run.get("parent_run_id")
+    if parent_id:
+        parent_mid = exported.get(parent_id)
+        if parent_mid is None:
+            parent = find_exported(mlflow, exp_id, parent_id)
+            parent_mid = parent.info.run_id if parent is not None else None
+        if parent_mid is not None:
+            tags["mlflow.parentRunId"] = parent_mid
+        else:
+            notes.append(f"parent {parent_id[:8]} is not in MLflow: export it to nest this run")
 
     params = []
     for k, v in sorted(run["params"].items()):
@@ -136,8 +181,12 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
         mlflow.log_batch(mid, tags=tag_batch)
     for metric_batch in mc.chunks([Metric(*m) for m in metrics], mc.MAX_METRICS_PER_BATCH):
         mlflow.log_batch(mid, metrics=metric_batch)
+    inputs = [to_mlflow(d) for d in store.datasets_of(rid)]
+    inputs = [i for i in inputs if (i.dataset.name, i.dataset.digest) not in have_inputs]
+    if inputs:
+        mlflow.log_inputs(mid, datasets=inputs)
     artifacts = _artifacts(store, mlflow, run, mid, notes)
-    if (params or new_tags or metrics or artifacts) and action == "unchanged":
+    if (params or new_tags or metrics or inputs or artifacts) and action == "unchanged":
         action = "updated"
     status = mc.TO_MLFLOW_STATUS[run["status"]]
     current = existing.info.status if existing is not None else "RUNNING"
@@ -147,6 +196,12 @@ def _export_one(store: Store, mlflow: Any, rid: str, experiment: str | None) -> 
         )
         action = "updated" if action == "unchanged" else action
     return Exported(rid, mid, action, notes)
+
+
+def _inputs_of(mlflow: Any, mid: str) -> set[tuple[str, str]]:
+    """(name, digest) of the dataset inputs an MLflow run has."""
+    inputs = mlflow.get_run(mid).inputs
+    return {(i.dataset.name, i.dataset.digest) for i in (inputs.dataset_inputs if inputs else [])}
 
 
 def _ms(ts: float) -> int:

@@ -1,7 +1,8 @@
 """Bring MLflow runs into nbtrack, idempotently.
 
 Each imported run keeps its name, experiment, status, times, user, params, tags (``mlflow.*``
-included), full metric histories with steps and timestamps, and artifacts; it has no cells.
+included), full metric histories with steps and timestamps, artifacts and dataset inputs (as
+datasets: :mod:`.mlflow_datasets`); it has no cells.
 It takes the MLflow run's id when that id is free in the store, and carries the tag
 ``mlflow.run_id``, by which a second import recognises and skips it. MLflow runs that were
 exported from this store (tag ``nbtrack.run_id`` naming one of its runs) are skipped too.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.interop import mlflow_client as mc
+from nbtrack.interop.mlflow_datasets import from_mlflow
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -116,12 +118,15 @@ def _import_one(
         "user": info.user_id or None,
         "parent_run_id": mapping.get(parent, parent) if parent else None,
         "notes": tags.get("mlflow.note.content"),
+        # the notebook, or the script (LOCAL), that made the run
         "notebook_path": tags.get("mlflow.source.name")
-        if tags.get("mlflow.source.type") == "NOTEBOOK"
+        if tags.get("mlflow.source.type") in ("NOTEBOOK", "LOCAL")
         else None,
         "git_commit": tags.get("mlflow.source.git.commit"),
     }
-    store.add_run(row, experiment, dict(data.params), tags, points, artifacts)
+    inputs = mrun.inputs if mrun.inputs is not None else mlflow.get_run(info.run_id).inputs
+    datasets = [from_mlflow(i) for i in (inputs.dataset_inputs if inputs else [])]
+    store.add_run(row, experiment, dict(data.params), tags, points, artifacts, datasets)
 
 
 def _artifacts(store: Store, mlflow: Any, mid: str) -> list[dict[str, Any]]:
