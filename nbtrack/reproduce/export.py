@@ -1,10 +1,12 @@
 """Export a run's executed-cell sequence: a jupytext percent script, a clean notebook, or a bundle.
 
 Cells come in executed order (``Store.run_cells``), so an out-of-order session exports as the
-sequence that actually built the state. The script is rendered by ``percent_script`` (magics
-through IPython's transformers, ``%load_ext nbtrack`` left out unless needed); the notebook
-keeps every source verbatim, ``%load_ext nbtrack`` included: run in Jupyter it records the
-re-execution, which is the point. The notebook is rendered by ``notebook.py``, the bundle by ``bundle.py``; slices are ``slicing.py``.
+sequence that actually built the state. The script is plain Python where it can be
+(``script.py``: the run's ``%%track`` cell a ``with nbtrack.start_run(...)`` block); the
+notebook keeps its sources, ``%load_ext nbtrack`` and the run's ``%%track`` included: run in
+Jupyter it records the re-execution, which is the point. ``as_recorded`` gives instead the
+notebook file as the run recorded it, its cells marked (``recorded_notebook``). The notebook
+is rendered by ``notebook.py``, the bundle by ``bundle.py``; slices are ``slicing.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nbtrack.reproduce.notebook import (
     render_notebook,
 )
 from nbtrack.reproduce.script import render_script
+from nbtrack.reproduce.track_cells import TRACKING
 
 __all__ = ["export_run"]
 
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
     from nbtrack.store import Store
 
 FORMATS = ("script", "notebook", "bundle")
-TRACKING = ("run", "all", "none")
 SUFFIXES = {"script": ".py", "notebook": ".ipynb", "bundle": ".zip"}
 
 
@@ -58,9 +60,10 @@ def export_run(
     does not rebuild the variable's recorded hash raises :class:`ValidationError`. ``on_slice``
     receives the slice (cells kept, verification) before anything is written.
 
-    ``tracking`` (script): ``"run"`` turns this run's ``%%track`` cells into
-    ``with nbtrack.start_run(...)`` blocks and other runs' into plain code, ``"all"`` makes every
-    ``%%track`` cell start a run, ``"none"`` keeps only the bodies (the script records nothing).
+    ``tracking`` (script, notebook): ``"run"`` lets this run's ``%%track`` cells start the run
+    again (a ``with nbtrack.start_run(...)`` block in a script) and keeps only the body of other
+    runs' ``%%track`` cells, ``"all"`` lets every one start its run, ``"none"`` keeps only bodies
+    (the script then records nothing).
     ``as_recorded`` (notebook): the notebook file as it was when the run was recorded, with the
     run's cells marked (:func:`nbtrack.reproduce.notebook.recorded_notebook`).
     """
@@ -72,9 +75,9 @@ def export_run(
         raise ValidationError(
             "--as-recorded goes with --format notebook and no --slice (it is the whole notebook file)"
         )
-    if tracking != "run" and fmt != "script":
+    if tracking != "run" and fmt == "bundle":
         raise ValidationError(
-            "--no-tracking and --track-all go with --format script (a notebook keeps %%track)"
+            "--no-tracking and --track-all go with --format script or notebook, not bundle"
         )
     if slice_var is not None and fmt == "bundle":
         raise ValidationError(
@@ -104,7 +107,15 @@ def export_run(
     exported = time.time()
     if fmt == "script":
         write_atomic(
-            path, render_script(run, cells, exported=exported, slice_var=slice_var).encode()
+            path,
+            render_script(
+                run,
+                cells,
+                exported=exported,
+                slice_var=slice_var,
+                tracking=tracking,
+                filename=path.name,
+            ).encode(),
         )
     elif fmt == "notebook":
         nb = render_notebook(
@@ -113,6 +124,7 @@ def export_run(
             exported=exported,
             slice_var=slice_var,
             kernelspec=recorded_kernelspec(store, run),
+            tracking=tracking,
         )
         write_atomic(path, notebook_bytes(nb))
     else:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.errors import ValidationError
 from nbtrack.query.runs import iso, load_run
 from nbtrack.reproduce.notebook_format import import_nbformat
+from nbtrack.reproduce.plain_python import as_comment
 from nbtrack.reproduce.script import nbtrack_use
+from nbtrack.reproduce.track_cells import describe, track_cell
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -32,9 +34,14 @@ def render_notebook(
     exported: float | None = None,
     slice_var: str | None = None,
     kernelspec: dict[str, Any] | None = None,
+    tracking: str = "run",
 ) -> Any:
     """A clean nbformat v4 notebook of the cells in executed order: no outputs, no execution
-    counts; the recorded count and cell id are kept in each cell's ``metadata.nbtrack``."""
+    counts; the recorded count and cell id are kept in each cell's ``metadata.nbtrack``.
+
+    ``%%track`` stays on the cells that ``tracking`` lets start a run (by default the exported
+    run's own, see ``nbtrack.reproduce.track_cells``); other ``%%track`` cells become their
+    body under a comment naming the line, so running the notebook does not record them."""
     nbformat = import_nbformat()
 
     nb = nbformat.v4.new_notebook()
@@ -66,7 +73,12 @@ def render_notebook(
         metadata: dict[str, Any] = {"nbtrack": info}
         if cell["status"] == "error":
             metadata["tags"] = ["raises-exception"]  # nbclient and nbval accept the failure
-        nb.cells.append(_code_cell(nbformat, cell["source"], _unique_id(cell, used), metadata))
+        source = cell["source"]
+        tc = track_cell(cell, tracking)
+        if tc is not None and not tc.starts_run and tc.args is not None:
+            source = f"{as_comment(describe(tc))}\n{tc.body}"
+            info["magic"] = f"%%track {tc.line}".rstrip()
+        nb.cells.append(_code_cell(nbformat, source, _unique_id(cell, used), metadata))
     validate_notebook(nb)
     return nb
 

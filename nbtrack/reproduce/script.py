@@ -1,10 +1,13 @@
 """A run's cells as a jupytext percent script (``# %% [count] id="cell id"`` per cell).
 
-Magics and ``!`` lines become Python through IPython's own transformers (``get_ipython()``
-calls), so the script runs with ``ipython``, and with plain ``python`` when no cell used one.
-``%load_ext nbtrack`` is kept only when a cell needs nbtrack's magics; when cells only use the
-name ``nbtrack`` it becomes ``import nbtrack``; otherwise it is commented out: recording is
-for interactive sessions, and the line alone would make a plain-Python script need IPython.
+The script is plain Python wherever a plain equivalent exists (``plain_python.py``): ``python
+x.py`` runs it, and its header says ``ipython`` only when a ``get_ipython()`` call remains
+(``!cmd``, ``%pip``...). ``%load_ext nbtrack`` becomes ``import nbtrack`` when the script uses
+nbtrack, else it is commented out. The run's own ``%%track`` cell becomes ``with
+nbtrack.start_run(name=..., experiment=..., params=..., tags=...):`` around its body, so running
+the script records the run again; other runs' ``%%track`` cells keep only their body unless
+``tracking="all"``, and ``tracking="none"`` keeps only bodies and imports a stand-in for nbtrack
+whose recording calls do nothing (``no_tracking.py``), see ``track_cells.py``.
 Cells that failed when recorded run inside ``try``/``except`` (what they did before failing
 is part of the state); cells that did not compile are kept as comments. When a cell reads
 IPython's output history (``_``, ``__``, ``___``, ``_<n>``, ``Out``), each cell's value is
@@ -14,7 +17,6 @@ passed to a small stand-in for IPython's display hook, so the names hold what th
 from __future__ import annotations
 
 import ast
-import functools
 import io
 import json
 import re
@@ -23,7 +25,15 @@ import tokenize
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack.reproduce.plain_python import as_comment, ipython_uses, plain_cell, to_python
+from nbtrack.reproduce.track_cells import TrackCell, describe, start_run_line, track_cell
+
+__all__ = ["nbtrack_use", "render_script", "to_python"]
+
 LOAD_NBTRACK = re.compile(r"^[ \t]*%(?:re)?load_ext[ \t]+nbtrack[ \t]*$")
+IMPORT_NBTRACK = re.compile(r"^([ \t]*)import[ \t]+nbtrack[ \t]*$", re.M)
+FROM_NBTRACK = re.compile(r"^([ \t]*)from[ \t]+nbtrack[ \t]+import[ \t]+", re.M)
+NO_TRACKING_IMPORT = "import nbtrack.reproduce.no_tracking as nbtrack"
 TRACK_MAGIC = re.compile(r"^[ \t]*%%?track\b", re.M)
 HISTORY_NAME = re.compile(r"_{1,3}|_\d+|Out|_oh")
 HISTORY = """# %%
@@ -43,33 +53,6 @@ def _nbtrack_out(n, value):
         if n is not None:
             g[f"_{n}"] = Out[n] = value
     return value"""
-
-
-_transformer: Any = None
-
-
-@functools.lru_cache(maxsize=4096)
-def to_python(source: str) -> tuple[str, ast.Module | None]:
-    """IPython source as plain Python (magics become ``get_ipython()`` calls), and its syntax
-    tree, None when it does not compile (the cell failed before running when recorded).
-    Source that already parses as Python is returned as it is: IPython would not change it."""
-    global _transformer
-    try:
-        return (source if source.endswith("\n") else source + "\n"), ast.parse(source)
-    except (SyntaxError, ValueError):
-        pass
-    if _transformer is None:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        _transformer = TransformerManager()
-    try:
-        code = _transformer.transform_cell(source)
-    except Exception:
-        code = source if source.endswith("\n") else source + "\n"
-    try:
-        return code, ast.parse(code)
-    except (SyntaxError, ValueError):
-        return code, None
 
 
 def _uses_name(tree: ast.Module | None, name: str) -> bool:
@@ -130,33 +113,54 @@ def render_script(
     *,
     exported: float | None = None,
     slice_var: str | None = None,
+    tracking: str = "run",
+    filename: str = "run.py",
 ) -> str:
-    """The cells as a jupytext percent script, each headed ``# %% [count] id="cell id"``."""
-    keep_ext, wants_name, loaded = nbtrack_use(cells)
-    if keep_ext:
-        replacement, prelude = None, "get_ipython().run_line_magic('load_ext', 'nbtrack')"
-    elif wants_name:  # cells call `nbtrack.log_metric(...)` through the name the extension pushed
-        replacement, prelude = "import nbtrack  # was: {line}", "import nbtrack"
+    """The cells as a jupytext percent script, each headed ``# %% [count] id="cell id"``;
+    ``tracking`` says which ``%%track`` cells start a run (``nbtrack.reproduce.track_cells``)."""
+    tracks = [track_cell(c, tracking) for c in cells]
+    bodies = [tc.body if tc else c["source"] for c, tc in zip(cells, tracks, strict=True)]
+    starts = any(tc is not None and tc.starts_run for tc in tracks)
+    uses = any(_uses_name(to_python(b)[1], "nbtrack") for b in bodies if "nbtrack" in b)
+    loaded = any(LOAD_NBTRACK.match(line) for c in cells for line in c["source"].split("\n"))
+    stand_in = tracking == "none" and uses
+    if starts or uses:  # `nbtrack.log_metric(...)` uses the name the extension pushed
+        imp = NO_TRACKING_IMPORT if stand_in else "import nbtrack"
+        replacement, prelude = imp + "  # was: {line}", imp
     else:
         replacement, prelude = (
             "# {line}  (left out: nbtrack records interactive sessions, not this script)",
             None,
         )
-    converted = [to_python(_replace_load_ext(c["source"], replacement)) for c in cells]
-    history = any(_reads_history(tree) for _, tree in converted)
+    plains = []
+    for body in bodies:
+        source = _replace_load_ext(body, replacement)
+        plains.append(plain_cell(_stand_in_imports(source) if stand_in else source))
+    history = any(_reads_history(p.tree) for p in plains)
     futures: list[str] = []
+    needs: list[str] = []
     blocks = [HISTORY] if history else []
     if prelude and not loaded:
         blocks.append(f"# %%\n# (added: the cells below use nbtrack)\n{prelude}")
-    for cell, (code, tree) in zip(cells, converted, strict=True):
-        if tree is not None:
+    for cell, tc, plain in zip(cells, tracks, plains, strict=True):
+        code, tree, notes = plain.code, plain.tree, list(plain.notes)
+        never_ran = None
+        if tc is not None:
+            notes.insert(0, describe(tc))
+            if tc.args is None:
+                never_ran = "the body never ran; kept as a comment"
+        if tree is not None and never_ran is None:
+            needs += ipython_uses(tree)
             code, moved = _hoist_futures(code, tree)
             futures += [f for f in moved if f not in futures]
             if history and cell["status"] != "error":
                 code = _pass_value(code, cell["execution_count"])
-        blocks.append(_script_cell(cell, code, tree))
-    needs_ipython = keep_ext or any(_uses_name(tree, "get_ipython") for _, tree in converted)
-    head = _script_header(run, len(cells), exported, slice_var, needs_ipython)
+            if tc is not None and tc.starts_run:
+                code = start_run_line(tc, run) + "\n" + _indented(code, tree)
+        blocks.append(_script_cell(cell, code, tree, notes, never_ran))
+    head = _script_header(
+        run, len(cells), exported, slice_var, list(dict.fromkeys(needs)), filename, tracks, tracking
+    )
     if futures:
         head.append(
             "# %%\n# (moved here: Python allows `from __future__` imports only at the top of a file)\n"
@@ -187,8 +191,22 @@ def _replace_load_ext(source: str, replacement: str | None) -> str:
     return "\n".join(lines)
 
 
+def _stand_in_imports(source: str) -> str:
+    """The cell's own ``import nbtrack`` / ``from nbtrack import ...`` made to import the
+    stand-in that records nothing (``--no-tracking``)."""
+    source = IMPORT_NBTRACK.sub(rf"\1{NO_TRACKING_IMPORT}", source)
+    return FROM_NBTRACK.sub(r"\1from nbtrack.reproduce.no_tracking import ", source)
+
+
 def _script_header(
-    run: dict[str, Any], n: int, exported: float | None, slice_var: str | None, ipython: bool
+    run: dict[str, Any],
+    n: int,
+    exported: float | None,
+    slice_var: str | None,
+    ipython: list[str],
+    filename: str,
+    tracks: Sequence[TrackCell | None],
+    tracking: str,
 ) -> list[str]:
     from nbtrack.query.runs import iso
     from nbtrack.version import __version__
@@ -196,22 +214,38 @@ def _script_header(
     what = (
         f"the {n} cells needed to rebuild `{slice_var}`" if slice_var else f"its {n} executed cells"
     )
-    how = (
-        "Run it with `ipython` (it uses IPython magics or shell escapes, written as `get_ipython()` calls)."
-        if ipython
-        else "It is plain Python: run it with `python` (or `ipython`)."
-    )
+    if ipython:
+        how = (
+            f"Run with: ipython {filename} (this script uses IPython magics: {', '.join(ipython)})"
+        )
+    else:
+        how = f"Run with: python {filename} (plain Python; ipython runs it too)"
     lines = [
         "# %% [markdown]",
-        f'# nbtrack run {run["id"]} "{run["name"]}" (experiment {run["experiment"]}): {what},',
+        f"# nbtrack run {run['id']} {json.dumps(run['name'])} "
+        f"(experiment {json.dumps(run['experiment'])}): {what},",
         "# in the order they were executed; `[n]` is the execution count. "
         + f"Exported by nbtrack {__version__} at {iso(exported or time.time())}.",
-        f"# {how} Run it from the notebook's directory.",
+        f"# {how}, from the notebook's directory.",
     ]
+    started = [tc for tc in tracks if tc is not None and tc.starts_run]
+    if started:
+        who = f"run {json.dumps(run['name'])}" if all(tc.own for tc in started) else "its runs"
+        lines.append(
+            f"# Running it records {who} again into nbtrack's store (NBTRACK_STORE, else ./.nbtrack)."
+        )
+    elif tracking == "none":
+        lines.append("# Exported with --no-tracking: running it records nothing.")
     return ["\n".join(lines)]
 
 
-def _script_cell(cell: dict[str, Any], code: str, tree: ast.Module | None) -> str:
+def _script_cell(
+    cell: dict[str, Any],
+    code: str,
+    tree: ast.Module | None,
+    notes: Sequence[str] = (),
+    never_ran: str | None = None,
+) -> str:
     count = cell["execution_count"]
     head = f"# %% [{count if count is not None else ' '}]"
     if cell.get("cell_id"):
@@ -220,10 +254,9 @@ def _script_cell(cell: dict[str, Any], code: str, tree: ast.Module | None) -> st
     if failed:
         head += ' status="error"'
     code = code.rstrip("\n")
-    if tree is None:  # did not compile: it never ran, so it changed nothing
-        body = "# (did not compile when recorded; kept as a comment)\n" + "\n".join(
-            f"# {line}" if line else "#" for line in code.split("\n")
-        )
+    if tree is None or never_ran:  # it never ran, so it changed nothing
+        why = never_ran or "did not compile when recorded; kept as a comment"
+        body = f"# ({why})\n" + as_comment(code)
     elif failed:
         error = cell.get("error") or {}
         reason = f"{error.get('type') or 'an error'}: {error.get('message') or ''}".strip().rstrip(
@@ -236,19 +269,23 @@ def _script_cell(cell: dict[str, Any], code: str, tree: ast.Module | None) -> st
         body += _guarded(code, tree)
     else:
         body = code
+    if notes:
+        body = "\n".join(as_comment(note) for note in notes) + ("\n" + body if body else "")
     return f"{head}\n{body}" if body else head
 
 
-def _guarded(code: str, tree: ast.Module) -> str:
-    """``code`` in ``try: ... except Exception: pass``: indented when that cannot change a string
-    literal, else through ``exec`` of the exact text."""
+def _indented(code: str, tree: ast.Module) -> str:
+    """``code`` as the body of a block: indented when that cannot change a string literal,
+    else run through ``exec`` of the exact text."""
     if _indent_safe(code):
         inner = "\n".join(f"    {line}" if line.strip() else "" for line in code.split("\n"))
-        if not tree.body:
-            inner = "    pass\n" + inner
-    else:
-        inner = f"    exec(compile({code!r}, '<cell>', 'exec'))"
-    return f"try:\n{inner}\nexcept Exception:\n    pass"
+        return ("    pass\n" + inner) if not tree.body else inner
+    return f"    exec(compile({code!r}, '<cell>', 'exec'))"
+
+
+def _guarded(code: str, tree: ast.Module) -> str:
+    """``code`` in ``try: ... except Exception: pass``."""
+    return f"try:\n{_indented(code, tree)}\nexcept Exception:\n    pass"
 
 
 def _indent_safe(code: str) -> bool:

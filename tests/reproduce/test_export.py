@@ -143,7 +143,7 @@ def test_out_of_order_session_exports_in_executed_order_and_both_exports_rebuild
         "e",
         "f",
     ]
-    assert "get_ipython().run_line_magic('time', 't = y * 2')" in text
+    assert "# %time t = y * 2  (timing left out: the statement runs)\nt = y * 2" in text
     assert "files = get_ipython().getoutput('echo hello')" in text
     assert '# %% [8] id="e" status="error"' in text
     ast.parse(text)  # valid Python
@@ -217,7 +217,7 @@ def test_a_script_gives_the_output_history_names_the_values_the_session_gave_the
 
 
 # -- rendering, on recorded-shape cells ----------------------------------------------------
-def test_magics_and_shell_escapes_become_valid_python():
+def test_magics_with_a_plain_equivalent_become_it_and_the_rest_get_ipython_calls():
     sources = [
         "%time t = 1 + 1",
         "!ls",
@@ -226,19 +226,52 @@ def test_magics_and_shell_escapes_become_valid_python():
         "%%bash\necho hi",
         "x = 1\nx?",
         "%matplotlib inline\nimport json",
+        "%%time\nu = t * 2",
+        "%%writefile notes.txt\nhello\n",
+        "%%html\n<b>shown only</b>",
+        "if t:\n    %timeit t + 1\n    v = %time t + 2",
     ]
-    text = render_script(RUN, [cell(i, s) for i, s in enumerate(sources)])
+    text = render_script(RUN, [cell(i, s) for i, s in enumerate(sources)], filename="x.py")
     ast.parse(text)
     for expected in (
-        "get_ipython().run_line_magic('time', 't = 1 + 1')",
+        "# %time t = 1 + 1  (timing left out: the statement runs)\nt = 1 + 1",
         "get_ipython().system('ls')",
         "out = get_ipython().getoutput('echo hi')",
         "get_ipython().run_cell_magic('capture', 'c', 'print(1)\\n')",
         "get_ipython().run_cell_magic('bash', '', 'echo hi\\n')",
         "get_ipython().run_line_magic('pinfo', 'x')",
+        "# %matplotlib inline  (left out: plots show in the notebook",
+        "# %%time  (timing left out: the body runs)\nu = t * 2",
+        "with open('notes.txt', 'w', encoding='utf-8') as _nbtrack_file:",
+        "# %%html  (left out: display only)\n# <b>shown only</b>",
+        "    pass  # %timeit t + 1  (left out:",
+        "    v = t + 2",
     ):
         assert expected in text
-    assert "Run it with `ipython`" in text
+    assert (
+        "# Run with: ipython x.py (this script uses IPython magics: !ls, !echo, %%capture, "
+        "%%bash, %pinfo)" in text
+    )
+
+
+def test_a_script_without_magics_left_says_python_runs_it(tmp_path):
+    sources = [
+        "%time t = 1 + 1",
+        "%%time\nu = t * 2",
+        "%matplotlib inline",
+        "%%writefile n.txt\nhi\n",
+    ]
+    text = render_script(RUN, [cell(i, s) for i, s in enumerate(sources)], filename="x.py")
+    assert "# Run with: python x.py (plain Python" in text and "get_ipython" not in text
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        ns: dict[str, Any] = {}
+        exec(compile(text, "exported", "exec"), ns)
+    finally:
+        os.chdir(cwd)
+    assert (ns["t"], ns["u"], (tmp_path / "n.txt").read_text()) == (2, 4, "hi\n")
+    assert "_nbtrack_file" not in ns
 
 
 def test_failed_cells_keep_their_effects_and_uncompilable_cells_become_comments():
@@ -265,7 +298,7 @@ def test_failed_cells_keep_their_effects_and_uncompilable_cells_become_comments(
         cell(4, "c = a + len(b) + len(lst)"),
     ]
     text = render_script(RUN, cells)
-    assert "It is plain Python" in text
+    assert "# Run with: python run.py (plain Python" in text
     assert "# def broken(:" in text
     ns: dict[str, Any] = {}
     exec(compile(text, "exported", "exec"), ns)
@@ -288,7 +321,9 @@ def test_load_ext_is_left_out_of_a_script_that_does_not_use_nbtrack_and_future_i
 
 def test_a_slice_without_the_loading_cell_gets_one_when_it_uses_nbtrack():
     cells = [cell(3, "%%track --name x\nq = 1")]
-    assert "get_ipython().run_line_magic('load_ext', 'nbtrack')" in render_script(RUN, cells)
+    text = render_script(RUN, cells)
+    assert "# (added: the cells below use nbtrack)\nimport nbtrack\n" in text
+    assert "with nbtrack.start_run(name='x', experiment='e'):\n    q = 1" in text
     nb = render_notebook(RUN, cells)
     assert [c.source for c in nb.cells] == ["%load_ext nbtrack", "%%track --name x\nq = 1"]
 
@@ -501,7 +536,11 @@ def test_bundle_holds_notebook_script_requirements_inputs_manifest_and_snapshot_
         ("data.csv", data_hash, 12)
     ]
     assert bundle["notebook"].metadata["nbtrack"]["run_id"] == main
-    assert "get_ipython().run_cell_magic('track'" in bundle["script"]
+    assert (
+        "with nbtrack.start_run(name='main', experiment='analysis', params={'lr': '0.1'}):"
+        in (bundle["script"])
+    )
+    assert "# %%track --name other  (another run's cell" in bundle["script"]
     assert bundle["read"]("snapshot/helpers.py") == (tmp_path / "helpers.py").read_bytes()
 
     with zipfile.ZipFile(path) as zf:

@@ -1,0 +1,88 @@
+"""The ``%%track`` cells of an exported run: which of them start a run, and as what.
+
+``tracking`` chooses: ``"run"`` (the default) lets the cells of the exported run start their run
+again and turns other runs' ``%%track`` cells into their bodies, so re-running an export does
+not re-record runs nobody asked for; ``"all"`` lets every ``%%track`` cell start its run;
+``"none"`` keeps only the bodies. The line is parsed with the magic's own parser
+(``nbtrack.recording.track_line``), and every value is written with ``repr``: a name or a param
+holding a newline or a quote stays a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from nbtrack.recording.track_line import TrackLine, parse_track_line
+from nbtrack.reproduce.plain_python import split_cell_magic
+
+TRACKING = ("run", "all", "none")
+
+
+@dataclass(frozen=True)
+class TrackCell:
+    """A ``%%track`` cell: its line, its body, the parsed arguments (None with ``error`` when
+    the line does not parse) and whether the export lets it start a run."""
+
+    line: str
+    body: str
+    args: TrackLine | None
+    error: str | None
+    starts_run: bool
+    own: bool  # a cell of the exported run
+
+
+def track_cell(cell: dict[str, Any], tracking: str) -> TrackCell | None:
+    """The cell as a ``%%track`` cell, None when it is not one."""
+    magic = split_cell_magic(cell["source"])
+    if magic is None or magic[0] != "track":
+        return None
+    _, line, body = magic
+    own = bool(cell.get("in_run"))
+    try:
+        args, error = parse_track_line(line), None
+    except Exception as exc:  # UsageError, ValidationError: the cell failed before its body ran
+        args, error = None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    starts = args is not None and (tracking == "all" or (tracking == "run" and own))
+    return TrackCell(line, body, args, error, starts, own)
+
+
+def start_run_line(tc: TrackCell, run: dict[str, Any]) -> str:
+    """``with nbtrack.start_run(...):`` for a cell that starts a run. The exported run's own
+    cell gets its recorded name and experiment; another run's cell its own name (or none, as
+    the magic) and the experiment the notebook's runs defaulted to."""
+    assert tc.args is not None
+    args = tc.args
+    name = args.name or (run["name"] if tc.own else None)
+    experiment = run["experiment"] if tc.own else args.experiment or _default_experiment(run)
+    parts = [f"name={name!r}"] if name is not None else []
+    parts.append(f"experiment={experiment!r}")
+    if args.params:
+        parts.append(f"params={args.params!r}")
+    if args.tags:
+        parts.append(f"tags={args.tags!r}")
+    if not args.system_metrics:
+        parts.append("log_system_metrics=False")
+    return f"with nbtrack.start_run({', '.join(parts)}):"
+
+
+def describe(tc: TrackCell) -> str:
+    """A comment line saying what became of the cell's ``%%track`` line."""
+    magic = f"%%track {tc.line}".rstrip()
+    if tc.args is None:
+        return f"{magic}  (did not parse when recorded: {tc.error})"
+    if tc.starts_run:
+        live = "; --live left out: the live chart is a notebook widget" if tc.args.live else ""
+        return f"{magic}  (records the run again{live})"
+    if tc.own:
+        return f"{magic}  (--no-tracking: the body only, recording nothing)"
+    return (
+        f"{magic}  (another run's cell: the body runs, recording nothing; --track-all records it)"
+    )
+
+
+def _default_experiment(run: dict[str, Any]) -> str:
+    """The experiment a notebook's runs go to when they name none: the notebook's name."""
+    path = run.get("notebook_path")
+    return PurePath(path).stem if path else "Default"
