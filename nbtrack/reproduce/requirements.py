@@ -101,14 +101,14 @@ def plan_environment(recorded: dict[str, Any], sources: list[str]) -> Environmen
         # nbtrack's own needs: the versions the current nbtrack source runs with
         version = _installed_version(dist)
         pins[dist] = f"{dist}=={version}" if version else dist
-    if "nbtrack" in packages:
-        plan.unmatched.append(
-            Unmatched(
-                "nbtrack",
-                packages["nbtrack"][1],
-                f"the current nbtrack ({nbtrack.__version__}, {plan.nbtrack_source}) is used",
-            )
+    # Always said: the recorder and the comparison are this nbtrack, whatever recorded the run.
+    plan.unmatched.append(
+        Unmatched(
+            "nbtrack",
+            packages.get("nbtrack", (None, None))[1],
+            f"the current nbtrack ({nbtrack.__version__}, {plan.nbtrack_source}) is used",
         )
+    )
     plan.requirements = sorted(pins.values(), key=str.lower)
     plan.skipped = sorted(name for key, (name, _) in packages.items() if key not in pins)
     return plan
