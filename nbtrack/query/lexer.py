@@ -60,6 +60,13 @@ def tokenize(text: str) -> list[Token]:
             i += len(op)
             tokens.append(Token("OP", _CANONICAL_OP.get(op, op), start, i, op))
             continue
+        if c == "`":  # MLflow's `metrics`.acc: a quoted prefix
+            prefix, after = _quoted(text, i)
+            if text[after : after + 1] != ".":
+                raise _unexpected(text, i)
+            key, i = _key(text, start, after + 1)
+            tokens.append(Token("IDENT", (prefix, key), start, i, text[start:i]))
+            continue
         if c in "'\"":
             value, i = _quoted(text, i)
             tokens.append(Token("STRING", value, start, i, text[start:i]))

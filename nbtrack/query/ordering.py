@@ -28,7 +28,7 @@ DEFAULT_ORDER = ("attributes.start_time DESC",)
 
 def parse_order_by(items: Sequence[str] | None) -> list[tuple[Ident, bool]]:
     """``[(identifier, descending), ...]``; raises QueryError naming the bad item."""
-    if items is None:
+    if not items:  # None or [] (as MLflow): newest first
         items = DEFAULT_ORDER
     if isinstance(items, str):
         items = [items]
