@@ -8,6 +8,7 @@ import * as React from 'react';
 import type { NbtrackClient } from '../../api';
 import type { ICellRecord, IRunDetail } from '../../tokens';
 import { Cells } from './Cells';
+import { Datasets } from './Datasets';
 import { FailureBanner } from './FailureBanner';
 import { Header } from './Header';
 import { Metrics } from './Metrics';
@@ -98,6 +99,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
         trans={trans}
       />
       <Notes {...parts} />
+      <Datasets run={run} trans={trans} />
       <Artifacts run={run} trans={trans} artifactUrl={props.artifactUrl} />
       <NotebookRevision run={run} trans={trans} />
       <Cells run={run} trans={trans} onCell={props.onCell} />
