@@ -85,15 +85,18 @@ def load_ipython_extension(ip: Any) -> None:
     """``%load_ext nbtrack``: record every cell from now on and enable ``%%track``."""
     import sys
 
-    from nbtrack.magics import TrackMagics
+    from nbtrack.magics import TrackMagics, register
     from nbtrack.recording.recorder import load
 
     ip.register_magics(TrackMagics)
+    register(ip)  # a %%track cell runs as itself: tracebacks as for any cell
     ip.push({"nbtrack": sys.modules[__name__]}, interactive=False)
     load(ip)
 
 
 def unload_ipython_extension(ip: Any) -> None:
+    from nbtrack.magics import unregister
     from nbtrack.recording.recorder import unload
 
     unload(ip)
+    unregister(ip)

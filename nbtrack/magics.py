@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import linecache
+import re
+import sys
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -30,43 +34,31 @@ class TrackMagics(Magics):
             nbtrack.log_metric("acc", score)
         """
         __tracebackhide__ = True
-        try:
-            try:
-                args = parse_argstring(self.track, line)
-            except ValueError as exc:  # shlex: an unbalanced quote
-                raise UsageError(f"{exc} in the arguments {line!r}") from None
-            params = dict(parse_assignment("--param", p) for p in args.param)
-            tags = dict(parse_assignment("--tag", t) for t in args.tag)
-            run = fluent.start_run(
-                args.name,
-                args.experiment,
-                params=params,
-                tags=tags,
-                log_system_metrics=not args.no_system_metrics,
-            )
-        except (NbtrackError, UsageError) as exc:
-            raise UsageError(f"%%track: {exc}") from None
-        if args.live:
+        run, live = _start(self.shell, line)
+        if live:
             _show_live(run)
         try:
             result = self._run_body(cell)
         except KeyboardInterrupt:
             run.end("killed")
             raise
-        except BaseException:
-            run.end("failed")
+        except BaseException as exc:
+            run.end("failed", exc)
             raise
         run.end("finished")
         return result
 
     def _run_body(self, cell: str) -> Any:
-        """Execute like a normal cell: magics transformed, the last expression's value returned."""
+        """Execute like a normal cell: magics transformed, the last expression's value returned,
+        the code named after the calling cell (``Cell In[n]``) and numbered as the cell, whose
+        line 1 is the ``%%track`` line. Only explicit ``run_cell_magic('track', ...)`` calls
+        come here: a ``%%track`` cell is rewritten by :func:`track_cell` instead."""
         __tracebackhide__ = True
         shell = self.shell
         assert shell is not None  # a magic runs in a shell
         code = shell.transform_cell(cell)
-        filename = shell.compile.cache(code, shell.execution_count)
-        tree = ast.parse(code, filename)
+        filename = shell.compile.cache(f"%%track\n{code}", _calling_cell(shell))
+        tree = ast.increment_lineno(ast.parse(code, filename), 1)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         ns = shell.user_ns
         exec(compile(tree, filename, "exec"), ns)
@@ -75,6 +67,101 @@ class TrackMagics(Magics):
         if last is not None:
             exec(compile(ast.Module([last], []), filename, "exec"), ns)
         return None
+
+
+# -- a %%track cell runs as the cell it is -----------------------------------------------------
+_TRACK_LINE = re.compile(r"[ \t]*%%track(?:[ \t]|$)")
+_CALL = "__import__('nbtrack.magics').magics.start_cell_run"
+
+
+def track_cell(lines: list[str]) -> list[str]:
+    """IPython input transformer: a cell whose first line is ``%%track ARGS`` becomes that
+    cell with line 1 replaced by a call that starts a run ending with the cell
+    (:func:`start_cell_run`). The body is not moved into a magic's string: it runs as the
+    cell itself, so a traceback names ``Cell In[n], line k`` as for any cell, IPython shows
+    the last expression's value, and ``await`` works at the top level."""
+    if not lines or not _TRACK_LINE.match(lines[0]):
+        return lines
+    return [f"{_CALL}({lines[0].rstrip(chr(10)).strip()!r})\n", *lines[1:]]
+
+
+def start_cell_run(first_line: str) -> Run:
+    """Line 1 of a ``%%track`` cell: start its run, which ends with the cell (failed if the
+    cell raised, with where); make tracebacks list line 1 as the user wrote it."""
+    __tracebackhide__ = True
+    from IPython import get_ipython
+
+    from nbtrack.recording.fluent import CellScopedRun
+
+    shell = get_ipython()
+    caller = sys._getframe(1)
+    _show_as_written(caller.f_code.co_filename, first_line)
+    line = first_line[len("%%track") :].strip()
+    try:
+        line = shell.var_expand(line, 1)  # {name} and $name, as for any cell magic
+    except Exception:
+        pass
+    run, live = _start(shell, line)
+    CellScopedRun(shell, run)
+    if live:
+        _show_live(run)
+    return run
+
+
+def register(ip: Any) -> None:
+    """Rewrite ``%%track`` cells in shell ``ip`` (:func:`track_cell`)."""
+    if track_cell not in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.append(track_cell)
+
+
+def unregister(ip: Any) -> None:
+    if track_cell in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.remove(track_cell)
+
+
+def _start(shell: Any, line: str) -> tuple[Run, bool]:
+    """Parse a ``%%track`` line and start its run; a bad line is a ``UsageError``."""
+    __tracebackhide__ = True
+    try:
+        try:
+            args = parse_argstring(TrackMagics.track, line)
+        except ValueError as exc:  # shlex: an unbalanced quote
+            raise UsageError(f"{exc} in the arguments {line!r}") from None
+        params = dict(parse_assignment("--param", p) for p in args.param)
+        tags = dict(parse_assignment("--tag", t) for t in args.tag)
+        run = fluent.start_run(
+            args.name,
+            args.experiment,
+            params=params,
+            tags=tags,
+            log_system_metrics=not args.no_system_metrics,
+        )
+    except (NbtrackError, UsageError) as exc:
+        raise UsageError(f"%%track: {exc}") from None
+    return run, bool(args.live)
+
+
+def _show_as_written(filename: str, first_line: str) -> None:
+    """Line 1 of the compiled cell, as IPython keeps it for tracebacks, back to ``%%track ...``."""
+    try:
+        entry: Any = linecache.cache.get(filename)
+        if entry is not None and entry[2] and entry[2][0].startswith(_CALL):
+            entry[2][0] = first_line + "\n"
+    except Exception:
+        pass
+
+
+def _calling_cell(shell: Any) -> int:
+    """The execution count of the cell running now: the one its compiled code is named after
+    (IPython counts the next cell from the moment this one starts)."""
+    names = shell.compile._filename_map
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        count = names.get(frame.f_code.co_filename)
+        if count is not None:
+            return int(count)
+        frame = frame.f_back
+    return int(shell.execution_count) - 1
 
 
 def _show_live(run: Run) -> None:

@@ -135,6 +135,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"run {record['id']}  {record['name']}  [{record['status']}]  experiment {record['experiment']}"
     )
     print(f"  started {record['start_time']}  ended {record['end_time'] or '-'}")
+    if record["failure"]:
+        print(failure_text(record["failure"]))
     nb = record["notebook"]
     if nb["path"]:
         dirty = " (uncommitted changes)" if nb["git_dirty"] else ""
@@ -167,6 +169,20 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f" {mark}{c['index']:>4} [{c['execution_count']}] {first[:70]}{status}")
     print(next_steps(record), file=sys.stderr)
     return 0
+
+
+def failure_text(failure: dict[str, Any]) -> str:
+    """``Failed: ValueError: message at line 3 of cell [11]: x = 1 / 0`` (as much as is known)."""
+    message = " ".join(str(failure["message"] or "").split())
+    message = message if len(message) <= 200 else message[:199] + "…"
+    text = f"Failed: {failure['type']}: {message}" if message else f"Failed: {failure['type']}"
+    if failure["lineno"] is not None:
+        text += f" at line {failure['lineno']}"
+        if failure["execution_count"] is not None:
+            text += f" of cell [{failure['execution_count']}]"
+    if failure["line"]:
+        text += f": {failure['line']}"
+    return text
 
 
 def _dataset_line(d: dict[str, Any]) -> str:

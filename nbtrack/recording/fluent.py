@@ -147,7 +147,7 @@ class CellScopedRun:
             else "failed"
         )
         try:
-            self.run.end(status)
+            self.run.end(status, error)
         except Exception as exc:
             warn_failure(f"could not end run {self.run.id[:8]} at the end of its cell", exc)
 

@@ -9,6 +9,7 @@ once it ended. The API is in :mod:`.fluent`.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import threading
 import time
@@ -24,6 +25,7 @@ from nbtrack.recording.artifacts import (
     file_artifacts,
     text_artifact,
 )
+from nbtrack.recording.failure import describe_failure
 from nbtrack.recording.listeners import metric_listeners, notify
 from nbtrack.recording.pending import (
     RETRY_WAIT,
@@ -293,7 +295,9 @@ class Run:
             self._points.append((key, value, self._system_step, ts, None))
         self._system_step += 1
 
-    def end(self, status: str = "finished") -> None:
+    def end(self, status: str = "finished", error: BaseException | None = None) -> None:
+        """End the run; ``error``, the exception a failed run ended with, is kept with it
+        (:mod:`.failure`)."""
         if status not in ("finished", "failed", "killed"):
             raise ValidationError(f"run status must be finished, failed or killed, got {status!r}")
         if self.status != "running":
@@ -302,6 +306,7 @@ class Run:
         end_time = time.time()
         if self._on_end is not None:
             self._on_end(self)  # off the stack of active runs
+        failure = self._failure(error) if status == "failed" else None
         try:
             extra = self.session.revision()
             self._end_values = dict(
@@ -310,11 +315,12 @@ class Run:
                 end_seq=self.session.seq if self.session.kind == "kernel" else None,
                 env_hash=self.session.environment(),
                 snapshot_hash=self.session.snapshot(extra.get("notebook_path")),
+                failure=failure,
                 **extra,
             )
         except Exception as exc:
             warn_failure(f"could not close run {self.id[:8]}", exc)
-            self._end_values = {"status": status, "end_time": end_time}
+            self._end_values = {"status": status, "end_time": end_time, "failure": failure}
         saved = self.flush(hot_wait(self.store))
         if not saved and not store_failing(self.store):
             saved = self.flush(
@@ -332,4 +338,20 @@ class Run:
         elif issubclass(exc_type, KeyboardInterrupt):
             self.end("killed")
         else:
-            self.end("failed")
+            self.end("failed", exc)
+
+    def _failure(self, error: BaseException | None) -> str | None:
+        """The JSON the store keeps of ``error`` (``None`` when there is none or it cannot be
+        described: a run's end never fails over its failure)."""
+        if error is None:
+            return None
+        try:
+            seq = (
+                (self.session.current_seq or self.session.seq)
+                if self.session.kind == "kernel"
+                else None
+            )
+            return json.dumps(describe_failure(error, seq=seq))
+        except Exception as exc:
+            warn_failure(f"could not describe how run {self.id[:8]} failed", exc)
+            return None

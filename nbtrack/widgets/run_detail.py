@@ -27,6 +27,8 @@ class RunView(VegaWidget):
     artifacts: t.List[Any] = t.List().tag(sync=True)
     cells: t.List[Any] = t.List().tag(sync=True)
     spec = t.Dict().tag(sync=True)
+    # the exception a failed run ended with, as the read model gives it: shown as a banner
+    failure = t.Dict(allow_none=True, default_value=None).tag(sync=True)
     action_message = t.Unicode("").tag(sync=True)
 
     def __init__(self, store: Any, run_id: str | None, problem: str = "", **kw: Any):
@@ -55,6 +57,7 @@ class RunView(VegaWidget):
             "duration": duration,
             "notes": run["notes"] or "",
         }
+        self.failure = run["failure"]
         self.params = run["params"]
         self.tags = run["tags"]
         self.metrics = [{"key": k, **m} for k, m in run["metric_summary"].items()]

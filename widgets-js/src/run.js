@@ -31,6 +31,23 @@ function cellsList(cells) {
   return list;
 }
 
+// The exception a failed run ended with, at the top: type and message, then where.
+function failureBanner(f) {
+  const where = [];
+  if (f.lineno != null) where.push(`at line ${f.lineno}${f.execution_count != null ? ` of cell [${f.execution_count}]` : ''}`);
+  const banner = h(
+    'div',
+    { class: 'nbt-failure', role: 'alert' },
+    h('div', { class: 'nbt-failure-title', text: `Failed: ${f.type}${f.message ? `: ${f.message}` : ''}` }),
+  );
+  if (where.length || f.line) {
+    const line = h('div', { class: 'nbt-muted', text: where.join(' ') + (f.line ? ':' : '') });
+    banner.append(line);
+    if (f.line) banner.append(h('pre', { class: 'nbt-code', text: f.line }));
+  }
+  return banner;
+}
+
 export function renderRun({ model, el }) {
   const root = h('div', { class: 'nbt-widget nbt-run' });
   el.append(root);
@@ -53,6 +70,10 @@ export function renderRun({ model, el }) {
     root.append(
       h('div', { class: 'nbt-section', text: `${run.name}` }),
       h('div', { class: 'nbt-muted', text: `${run.id} · ${run.experiment} · ${run.status} · started ${formatTime(run.start_time)} · ${formatDuration(run.duration)}` }),
+    );
+    const failure = model.get('failure');
+    if (failure) root.append(failureBanner(failure));
+    root.append(
       h(
         'div',
         { class: 'nbt-controls' },
