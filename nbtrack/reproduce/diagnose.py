@@ -34,6 +34,29 @@ _CLOCK = re.compile(
     r"\b(time\.(time|time_ns|perf_counter|monotonic|localtime|gmtime|ctime)\b|datetime\.(now|today|utcnow)\b"
     r"|date\.today\b|Timestamp\.(now|today)\b|uuid\.uuid1\b)"
 )
+_NETWORK = re.compile(
+    r"\b(requests|httpx|aiohttp)\.(get|post|put|patch|delete|head|request|Session|Client|AsyncClient|ClientSession)\b"
+    r"|\burllib\.request\b|\burlopen\(|\bsocket\.(socket|create_connection|gethostbyname)\b"
+    r"|\b(?:from|import)\s+(requests|httpx|aiohttp|urllib\.request|urllib3|socket)\b"
+    r"|[\'\"](https?|ftp|s3|gs)://"
+)
+# Reading nbtrack's own store: what it holds changes with every run, including the replay.
+_STORE_READS = "|".join(
+    [
+        "search_runs",
+        "get_run",
+        "get_metric_history",
+        "runs_table",
+        "compare_runs",
+        "list_experiments",
+        "open_store",
+        r"load_\w+",
+    ]
+)
+_TRACKING_STORE = re.compile(
+    rf"\b(nbtrack|mlflow)\.({_STORE_READS})\(|(?<![\w.])({_STORE_READS})\("
+    r"|\bNBTRACK_STORE\b|[\'\"/]\.nbtrack\b|\bmlruns\b"
+)
 _HASH_SEED = re.compile(
     r"(?<![\w.])hash\(|\bfor\s+\w+\s+in\s+(set\(|\{)|\blist\(\s*set\(|\bset\([^)]*\)\s*\)\s*\["
 )
@@ -64,8 +87,10 @@ def likely_causes(
         for draw, seed in _GENERATORS
     ):
         causes.append("calls an unseeded random generator")
-    if _CLOCK.search(source):
-        causes.append("reads the clock")
+    if _reads_store(source):
+        causes.append("reads the tracking store (its runs change, the replay among them)")
+    if _CLOCK.search(source) or _NETWORK.search(source):
+        causes.append("reads the network or the clock")
     if _HASH_SEED.search(source):
         causes.append("depends on the hash seed (string hashing or set order; PYTHONHASHSEED)")
     used = set(_IMPORT.findall(source)) | {
@@ -84,3 +109,15 @@ def likely_causes(
     if inherited and not causes:
         causes.append("uses variables that had already diverged: " + ", ".join(inherited[:5]))
     return causes
+
+
+def _reads_store(source: str) -> bool:
+    """Whether the code reads nbtrack's (or MLflow's) tracking store; a bare ``load_...(`` or
+    ``get_run(`` counts only when the cell imports it from nbtrack."""
+    for match in _TRACKING_STORE.finditer(source):
+        bare = match.group(3)
+        if bare is None or re.search(
+            rf"from\s+(nbtrack|mlflow)\S*\s+import\s[^\n]*\b{bare}\b", source
+        ):
+            return True
+    return False

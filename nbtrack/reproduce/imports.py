@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Iterable
 
+_LOAD_EXT = re.compile(r"^\s*%load_ext\s+([A-Za-z_][\w]*)", re.M)
 _IMPORT_LINE = re.compile(
     r"^\s*(?:import|from)\s+([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w.]*)*)", re.M
 )
@@ -24,6 +25,7 @@ def imported_modules(sources: Iterable[str]) -> set[str]:
     do not parse as Python: their import lines are read with a pattern instead."""
     found: set[str] = set()
     for source in sources:
+        found.update(_LOAD_EXT.findall(source))
         try:
             tree = ast.parse(source)
         except SyntaxError:
@@ -44,7 +46,8 @@ def imported_distributions(sources: Iterable[str], recorded: dict[str, str]) -> 
 
     A module maps to its distribution through this interpreter's metadata
     (``sklearn`` -> ``scikit-learn``); a module not installed here maps to the recorded
-    distribution of the same name, if any."""
+    distribution of the same name, if any. nbtrack itself is left out: the replay always uses
+    the current one."""
     from importlib import metadata
 
     by_module = metadata.packages_distributions()
@@ -54,6 +57,6 @@ def imported_distributions(sources: Iterable[str], recorded: dict[str, str]) -> 
         dists = by_module.get(module) or [module]
         for dist in dists:
             key = normalise(dist)
-            if key in recorded_names:
+            if key in recorded_names and key != "nbtrack":
                 found.setdefault(key, module)
     return found

@@ -177,3 +177,14 @@ def test_a_changed_local_module_is_warned_about_and_the_snapshot_replays_the_rec
     res = run_cli("replay", run_id, "--use-snapshot", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "reproduced 3/3 cells" in res.stdout
+
+
+def test_a_cell_reading_the_tracking_store_diverges_with_that_cause(kernel, store_dir, tmp_path):
+    kernel.ok("%%track --name earlier\nx = 1")
+    kernel.ok("n = len(nbtrack.search_runs())")
+    kernel.ok("%%track --name reads-store\ny = n + 1")
+    run_id = latest_run_id(store_dir, "reads-store")
+    res = run_cli("replay", run_id, cwd=tmp_path)
+    assert res.returncode == 1
+    assert "first divergence at cell 2 [3]: n = len(nbtrack.search_runs())" in res.stdout
+    assert "likely cause: reads the tracking store" in res.stdout
