@@ -3,12 +3,16 @@
 The script imports this module as ``nbtrack``: the calls that would start a run or write to the
 store (``start_run``, ``log_metric``, ``set_tag``, ``rename_run``...) do nothing, so the cells'
 own ``nbtrack.log_*`` calls neither fail nor record; every other name (``search_runs``,
-``get_run``, the errors...) is nbtrack's own.
+``get_run``, the errors...) is nbtrack's own. :func:`untracked` does the same for one block:
+an export runs the body of another run's ``%%track`` cell in it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import nbtrack
@@ -100,3 +104,19 @@ def __getattr__(name: str) -> Any:
     if name in RECORDING:
         return _nothing
     return getattr(nbtrack, name)
+
+
+@contextmanager
+def untracked(namespace: MutableMapping[str, Any]) -> Iterator[None]:
+    """Within the block the name ``nbtrack`` in ``namespace`` (a script's ``globals()``) is this
+    stand-in, so the block's ``nbtrack.log_*`` calls record nothing; restored after."""
+    missing = object()
+    held = namespace.get("nbtrack", missing)
+    namespace["nbtrack"] = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        if held is missing:
+            namespace.pop("nbtrack", None)
+        else:
+            namespace["nbtrack"] = held

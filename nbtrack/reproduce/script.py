@@ -26,7 +26,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbtrack.reproduce.plain_python import as_comment, ipython_uses, plain_cell, to_python
-from nbtrack.reproduce.track_cells import TrackCell, describe, start_run_line, track_cell
+from nbtrack.reproduce.track_cells import (
+    TrackCell,
+    describe,
+    start_run_line,
+    track_cell,
+    untracked_lines,
+)
 
 __all__ = ["nbtrack_use", "render_script", "to_python"]
 
@@ -157,6 +163,8 @@ def render_script(
                 code = _pass_value(code, cell["execution_count"])
             if tc is not None and tc.starts_run:
                 code = start_run_line(tc, run) + "\n" + _indented(code, tree)
+            elif tc is not None and not stand_in and _uses_name(tree, "nbtrack"):
+                code = untracked_lines() + "\n" + _indented(code, tree)
         blocks.append(_script_cell(cell, code, tree, notes, never_ran))
     head = _script_header(
         run, len(cells), exported, slice_var, list(dict.fromkeys(needs)), filename, tracks, tracking

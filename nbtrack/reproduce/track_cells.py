@@ -82,6 +82,15 @@ def describe(tc: TrackCell) -> str:
     )
 
 
+def untracked_lines() -> str:
+    """The head of the block another run's body runs in when it calls nbtrack (``run`` mode):
+    its import binds no new name (``nbtrack`` is the package already)."""
+    return (
+        "import nbtrack.reproduce.no_tracking\n"
+        "with nbtrack.reproduce.no_tracking.untracked(globals()):"
+    )
+
+
 def _default_experiment(run: dict[str, Any]) -> str:
     """The experiment a notebook's runs go to when they name none: the notebook's name."""
     path = run.get("notebook_path")
