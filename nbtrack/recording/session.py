@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -92,9 +93,9 @@ class Session:
     def revision(self) -> dict[str, Any]:
         """The notebook's path, hash and git state, its content saved as a blob."""
         try:
-            from nbtrack.capture.revision import capture_revision, notebook_path
+            from nbtrack.capture.revision import capture_revision
 
-            rev = capture_revision(notebook_path(self.user_ns))
+            rev = capture_revision(self.notebook())
             if rev.get("notebook_content") is not None:
                 self.store.put_blob(rev["notebook_content"])
             return {
@@ -105,12 +106,28 @@ class Session:
             capture_failed(self.store, "could not capture the notebook revision", exc)
             return {}
 
+    def notebook(self) -> str | None:
+        """The notebook (or script) this session runs: as Jupyter or VS Code name it, else, in a
+        kernel that nbclient or papermill started without naming it, the notebook of the working
+        directory whose code cells include every cell the kernel ran."""
+        from nbtrack.capture.revision import notebook_path
+
+        path = notebook_path(self.user_ns)
+        if path is not None or self.kind != "kernel" or not self.user_ns:
+            return path
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+        if not history:
+            return None
+        from nbtrack.capture.notebook_match import find_notebook
+
+        return find_notebook(os.getcwd(), history)
+
     def snapshot(self, notebook: str | None) -> str | None:
         """The run's code snapshot (``nbtrack.capture.snapshot``): imported local modules and the
         files of the notebook's directory (a kernel's working directory when the notebook is unknown)."""
         try:
-            import sys
-
             from nbtrack.capture.snapshot import capture_snapshot
 
             directory = (
@@ -134,9 +151,7 @@ class Session:
     def default_experiment(self) -> str:
         """A kernel's runs go to an experiment named after its notebook."""
         try:
-            from nbtrack.capture.revision import notebook_path
-
-            path = notebook_path(self.user_ns)
+            path = self.notebook()
             if path and self.kind == "kernel":
                 return Path(path).stem
         except Exception:
