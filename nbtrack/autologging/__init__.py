@@ -93,6 +93,20 @@ def autolog(
     _add_finder()
 
 
+def for_cell(shell: Any) -> None:
+    """``%%track --autolog``: autolog on for the cell running now; off again when it ends,
+    unless it was on before (then it stays as it was)."""
+    if config.libraries:
+        return
+    autolog()
+
+    def off(result: Any) -> None:
+        shell.events.unregister("post_run_cell", off)
+        autolog(disable=True)
+
+    shell.events.register("post_run_cell", off)
+
+
 def install(library: str, module: ModuleType) -> None:
     """Patch ``library`` (just imported) if autolog is on for it and it is not patched yet."""
     if not enabled(library) or patching.patched(library):

@@ -12,6 +12,7 @@ what the function does.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable, Iterator
@@ -80,36 +81,45 @@ def patch(
 ) -> None:
     """Wrap ``owner.name`` (a function of a module or a method defined on a class). While
     ``enabled()``, each outermost call gets a logger from ``make_logger(*args, **kwargs)``
-    (``None``: nothing to log)."""
+    (``None``: nothing to log). A method behind scikit-learn's ``available_if`` (a descriptor
+    holding the function as ``fn``, as ``Pipeline.fit_transform``) is wrapped inside a copy of
+    its descriptor."""
     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-    if getattr(original, "__nbtrack_patch__", False):
+    fn = original if callable(original) else getattr(original, "fn", None)
+    if not callable(fn) or getattr(fn, "__nbtrack_patch__", False):
         return
 
-    @functools.wraps(original)
+    @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if _depth or not enabled():
-            return original(*args, **kwargs)
-        logger = guarded(
-            f"could not start logging {qualname}", lambda: make_logger(*args, **kwargs)
-        )
-        call = (args, kwargs)
-        if logger is not None:
-            call = guarded(f"could not prepare {qualname}", logger.prepare, args, kwargs) or call
-        with _inside():
+            return fn(*args, **kwargs)
+        with _inside():  # what the logger itself fits (log_loss's LabelBinarizer) logs nothing
+            logger = guarded(
+                f"could not start logging {qualname}", lambda: make_logger(*args, **kwargs)
+            )
+            call = (args, kwargs)
+            if logger is not None:
+                call = (
+                    guarded(f"could not prepare {qualname}", logger.prepare, args, kwargs) or call
+                )
             try:
-                result = original(*call[0], **call[1])
+                result = fn(*call[0], **call[1])
             except BaseException as exc:
                 if logger is not None:
                     guarded(f"could not log the failure of {qualname}", logger.failed, exc)
                 raise
-        if logger is not None:
-            guarded(f"could not log {qualname}", logger.finished, result)
-        return result
+            if logger is not None:
+                guarded(f"could not log {qualname}", logger.finished, result)
+            return result
 
     qualname = f"{getattr(owner, '__name__', owner)}.{name}"
     wrapper.__nbtrack_patch__ = True  # type: ignore[attr-defined]
-    setattr(owner, name, wrapper)
-    _patches.append(Patch(library, owner, name, original, wrapper))
+    replacement: Any = wrapper
+    if fn is not original:
+        replacement = copy.copy(original)
+        replacement.fn = wrapper
+    setattr(owner, name, replacement)
+    _patches.append(Patch(library, owner, name, original, replacement))
 
 
 def unpatch(library: str) -> None:

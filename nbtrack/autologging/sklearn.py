@@ -30,7 +30,7 @@ def install(module: ModuleType) -> None:
             owner = next((k for k in cls.__mro__ if name in k.__dict__), None)
             if owner is None or (owner, name) in done:
                 continue
-            if not owner.__module__.startswith("sklearn.") or not callable(owner.__dict__[name]):
+            if not owner.__module__.startswith("sklearn."):
                 continue
             done.add((owner, name))
             patch("sklearn", owner, name, SklearnFit, lambda: enabled("sklearn"))

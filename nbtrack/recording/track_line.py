@@ -30,6 +30,13 @@ ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         },
     ),
     (
+        ("--autolog",),
+        {
+            "action": "store_true",
+            "help": "log the cell's scikit-learn, XGBoost and LightGBM fits (nbtrack.autolog())",
+        },
+    ),
+    (
         ("--no-system-metrics",),
         {"action": "store_true", "help": "do not sample CPU/memory/GPU while the cell runs"},
     ),
@@ -58,6 +65,7 @@ class TrackLine:
     tags: dict[str, str]
     live: bool
     system_metrics: bool
+    autolog: bool = False
 
 
 def parse_track_line(line: str) -> TrackLine:
@@ -74,4 +82,5 @@ def parse_track_line(line: str) -> TrackLine:
         tags=dict(parse_assignment("--tag", t) for t in args.tag),
         live=bool(args.live),
         system_metrics=not args.no_system_metrics,
+        autolog=bool(args.autolog),
     )
