@@ -73,7 +73,7 @@ def assert_reads_like_a_cell(out: dict[str, Any], line: int, text: str) -> None:
     assert out["status"] == "error" and out["errors"] == 1, out
     assert f"Cell In[{out['execution_count']}], line {line}\n" in tb, tb
     assert re.search(rf"----> {line} {re.escape(text)}", tb), tb
-    assert "run_cell_magic" not in tb and "start_cell_run" not in tb and "\\n" not in tb, tb
+    assert "run_cell_magic" not in tb and "run_line_magic" not in tb and "\\n" not in tb, tb
     assert "skipping hidden" not in tb, tb
 
 
@@ -95,7 +95,9 @@ def test_a_failing_track_cell_traceback_names_its_cell_and_line(kernel, store_di
         "lineno": 3,
         "execution_count": out["execution_count"],
     }
-    assert [c["execution_count"] for c in run["cells"] if c["in_run"]] == [out["execution_count"]]
+    (cell,) = [c for c in run["cells"] if c["in_run"]]
+    assert cell["execution_count"] == out["execution_count"] and cell["created"] == ["a"]
+    assert cell["source"].startswith("%%track --name boom")
 
 
 def test_a_live_track_cell_fails_the_same_way_and_points_into_the_cell_not_the_library(
