@@ -149,3 +149,16 @@ def test_fit_returns_what_it_returns_unpatched_and_the_users_errors_pass_through
     assert out["error"] == "ValueError" and "NbtrackWarning" not in out["stderr"]
     df = runs(store_dir)
     assert sorted(df["status"]) == ["failed", "finished"]
+
+
+def test_track_autolog_logs_the_cells_fits_to_its_run_for_that_cell_only(kernel, store_dir):
+    kernel.ok(DATA)
+    kernel.ok("from sklearn.linear_model import LogisticRegression")
+    kernel.ok("%%track --autolog --name tracked\nm = LogisticRegression(C=3.0).fit(X, y)")
+    kernel.ok("m2 = LogisticRegression().fit(X, y)")  # autolog is off again
+    df = runs(store_dir)
+    assert list(df.index) == ["tracked"]
+    assert df.loc["tracked", "params.C"] == "3.0"
+    assert df.loc["tracked", "metrics.training_accuracy_score"] > 0.5
+    run_id = df.loc["tracked", "run_id"]
+    assert [m["name"] for m in read_run(open_store(store_dir), run_id)["models"]] == ["model"]
