@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.interop import mlflow_client as mc
 from nbtrack.interop.mlflow_datasets import to_mlflow
+from nbtrack.query.jsonsafe import millis
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -205,7 +206,7 @@ def _inputs_of(mlflow: Any, mid: str) -> set[tuple[str, str]]:
 
 
 def _ms(ts: float) -> int:
-    return int(round(ts * 1000))
+    return millis(ts)  # the one conversion search, ISO times and the runs DataFrame use
 
 
 def _new_points(
