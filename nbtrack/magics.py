@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import parse_argstring
 
 from nbtrack.errors import NbtrackError
@@ -23,8 +23,8 @@ from nbtrack.validation import parse_assignment
 @magics_class
 class TrackMagics(Magics):
     @track_arguments  # the arguments live in recording/track_line.py: exports parse them too
-    @cell_magic
-    def track(self, line: str, cell: str) -> Any:
+    @line_cell_magic
+    def track(self, line: str, cell: str | None = None) -> Any:
         """Run the cell as one nbtrack run with its params, metrics, tags and executed cells.
 
         Example::
@@ -32,8 +32,13 @@ class TrackMagics(Magics):
             %%track --name baseline --experiment churn --param lr=0.01 --tag owner=ana
             model = train(X, y, lr=0.01)
             nbtrack.log_metric("acc", score)
+
+        As a line magic (``%track ARGS``) it starts a run that ends with the cell running it.
         """
         __tracebackhide__ = True
+        if cell is None:
+            self._start_cell_run(line)
+            return None
         run, live = _start(self.shell, line)
         if live:
             _show_live(run)
@@ -47,6 +52,19 @@ class TrackMagics(Magics):
             raise
         run.end("finished")
         return result
+
+    def _start_cell_run(self, line: str) -> None:
+        """``%track ARGS``, which a ``%%track ARGS`` line becomes (:func:`track_cell`): start
+        a run that ends with the cell, failed if the cell raised, with where."""
+        __tracebackhide__ = True
+        from nbtrack.recording.fluent import CellScopedRun
+
+        shell = self.shell
+        _show_as_written(shell)
+        run, live = _start(shell, line)
+        CellScopedRun(shell, run)
+        if live:
+            _show_live(run)
 
     def _run_body(self, cell: str) -> Any:
         """Execute like a normal cell: magics transformed, the last expression's value returned,
@@ -70,42 +88,18 @@ class TrackMagics(Magics):
 
 
 # -- a %%track cell runs as the cell it is -----------------------------------------------------
-_TRACK_LINE = re.compile(r"[ \t]*%%track(?:[ \t]|$)")
-_CALL = "__import__('nbtrack.magics').magics.start_cell_run"
+_TRACK_CELL = re.compile(r"[ \t]*%%track(?:[ \t]|$)")
 
 
 def track_cell(lines: list[str]) -> list[str]:
-    """IPython input transformer: a cell whose first line is ``%%track ARGS`` becomes that
-    cell with line 1 replaced by a call that starts a run ending with the cell
-    (:func:`start_cell_run`). The body is not moved into a magic's string: it runs as the
-    cell itself, so a traceback names ``Cell In[n], line k`` as for any cell, IPython shows
-    the last expression's value, and ``await`` works at the top level."""
-    if not lines or not _TRACK_LINE.match(lines[0]):
+    """IPython input transformer: a cell whose first line is ``%%track ARGS`` becomes the
+    same cell with ``%track ARGS`` on line 1, a line magic that starts a run ending with the
+    cell. The body is not moved into a magic's string: it runs as the cell itself, so a
+    traceback names ``Cell In[n], line k`` as for any cell, IPython shows the last
+    expression's value, and ``await`` works at the top level."""
+    if not lines or not _TRACK_CELL.match(lines[0]):
         return lines
-    return [f"{_CALL}({lines[0].rstrip(chr(10)).strip()!r})\n", *lines[1:]]
-
-
-def start_cell_run(first_line: str) -> Run:
-    """Line 1 of a ``%%track`` cell: start its run, which ends with the cell (failed if the
-    cell raised, with where); make tracebacks list line 1 as the user wrote it."""
-    __tracebackhide__ = True
-    from IPython import get_ipython
-
-    from nbtrack.recording.fluent import CellScopedRun
-
-    shell = get_ipython()
-    caller = sys._getframe(1)
-    _show_as_written(caller.f_code.co_filename, first_line)
-    line = first_line[len("%%track") :].strip()
-    try:
-        line = shell.var_expand(line, 1)  # {name} and $name, as for any cell magic
-    except Exception:
-        pass
-    run, live = _start(shell, line)
-    CellScopedRun(shell, run)
-    if live:
-        _show_live(run)
-    return run
+    return [lines[0].replace("%%track", "%track", 1), *lines[1:]]
 
 
 def register(ip: Any) -> None:
@@ -145,14 +139,24 @@ def _start(shell: Any, line: str) -> tuple[Run, bool]:
     return run, bool(args.live)
 
 
-def _show_as_written(filename: str, first_line: str) -> None:
-    """Line 1 of the compiled cell, as IPython keeps it for tracebacks, back to ``%%track ...``."""
+def _show_as_written(shell: Any) -> None:
+    """Line 1 of the running cell as IPython keeps it for tracebacks (``get_ipython().
+    run_line_magic('track', ...)``) back to the ``%%track ...`` line the user wrote."""
     try:
+        names = shell.compile._filename_map
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename not in names:
+            frame = frame.f_back
+        if frame is None:
+            return
+        filename = frame.f_code.co_filename
+        raw = shell.history_manager.input_hist_raw[names[filename]]
+        first = next(ln for ln in raw.splitlines() if ln.strip())
         entry: Any = linecache.cache.get(filename)
-        if entry is not None and entry[2] and entry[2][0].startswith(_CALL):
-            entry[2][0] = first_line + "\n"
+        if _TRACK_CELL.match(first) and entry[2][0].startswith("get_ipython().run_line_magic("):
+            entry[2][0] = first.strip() + "\n"
     except Exception:
-        pass
+        pass  # only the listing of line 1 is at stake
 
 
 def _calling_cell(shell: Any) -> int:
