@@ -156,6 +156,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("artifacts:")
         for a in record["artifacts"]:
             print(f"  {a['path']} ({a['size']} bytes)")
+    if record["models"]:
+        print("models (load with the line below each):")
+        for m in record["models"]:
+            versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+            print(f"  {m['name']}  {m['flavor']}  {m['class']}  ({versions})")
+            print(f"    {m['snippet']}")
     if record["datasets"]:
         print("datasets:")
         for d in record["datasets"]:
