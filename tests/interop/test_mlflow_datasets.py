@@ -112,26 +112,37 @@ def ours_digest(ours: dict[str, Any]) -> str:
     return str(array["digest"][:8])
 
 
-def test_round_trip_through_mlflow_keeps_datasets_and_the_run(
+def test_round_trip_through_mlflow_keeps_nested_runs_and_their_datasets(
     store: Store, client: Any, mlflow_uri: str, tmp_path: Path
 ) -> None:
     experiment = _exp()
-    rid = _run_with_datasets(store, experiment, tmp_path)
-    store.update_run(rid, notebook_path="/work/nb/train.ipynb")
-    export_runs(store, [rid], mlflow_uri)
+    parent = _run_with_datasets(store, experiment, tmp_path)
+    with nbtrack.start_run(
+        name="child", experiment=experiment, store=store, log_system_metrics=False
+    ) as child:
+        child.log_param("fold", 2)
+        child.log_metric("acc", 0.75, step=3)
+        child.log_input(pd.DataFrame({"z": [True, False]}), name="holdout", context="test")
+    store.update_run(child.id, parent_run_id=parent)
+    store.update_run(parent, notebook_path="/work/nb/train.ipynb")
+    export_runs(store, [child.id, parent], mlflow_uri)  # the child first
     other = Store(str(tmp_path / "other"))
-    (result,) = import_runs(other, mlflow_uri, experiment)
-    assert result.action == "imported"
-    before, after = read_run(store, rid), read_run(other, result.run_id)
-    assert _shape(after["datasets"]) == _shape(before["datasets"])
-    assert [d["source"] for d in after["datasets"]] == [d["source"] for d in before["datasets"]]
-    assert (after["name"], after["user"], after["notebook_path"]) == (
-        before["name"],
-        before["user"],
-        "/work/nb/train.ipynb",
-    )
-    found = nbtrack.search_runs(filter_string="datasets.context = 'training'", store=other)
-    assert list(found["run_id"]) == [result.run_id]
+    results = {r.name: r for r in import_runs(other, mlflow_uri, experiment)}
+    assert {r.action for r in results.values()} == {"imported"}
+    new_parent, new_child = results["with-data"].run_id, results["child"].run_id
+    for old, new in ((parent, new_parent), (child.id, new_child)):
+        before, after = read_run(store, old), read_run(other, new)
+        assert _shape(after["datasets"]) == _shape(before["datasets"])
+        assert [d["source"] for d in after["datasets"]] == [d["source"] for d in before["datasets"]]  # fmt: skip
+        for key in ("name", "user", "status", "params", "metrics"):
+            assert after[key] == before[key], key
+        for key in ("start_time", "end_time"):  # MLflow keeps whole milliseconds
+            assert after[key] == round(before[key] * 1000) / 1000, key
+        assert before["tags"].items() <= after["tags"].items()
+    assert read_run(other, new_child)["parent_run_id"] == new_parent
+    assert read_run(other, new_parent)["notebook_path"] == "/work/nb/train.ipynb"
+    found = nbtrack.search_runs("datasets.context IN ('training', 'test')", store=other)
+    assert sorted(found["run_id"]) == sorted([new_parent, new_child])
 
 
 def test_datasets_logged_by_mlflow_are_imported(
@@ -217,3 +228,21 @@ def test_a_notebook_run_by_nbtrack_run_is_a_notebook_with_its_path(
     tags = client.get_run(mid).data.tags
     assert tags["mlflow.source.type"] == "NOTEBOOK"
     assert tags["mlflow.source.name"] == str(path)
+
+
+@pytest.mark.slow
+def test_the_cli_exports_a_child_listed_before_its_parent_nested(
+    store_dir: Path, client: Any, mlflow_uri: str
+) -> None:
+    with nbtrack.start_run(name="parent", experiment=_exp(), log_system_metrics=False) as parent:
+        with nbtrack.start_run(name="child", log_system_metrics=False) as child:
+            pass
+    args = ("mlflow-export", child.id[:8], parent.id[:8], "--tracking-uri", mlflow_uri)
+    out = run_cli(*args)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line[:8] for line in lines] == [parent.id[:8], child.id[:8]]
+    mids = [line.split("MLflow run ")[1].split()[0] for line in lines]
+    assert client.get_run(mids[1]).data.tags["mlflow.parentRunId"] == mids[0]
+    again = run_cli(*args)
+    assert again.stdout.count("(unchanged)") == 2, again.stdout + again.stderr
