@@ -13,8 +13,17 @@ from nbtrack.errors import ValidationError
 from nbtrack.query.runs import iso, load_run
 from nbtrack.reproduce.notebook_format import import_nbformat
 from nbtrack.reproduce.plain_python import as_comment
-from nbtrack.reproduce.script import nbtrack_use
-from nbtrack.reproduce.track_cells import describe, track_cell
+from nbtrack.reproduce.script import (
+    NO_TRACKING_IMPORT,
+    indent_safe,
+    indented,
+    nbtrack_use,
+    replace_load_ext,
+    stand_in_imports,
+    to_python,
+    uses_name,
+)
+from nbtrack.reproduce.track_cells import describe, track_cell, untracked_lines
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -41,7 +50,9 @@ def render_notebook(
 
     ``%%track`` stays on the cells that ``tracking`` lets start a run (by default the exported
     run's own, see ``nbtrack.reproduce.track_cells``); other ``%%track`` cells become their
-    body under a comment naming the line, so running the notebook does not record them."""
+    body under a comment naming the line (its nbtrack calls in ``untracked``), so running the
+    notebook does not record them. With ``tracking="none"`` the notebook loads no extension
+    and ``nbtrack`` is the stand-in whose recording calls do nothing."""
     nbformat = import_nbformat()
 
     nb = nbformat.v4.new_notebook()
@@ -58,11 +69,15 @@ def render_notebook(
     nb.metadata["nbtrack"] = meta
     used: set[str] = set()
     magic, name, loaded = nbtrack_use(cells)
-    if (magic or name) and not loaded:  # a slice that left the loading cell out
+    stand_in = tracking == "none" and name
+    if tracking == "none":  # nothing may record: no extension, nbtrack's calls do nothing
+        load = NO_TRACKING_IMPORT if stand_in else None
+        replacement = f"{load}  # was: {{line}}" if load else "# {line}  (left out: --no-tracking)"
+    else:
+        load, replacement = ("%load_ext nbtrack" if magic or name else None), None
+    if load and not loaded:  # a slice that left the loading cell out
         added = {"nbtrack": {"added": "the cells below use nbtrack"}}
-        nb.cells.append(
-            _code_cell(nbformat, "%load_ext nbtrack", _unique_id({"index": "load"}, used), added)
-        )
+        nb.cells.append(_code_cell(nbformat, load, _unique_id({"index": "load"}, used), added))
     for cell in cells:
         info = {
             "index": cell["index"],
@@ -76,11 +91,24 @@ def render_notebook(
         source = cell["source"]
         tc = track_cell(cell, tracking)
         if tc is not None and not tc.starts_run and tc.args is not None:
-            source = f"{as_comment(describe(tc))}\n{tc.body}"
+            body = tc.body if tracking == "none" else _untracked(tc.body)
+            source = f"{as_comment(describe(tc))}\n{body}"
             info["magic"] = f"%%track {tc.line}".rstrip()
+        source = replace_load_ext(source, replacement)
+        if stand_in:
+            source = stand_in_imports(source)
         nb.cells.append(_code_cell(nbformat, source, _unique_id(cell, used), metadata))
     validate_notebook(nb)
     return nb
+
+
+def _untracked(body: str) -> str:
+    """Another run's body, run so that its nbtrack calls record nothing (when it makes any,
+    and its lines can be indented without changing a string)."""
+    _, tree = to_python(body)
+    if tree is None or not uses_name(tree, "nbtrack") or not indent_safe(body):
+        return body
+    return untracked_lines() + "\n" + indented(body.rstrip("\n"), tree)
 
 
 def _code_cell(nbformat: Any, source: str, cell_id: str, metadata: dict[str, Any]) -> Any:

@@ -25,7 +25,13 @@ import tokenize
 from collections.abc import Sequence
 from typing import Any
 
-from nbtrack.reproduce.plain_python import as_comment, ipython_uses, plain_cell, to_python
+from nbtrack.reproduce.plain_python import (
+    as_comment,
+    ipython_uses,
+    plain_cell,
+    split_cell_magic,
+    to_python,
+)
 from nbtrack.reproduce.track_cells import (
     TrackCell,
     describe,
@@ -34,7 +40,15 @@ from nbtrack.reproduce.track_cells import (
     untracked_lines,
 )
 
-__all__ = ["nbtrack_use", "render_script", "to_python"]
+__all__ = [
+    "indented",
+    "nbtrack_use",
+    "render_script",
+    "replace_load_ext",
+    "stand_in_imports",
+    "to_python",
+    "uses_name",
+]
 
 LOAD_NBTRACK = re.compile(r"^[ \t]*%(?:re)?load_ext[ \t]+nbtrack[ \t]*$")
 IMPORT_NBTRACK = re.compile(r"^([ \t]*)import[ \t]+nbtrack[ \t]*$", re.M)
@@ -61,7 +75,7 @@ def _nbtrack_out(n, value):
     return value"""
 
 
-def _uses_name(tree: ast.Module | None, name: str) -> bool:
+def uses_name(tree: ast.Module | None, name: str) -> bool:
     return tree is not None and any(
         isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree)
     )
@@ -127,7 +141,7 @@ def render_script(
     tracks = [track_cell(c, tracking) for c in cells]
     bodies = [tc.body if tc else c["source"] for c, tc in zip(cells, tracks, strict=True)]
     starts = any(tc is not None and tc.starts_run for tc in tracks)
-    uses = any(_uses_name(to_python(b)[1], "nbtrack") for b in bodies if "nbtrack" in b)
+    uses = any(uses_name(to_python(b)[1], "nbtrack") for b in bodies if "nbtrack" in b)
     loaded = any(LOAD_NBTRACK.match(line) for c in cells for line in c["source"].split("\n"))
     stand_in = tracking == "none" and uses
     if starts or uses:  # `nbtrack.log_metric(...)` uses the name the extension pushed
@@ -140,8 +154,8 @@ def render_script(
         )
     plains = []
     for body in bodies:
-        source = _replace_load_ext(body, replacement)
-        plains.append(plain_cell(_stand_in_imports(source) if stand_in else source))
+        source = replace_load_ext(body, replacement)
+        plains.append(plain_cell(stand_in_imports(source) if stand_in else source))
     history = any(_reads_history(p.tree) for p in plains)
     futures: list[str] = []
     needs: list[str] = []
@@ -162,9 +176,9 @@ def render_script(
             if history and cell["status"] != "error":
                 code = _pass_value(code, cell["execution_count"])
             if tc is not None and tc.starts_run:
-                code = start_run_line(tc, run) + "\n" + _indented(code, tree)
-            elif tc is not None and not stand_in and _uses_name(tree, "nbtrack"):
-                code = untracked_lines() + "\n" + _indented(code, tree)
+                code = start_run_line(tc, run) + "\n" + indented(code, tree)
+            elif tc is not None and not stand_in and uses_name(tree, "nbtrack"):
+                code = untracked_lines() + "\n" + indented(code, tree)
         blocks.append(_script_cell(cell, code, tree, notes, never_ran))
     head = _script_header(
         run, len(cells), exported, slice_var, list(dict.fromkeys(needs)), filename, tracks, tracking
@@ -180,14 +194,19 @@ def render_script(
 def nbtrack_use(cells: Sequence[dict[str, Any]]) -> tuple[bool, bool, bool]:
     """Whether the cells use nbtrack's magics, use the name ``nbtrack``, and load the extension."""
     magic = any(TRACK_MAGIC.search(c["source"]) for c in cells)
-    name = any(
-        _uses_name(to_python(c["source"])[1], "nbtrack") for c in cells if "nbtrack" in c["source"]
-    )
+    bodies = [_track_body(c["source"]) for c in cells]
+    name = any(uses_name(to_python(b)[1], "nbtrack") for b in bodies if "nbtrack" in b)
     loaded = any(LOAD_NBTRACK.match(line) for c in cells for line in c["source"].split("\n"))
     return magic, name, loaded
 
 
-def _replace_load_ext(source: str, replacement: str | None) -> str:
+def _track_body(source: str) -> str:
+    """A ``%%track`` cell's body (the code the magic runs), else the source."""
+    magic = split_cell_magic(source)
+    return magic[2] if magic is not None and magic[0] == "track" else source
+
+
+def replace_load_ext(source: str, replacement: str | None) -> str:
     """The source with each ``%load_ext nbtrack`` line replaced (``{line}`` is the old line)."""
     if replacement is None or source.lstrip().startswith("%%"):
         return source
@@ -199,7 +218,7 @@ def _replace_load_ext(source: str, replacement: str | None) -> str:
     return "\n".join(lines)
 
 
-def _stand_in_imports(source: str) -> str:
+def stand_in_imports(source: str) -> str:
     """The cell's own ``import nbtrack`` / ``from nbtrack import ...`` made to import the
     stand-in that records nothing (``--no-tracking``)."""
     source = IMPORT_NBTRACK.sub(rf"\1{NO_TRACKING_IMPORT}", source)
@@ -282,10 +301,10 @@ def _script_cell(
     return f"{head}\n{body}" if body else head
 
 
-def _indented(code: str, tree: ast.Module) -> str:
+def indented(code: str, tree: ast.Module) -> str:
     """``code`` as the body of a block: indented when that cannot change a string literal,
     else run through ``exec`` of the exact text."""
-    if _indent_safe(code):
+    if indent_safe(code):
         inner = "\n".join(f"    {line}" if line.strip() else "" for line in code.split("\n"))
         return ("    pass\n" + inner) if not tree.body else inner
     return f"    exec(compile({code!r}, '<cell>', 'exec'))"
@@ -293,10 +312,10 @@ def _indented(code: str, tree: ast.Module) -> str:
 
 def _guarded(code: str, tree: ast.Module) -> str:
     """``code`` in ``try: ... except Exception: pass``."""
-    return f"try:\n{_indented(code, tree)}\nexcept Exception:\n    pass"
+    return f"try:\n{indented(code, tree)}\nexcept Exception:\n    pass"
 
 
-def _indent_safe(code: str) -> bool:
+def indent_safe(code: str) -> bool:
     multi = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
     try:
         for tok in tokenize.generate_tokens(io.StringIO(code).readline):

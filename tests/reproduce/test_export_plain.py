@@ -237,23 +237,39 @@ def test_names_params_and_tags_holding_newlines_or_quotes_stay_strings():
 
 
 def test_the_notebook_keeps_track_on_the_runs_own_cells_and_the_bodies_of_the_others():
+    # Given a run whose session ran another run's %%track cell first
     run = {"id": "cd" * 16, "name": "mine", "experiment": "e"}
     cells = [
         cell(0, "%load_ext nbtrack"),
-        cell(1, "%%track --name other -p a=1\nx = 1"),
+        cell(1, "%%track --name other -p a=1\nx = 1\nnbtrack.log_metric('x', x)"),
         cell(2, "%%track --name mine\ny = x + 1", in_run=True),
     ]
+
+    # When it is exported as a notebook with each tracking choice
     sources = {
         tracking: [c.source for c in render_notebook(run, cells, tracking=tracking).cells]
         for tracking in ("run", "all", "none")
     }
-    other_body = (
+
+    # Then its own cell keeps %%track, the other cell's body runs without recording
+    other = (
         "# %%track --name other -p a=1  (another run's cell: the body runs, recording nothing; "
-        "--track-all records it)\nx = 1"
+        "--track-all records it)\n"
     )
-    assert sources["run"] == ["%load_ext nbtrack", other_body, cells[2]["source"]]
+    assert sources["run"] == [
+        "%load_ext nbtrack",
+        other + "import nbtrack.reproduce.no_tracking\n"
+        "with nbtrack.reproduce.no_tracking.untracked(globals()):\n"
+        "    x = 1\n    nbtrack.log_metric('x', x)",
+        cells[2]["source"],
+    ]
+    # --track-all keeps every cell as it was; --no-tracking keeps bodies and loads no extension
     assert sources["all"] == [c["source"] for c in cells]
-    assert sources["none"][1] == other_body
-    assert sources["none"][2] == (
-        "# %%track --name mine  (--no-tracking: the body only, recording nothing)\ny = x + 1"
-    )
+    assert sources["none"] == [
+        "import nbtrack.reproduce.no_tracking as nbtrack  # was: %load_ext nbtrack",
+        other + "x = 1\nnbtrack.log_metric('x', x)",
+        "# %%track --name mine  (--no-tracking: the body only, recording nothing)\ny = x + 1",
+    ]
+    ns: dict[str, Any] = {}
+    exec("\n".join(sources["none"]), ns)
+    assert (ns["x"], ns["y"], ns["nbtrack"].active_run()) == (1, 2, None)
