@@ -234,6 +234,8 @@ def next_steps(record: dict[str, Any]) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from nbtrack.reproduce.export import export_run
 
+    if args.no_tracking and args.track_all:
+        raise ValidationError("--no-tracking and --track-all contradict each other: choose one")
     store = _store(args)
 
     def on_slice(sl: Any) -> None:
@@ -462,12 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-tracking",
         action="store_true",
-        help="script: keep the bodies of %%%%track cells but start no runs (the script records nothing)",
+        help="keep the bodies of %%%%track cells but start no runs (the export records nothing)",
     )
     p.add_argument(
         "--track-all",
         action="store_true",
-        help="script: %%%%track cells of other runs start runs too (default: only this run's)",
+        help="%%%%track cells of other runs start their runs too (default: only this run's)",
     )
     p.add_argument(
         "--as-recorded",

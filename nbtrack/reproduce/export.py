@@ -71,9 +71,10 @@ def export_run(
         raise ValidationError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if tracking not in TRACKING:
         raise ValidationError(f"tracking must be one of {', '.join(TRACKING)}, got {tracking!r}")
-    if as_recorded and (fmt != "notebook" or slice_var is not None):
+    if as_recorded and (fmt != "notebook" or slice_var is not None or tracking != "run"):
         raise ValidationError(
-            "--as-recorded goes with --format notebook and no --slice (it is the whole notebook file)"
+            "--as-recorded goes with --format notebook alone: it is the notebook file as it was, "
+            "not a slice nor a re-tracked copy"
         )
     if tracking != "run" and fmt == "bundle":
         raise ValidationError(
