@@ -90,7 +90,7 @@ CELL_TYPES = {"execution_count": "number"}
 NOTEBOOK_FIELDS = {"path": "notebook_path", "hash": "notebook_hash"}
 # datasets.<field>: a run matches when any of its datasets does (as MLflow)
 DATASET_FIELDS = {"name": "name", "digest": "digest", "context": "context"}
-DATASET_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
+DATASET_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN", "NOT LIKE", "NOT ILIKE")
 STATUSES = ("running", "finished", "failed", "killed")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -116,8 +116,8 @@ def check(p: _Parser, cmp: Compare, op_tok: Token) -> Compare:
         raise p.error(
             op_tok,
             f"'{op}' does not apply to {ident}",
-            "datasets.name, datasets.digest and datasets.context take =, !=, LIKE, ILIKE, "
-            "IN (...) and NOT IN (...) with quoted values",
+            "datasets.name, datasets.digest and datasets.context take =, !=, [NOT] LIKE, "
+            "[NOT] ILIKE, IN (...) and NOT IN (...) with quoted values",
         )
     if op in ("IS NULL", "IS NOT NULL"):
         return cmp

@@ -134,6 +134,7 @@ def test_datasets_are_searchable_as_mlflow_names_them(store_dir: Path) -> None:
     assert names("datasets.name LIKE 'IR%'") == []
     assert names("datasets.name ILIKE 'IR%'") == ["one"]
     assert names(f"datasets.digest = '{digest}'") == ["one"]
+    assert names("datasets.name NOT LIKE 'ir%'") == ["two"]  # an extension, as for params
     assert names("datasets.context = 'eval'") == ["two"]
     assert names("datasets.context != 'eval' AND params.x IS NULL") == ["one"]
     for bad, message in (
