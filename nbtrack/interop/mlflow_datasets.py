@@ -91,7 +91,8 @@ def from_mlflow(dataset_input: Any) -> dict[str, Any]:
     profile = _json(ds.profile)
     profile = profile if isinstance(profile, dict) else {}
     ours = profile.get("nbtrack")
-    out = {"name": ds.name, "digest": ds.digest, "context": context}
+    # nbtrack keeps names and contexts of up to 256 characters (MLflow: 500)
+    out = {"name": ds.name[:256], "digest": ds.digest, "context": context and context[:256]}
     if isinstance(ours, dict):
         return {**out, **{k: ours.get(k) for k in ("kind", "schema", "rows", "source")}}
     schema = _json(ds.schema)

@@ -23,23 +23,22 @@ FIELDS = ("name", "digest", "context", "kind", "source", "schema", "rows")
 def dataset_rows(run_id: str, datasets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows of ``datasets`` (dicts of :data:`FIELDS`; ``schema`` any JSON value) for ``run_id``."""
     now = time.time()
-    rows = []
+    rows: dict[tuple[str, str], dict[str, Any]] = {}  # one per (name, digest): the last given
     for d in datasets:
         schema = d.get("schema")
-        rows.append(
-            {
-                "run_id": run_id,
-                "name": d["name"],
-                "digest": d["digest"],
-                "context": d.get("context"),
-                "kind": d.get("kind") or "other",
-                "source": d.get("source"),
-                "schema": None if schema is None else json.dumps(schema, sort_keys=False),
-                "rows": d.get("rows"),
-                "created": d.get("created") or now,
-            }
-        )
-    return rows
+        first = rows.get((d["name"], d["digest"]))
+        rows[(d["name"], d["digest"])] = {
+            "run_id": run_id,
+            "name": d["name"],
+            "digest": d["digest"],
+            "context": d.get("context"),
+            "kind": d.get("kind") or "other",
+            "source": d.get("source"),
+            "schema": None if schema is None else json.dumps(schema, sort_keys=False),
+            "rows": d.get("rows"),
+            "created": first["created"] if first else d.get("created") or now,
+        }
+    return list(rows.values())
 
 
 def write_datasets(conn: Connection, run_id: str, datasets: Sequence[Mapping[str, Any]]) -> None:
