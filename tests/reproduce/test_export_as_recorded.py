@@ -93,3 +93,40 @@ def test_as_recorded_notebook_is_rebuilt_from_cells_when_the_file_is_unknown(ker
     marked = [c.source for c in nb.cells if c.metadata.get("nbtrack", {}).get("in_run")]
     assert marked == [c["source"] for c in run["cells"] if c["in_run"]]
     assert marked[-1].startswith("with nbtrack.start_run")
+
+
+@pytest.mark.slow
+def test_as_recorded_marks_edited_cells_and_lists_the_ones_the_saved_file_lacks(
+    start_kernel, store_dir, tmp_path
+):
+    # Given a run over several cells: one edited after the save, one never saved
+    path = tmp_path / "spread.ipynb"
+    saved = [
+        ("open", "run = nbtrack.start_run(name='spread')"),
+        ("work", "a = 1"),
+        ("close", "nbtrack.end_run()"),
+    ]
+    saved_notebook(path, saved)
+    k = start_kernel(JPY_SESSION_NAME=str(path))
+    k.ok("%load_ext nbtrack")
+    k.ok("import json")  # before the run: not marked
+    for cell_id, source in [
+        ("open", saved[0][1]),
+        ("work", "a = 2  # edited, not saved"),
+        ("scratch", "b = 3"),
+        ("close", saved[2][1]),
+    ]:
+        assert k.run(source, cell_id=cell_id)["status"] == "ok"
+    store = open_store(store_dir)
+    run = run_detail(store, store.list_run_ids()[0])
+    counts = {c["cell_id"]: c["execution_count"] for c in run["cells"]}
+
+    # When it is asked for as recorded
+    nb = recorded_notebook(store, run["id"])
+
+    # Then the saved cells are marked (the edited one says so) and the unsaved one is listed
+    marks = {c.id: c.metadata.get("nbtrack") for c in nb.cells}
+    assert marks["open"]["execution_count"] == counts["open"]
+    assert marks["work"]["edited"] is True and "edited" not in marks["open"]
+    assert marks["close"]["in_run"] is True
+    assert nb.metadata["nbtrack"]["unmatched"] == [counts["scratch"]]
