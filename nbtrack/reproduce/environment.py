@@ -74,6 +74,8 @@ def ensure_environment(plan: EnvironmentPlan, notify: Notify | None = None) -> B
     tmp = root / f".building-{plan.key}-{uuid.uuid4().hex[:8]}"
     try:
         unmatched = _build(plan, tmp, final, say)
+        if final.exists() and _load(final) is None:
+            shutil.rmtree(final)  # not one of ours: every build is renamed in with its marker
         try:
             os.rename(tmp, final)
         except OSError:
@@ -231,12 +233,25 @@ def _pip_install(pip: list[str], reqs: list[str], say: Notify) -> tuple[bool, li
     for line in proc.stdout:
         line = line.rstrip()
         tail.append(line)
-        if line.startswith("Collecting "):
+        what = _collected(line)
+        if what:
             done += 1
             total = max(total, done)
-            what = line[len("Collecting ") :].split(" (")[0]
             say("env", _event("install", done, total, f"installing {what}"))
+        elif line.startswith("Installing collected packages:"):
+            say("env", _event("install", done, total, f"unpacking {done} packages"))
     proc.wait()
     if proc.returncode == 0:
         say("env", _event("install", total, total, f"installed {total} packages"))
     return proc.returncode == 0, list(tail)
+
+
+def _collected(line: str) -> str | None:
+    """The requirement a line of pip's output says it is fetching: ``Collecting idna==3.6``, or
+    ``Processing /path/idna-3.6-py3-none-any.whl`` for a wheel from a local index."""
+    if line.startswith("Collecting "):
+        return line[len("Collecting ") :].split(" (")[0].strip()
+    if line.startswith("Processing ") and line.endswith(".whl"):
+        name, _, rest = os.path.basename(line).partition("-")
+        return f"{name}=={rest.partition('-')[0]}"
+    return None

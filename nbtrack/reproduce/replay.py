@@ -65,7 +65,7 @@ def replay_run(
     imported = imported_distributions([c["source"] for c in cells], _recorded_packages(st, row))
     kernel_dirs: list[str] | None = None
     if env == "recorded":
-        built, environment = _recreate(st, row, cells, notify)
+        built, environment = _recreate(st, row, cells, imported, notify)
         kernel_name, kernel_dirs = built.kernel_name, [built.kernel_dir]
         env_diff, packages = drift.environment_diff(
             st, row, built.environment, {normalise(n) for n in environment["skipped"]} | {"nbtrack"}
@@ -121,7 +121,11 @@ def _recorded_packages(st: Store, row: dict[str, Any]) -> dict[str, str]:
 
 
 def _recreate(
-    st: Store, row: dict[str, Any], cells: list[dict[str, Any]], notify: Any
+    st: Store,
+    row: dict[str, Any],
+    cells: list[dict[str, Any]],
+    imported: dict[str, str],
+    notify: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """The run's environment recreated (or found in the cache), and its report entry."""
     from nbtrack.query.runs import environment_of
@@ -137,7 +141,7 @@ def _recreate(
         "env",
         {"phase": "resolve", "done": 0, "total": 1, "text": "reading the recorded environment"},
     )
-    plan = plan_environment(recorded, [c["source"] for c in cells])
+    plan = plan_environment(recorded, [c["source"] for c in cells], imported)
     notify(
         "env",
         {

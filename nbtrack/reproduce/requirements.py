@@ -58,9 +58,12 @@ class EnvironmentPlan:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def plan_environment(recorded: dict[str, Any], sources: list[str]) -> EnvironmentPlan:
+def plan_environment(
+    recorded: dict[str, Any], sources: list[str], imported: dict[str, str] | None = None
+) -> EnvironmentPlan:
     """The plan to recreate ``recorded`` (an environment from :mod:`nbtrack.capture.environment`)
-    for cells with ``sources``, on this machine's Python."""
+    for cells with ``sources``, on this machine's Python. ``imported``: the cells' distributions
+    when already known (:func:`~.imports.imported_distributions`)."""
     import nbtrack
 
     packages = {normalise(n): (n, v) for n, v in (recorded.get("packages") or {}).items()}
@@ -68,7 +71,9 @@ def plan_environment(recorded: dict[str, Any], sources: list[str]) -> Environmen
     plan = EnvironmentPlan(
         python=current,
         requirements=[],
-        imported=imported_distributions(sources, {n: v for n, v in packages.values()}),
+        imported=imported
+        if imported is not None
+        else imported_distributions(sources, {n: v for n, v in packages.values()}),
         nbtrack_source=os.path.dirname(os.path.abspath(nbtrack.__file__)),
     )
     rec_py = (recorded.get("python") or {}).get("version")
