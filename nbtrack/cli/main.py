@@ -232,6 +232,7 @@ def next_steps(record: dict[str, Any]) -> str:
 
 @command
 def cmd_export(args: argparse.Namespace) -> int:
+    from nbtrack.cli.manage import print_contents
     from nbtrack.reproduce.export import export_run
 
     if args.no_tracking and args.track_all:
@@ -252,6 +253,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         on_slice=on_slice,
         tracking="none" if args.no_tracking else "all" if args.track_all else "run",
         as_recorded=args.as_recorded,
+        on_contents=print_contents,
     )
     print(path)
     return 0

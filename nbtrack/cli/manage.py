@@ -189,6 +189,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_contents(contents: list[dict[str, Any]]) -> None:
+    """What an export holds, on stderr, before it is written: a snapshot's ``.env`` shows."""
+    total = sum(c["size"] for c in contents)
+    print(f"contents ({len(contents)} members, {total:,} bytes):", file=sys.stderr)
+    for c in contents:
+        what = c["what"] if c["name"].startswith("blobs/") else f"{c['name']}: {c['what']}"
+        print(f"  {c['size']:>12,}  {what}", file=sys.stderr)
+
+
 def cmd_export_runs(args: argparse.Namespace) -> int:
     from nbtrack.lifecycle.transfer import export_runs
 
@@ -198,6 +207,7 @@ def cmd_export_runs(args: argparse.Namespace) -> int:
         filter_string=args.filter,
         experiment_names=args.experiment,
         store=_store(args),
+        on_contents=print_contents,
     )
     print(args.output)
     print(

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -38,6 +39,14 @@ REQUIREMENTS = "requirements.txt"
 ENVIRONMENT = "environment.json"
 INPUTS = "inputs.json"
 SNAPSHOT = "snapshot/"
+_WHAT = {
+    MANIFEST: "manifest: run, params, tags, metrics, cells",
+    NOTEBOOK: "notebook",
+    SCRIPT: "script",
+    REQUIREMENTS: "requirements",
+    ENVIRONMENT: "environment",
+    INPUTS: "input files (paths and hashes)",
+}
 _CELL_KEYS = (
     "index",
     "execution_count",
@@ -61,8 +70,11 @@ def write_bundle(
     output: str | os.PathLike[str],
     *,
     exported: float,
+    on_contents: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> Path:
-    """Write the bundle of ``run`` (a ``Store.run_summaries`` row) to ``output``."""
+    """Write the bundle of ``run`` (a ``Store.run_summaries`` row) to ``output``;
+    ``on_contents`` receives its members first, before anything is written:
+    ``[{name, size, what}]`` (``what``: e.g. ``snapshot file conf/settings.yaml``)."""
     from nbtrack.capture.snapshot import member_path, snapshot_files
     from nbtrack.outfiles import write_atomic
     from nbtrack.query.runs import environment_of, run_directory
@@ -85,8 +97,14 @@ def write_bundle(
         ENVIRONMENT: _json(_public_environment(env)),
         INPUTS: _json(inputs(store.file_events_of(run), cells, base)),
     }
+    what = dict(_WHAT)
     for key, h in sorted(snapshot.items()):
         members[SNAPSHOT + member_path(key)] = store.get_blob(h)
+        what[SNAPSHOT + member_path(key)] = f"snapshot file {key}"
+    if on_contents is not None:
+        on_contents(
+            [{"name": n, "size": len(d), "what": what.get(n, n)} for n, d in members.items()]
+        )
     import io
 
     buf = io.BytesIO()
@@ -250,6 +268,10 @@ def relative_path(path: str, base: str | None) -> str:
 
 
 # -- reading --------------------------------------------------------------------------------
+MAX_MEMBER = 64 << 20  # bytes of a JSON/text member read into memory (manifest, notebook...)
+_HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
 def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Open a bundle written by ``nbtrack export --format bundle``.
 
@@ -263,9 +285,14 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     - ``inputs``: the entries of inputs.json; ``requirements``: the text of requirements.txt.
     - ``notebook``: the clean notebook (an nbformat node); ``script``: the script's text.
     - ``snapshot``: ``{snapshot path: member name}``; ``members``: every member name.
-    - ``read(name) -> bytes``: any member's content.
+    - ``read(name) -> bytes``: any member's content (read from the zip when asked).
     - ``extract(target_dir) -> Path``: :func:`extract_bundle` of this bundle: the snapshot
       written to ``target_dir`` (the notebook's directory to replay in), plus run.ipynb/run.py.
+
+    Only the small members are read (each at most ``MAX_MEMBER`` bytes, else ValidationError);
+    snapshot files are streamed to disk by ``extract``, so memory does not grow with them. The
+    manifest's run id, name, experiment and notebook name are checked as the logging API checks
+    them (a crafted name with a newline, or a notebook name with a path, is refused).
     """
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -282,18 +309,32 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
         names = zf.namelist()
         if MANIFEST not in names:
             raise ValidationError(f"{path} is not an nbtrack bundle: it has no {MANIFEST}")
-        data = {n: zf.read(n) for n in names}
-    man = json.loads(data[MANIFEST])
-    if man.get("format") != FORMAT or int(man.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValidationError(
-            f"{path}: unsupported bundle format {man.get('format')!r} v{man.get('format_version')}"
-        )
+        data = {
+            n: _read_small(zf, path, n)
+            for n in (MANIFEST, ENVIRONMENT, INPUTS, REQUIREMENTS, NOTEBOOK, SCRIPT)
+            if n in names
+        }
+    try:
+        man = json.loads(data[MANIFEST])
+    except ValueError as exc:
+        raise ValidationError(f"{path}: {MANIFEST} is not JSON ({exc})") from None
+    if (
+        not isinstance(man, dict)
+        or man.get("format") != FORMAT
+        or int(man.get("format_version", 0)) > FORMAT_VERSION
+    ):
+        found = man.get("format") if isinstance(man, dict) else None
+        version = man.get("format_version") if isinstance(man, dict) else None
+        raise ValidationError(f"{path}: unsupported bundle format {found!r} v{version}")
+    _check_manifest(path, man)
 
     def read(name: str) -> bytes:
-        try:
+        if name in data:
             return data[name]
-        except KeyError:
-            raise ValidationError(f"{path} has no member {name!r}") from None
+        if name not in names:
+            raise ValidationError(f"{path} has no member {name!r}")
+        with zipfile.ZipFile(path) as z:
+            return z.read(name)
 
     return {
         "path": path,
@@ -314,9 +355,56 @@ def read_bundle(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
+def _read_small(zf: zipfile.ZipFile, path: Path, name: str) -> bytes:
+    size = zf.getinfo(name).file_size
+    if size > MAX_MEMBER:
+        raise ValidationError(
+            f"{path}: member {name} is {size:,} bytes, over the {MAX_MEMBER >> 20} MB a bundle's "
+            "manifest, notebook, script or environment may take"
+        )
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(f"{path}: member {name} is unreadable ({exc})") from None
+
+
+def _check_manifest(path: Path, man: dict[str, Any]) -> None:
+    """The fields a replay stores or uses as paths, checked as the logging API checks them."""
+    from nbtrack.validation import check_label
+
+    try:
+        if not isinstance(man.get("run_id"), str) or not _HEX_ID.match(man["run_id"]):
+            raise ValidationError(f"run_id must be 32 hex digits, got {man.get('run_id')!r:.60}")
+        man["name"] = check_label("run name", man.get("name"))
+        man["experiment"] = check_label("experiment name", man.get("experiment"))
+        nb = (
+            (man.get("notebook") or {}).get("name")
+            if isinstance(man.get("notebook"), dict)
+            else None
+        )
+        if nb is not None and (
+            not isinstance(nb, str) or nb in ("", ".", "..") or "/" in nb or "\\" in nb
+        ):
+            raise ValidationError(f"notebook name must be a file name, got {nb!r:.80}")
+        snapshot = man.get("snapshot", {})
+        if not isinstance(snapshot, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("member"), str) for v in snapshot.values()
+        ):
+            raise ValidationError("snapshot must map paths to their members")
+        if not isinstance(man.get("cells"), list) or not all(
+            isinstance(c, dict) and isinstance(c.get("source"), str) for c in man["cells"]
+        ):
+            raise ValidationError("cells must be a list of cells with their source")
+    except ValidationError as exc:
+        raise ValidationError(f"{path}: {MANIFEST}: {exc}") from None
+
+
 def extract_bundle(path: str | os.PathLike[str], target_dir: str | os.PathLike[str]) -> Path:
     """Write the bundle's snapshot files into ``target_dir`` as the notebook's directory, with
-    ``run.ipynb`` and ``run.py`` beside them (unless the snapshot has files of those names)."""
+    ``run.ipynb`` and ``run.py`` beside them (unless the snapshot has files of those names).
+    Members are streamed to disk, never held whole in memory."""
+    import shutil
+
     target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path) as zf:
@@ -328,7 +416,10 @@ def extract_bundle(path: str | os.PathLike[str], target_dir: str | os.PathLike[s
             parts = PurePosixPath(rel).parts
             if not parts or ".." in parts or PurePosixPath(rel).is_absolute():
                 raise ValidationError(f"bundle member {name!r} would be written outside {target}")
+            if name.endswith("/"):
+                continue
             dest = target.joinpath(*parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(zf.read(name))
+            with zf.open(name) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
     return target

@@ -51,6 +51,7 @@ def export_run(
     on_slice: Callable[[RunSlice], None] | None = None,
     tracking: str = "run",
     as_recorded: bool = False,
+    on_contents: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> Path:
     """Write run ``run_id`` as ``fmt`` (script, notebook or bundle) to ``output`` (default:
     ``<run name>-<id>.py|.ipynb|.zip`` here); returns the path written.
@@ -58,7 +59,8 @@ def export_run(
     ``slice_var`` keeps only the cells needed to rebuild that variable (script and notebook);
     unless ``verify`` is False the slice is replayed in a fresh kernel first, and a slice that
     does not rebuild the variable's recorded hash raises :class:`ValidationError`. ``on_slice``
-    receives the slice (cells kept, verification) before anything is written.
+    receives the slice (cells kept, verification) before anything is written; ``on_contents``
+    a bundle's members (name, size, what) before it is written.
 
     ``tracking`` (script, notebook): ``"run"`` lets this run's ``%%track`` cells start the run
     again (a ``with nbtrack.start_run(...)`` block in a script) and keeps only the body of other
@@ -131,7 +133,7 @@ def export_run(
     else:
         from nbtrack.reproduce.bundle import write_bundle
 
-        write_bundle(store, run, cells, path, exported=exported)
+        write_bundle(store, run, cells, path, exported=exported, on_contents=on_contents)
     return path
 
 

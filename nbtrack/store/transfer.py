@@ -10,11 +10,13 @@ instead of ``experiment_id``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, and_, insert, select
 from sqlalchemy.engine import Connection
 
 from nbtrack.errors import ValidationError
@@ -38,6 +40,9 @@ TABLES = (
     "sources",
 )
 Rows = dict[str, list[dict[str, Any]]]
+# rows of one table, as often as asked: the import reads a bundle's members again per pass
+RowSource = Callable[[str], Iterable[dict[str, Any]]]
+MAX_TEXT = 16 << 20  # characters of one unbounded text value in transit (a cell's source, say)
 
 
 def columns(table: str) -> set[str]:
@@ -48,6 +53,47 @@ def columns(table: str) -> set[str]:
     if table == "experiments":
         return names - {"id"}
     return names
+
+
+def check_columns(table: str, row: Mapping[str, Any]) -> None:
+    """Each value of ``row`` (a row of ``table`` in transit) fits its column: type, NULL,
+    length; ValidationError naming the column otherwise."""
+    cols = s.metadata.tables[table].c
+    kind: type[Any]
+    length: int | None
+    nullable: bool | None
+    for name, value in row.items():
+        if name == "experiment":
+            kind, length, nullable = String, 256, False
+        else:
+            col = cols[name]
+            kind, length, nullable = type(col.type), getattr(col.type, "length", None), col.nullable
+        if value is None:
+            if not nullable:
+                raise ValidationError(f"column {name!r} must not be null")
+            continue
+        if issubclass(kind, Boolean):
+            ok = isinstance(value, bool)
+        elif issubclass(kind, (Integer, BigInteger)):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if ok and not -(2**63) <= value < 2**63:
+                raise ValidationError(f"column {name!r} is out of the 64-bit range: {value}")
+        elif issubclass(kind, Float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ok and not math.isfinite(value):
+                raise ValidationError(f"column {name!r} must be a finite number, got {value!r}")
+        else:
+            ok = isinstance(value, str)
+            limit = length or MAX_TEXT
+            if ok and len(value) > limit:
+                raise ValidationError(
+                    f"column {name!r} is {len(value):,} characters, over its limit of {limit:,}"
+                )
+        if not ok:
+            raise ValidationError(
+                f"column {name!r} must be {kind.__name__.lower()}, got {type(value).__name__} "
+                f"{value!r:.60}"
+            )
 
 
 def rows_of_runs(store: Store, ids: Sequence[str]) -> Rows:
@@ -120,35 +166,43 @@ class Added:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def add_rows(store: Store, tables: Mapping[str, list[dict[str, Any]]]) -> Added:
-    """Add the runs of ``tables`` (as :func:`rows_of_runs` gives them) that the store lacks,
-    with what they need and it lacks, in one transaction; runs it has are skipped with all
-    their rows."""
-    return store.write(lambda conn: _insert(store, conn, tables))
+def add_rows(store: Store, tables: Mapping[str, list[dict[str, Any]]] | RowSource) -> Added:
+    """Add the runs of ``tables`` (as :func:`rows_of_runs` gives them, or a function giving
+    each table's rows, read as often as needed) that the store lacks, with what they need and
+    it lacks, in one transaction; runs it has are skipped with all their rows. The large
+    tables are streamed in chunks: memory holds a run's ids and a cell's key, not the rows."""
+    rows: RowSource = tables.__getitem__ if isinstance(tables, Mapping) else tables
+    return store.write(lambda conn: _insert(store, conn, rows))
 
 
-def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, Any]]]) -> Added:
+def _batches(rows: Iterable[dict[str, Any]], n: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
+    it = iter(rows)
+    while batch := list(itertools.islice(it, n)):
+        yield batch
+
+
+def _insert(store: Store, conn: Connection, rows: RowSource) -> Added:
     r, e = s.runs, s.experiments
     added = Added()
     counts = added.rows
 
-    def add(table: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            for chunk in chunks(rows, CHUNK):
-                conn.execute(insert(table), chunk)
-            counts[table.name] = counts.get(table.name, 0) + len(rows)
+    def add(table: Any, table_rows: Iterable[dict[str, Any]]) -> None:
+        for chunk in _batches(table_rows):
+            conn.execute(insert(table), chunk)
+            counts[table.name] = counts.get(table.name, 0) + len(chunk)
 
-    ids = [row["id"] for row in tables["runs"]]
+    runs = list(rows("runs"))
+    ids = [row["id"] for row in runs]
     have = set()
     for chunk in chunks(ids):
         have |= set(conn.execute(select(r.c.id).where(r.c.id.in_(chunk))).scalars())
-    new_runs = [row for row in tables["runs"] if row["id"] not in have]
+    new_runs = [row for row in runs if row["id"] not in have]
     added.runs = [row["id"] for row in new_runs]
     added.skipped = [i for i in ids if i in have]
     new_ids = set(added.runs)
 
     exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
-    add(e, [x for x in tables["experiments"] if x["name"] not in exp_ids])
+    add(e, [x for x in rows("experiments") if x["name"] not in exp_ids])
     exp_ids = dict(conn.execute(select(e.c.name, e.c.id)).all())
     missing = {row["experiment"] for row in new_runs} - set(exp_ids)
     if missing:
@@ -156,7 +210,7 @@ def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, 
             f"the bundle's runs name experiments it does not carry: {sorted(missing)}"
         )
 
-    sessions = [x for x in tables["sessions"] if x["id"]]
+    sessions = [x for x in rows("sessions") if x["id"]]
     have_sessions = set()
     for chunk in chunks([x["id"] for x in sessions]):
         have_sessions |= set(
@@ -174,29 +228,38 @@ def _insert(store: Store, conn: Connection, tables: Mapping[str, list[dict[str, 
             for row in new_runs
         ],
     )
+    del runs, new_runs
     for name in RUN_TABLES:
-        add(s.metadata.tables[name], [x for x in tables[name] if x["run_id"] in new_ids])
+        add(s.metadata.tables[name], (x for x in rows(name) if x["run_id"] in new_ids))
 
-    put_sources(store, conn, [x["text"] for x in tables["sources"]])
+    for chunk in _batches(rows("sources")):
+        put_sources(store, conn, [x["text"] for x in chunk])
     c = s.cells
     have_cells: set[tuple[str, int]] = set()
-    for sid in {x["session_id"] for x in tables["cells"]}:
+    for sid in {x["session_id"] for x in rows("cells")}:
         have_cells |= {
             (sid, seq)
             for seq in conn.execute(select(c.c.seq).where(c.c.session_id == sid)).scalars()
         }
-    new_cells = [x for x in tables["cells"] if (x["session_id"], x["seq"]) not in have_cells]
-    add(c, new_cells)
-    new_keys = {(x["session_id"], x["seq"]) for x in new_cells}
-    add(s.cell_state, [x for x in tables["cell_state"] if (x["session_id"], x["seq"]) in new_keys])
+    new_keys: set[tuple[str, int]] = set()
+
+    def new_cells() -> Iterator[dict[str, Any]]:
+        for x in rows("cells"):
+            key = (x["session_id"], x["seq"])
+            if key not in have_cells:
+                new_keys.add(key)
+                yield x
+
+    add(c, new_cells())
+    add(s.cell_state, (x for x in rows("cell_state") if (x["session_id"], x["seq"]) in new_keys))
     add(
         s.file_events,
-        [
+        (
             x
-            for x in tables["file_events"]
+            for x in rows("file_events")
             if x["run_id"] in new_ids
             or (x["run_id"] is None and (x["session_id"], x["seq"]) in new_keys)
-        ],
+        ),
     )
     fill_summaries(conn)
     return added
