@@ -287,6 +287,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 bar = tqdm(total=total, desc="replay", unit="cell", file=sys.stderr, disable=None)
             bar.update(done - bar.n)
 
+    if args.bundle and args.env == "recorded":
+        raise NbtrackError("--env recorded replays a stored run; a --bundle replays here")
     if args.bundle:
         from nbtrack.reproduce.replay import replay_bundle
         from nbtrack.store import open_store
