@@ -91,11 +91,18 @@ def training_metrics(est: Any, x: Any, y: Any, weight: Any) -> list[tuple[str, A
         return out
     w = {"sample_weight": weight}
     if base.is_classifier(est):
-        avg = {"average": "weighted", "zero_division": 0}
         add("training_accuracy_score", lambda: metrics.accuracy_score(y, pred, **w))
-        add("training_precision_score", lambda: metrics.precision_score(y, pred, **avg, **w))
-        add("training_recall_score", lambda: metrics.recall_score(y, pred, **avg, **w))
-        add("training_f1_score", lambda: metrics.f1_score(y, pred, **avg, **w))
+        try:  # one pass for the three (each alone repeats the same checks)
+            p, r, f, _ = metrics.precision_recall_fscore_support(
+                y, pred, average="weighted", zero_division=0, **w
+            )
+            out += [
+                ("training_precision_score", p),
+                ("training_recall_score", r),
+                ("training_f1_score", f),
+            ]
+        except Exception:
+            pass
         if hasattr(est, "predict_proba"):
             try:
                 proba = est.predict_proba(x)

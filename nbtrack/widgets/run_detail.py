@@ -25,6 +25,7 @@ class RunView(VegaWidget):
     environment = t.Dict().tag(sync=True)
     replays: t.List[Any] = t.List().tag(sync=True)
     artifacts: t.List[Any] = t.List().tag(sync=True)
+    models: t.List[Any] = t.List().tag(sync=True)  # log_model's, with the line that loads each
     cells: t.List[Any] = t.List().tag(sync=True)
     spec = t.Dict().tag(sync=True)
     # the exception a failed run ended with, as the read model gives it: shown as a banner
@@ -78,6 +79,7 @@ class RunView(VegaWidget):
         self.environment = _flat(run["environment"])
         self.replays = run["replays"]
         self.artifacts = [{"path": a["path"], "size": a["size"]} for a in run["artifacts"]]
+        self.models = run["models"]
         self.cells = [
             {
                 "execution_count": c["execution_count"],

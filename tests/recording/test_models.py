@@ -79,6 +79,8 @@ def test_the_run_shows_each_model_with_its_versions_and_the_line_that_loads_it(
     assert m["class"] == "sklearn.pipeline.Pipeline"
     assert m["versions"]["scikit-learn"] == sklearn.__version__
     assert m["versions"]["numpy"] == np.__version__
+    view = nbtrack.run_view(run.id, store=store_dir)  # the notebook widget shows the same
+    assert [v["snippet"] for v in view.models] == [m["snippet"]]
 
 
 def test_a_model_saved_with_other_versions_loads_with_a_warning(

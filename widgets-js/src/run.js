@@ -102,6 +102,14 @@ export function renderRun({ model, el }) {
     );
     const artifacts = model.get('artifacts');
     root.append(h('div', { class: 'nbt-section', text: 'Artifacts' }), kvTable(artifacts.map((a) => [a.path, `${a.size} bytes`]), 'No artifacts.'));
+    const models = model.get('models') || [];
+    if (models.length) {
+      root.append(h('div', { class: 'nbt-section', text: 'Models' }));
+      for (const m of models) {
+        const versions = Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ');
+        root.append(h('div', { class: 'nbt-muted', text: `${m.name} · ${m.flavor} · ${m.class} · ${versions}` }), h('pre', { class: 'nbt-code', text: m.snippet }));
+      }
+    }
     const cells = model.get('cells');
     root.append(h('div', { class: 'nbt-section', text: `Executed cells (${cells.length})` }), cellsList(cells));
   }
