@@ -12,6 +12,7 @@ import type {
   IRecordedNotebook,
   IReplayEnvironment,
   IReplayReport,
+  IUnmatched,
   IRunDetail,
   ReplayEnv,
   ReplayEvent
@@ -43,7 +44,10 @@ export interface IReplayProgress {
   } | null;
   /** Cells replayed so far; null until the first one starts. */
   cells: { done: number; total: number | null } | null;
+  /** The replay's notes so far: what differs from the recording (its summary, inputs, code). */
   notes: string[];
+  /** Every environment difference (shown folded: it can be long). */
+  allDifferences: string[];
   report: IReplayReport | null;
   error: string | null;
 }
@@ -54,6 +58,7 @@ export function startReplay(env: ReplayEnv): IReplayProgress {
     envStep: null,
     cells: null,
     notes: [],
+    allDifferences: [],
     report: null,
     error: null
   };
@@ -78,7 +83,12 @@ export function nextProgress(
     case 'progress':
       return { ...progress, cells: { done: event.done, total: event.total } };
     case 'note':
-      return { ...progress, notes: progress.notes.concat(event.text) };
+      return event.kind === 'environment_all'
+        ? {
+            ...progress,
+            allDifferences: progress.allDifferences.concat(event.text)
+          }
+        : { ...progress, notes: progress.notes.concat(event.text) };
     case 'result':
       return { ...progress, report: event.report };
     case 'error':
@@ -116,6 +126,18 @@ export function verdictOf(report: IReplayReport): IVerdict {
   };
 }
 
+/**
+ * The first `lines` lines of a cell's code, without its cell magic line (`%%track ...` says
+ * nothing about what the cell does), `…` when there is more.
+ */
+export function cellExcerpt(source: string, lines = 3): string {
+  const code = source
+    .split('\n')
+    .filter((l, i) => l.trim() && !(i === 0 && l.startsWith('%%')));
+  const head = code.slice(0, lines).join('\n');
+  return code.length > lines ? `${head}\n…` : head;
+}
+
 /** `x appeared`, `y vanished`, `z differs` for a divergence's variables, sorted by name. */
 export function variableChanges(d: IDivergence): string[] {
   return Object.keys(d.variables ?? {})
@@ -134,10 +156,34 @@ export function variableChanges(d: IDivergence): string[] {
 
 /** The number of distributions installed at their recorded versions, when it was reported. */
 export function installedCount(env: IReplayEnvironment): number | null {
-  if (Array.isArray(env.installed)) {
-    return env.installed.length;
+  const installed = env.installed;
+  if (Array.isArray(installed)) {
+    return installed.length;
   }
-  return typeof env.installed === 'number' ? env.installed : null;
+  if (typeof installed === 'number') {
+    return installed;
+  }
+  return installed && typeof installed === 'object'
+    ? Object.keys(installed).length
+    : null;
+}
+
+/** One thing the replay's environment could not match, as a line: `name recorded: reason`. */
+export function unmatchedText(u: IUnmatched | string): string {
+  if (typeof u === 'string') {
+    return u;
+  }
+  const what = u.recorded ? `${u.name} ${u.recorded}` : u.name;
+  return u.reason ? `${what}: ${u.reason}` : what;
+}
+
+/** `idna 3.6, numpy 2.1.0`: the distributions the cells import, as the replay had them. */
+export function importedText(env: IReplayEnvironment): string {
+  return Object.entries(env.imported ?? {})
+    .map(([name, version]) =>
+      version ? `${name} ${version}` : `${name} (missing)`
+    )
+    .join(', ');
 }
 
 /** A cell's source as one string (nbformat stores it as a string or a list of lines). */

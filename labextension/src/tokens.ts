@@ -163,17 +163,29 @@ export type ReplayEnv = 'current' | 'recorded';
 export type EnvPhase =
   'resolve' | 'create' | 'install' | 'kernel' | 'ready' | 'cached';
 
-/** What the replay ran in, when it ran in the recorded environment. */
+/** A recorded part of the environment the replay's does not reproduce, and why. */
+export interface IUnmatched {
+  name: string;
+  /** The recorded version (or value); null when there was none. */
+  recorded: string | null;
+  reason: string;
+}
+
+/** What the replay ran in (nbtrack.reproduce.replay: the report's `environment`). */
 export interface IReplayEnvironment {
   mode: ReplayEnv;
   /** The environment was taken from the cache (built before, same content). */
   cached: boolean;
   /** The environment's Python version. */
   python: string | null;
-  /** Distributions installed at their recorded versions (a count, or their names). */
-  installed: number | string[] | null;
-  /** What could not be matched (the Python version, a local package, ...), one line each. */
-  unmatched: string[];
+  /** Distributions installed at their recorded versions: name to version (or a count). */
+  installed: Record<string, string> | string[] | number | null;
+  /** What could not be matched (the Python version, a local package, ...). */
+  unmatched: (IUnmatched | string)[];
+  /** The distributions the run's cells import, and their versions in the replay. */
+  imported?: Record<string, string | null>;
+  /** Recorded distributions left out (not imported by the run's cells). */
+  skipped?: string[];
 }
 
 /** A cell that diverged on replay, and its likely causes. */

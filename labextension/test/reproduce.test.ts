@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
+  cellExcerpt,
   failingCell,
+  importedText,
   installedCount,
   nextProgress,
   recordedCells,
   recordedHeader,
   replayEnded,
   startReplay,
+  unmatchedText,
   variableChanges,
   verdictOf
 } from '../src/reproduce';
@@ -77,7 +80,8 @@ describe('replay progress', () => {
       { event: 'env', phase: 'resolve', done: null, total: null, text: '' },
       { event: 'env', phase: 'install', done: 2, total: 5, text: 'six==1.16' },
       { event: 'progress', done: 1, total: 3 },
-      { event: 'note', kind: 'env', text: 'python 3.11 vs 3.12' },
+      { event: 'note', kind: 'environment', text: 'python 3.11 vs 3.12' },
+      { event: 'note', kind: 'environment_all', text: '91 lines' },
       {
         event: 'result',
         report: { reproduced: true, cells_total: 3, cells_matched: 3 }
@@ -97,9 +101,11 @@ describe('replay progress', () => {
       'install 2/5 cells - ended false',
       'install 2/5 cells 1 ended false',
       'install 2/5 cells 1 ended false',
+      'install 2/5 cells 1 ended false',
       'install 2/5 cells 1 ended true'
     ]);
     assert.deepEqual(p.notes, ['python 3.11 vs 3.12']);
+    assert.deepEqual(p.allDifferences, ['91 lines']);
     assert.equal(p.env, 'recorded');
   });
 
@@ -139,6 +145,13 @@ describe('verdictOf', () => {
     assert.deepEqual(variableChanges(v.first!), ['y differs', 'z appeared']);
   });
 
+  it('shows a diverging cell by its code, not its magic line', () => {
+    const src =
+      '%%track --name a\nimport time\n\nt = time.time()\nu = 1\nv = 2';
+    assert.equal(cellExcerpt(src), 'import time\nt = time.time()\nu = 1\n…');
+    assert.equal(cellExcerpt('x = 1', 3), 'x = 1');
+  });
+
   it('reads an empty report as nothing reproduced', () => {
     assert.deepEqual(verdictOf({}), {
       reproduced: false,
@@ -148,6 +161,32 @@ describe('verdictOf', () => {
       first: null,
       then: []
     });
+  });
+
+  it('writes what could not be matched and what the cells import as lines', () => {
+    const env = {
+      mode: 'recorded' as const,
+      cached: true,
+      python: '3.12.1',
+      installed: { idna: '3.6', pip: '24.0' },
+      unmatched: [
+        {
+          name: 'python',
+          recorded: '3.11.4',
+          reason: 'this machine has 3.12.1'
+        },
+        { name: 'mylib', recorded: null, reason: 'a local package' },
+        'plain text'
+      ],
+      imported: { idna: '3.6', gone: null }
+    };
+    assert.deepEqual(env.unmatched.map(unmatchedText), [
+      'python 3.11.4: this machine has 3.12.1',
+      'mylib: a local package',
+      'plain text'
+    ]);
+    assert.equal(importedText(env), 'idna 3.6, gone (missing)');
+    assert.equal(installedCount(env), 2);
   });
 
   it('counts installed packages given as names or as a number', () => {

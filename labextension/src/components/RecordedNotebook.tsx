@@ -94,7 +94,15 @@ function RecordedHeader(props: {
         {header.recordedAt && (
           <span>{trans.__('Recorded %1', isoTime(header.recordedAt))}</span>
         )}
-        {header.source && <span>{header.source}</span>}
+        {header.source && (
+          <span>
+            {header.source === 'snapshot'
+              ? trans.__('the notebook file saved with the run')
+              : header.source === 'cells'
+                ? trans.__('rebuilt from the recorded cells (no saved file)')
+                : header.source}
+          </span>
+        )}
         {header.revision && <span>{header.revision}</span>}
         <code>{header.runId.slice(0, 12)}</code>
       </div>

@@ -12,6 +12,7 @@ import { Datasets } from './Datasets';
 import { FailureBanner } from './FailureBanner';
 import { Header } from './Header';
 import { Metrics } from './Metrics';
+import { Models } from './Models';
 import { Notes } from './Notes';
 import {
   Artifacts,
@@ -100,6 +101,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
       />
       <Notes {...parts} />
       <Datasets run={run} trans={trans} />
+      <Models run={run} trans={trans} />
       <Artifacts run={run} trans={trans} artifactUrl={props.artifactUrl} />
       <NotebookRevision run={run} trans={trans} />
       <Cells run={run} trans={trans} onCell={props.onCell} />

@@ -8,9 +8,12 @@ import * as React from 'react';
 
 import { firstLine } from '../../format';
 import {
+  cellExcerpt,
+  importedText,
   installedCount,
   IReplayProgress,
   replayEnded,
+  unmatchedText,
   variableChanges,
   verdictOf
 } from '../../reproduce';
@@ -31,7 +34,11 @@ export function ReplayProgress(props: {
   }
   const ended = replayEnded(progress);
   return (
-    <div className="nbtrack-replay" data-env={progress.env} aria-busy={!ended}>
+    <div
+      className="nbtrack-replay-panel"
+      data-env={progress.env}
+      aria-busy={!ended}
+    >
       {!ended && <Steps progress={progress} trans={trans} />}
       {progress.report && <VerdictBox report={progress.report} trans={trans} />}
       {progress.error && (
@@ -50,6 +57,14 @@ export function ReplayProgress(props: {
           </summary>
           <pre className="nbtrack-replay-notes">
             {progress.notes.join('\n')}
+          </pre>
+        </details>
+      )}
+      {progress.allDifferences.length > 0 && (
+        <details className="nbtrack-replay-notes-box nbtrack-replay-all">
+          <summary>{trans.__('Every environment difference')}</summary>
+          <pre className="nbtrack-replay-notes">
+            {progress.allDifferences.join('\n')}
           </pre>
         </details>
       )}
@@ -200,9 +215,12 @@ export function VerdictBox(props: {
       )}
       {v.first && (
         <div className="nbtrack-divergence">
-          <code className="nbtrack-divergence-code">
-            [{v.first.execution_count ?? ' '}] {firstLine(v.first.source)}
-          </code>
+          <pre className="nbtrack-divergence-code">
+            <span className="nbtrack-cell-count">
+              [{v.first.execution_count ?? ' '}]
+            </span>{' '}
+            {cellExcerpt(v.first.source)}
+          </pre>
           {variableChanges(v.first).length > 0 && (
             <div>{variableChanges(v.first).join(', ')}</div>
           )}
@@ -229,9 +247,12 @@ export function VerdictBox(props: {
           </summary>
           {v.then.map(d => (
             <div key={d.index} className="nbtrack-divergence">
-              <code className="nbtrack-divergence-code">
-                [{d.execution_count ?? ' '}] {firstLine(d.source)}
-              </code>
+              <pre className="nbtrack-divergence-code">
+                <span className="nbtrack-cell-count">
+                  [{d.execution_count ?? ' '}]
+                </span>{' '}
+                {cellExcerpt(d.source, 1)}
+              </pre>
               {(d.causes ?? []).map(c => (
                 <div key={c} className="nbtrack-cause">
                   {trans.__('Likely cause: %1', c)}
@@ -260,25 +281,27 @@ function EnvironmentSummary(props: {
       ? trans.__('Recorded environment')
       : trans.__('Current environment'),
     env.python ? trans.__('Python %1', env.python) : null,
-    installed !== null
-      ? trans._n(
-          '%1 package at its recorded version',
-          '%1 packages at their recorded versions',
-          installed
-        )
+    env.mode === 'recorded' && installed !== null
+      ? trans._n('%1 package installed', '%1 packages installed', installed)
       : null,
     env.cached ? trans.__('from the cache') : null
   ].filter((f): f is string => f !== null);
   const unmatched = env.unmatched ?? [];
+  const imported = importedText(env);
   return (
     <div className="nbtrack-verdict-env">
       <div className="nbtrack-verdict-env-facts">{facts.join(' · ')}</div>
+      {imported && (
+        <div className="nbtrack-verdict-imported">
+          {trans.__('Imported by the cells: %1', imported)}
+        </div>
+      )}
       {unmatched.length > 0 ? (
         <div className="nbtrack-unmatched">
           <span>{trans.__('Could not be matched:')}</span>
           <ul>
             {unmatched.map(u => (
-              <li key={u}>{u}</li>
+              <li key={unmatchedText(u)}>{unmatchedText(u)}</li>
             ))}
           </ul>
         </div>
