@@ -71,6 +71,7 @@ def ensure_environment(plan: EnvironmentPlan, notify: Notify | None = None) -> B
         say("env", _event("cached", 1, 1, f"using the environment cached at {final}"))
         return found
     root.mkdir(parents=True, exist_ok=True)
+    _sweep(root)
     tmp = root / f".building-{plan.key}-{uuid.uuid4().hex[:8]}"
     try:
         unmatched = _build(plan, tmp, final, say)
@@ -92,6 +93,18 @@ def ensure_environment(plan: EnvironmentPlan, notify: Notify | None = None) -> B
     built.unmatched = unmatched
     say("env", _event("ready", 1, 1, f"environment ready at {final}"))
     return built
+
+
+def _sweep(root: Path, age: float = 86400.0) -> None:
+    """Remove builds a killed process left behind (a day old: no build takes that long)."""
+    import time
+
+    for stale in root.glob(".building-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > age:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _event(phase: str, done: int, total: int, text: str) -> dict[str, Any]:
@@ -191,6 +204,11 @@ def _install(pip: list[str], requirements: list[str], say: Notify) -> list[Unmat
     unmatched: list[Unmatched] = []
     reqs = list(requirements)
     for _ in range(MAX_ATTEMPTS):
+        if not reqs:
+            missing_all = ", ".join(f"{u.name} {u.recorded or ''}".strip() for u in unmatched)
+            raise EnvironmentBuildError(
+                f"none of the packages to install is on the package index: {missing_all}"
+            )
         ok, tail = _pip_install(pip, reqs, say)
         if ok:
             return unmatched
