@@ -44,6 +44,7 @@ RECORDING = frozenset(
         "delete_experiment",
         "restore_experiment",
         "import_runs",
+        "autolog",  # fits outside a run would start runs of their own
     }
 )
 

@@ -35,7 +35,7 @@ from nbtrack.reproduce.plain_python import (
 from nbtrack.reproduce.track_cells import (
     TrackCell,
     describe,
-    start_run_line,
+    run_block,
     track_cell,
     untracked_lines,
 )
@@ -176,7 +176,7 @@ def render_script(
             if history and cell["status"] != "error":
                 code = _pass_value(code, cell["execution_count"])
             if tc is not None and tc.starts_run:
-                code = start_run_line(tc, run) + "\n" + indented(code, tree)
+                code = run_block(tc, run, indented(code, tree))
             elif tc is not None and not stand_in and uses_name(tree, "nbtrack"):
                 code = untracked_lines() + "\n" + indented(code, tree)
         blocks.append(_script_cell(cell, code, tree, notes, never_ran))

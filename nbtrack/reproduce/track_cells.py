@@ -67,6 +67,20 @@ def start_run_line(tc: TrackCell, run: dict[str, Any]) -> str:
     return f"with nbtrack.start_run({', '.join(parts)}):"
 
 
+def run_block(tc: TrackCell, run: dict[str, Any], body: str) -> str:
+    """The cell as a block that records its run: ``with nbtrack.start_run(...):`` over
+    ``body`` (already indented); with ``--autolog`` the libraries' fits log to the run while
+    the block runs, as the magic has them log for the cell."""
+    block = f"{start_run_line(tc, run)}\n{body.rstrip()}"
+    if tc.args is None or not tc.args.autolog:
+        return block
+    inner = "\n".join(f"    {line}" if line.strip() else "" for line in block.split("\n"))
+    return (
+        "nbtrack.autolog()  # --autolog: the fits below log to the run\n"
+        f"try:\n{inner}\nfinally:\n    nbtrack.autolog(disable=True)"
+    )
+
+
 def describe(tc: TrackCell) -> str:
     """A comment line saying what became of the cell's ``%%track`` line."""
     magic = f"%%track {tc.line}".rstrip()

@@ -273,3 +273,17 @@ def test_the_notebook_keeps_track_on_the_runs_own_cells_and_the_bodies_of_the_ot
     ns: dict[str, Any] = {}
     exec("\n".join(sources["none"]), ns)
     assert (ns["x"], ns["y"], ns["nbtrack"].active_run()) == (1, 2, None)
+
+
+def test_autolog_is_on_only_while_the_tracked_block_runs():
+    run = {"id": "ef" * 16, "name": "fit", "experiment": "e"}
+    cells = [cell(0, "%load_ext nbtrack"), cell(1, "%%track --autolog\nm = 1", in_run=True)]
+    assert (
+        "nbtrack.autolog()  # --autolog: the fits below log to the run\n"
+        "try:\n"
+        "    with nbtrack.start_run(name='fit', experiment='e'):\n"
+        "        m = 1\n"
+        "finally:\n"
+        "    nbtrack.autolog(disable=True)"
+    ) in render_script(run, cells)
+    assert "nbtrack.autolog" not in render_script(run, cells, tracking="none")
