@@ -11,7 +11,7 @@ an unchanged file costs one ``stat`` per run and no space.
 
 The walk is bounded: ignored and denied directories are pruned without being entered, ignored
 files are never ``stat``-ed, and it stops at the first limit reached:
-``NBTRACK_SNAPSHOT_MAX_FILES`` files examined (default 10,000; a directory entry examined is
+``NBTRACK_SNAPSHOT_MAX_FILES`` files examined (default 2,000; a directory entry examined is
 one that passed the ignore rules), ``NBTRACK_SNAPSHOT_LIMIT_MB`` stored (default 50; 0 turns
 snapshots off), or ten times ``NBTRACK_SNAPSHOT_MAX_FILES`` directory entries looked at (a
 flat directory of 100,000 ignored files). Files over ``NBTRACK_SNAPSHOT_FILE_LIMIT_MB``
@@ -35,7 +35,7 @@ from nbtrack.capture.pythondirs import is_under
 from nbtrack.errors import ValidationError
 
 EXTERNAL = "_external"  # where files from outside the notebook's directory go when restored
-MAX_FILES = 10_000  # default of NBTRACK_SNAPSHOT_MAX_FILES
+MAX_FILES = 2_000  # default of NBTRACK_SNAPSHOT_MAX_FILES
 ENTRIES_PER_FILE = 10  # directory entries looked at, per file examined, before the walk stops
 _MB = 1 << 20
 
