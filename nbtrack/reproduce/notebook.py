@@ -93,7 +93,7 @@ def render_notebook(
         if tc is not None and not tc.starts_run and tc.args is not None:
             body = tc.body if tracking == "none" else _untracked(tc.body)
             source = f"{as_comment(describe(tc))}\n{body}"
-            info["magic"] = f"%%track {tc.line}".rstrip()
+            info["magic"] = tc.written
         source = replace_load_ext(source, replacement)
         if stand_in:
             source = stand_in_imports(source)

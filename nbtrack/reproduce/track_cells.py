@@ -10,6 +10,7 @@ holding a newline or a quote stays a string.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -18,6 +19,7 @@ from nbtrack.recording.track_line import TrackLine, parse_track_line
 from nbtrack.reproduce.plain_python import split_cell_magic
 
 TRACKING = ("run", "all", "none")
+LINE_TRACK = re.compile(r"^%track\b([^\n]*)(?:\n|\Z)", re.M)
 
 
 @dataclass(frozen=True)
@@ -31,21 +33,30 @@ class TrackCell:
     error: str | None
     starts_run: bool
     own: bool  # a cell of the exported run
+    written: str = ""  # the magic's line as the user wrote it
 
 
 def track_cell(cell: dict[str, Any], tracking: str) -> TrackCell | None:
-    """The cell as a ``%%track`` cell, None when it is not one."""
+    """The cell as a ``%%track`` cell, None when it is not one. A cell with a ``%track ARGS``
+    line (the line magic: a run that ends with the cell) counts as one whose body is the
+    cell without that line."""
     magic = split_cell_magic(cell["source"])
-    if magic is None or magic[0] != "track":
+    if magic is not None and magic[0] == "track":
+        _, line, body = magic
+        written = f"%%track {line}".rstrip()
+    elif magic is None and len(found := LINE_TRACK.findall(cell["source"])) == 1:
+        line = found[0].strip()
+        body = LINE_TRACK.sub("", cell["source"], count=1)
+        written = f"%track {line}".rstrip()
+    else:
         return None
-    _, line, body = magic
     own = bool(cell.get("in_run"))
     try:
         args, error = parse_track_line(line), None
     except Exception as exc:  # UsageError, ValidationError: the cell failed before its body ran
         args, error = None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     starts = args is not None and (tracking == "all" or (tracking == "run" and own))
-    return TrackCell(line, body, args, error, starts, own)
+    return TrackCell(line, body, args, error, starts, own, written)
 
 
 def start_run_line(tc: TrackCell, run: dict[str, Any]) -> str:
@@ -83,7 +94,7 @@ def run_block(tc: TrackCell, run: dict[str, Any], body: str) -> str:
 
 def describe(tc: TrackCell) -> str:
     """A comment line saying what became of the cell's ``%%track`` line."""
-    magic = f"%%track {tc.line}".rstrip()
+    magic = tc.written or f"%%track {tc.line}".rstrip()
     if tc.args is None:
         return f"{magic}  (did not parse when recorded: {tc.error})"
     if tc.starts_run:

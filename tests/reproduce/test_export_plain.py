@@ -287,3 +287,20 @@ def test_autolog_is_on_only_while_the_tracked_block_runs():
         "    nbtrack.autolog(disable=True)"
     ) in render_script(run, cells)
     assert "nbtrack.autolog" not in render_script(run, cells, tracking="none")
+
+
+def test_a_track_line_magic_makes_the_rest_of_its_cell_the_runs_block():
+    run = {"id": "ef" * 16, "name": "r", "experiment": "e"}
+    cells = [
+        cell(0, "%load_ext nbtrack"),
+        cell(1, "%track --name other\nw = 0"),
+        cell(2, "x = 1\n%track --name r -p a=1\ny = x", in_run=True),
+    ]
+    text = render_script(run, cells)
+    assert "get_ipython" not in text
+    assert "# %track --name other  (another run's cell: the body runs" in text
+    assert (
+        "# %track --name r -p a=1  (records the run again)\n"
+        "with nbtrack.start_run(name='r', experiment='e', params={'a': '1'}):\n"
+        "    x = 1\n    y = x"
+    ) in text
