@@ -732,3 +732,21 @@ def test_times_in_milliseconds_are_the_runs_own(stores: Stores) -> None:
     for name, when in zip(df["run_name"], df["start_time"], strict=True):
         assert when.value // 1_000_000 == stores.nb.start[name]
     assert all(not math.isnan(v) for v in stores.nb.start.values())
+
+
+def test_iso_times_in_json_are_the_same_milliseconds(stores: Stores) -> None:
+    import datetime as dt
+
+    from nbtrack.query.jsonsafe import iso
+
+    for name, rid in stores.nb.ids.items():
+        shown = iso(get_run(rid, store=stores.nbtrack)["start_time"])
+        assert shown is not None
+        when = dt.datetime.fromisoformat(shown.replace("Z", "+00:00"))
+        assert round(when.timestamp() * 1000) == stores.nb.start[name]
+
+
+def test_max_results_above_50000_is_a_page_as_in_mlflow_search_runs(stores: Stores) -> None:
+    """``mlflow.search_runs`` pages through any ``max_results`` (only ``MlflowClient`` caps a
+    single request at 50,000); nbtrack's ``search_runs`` does the same."""
+    assert stores.nbtrack_names("", None, 50_001) == stores.mlflow_names("", None, 50_001)
