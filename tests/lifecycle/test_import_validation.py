@@ -192,3 +192,57 @@ def test_export_runs_lists_its_contents_before_writing(store: Store, tmp_path: P
     with zipfile.ZipFile(out) as z:
         sizes = {i.filename: i.file_size for i in z.infolist()}
     assert all(sizes[c["name"]] == c["size"] for c in contents)
+
+
+def crafted_bundle(path: Path, zeros_mb: int = 0, **manifest: Any) -> Path:
+    """A bundle as `replay --bundle` reads it, with a snapshot member of ``zeros_mb`` MB."""
+    man = {
+        "format": "nbtrack-bundle",
+        "format_version": 1,
+        "run_id": "ab" * 16,
+        "name": "r",
+        "experiment": "e",
+        "notebook": {"name": "run.ipynb"},
+        "snapshot": {"zeros.bin": {"hash": "0" * 32, "member": "snapshot/zeros.bin"}},
+        "cells": [{"source": "x = 1"}],
+        **manifest,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps(man))
+        with z.open("snapshot/zeros.bin", "w") as w:
+            for _ in range(zeros_mb):
+                w.write(b"\0" * (1 << 20))
+    return path
+
+
+def test_replay_bundle_reads_small_members_and_streams_the_snapshot(tmp_path: Path) -> None:
+    from nbtrack.reproduce.bundle import read_bundle
+
+    bundle = crafted_bundle(tmp_path / "b.zip", zeros_mb=20)
+    tracemalloc.start()
+    try:
+        opened = read_bundle(bundle)
+        root = opened["extract"](tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (root / "zeros.bin").stat().st_size == 20 << 20
+    assert peak < 4 << 20, f"peak {peak / 1e6:.0f} MB while reading the bundle"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ({"name": "r\nimport os"}, "run name .* control characters"),
+        ({"run_id": "../../x"}, "run_id must be 32 hex digits"),
+        ({"notebook": {"name": "../../outside.ipynb"}}, "notebook name must be a file name"),
+        ({"cells": "x = 1"}, "cells must be a list"),
+    ],
+)
+def test_replay_bundle_refuses_a_crafted_manifest(
+    tmp_path: Path, manifest: dict[str, Any], message: str
+) -> None:
+    from nbtrack.reproduce.bundle import read_bundle
+
+    with pytest.raises(ValidationError, match=message):
+        read_bundle(crafted_bundle(tmp_path / "b.zip", **manifest))
