@@ -108,6 +108,7 @@ def _untracked(body: str) -> str:
     _, tree = to_python(body)
     if tree is None or not uses_name(tree, "nbtrack") or not indent_safe(body):
         return body
+    body = stand_in_imports(body)  # its own `import nbtrack` must not undo the block
     return untracked_lines() + "\n" + indented(body.rstrip("\n"), tree)
 
 

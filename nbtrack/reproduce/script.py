@@ -153,9 +153,12 @@ def render_script(
             None,
         )
     plains = []
-    for body in bodies:
+    for body, tc in zip(bodies, tracks, strict=True):
         source = replace_load_ext(body, replacement)
-        plains.append(plain_cell(stand_in_imports(source) if stand_in else source))
+        plain = plain_cell(stand_in_imports(source) if stand_in else source)
+        if tc is not None and not tc.starts_run and uses_name(plain.tree, "nbtrack"):
+            plain = plain_cell(stand_in_imports(source))  # it runs `untracked`: its imports too
+        plains.append(plain)
     history = any(_reads_history(p.tree) for p in plains)
     futures: list[str] = []
     needs: list[str] = []
@@ -175,6 +178,8 @@ def render_script(
             futures += [f for f in moved if f not in futures]
             if history and cell["status"] != "error":
                 code = _pass_value(code, cell["execution_count"])
+            if moved:
+                tree = ast.parse(code)  # it may hold no statement now
             if tc is not None and tc.starts_run:
                 code = run_block(tc, run, indented(code, tree))
             elif tc is not None and not stand_in and uses_name(tree, "nbtrack"):
