@@ -26,6 +26,11 @@ KERNEL_DISTRIBUTIONS = (
     "fsspec",
     "psutil",
 )
+# nbtrack's API beyond recording (search_runs, widgets, load_model ...) needs all its dependencies.
+_NBTRACK_BEYOND_RECORDING = re.compile(
+    r"\bnbtrack\.(?!start_run|end_run|active_run|log_|set_tag|autolog)\w+"
+    r"|\bfrom\s+nbtrack\S*\s+import\b"
+)
 
 
 @dataclass
@@ -102,7 +107,7 @@ def plan_environment(
             pins[key] = f"{name}=={version}"
         elif key in plan.imported or key == "ipykernel":
             pins[key] = key
-    for dist in _closure(KERNEL_DISTRIBUTIONS) - user:
+    for dist in _closure(_nbtrack_needs(sources)) - user:
         # nbtrack's own needs: the versions the current nbtrack source runs with
         version = _installed_version(dist)
         pins[dist] = f"{dist}=={version}" if version else dist
@@ -117,6 +122,18 @@ def plan_environment(
     plan.requirements = sorted(pins.values(), key=str.lower)
     plan.skipped = sorted(name for key, (name, _) in packages.items() if key not in pins)
     return plan
+
+
+def _nbtrack_needs(sources: list[str]) -> list[str]:
+    """What the kernel needs for nbtrack: the recorder's few libraries, or all of nbtrack's
+    dependencies when the cells call its API beyond recording (``nbtrack.search_runs`` ...)."""
+    if not any(_NBTRACK_BEYOND_RECORDING.search(src) for src in sources):
+        return list(KERNEL_DISTRIBUTIONS)
+    try:
+        requires = metadata.requires("nbtrack") or []
+    except metadata.PackageNotFoundError:
+        return list(KERNEL_DISTRIBUTIONS)
+    return [*KERNEL_DISTRIBUTIONS, *filter(None, map(_required_name, requires))]
 
 
 def _closure(roots: Any) -> set[str]:

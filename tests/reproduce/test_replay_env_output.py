@@ -70,3 +70,27 @@ def test_reading_the_network_or_the_clock_is_named() -> None:
     ]:
         assert causes_of(source) == ["reads the network or the clock"], source
     assert causes_of("total = sum(range(10))") == []
+
+
+def test_a_recreated_environment_holds_what_the_cells_import_at_recorded_versions() -> None:
+    from nbtrack.capture.environment import capture_environment
+    from nbtrack.reproduce.requirements import plan_environment
+
+    recorded = capture_environment()
+    recorded["packages"]["idna"] = "3.6"
+    recorded["python"]["version"] = "3.9.0"
+    # Cells that import idna and only record: idna at its recorded version, ipykernel, the
+    # recorder's few libraries; not pandas, not the whole recorded environment
+    plan = plan_environment(recorded, ["import idna", "%%track\nnbtrack.log_metric('a', 1)"])
+    assert "idna==3.6" in plan.requirements
+    assert any(r.startswith("ipykernel==") for r in plan.requirements)
+    assert not any(r.startswith("pandas") for r in plan.requirements)
+    assert len(plan.skipped) > len(plan.requirements)
+    unmatched = {u.name: u for u in plan.unmatched}
+    assert "the current python3" in unmatched["python"].reason
+    assert unmatched["python"].recorded == "3.9.0"
+    assert "the current nbtrack" in unmatched["nbtrack"].reason
+    # A cell that reads the store through nbtrack needs nbtrack's query stack too
+    reading = plan_environment(recorded, ["import idna", "df = nbtrack.search_runs()"])
+    assert any(r.startswith("pandas==") for r in reading.requirements)
+    assert reading.key != plan.key
