@@ -14,6 +14,10 @@ from importlib import metadata
 from typing import Any
 
 from nbtrack.reproduce.imports import imported_distributions, normalise
+from nbtrack.version import __version__
+
+# The package directory of this nbtrack, linked into recreated environments.
+NBTRACK_SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # What the replay kernel needs besides the user's packages: ipykernel and the libraries
 # nbtrack's recorder imports (the views' pandas, altair and widgets are not needed there).
@@ -69,8 +73,6 @@ def plan_environment(
     """The plan to recreate ``recorded`` (an environment from :mod:`nbtrack.capture.environment`)
     for cells with ``sources``, on this machine's Python. ``imported``: the cells' distributions
     when already known (:func:`~.imports.imported_distributions`)."""
-    import nbtrack
-
     packages = {normalise(n): (n, v) for n, v in (recorded.get("packages") or {}).items()}
     current = platform.python_version()
     plan = EnvironmentPlan(
@@ -79,7 +81,7 @@ def plan_environment(
         imported=imported
         if imported is not None
         else imported_distributions(sources, {n: v for n, v in packages.values()}),
-        nbtrack_source=os.path.dirname(os.path.abspath(nbtrack.__file__)),
+        nbtrack_source=NBTRACK_SOURCE,
     )
     rec_py = (recorded.get("python") or {}).get("version")
     if rec_py and rec_py != current:
@@ -116,7 +118,7 @@ def plan_environment(
         Unmatched(
             "nbtrack",
             packages.get("nbtrack", (None, None))[1],
-            f"the current nbtrack ({nbtrack.__version__}, {plan.nbtrack_source}) is used",
+            f"the current nbtrack ({__version__}, {plan.nbtrack_source}) is used",
         )
     )
     plan.requirements = sorted(pins.values(), key=str.lower)
