@@ -49,6 +49,10 @@ RECORDING = frozenset(
 )
 
 
+# Every name whose call would record: what an export runs `untracked` when another run's cell calls it.
+RECORDS = RECORDING | {"start_run", "end_run", "log_artifact"}
+
+
 class NoRun:
     """What ``start_run`` gives here: a context manager whose methods do nothing."""
 

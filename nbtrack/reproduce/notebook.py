@@ -21,9 +21,14 @@ from nbtrack.reproduce.script import (
     replace_load_ext,
     stand_in_imports,
     to_python,
-    uses_name,
 )
-from nbtrack.reproduce.track_cells import describe, track_cell, untracked_lines
+from nbtrack.reproduce.track_cells import (
+    OTHER_CALLS,
+    describe,
+    records,
+    track_cell,
+    untracked_lines,
+)
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -94,6 +99,10 @@ def render_notebook(
             body = tc.body if tracking == "none" else _untracked(tc.body)
             source = f"{as_comment(describe(tc))}\n{body}"
             info["magic"] = tc.written
+        elif tc is None and tracking == "run" and not cell.get("in_run"):
+            untracked = _untracked(source)
+            if untracked != source:
+                source = f"{as_comment(OTHER_CALLS)}\n{untracked}"
         source = replace_load_ext(source, replacement)
         if stand_in:
             source = stand_in_imports(source)
@@ -106,7 +115,7 @@ def _untracked(body: str) -> str:
     """Another run's body, run so that its nbtrack calls record nothing (when it makes any,
     and its lines can be indented without changing a string)."""
     _, tree = to_python(body)
-    if tree is None or not uses_name(tree, "nbtrack") or not indent_safe(body):
+    if tree is None or not records(tree) or not indent_safe(body):
         return body
     body = stand_in_imports(body)  # its own `import nbtrack` must not undo the block
     return untracked_lines() + "\n" + indented(body.rstrip("\n"), tree)

@@ -33,8 +33,10 @@ from nbtrack.reproduce.plain_python import (
     to_python,
 )
 from nbtrack.reproduce.track_cells import (
+    OTHER_CALLS,
     TrackCell,
     describe,
+    records,
     run_block,
     track_cell,
     untracked_lines,
@@ -153,10 +155,10 @@ def render_script(
             None,
         )
     plains = []
-    for body, tc in zip(bodies, tracks, strict=True):
+    for cell, body, tc in zip(cells, bodies, tracks, strict=True):
         source = replace_load_ext(body, replacement)
         plain = plain_cell(stand_in_imports(source) if stand_in else source)
-        if tc is not None and not tc.starts_run and uses_name(plain.tree, "nbtrack"):
+        if not stand_in and _other_run(cell, tc, tracking) and records(plain.tree):
             plain = plain_cell(stand_in_imports(source))  # it runs `untracked`: its imports too
         plains.append(plain)
     history = any(_reads_history(p.tree) for p in plains)
@@ -182,8 +184,10 @@ def render_script(
                 tree = ast.parse(code)  # it may hold no statement now
             if tc is not None and tc.starts_run:
                 code = run_block(tc, run, indented(code, tree))
-            elif tc is not None and not stand_in and uses_name(tree, "nbtrack"):
+            elif not stand_in and _other_run(cell, tc, tracking) and records(tree):
                 code = untracked_lines() + "\n" + indented(code, tree)
+                if tc is None:
+                    notes.append(OTHER_CALLS)
         blocks.append(_script_cell(cell, code, tree, notes, never_ran))
     head = _script_header(
         run, len(cells), exported, slice_var, list(dict.fromkeys(needs)), filename, tracks, tracking
@@ -194,6 +198,14 @@ def render_script(
             + "\n".join(futures)
         )
     return "\n\n".join([*head, *blocks]) + "\n"
+
+
+def _other_run(cell: dict[str, Any], tc: TrackCell | None, tracking: str) -> bool:
+    """Whether the cell belongs to another run whose recording the export leaves out
+    (``tracking="run"``): another run's ``%%track`` cell, or a cell outside the run."""
+    if tc is not None:
+        return not tc.starts_run
+    return tracking == "run" and not cell.get("in_run")
 
 
 def nbtrack_use(cells: Sequence[dict[str, Any]]) -> tuple[bool, bool, bool]:

@@ -10,15 +10,18 @@ holding a newline or a quote stays a string.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from nbtrack.recording.track_line import TrackLine, parse_track_line
+from nbtrack.reproduce.no_tracking import RECORDS
 from nbtrack.reproduce.plain_python import split_cell_magic
 
 TRACKING = ("run", "all", "none")
+OTHER_CALLS = "(another run's nbtrack calls: they record nothing here; --track-all records them)"
 LINE_TRACK = re.compile(r"^%track\b([^\n]*)(?:\n|\Z)", re.M)
 
 
@@ -104,6 +107,17 @@ def describe(tc: TrackCell) -> str:
         return f"{magic}  (--no-tracking: the body only, recording nothing)"
     return (
         f"{magic}  (another run's cell: the body runs, recording nothing; --track-all records it)"
+    )
+
+
+def records(tree: ast.Module | None) -> bool:
+    """Whether the code calls something of nbtrack's that records (``nbtrack.log_metric``...)."""
+    return tree is not None and any(
+        isinstance(n, ast.Attribute)
+        and n.attr in RECORDS
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "nbtrack"
+        for n in ast.walk(tree)
     )
 
 

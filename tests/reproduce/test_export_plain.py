@@ -304,3 +304,24 @@ def test_a_track_line_magic_makes_the_rest_of_its_cell_the_runs_block():
         "with nbtrack.start_run(name='r', experiment='e', params={'a': '1'}):\n"
         "    x = 1\n    y = x"
     ) in text
+
+
+def test_cells_outside_the_run_that_would_record_run_untracked_and_reads_stay_as_they_are():
+    run = {"id": "ef" * 16, "name": "r", "experiment": "e"}
+    cells = [
+        cell(0, "%load_ext nbtrack"),
+        cell(1, "nbtrack.log_param('seed', 1)"),  # an implicit run of its own in the session
+        cell(2, "rows = nbtrack.search_runs()"),
+        cell(3, "%%track -n r\nnbtrack.log_metric('a', 1)", in_run=True),
+    ]
+    untracked = (
+        "# (another run's nbtrack calls: they record nothing here; --track-all records them)\n"
+        "import nbtrack.reproduce.no_tracking\n"
+        "with nbtrack.reproduce.no_tracking.untracked(globals()):\n"
+        "    nbtrack.log_param('seed', 1)"
+    )
+    assert untracked in render_script(run, cells)
+    assert "rows = nbtrack.search_runs()" in render_script(run, cells)
+    assert "untracked" not in render_script(run, cells, tracking="all")
+    sources = [c.source for c in render_notebook(run, cells).cells]
+    assert sources[1] == untracked and sources[2:] == [c["source"] for c in cells[2:]]
