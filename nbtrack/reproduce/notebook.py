@@ -181,8 +181,8 @@ def recorded_kernelspec(store: Store, run: dict[str, Any]) -> dict[str, Any] | N
 
 # -- the notebook as it was when the run was recorded ------------------------------------------
 def recorded_notebook(store: Store, run_id: str) -> Any:
-    """The notebook file as it was at the revision run ``run_id`` recorded, as an nbformat v4
-    ``NotebookNode`` (nothing is written), with the run's executed cells marked.
+    """The notebook file as it was at the revision run ``run_id`` (a full id) recorded, as an
+    nbformat v4 ``NotebookNode`` (nothing is written), with the run's executed cells marked.
 
     The file comes from the store: the notebook saved when the run ended (``notebook_hash``),
     else the notebook file in the run's code snapshot; when neither holds a notebook (a script's
@@ -193,7 +193,8 @@ def recorded_notebook(store: Store, run_id: str) -> Any:
     {"as_recorded": true, "run_id", "run_name", "recorded_at", "revision": {path, hash,
     git_commit, git_diff_hash, snapshot_hash}, "source": "snapshot"|"cells", "unmatched": [..]}``
     where ``unmatched`` lists the execution counts of run cells not found in the saved file
-    (run but not saved before the run ended).
+    (run but not saved before the run ended); a marked cell whose saved source differs from
+    what ran has ``"edited": true``. ``source == "cells"`` adds a ``note`` saying so.
     """
     run = load_run(store, run_id)
     cells = store.run_cells(run)
