@@ -14,6 +14,7 @@ import type {
   IReplayReport,
   IUnmatched,
   IRunDetail,
+  IRunFailure,
   ReplayEnv,
   ReplayEvent
 } from './tokens';
@@ -30,6 +31,27 @@ export function failingCell(run: IRunDetail): ICellRecord | null {
   }
   const errors = run.cells.filter(c => c.status === 'error');
   return errors.length ? errors[errors.length - 1] : null;
+}
+
+/**
+ * Why the run failed: its recorded failure, else (a run recorded before failures were kept) the
+ * error of its last cell that raised; null for a run that did not fail.
+ */
+export function runFailure(run: IRunDetail): IRunFailure | null {
+  if (run.failure) {
+    return run.failure;
+  }
+  const cell = run.status === 'failed' ? failingCell(run) : null;
+  if (!cell?.error) {
+    return null;
+  }
+  return {
+    type: cell.error.type,
+    message: cell.error.message,
+    line: null,
+    lineno: null,
+    execution_count: cell.execution_count
+  };
 }
 
 /** A replay under way or done, as its event stream has told it so far. */

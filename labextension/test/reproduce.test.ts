@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   cellExcerpt,
   failingCell,
+  runFailure,
   importedText,
   installedCount,
   nextProgress,
@@ -70,6 +71,34 @@ describe('failingCell', () => {
     const cells = [cell(1, 5, 'error'), cell(2, 6, 'error'), cell(3, 7)];
     assert.equal(failingCell(run(cells, null))?.seq, 2);
     assert.equal(failingCell(run([cell(1, 1)], 99)), null);
+  });
+});
+
+describe('runFailure', () => {
+  it('takes the error of the failing cell when the run kept no failure', () => {
+    // Given a failed run recorded before failures were stored on the run
+    const old = {
+      status: 'failed',
+      failure: null,
+      cells: [cell(1, 4), cell(2, 5, 'error')]
+    } as unknown as IRunDetail;
+    // Then the banner still names the exception and its cell
+    assert.deepEqual(runFailure(old), {
+      type: 'ValueError',
+      message: 'bad',
+      line: null,
+      lineno: null,
+      execution_count: 5
+    });
+    // and a finished run has none, even with a cell that raised (and was caught by the user)
+    assert.equal(
+      runFailure({ ...old, status: 'finished' } as IRunDetail),
+      null
+    );
+  });
+
+  it('prefers the failure the run recorded', () => {
+    assert.equal(runFailure(run([cell(1, 3, 'error')], 3))?.line, 'x = 1 / 0');
   });
 });
 

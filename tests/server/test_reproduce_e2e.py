@@ -8,6 +8,8 @@ The environments Reproduce builds are cached in a temporary directory shared by 
 
 from __future__ import annotations
 
+import json
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,6 @@ from tests.server.test_sidebar_e2e import CONTRAST, api
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = "repro.ipynb"
-SHOWN = ".jp-MainAreaWidget:not(.lm-mod-hidden)"  # the main-area tab in front
 # only the standard library: the recreated environment needs ipykernel and nothing else
 OK_CELL = """%%track --name repro-ok --experiment repro
 import json
@@ -128,7 +129,9 @@ def open_with_runs(page: Any, lab: dict[str, Any]) -> None:
 
 
 def open_run(page: Any, name: str) -> Any:
-    page.click(f".nbtrack-run:has(.nbtrack-run-name:text-is('{name}'))")
+    """Open the run the notebook recorded as ``name``: the oldest of that name, as replays of a
+    run whose cells hold ``%%track`` record those cells' runs again (newest first in the list)."""
+    page.locator(f".nbtrack-run:has(.nbtrack-run-name:text-is('{name}'))").last.click()
     return page.wait_for_selector(
         f".nbtrack-runview:has(.nbtrack-name-input[value='{name}']) .nbtrack-section",
         timeout=30_000,
@@ -169,8 +172,8 @@ def test_a_failed_run_shows_a_banner_at_the_top_that_leads_to_its_cell(
     assert "value = scaled / 0" in flashed.inner_text()
     page.wait_for_function(
         "() => { const c = document.querySelector('.nbtrack-cell-flash').getBoundingClientRect();"
-        " const w = document.querySelector('.nbtrack-runview-widget:not(.lm-mod-hidden)')"
-        ".getBoundingClientRect(); return c.top >= w.top && c.bottom <= w.bottom; }",
+        " const w = document.querySelector('.nbtrack-cell-flash')"
+        ".closest('.nbtrack-runview-widget').getBoundingClientRect(); return c.top >= w.top && c.bottom <= w.bottom; }",
         timeout=5_000,
     )
     shot(page, "2-failing-cell")
@@ -196,7 +199,7 @@ def test_reproduce_rebuilds_the_environment_replays_and_shows_the_verdict(
                                    attributes: true}); }"""
     )
     # When the user clicks Reproduce
-    page.click(f"{SHOWN} .nbtrack-reproduce")
+    page.click(".nbtrack-reproduce:visible")
     # Then the environment's steps show first, with the installs counted
     page.wait_for_selector(".nbtrack-replay-steps", timeout=30_000)
     page.wait_for_selector(
@@ -223,13 +226,13 @@ def test_reproduce_rebuilds_the_environment_replays_and_shows_the_verdict(
 
     # When the user reproduces it again, the environment comes from the cache at once
     page.evaluate("() => { window.__steps.clear(); }")
-    page.click(f"{SHOWN} .nbtrack-reproduce")
+    page.click(".nbtrack-reproduce:visible")
     page.wait_for_selector(".nbtrack-verdict:has-text('from the cache')", timeout=300_000)
     assert "cached:plain" in set(page.evaluate("() => Array.from(window.__steps)"))
     shot(page, "5-reproduce-cached")
 
     # The replay in the current environment still works beside it
-    page.click(f"{SHOWN} .nbtrack-replay")
+    page.click(".nbtrack-replay:visible")
     page.wait_for_selector(".nbtrack-verdict:has-text('Current environment')", timeout=300_000)
     assert "Reproduced" in page.inner_text(".nbtrack-verdict")
     no_console_problems(page)
@@ -243,7 +246,7 @@ def test_a_diverging_replay_names_the_cell_and_its_likely_cause(
     page.console.clear()
     open_run(page, "repro-clock")
     # When the user replays it in the current environment
-    page.click(f"{SHOWN} .nbtrack-replay")
+    page.click(".nbtrack-replay:visible")
     verdict = page.wait_for_selector(".nbtrack-verdict, .nbtrack-replay-error", timeout=300_000)
     # Then a red verdict box says where it diverged, what differs and the likely cause
     assert "nbtrack-verdict-diverged" in (verdict.get_attribute("class") or ""), (
@@ -270,7 +273,7 @@ def test_the_notebook_as_recorded_opens_read_only_with_the_run_cells_marked(
     page.console.clear()
     open_run(page, "repro-ok")
     # When the user opens the notebook as it was
-    page.click(f"{SHOWN} .nbtrack-open-recorded")
+    page.click(".nbtrack-open-recorded:visible")
     view = page.wait_for_selector(".nbtrack-recorded .nbtrack-rec-cell", timeout=30_000)
     assert view is not None
     # Then a read-only tab names the run and when it was recorded
@@ -311,6 +314,19 @@ def test_the_notebook_as_recorded_opens_read_only_with_the_run_cells_marked(
     shot(page, "7-notebook-as-recorded")
     no_console_problems(page)
 
+    # The endpoint behind it answers nbformat JSON, and a clear 404 for a run that is not there
+    run_id = next(
+        r["id"]
+        for r in api(lab, "GET", f"runs?notebook={NOTEBOOK}")["runs"]
+        if r["name"] == "repro-ok"
+    )
+    nb = api(lab, "GET", f"runs/{run_id}/notebook-as-recorded?notebook={NOTEBOOK}")
+    assert nb["nbformat"] == 4 and nb["metadata"]["nbtrack"]["as_recorded"] is True
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        api(lab, "GET", f"runs/{'f' * 32}/notebook-as-recorded?notebook={NOTEBOOK}")
+    assert missing.value.code == 404
+    assert "f" * 8 in json.loads(missing.value.read())["message"]
+
 
 def test_banner_verdict_and_recorded_notebook_are_readable_in_the_dark_theme(
     lab: dict[str, Any], page: Any
@@ -335,7 +351,7 @@ def test_banner_verdict_and_recorded_notebook_are_readable_in_the_dark_theme(
     ]
     poor = {s: f for s in checks if (f := page.evaluate(CONTRAST, s)) and f["ratio"] < 4.5}
     open_run(page, "repro-ok")
-    page.click(f"{SHOWN} .nbtrack-open-recorded")
+    page.click(".nbtrack-open-recorded:visible")
     page.wait_for_selector(".nbtrack-recorded .nbtrack-rec-in-run", timeout=30_000)
     shot(page, "9-dark-recorded")
     for sel in (".nbtrack-rec-title h1", ".nbtrack-rec-legend", ".nbtrack-rec-flag"):
@@ -344,7 +360,7 @@ def test_banner_verdict_and_recorded_notebook_are_readable_in_the_dark_theme(
             poor[sel] = found
     # and a verdict of a replay
     open_run(page, "repro-ok")
-    page.click(f"{SHOWN} .nbtrack-replay")
+    page.click(".nbtrack-replay:visible")
     page.wait_for_selector(".nbtrack-verdict", timeout=300_000)
     shot(page, "10-dark-verdict")
     for sel in (".nbtrack-verdict strong", ".nbtrack-verdict-env-facts", ".nbtrack-verdict-mark"):

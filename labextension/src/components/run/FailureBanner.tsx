@@ -5,7 +5,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { failingCell } from '../../reproduce';
+import { failingCell, runFailure } from '../../reproduce';
 import type { ICellRecord, IRunDetail } from '../../tokens';
 
 export function FailureBanner(props: {
@@ -15,7 +15,7 @@ export function FailureBanner(props: {
   onShowCell: (cell: ICellRecord) => void;
 }): JSX.Element | null {
   const { run, trans } = props;
-  const failure = run.failure;
+  const failure = runFailure(run);
   if (!failure) {
     return null;
   }
