@@ -75,7 +75,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Reproduce demo\nThe runs below are *tracked*."),
         nbformat.v4.new_code_cell("%load_ext nbtrack"),
-        nbformat.v4.new_code_cell(OK_CELL),
+        # outputs saved from an earlier session: the notebook as recorded shows them, untrusted
+        nbformat.v4.new_code_cell(
+            OK_CELL,
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text="printed earlier\n"),
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": "<b>bold output</b><script>window.__xss = 3</script>",
+                        "text/plain": "bold output",
+                    },
+                ),
+            ],
+        ),
         nbformat.v4.new_code_cell(CLOCK_CELL),
         nbformat.v4.new_code_cell(BAD_CELL),
     ]
@@ -294,6 +307,12 @@ def test_the_notebook_as_recorded_opens_read_only_with_the_run_cells_marked(
     assert marked.locator(".nbtrack-rec-source span[class]").count() > 3
     assert page.locator(".nbtrack-rec-markdown h1:has-text('Reproduce demo')").count() == 1
     assert page.locator(".nbtrack-rec-markdown em:has-text('tracked')").count() == 1
+    # the outputs saved in that revision are rendered as untrusted: markup shown, scripts not run
+    outputs = marked.locator(".nbtrack-rec-output")
+    assert outputs.count() == 2
+    assert "printed earlier" in outputs.nth(0).inner_text()
+    assert outputs.nth(1).locator("b:has-text('bold output')").count() == 1
+    assert page.evaluate("window.__xss") is None
     # and nothing in it can be edited or saved over the notebook
     assert page.locator(".nbtrack-recorded textarea, .nbtrack-recorded input").count() == 0
     assert (
