@@ -50,7 +50,9 @@ def peak(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     lines = [
         line
         for line in out.stderr.splitlines()
-        if line.strip() and not line.startswith("\t") and "Command being timed" not in line
+        if line.strip()
+        and not line.startswith("\t")
+        and not line.startswith(("Command being timed", "Command exited"))
     ]
     return rss / 1024, seconds, (lines[-1] if lines else f"exit {out.returncode}")[:120]
 

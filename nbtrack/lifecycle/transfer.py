@@ -33,6 +33,7 @@ is a run's row and id per run and a key per cell, never a whole table.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -407,10 +408,20 @@ def _which(row: dict[str, Any]) -> str:
 
 # -- the checks of each table's rows: the logging API's, on what an import would store -------
 def _hex_id(kind: str, value: Any, *, nullable: bool = False) -> None:
-    if value is None and nullable:
+    if (value is None and nullable) or (isinstance(value, str) and value in _good_ids):
         return
     if not isinstance(value, str) or not _HEX_ID.match(value):
         raise ValidationError(f"{kind} must be 32 hex digits, got {value!r:.60}")
+    if len(_good_ids) < 100_000:  # the same few run and session ids come on every row
+        _good_ids.add(value)
+
+
+_good_ids: set[str] = set()
+
+
+@functools.lru_cache(maxsize=4096)
+def _metric_key(key: str) -> str:
+    return check_name("metric", key)
 
 
 def _hex(kind: str, value: Any) -> None:
@@ -461,7 +472,7 @@ def _tag(row: dict[str, Any]) -> dict[str, Any]:
 
 def _metric(row: dict[str, Any]) -> dict[str, Any]:
     _hex_id("run id", row["run_id"])
-    key = check_name("metric", row["key"])
+    key = _metric_key(row["key"])
     check_step(key, row["step"])
     if row["value"] is not None:  # NULL stands for NaN
         check_metric_value(key, row["value"])

@@ -10,13 +10,14 @@ instead of ``experiment_id``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, and_, insert, select
+from sqlalchemy import BigInteger, Boolean, Float, Integer, and_, insert, select
 from sqlalchemy.engine import Connection
 
 from nbtrack.errors import ValidationError
@@ -55,45 +56,61 @@ def columns(table: str) -> set[str]:
     return names
 
 
+_BOOL, _INT, _FLOAT, _TEXT = range(4)
+
+
+@functools.cache
+def _column_kinds(table: str) -> dict[str, tuple[int, int, bool]]:
+    """``{column: (kind, max length, nullable)}`` of a table's rows in transit."""
+    out: dict[str, tuple[int, int, bool]] = {"experiment": (_TEXT, 256, False)}
+    for col in s.metadata.tables[table].c:
+        t = col.type
+        kind = (
+            _BOOL
+            if isinstance(t, Boolean)
+            else _INT
+            if isinstance(t, (Integer, BigInteger))
+            else _FLOAT
+            if isinstance(t, Float)
+            else _TEXT
+        )
+        out[col.name] = (kind, getattr(t, "length", None) or MAX_TEXT, bool(col.nullable))
+    return out
+
+
+_NAMES = {_BOOL: "a boolean", _INT: "an integer", _FLOAT: "float", _TEXT: "text"}
+
+
 def check_columns(table: str, row: Mapping[str, Any]) -> None:
     """Each value of ``row`` (a row of ``table`` in transit) fits its column: type, NULL,
     length; ValidationError naming the column otherwise."""
-    cols = s.metadata.tables[table].c
-    kind: type[Any]
-    length: int | None
-    nullable: bool | None
+    kinds = _column_kinds(table)
     for name, value in row.items():
-        if name == "experiment":
-            kind, length, nullable = String, 256, False
-        else:
-            col = cols[name]
-            kind, length, nullable = type(col.type), getattr(col.type, "length", None), col.nullable
+        kind, limit, nullable = kinds[name]
+        cls = type(value)
+        if kind == _TEXT and cls is str:
+            if len(value) > limit:
+                raise ValidationError(
+                    f"column {name!r} is {len(value):,} characters, over its limit of {limit:,}"
+                )
+            continue
         if value is None:
             if not nullable:
                 raise ValidationError(f"column {name!r} must not be null")
             continue
-        if issubclass(kind, Boolean):
-            ok = isinstance(value, bool)
-        elif issubclass(kind, (Integer, BigInteger)):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-            if ok and not -(2**63) <= value < 2**63:
-                raise ValidationError(f"column {name!r} is out of the 64-bit range: {value}")
-        elif issubclass(kind, Float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok and not math.isfinite(value):
+        if kind == _FLOAT and cls in (float, int):
+            if not math.isfinite(value):
                 raise ValidationError(f"column {name!r} must be a finite number, got {value!r}")
-        else:
-            ok = isinstance(value, str)
-            limit = length or MAX_TEXT
-            if ok and len(value) > limit:
-                raise ValidationError(
-                    f"column {name!r} is {len(value):,} characters, over its limit of {limit:,}"
-                )
-        if not ok:
-            raise ValidationError(
-                f"column {name!r} must be {kind.__name__.lower()}, got {type(value).__name__} "
-                f"{value!r:.60}"
-            )
+            continue
+        if kind == _INT and cls is int:
+            if not -(2**63) <= value < 2**63:
+                raise ValidationError(f"column {name!r} is out of the 64-bit range: {value}")
+            continue
+        if kind == _BOOL and cls is bool:
+            continue
+        raise ValidationError(
+            f"column {name!r} must be {_NAMES[kind]}, got {cls.__name__} {value!r:.60}"
+        )
 
 
 def rows_of_runs(store: Store, ids: Sequence[str]) -> Rows:
