@@ -59,7 +59,8 @@ def autolog(
     evaluation metrics, a grid search's candidates as child runs, and the fitted model
     (``log_models``), loadable with :func:`nbtrack.load_model`. A fit outside any run starts a run
     of its own. ``max_tuning_runs``: the most child runs a search logs, best ranked first (None:
-    all). ``disable=True`` turns it off and restores the libraries' original functions."""
+    all). ``exclude_flavors``: libraries (``"sklearn"``, ``"xgboost"``, ``"lightgbm"``) left as
+    they are. ``disable=True`` turns it off and restores the libraries' original functions."""
     excluded = set(exclude_flavors)
     unknown = excluded - set(INTEGRATIONS)
     if unknown:
@@ -73,7 +74,9 @@ def autolog(
             f"max_tuning_runs must be a non-negative int or None, got {max_tuning_runs!r}"
         )
     if disable:
-        for library in INTEGRATIONS if not excluded else excluded:
+        for library in (
+            set(INTEGRATIONS) - excluded
+        ):  # as MLflow: excluded ones are left as they are
             config.libraries.discard(library)
             patching.unpatch(library)
         if not config.libraries:

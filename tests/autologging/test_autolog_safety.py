@@ -103,3 +103,19 @@ def test_a_store_that_cannot_be_written_is_one_warning_and_fit_works(tmp_path, s
     # the user's own error still reaches them
     out = k.run("LogisticRegression().fit(X, y[:5])")
     assert out["error"] == "ValueError"
+
+
+def test_excluded_flavors_are_left_as_they_are() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    plain = LogisticRegression.__dict__["fit"]
+    nbtrack.autolog(exclude_flavors=["sklearn"])
+    try:
+        assert LogisticRegression.__dict__["fit"] is plain
+        nbtrack.autolog()
+        assert LogisticRegression.__dict__["fit"] is not plain
+        nbtrack.autolog(disable=True, exclude_flavors=["sklearn"])  # sklearn stays on
+        assert LogisticRegression.__dict__["fit"] is not plain
+    finally:
+        nbtrack.autolog(disable=True)
+    assert LogisticRegression.__dict__["fit"] is plain
