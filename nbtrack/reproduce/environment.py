@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.errors import NbtrackError
+from nbtrack.reproduce.imports import normalise
 from nbtrack.reproduce.requirements import EnvironmentPlan, Unmatched
 
 Notify = Callable[[str, Any], None]
 MARKER = "nbtrack-environment.json"
-MAX_ATTEMPTS = 6
 
 
 class EnvironmentBuildError(NbtrackError):
@@ -146,7 +146,7 @@ def _build(plan: EnvironmentPlan, tmp: Path, final: Path, say: Notify) -> list[U
         if own_pip
         else [str(python), "-m", "pip"]
     )
-    unmatched = _install(pip, plan.requirements, say)
+    unmatched = _install(pip, plan.requirements, set(plan.imported), say)
     say("env", _event("kernel", 0, 1, "registering the kernel"))
     kernel_name = f"nbtrack-env-{plan.key[:12]}"
     spec_dir = tmp / "share" / "nbtrack-kernels" / kernel_name
@@ -198,12 +198,15 @@ def _run(args: list[str], what: str) -> str:
 _NOT_FOUND = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)")
 
 
-def _install(pip: list[str], requirements: list[str], say: Notify) -> list[Unmatched]:
-    """pip-install ``requirements``; one that the index does not have is dropped, reported and
-    the rest retried; pinned dependencies that conflict are left to pip."""
+def _install(
+    pip: list[str], requirements: list[str], keep: set[str], say: Notify
+) -> list[Unmatched]:
+    """pip-install ``requirements``. One the index does not have is dropped, reported and the
+    rest retried. When the recorded versions conflict here (another Python, yanked releases),
+    the dependencies' pins are loosened first, then those of ``keep`` (the cells' imports)."""
     unmatched: list[Unmatched] = []
     reqs = list(requirements)
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(len(requirements) + 3):  # each retry drops or loosens something
         if not reqs:
             missing_all = ", ".join(f"{u.name} {u.recorded or ''}".strip() for u in unmatched)
             raise EnvironmentBuildError(
@@ -214,27 +217,30 @@ def _install(pip: list[str], requirements: list[str], say: Notify) -> list[Unmat
             return unmatched
         text = "\n".join(tail)
         missing = _NOT_FOUND.search(text)
-        if missing:
-            name = missing.group(1)
-            match = next((r for r in reqs if r.split("==")[0].lower() == name.lower()), None)
-            if match is not None:
-                reqs.remove(match)
-                dist, _, version = match.partition("==")
-                unmatched.append(
-                    Unmatched(dist, version or None, "not on the package index for this Python")
-                )
-                continue
+        match = missing and next((r for r in reqs if _name(r) == normalise(missing.group(1))), None)
+        if match:
+            reqs.remove(match)
+            dist, _, version = match.partition("==")
+            reason = "not on the package index for this Python"
+            unmatched.append(Unmatched(dist, version or None, reason))
+            continue
         if "ResolutionImpossible" in text or "conflict" in text:
-            loose = [r.split("==")[0] for r in reqs if "==" in r]
-            if loose:
-                reqs = [r.split("==")[0] for r in reqs]
+            pinned = [r for r in reqs if "==" in r and _name(r) not in keep] or [
+                r for r in reqs if "==" in r
+            ]
+            if pinned:
+                reqs = [r.partition("==")[0] if r in pinned else r for r in reqs]
+                reason = "its recorded version conflicts with the others here: pip chose one"
                 unmatched.extend(
-                    Unmatched(n, None, "recorded versions conflict here: pip chose one")
-                    for n in loose
+                    Unmatched(r.partition("==")[0], r.partition("==")[2], reason) for r in pinned
                 )
                 continue
         raise EnvironmentBuildError("pip could not install the recorded packages:\n" + text)
-    raise EnvironmentBuildError(f"pip failed {MAX_ATTEMPTS} times; giving up")
+    raise EnvironmentBuildError("pip kept failing on the recorded packages; giving up")
+
+
+def _name(requirement: str) -> str:
+    return normalise(re.split(r"[=<>!~ \[;]", requirement, maxsplit=1)[0])
 
 
 def _pip_install(pip: list[str], reqs: list[str], say: Notify) -> tuple[bool, list[str]]:

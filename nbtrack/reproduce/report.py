@@ -83,9 +83,13 @@ class ReplayReport:
         if versions:
             head += f"; the run's packages at their recorded versions: {versions}"
         out = [head]
+        by_reason: dict[str, list[str]] = {}
         for u in env.get("unmatched", []):
             was = f" {u['recorded']}" if u.get("recorded") else ""
-            out.append(f"  not matched: {u['name']}{was}: {u['reason']}")
+            by_reason.setdefault(u["reason"], []).append(f"{u['name']}{was}")
+        for reason, names in by_reason.items():
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            out.append(f"  not matched: {shown}: {reason}")
         skipped = len(env.get("skipped", []))
         if skipped:
             out.append(

@@ -60,3 +60,19 @@ def test_a_failed_build_leaves_nothing_behind(
     ):
         ensure_environment(plan("idna==0.0.0.999"))
     assert list((tmp_path / "envs").iterdir()) == []
+
+
+def test_recorded_versions_that_conflict_here_are_loosened_dependencies_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBTRACK_ENV_CACHE", str(tmp_path / "envs"))
+    # Given the cells' requests pinned with a charset-normalizer that requests 2.32 refuses
+    wanted = plan("charset-normalizer==1.4.1", "requests==2.32.3")
+    wanted.imported = {"requests": "requests"}
+    # When the environment is built
+    built = ensure_environment(wanted)
+    # Then requests keeps its recorded version and the dependency is reported as loosened
+    assert built.installed["requests"] == "2.32.3"
+    assert built.installed["charset-normalizer"] != "1.4.1"
+    assert [(u.name, u.recorded) for u in built.unmatched] == [("charset-normalizer", "1.4.1")]
+    assert "conflicts" in built.unmatched[0].reason
