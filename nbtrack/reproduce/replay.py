@@ -1,6 +1,8 @@
 """Replay a run in a fresh kernel: rebuild its cells (from the store or a bundle), execute them
 with nbtrack recording, and compare the state after every cell (:mod:`.comparison`), reporting
-what changed since recording (:mod:`.drift`) in a :class:`~.report.ReplayReport`."""
+what changed since recording (:mod:`.drift`) in a :class:`~.report.ReplayReport`. The kernel
+is this environment's, or (``env="recorded"``) one recreated from the run's recorded packages
+(:mod:`.requirements` plans it, :mod:`.environment` builds and caches it)."""
 
 from __future__ import annotations
 
