@@ -21,11 +21,23 @@ from nbtrack.server.handlers import (
     TagsHandler,
 )
 from nbtrack.server.jobs import ExportHandler, ReplayHandler
+from nbtrack.server.runsview import (
+    BestValuesHandler,
+    BulkHandler,
+    KeysHandler,
+    RunsCsvHandler,
+    RunsTableHandler,
+)
 
 NAMESPACE = "nbtrack/api"
 
 ROUTES: list[tuple[str, type]] = [
     ("runs", RunsHandler),
+    ("runs/table", RunsTableHandler),
+    ("runs/table/best", BestValuesHandler),
+    ("runs/table/csv", RunsCsvHandler),
+    ("runs/bulk", BulkHandler),
+    ("keys", KeysHandler),
     (f"runs/{RUN_ID}", RunHandler),
     (f"runs/{RUN_ID}/restore", RestoreHandler),
     (f"runs/{RUN_ID}/tags", TagsHandler),
