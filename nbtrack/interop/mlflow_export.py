@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.interop import mlflow_client as mc
 from nbtrack.interop.mlflow_datasets import to_mlflow
 from nbtrack.query.jsonsafe import millis
+from nbtrack.redaction import redact_value
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -111,7 +112,7 @@ def _tags(store: Store, run: dict[str, Any]) -> dict[str, str]:
         tags["mlflow.note.content"] = run["notes"]
     if run.get("parent_run_id"):
         tags["nbtrack.parent_run_id"] = run["parent_run_id"]
-    return {k: v[:8000] for k, v in tags.items()}
+    return {k: redact_value(k, v)[:8000] for k, v in tags.items()}  # stores older than the redactor
 
 
 def source_tags(store: Store, run: dict[str, Any]) -> dict[str, str]:
