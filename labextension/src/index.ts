@@ -17,6 +17,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { NbtrackClient } from './api';
+import { listenForOpenRequests } from './bridge';
 import { cellRenderer } from './cellrender';
 import { addCommands } from './commands';
 import { RunListModel } from './model';
@@ -75,6 +76,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       onCompare: ids =>
         void app.commands.execute(CommandIDs.compareRuns, { ids })
     });
+    listenForOpenRequests(views); // run_view()'s buttons open these views
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, 'nbtrack-sidebar');
 

@@ -1,8 +1,12 @@
-"""One run in full: params, metrics, tags, notes, notebook revision, environment, cells, replays."""
+"""One run in full: params, metrics, tags, notes, datasets, notebook revision, environment, cells,
+replays; and the notebook as the run recorded it."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import traitlets as t
@@ -15,7 +19,12 @@ from nbtrack.widgets.source import StoreSource
 
 
 class RunView(VegaWidget):
-    """See :func:`run_view`. Replay and Export buttons call :meth:`replay` and :meth:`export`."""
+    """See :func:`run_view`. Replay and Export buttons call :meth:`replay` and :meth:`export`.
+
+    "Notebook as recorded" first asks the page: in JupyterLab nbtrack's extension opens its
+    read-only view (the ``nbtrack:open`` event, labextension/src/bridge.ts); where nothing
+    answers, the front end sends ``open-recorded`` and :meth:`write_recorded` writes a
+    read-only copy here instead."""
 
     run = t.Dict().tag(sync=True)
     params = t.Dict().tag(sync=True)
@@ -26,11 +35,13 @@ class RunView(VegaWidget):
     replays: t.List[Any] = t.List().tag(sync=True)
     artifacts: t.List[Any] = t.List().tag(sync=True)
     models: t.List[Any] = t.List().tag(sync=True)  # log_model's, with the line that loads each
+    datasets: t.List[Any] = t.List().tag(sync=True)  # log_input's, as the read model gives them
     cells: t.List[Any] = t.List().tag(sync=True)
     spec = t.Dict().tag(sync=True)
     # the exception a failed run ended with, as the read model gives it: shown as a banner
     failure = t.Dict(allow_none=True, default_value=None).tag(sync=True)
     action_message = t.Unicode("").tag(sync=True)
+    recorded_path = t.Unicode("").tag(sync=True)  # the read-only copy written by write_recorded
 
     def __init__(self, store: Any, run_id: str | None, problem: str = "", **kw: Any):
         super().__init__(_kind="run", **kw)
@@ -80,6 +91,7 @@ class RunView(VegaWidget):
         self.replays = run["replays"]
         self.artifacts = [{"path": a["path"], "size": a["size"]} for a in run["artifacts"]]
         self.models = run["models"]
+        self.datasets = run["datasets"]
         self.cells = [
             {
                 "execution_count": c["execution_count"],
@@ -121,26 +133,50 @@ class RunView(VegaWidget):
 
         return str(export_run(self._store, str(self.run_id), fmt))
 
+    def write_recorded(self, folder: str | os.PathLike[str] | None = None) -> str:
+        """Write the notebook as the run recorded it (its cells marked) to
+        ``<run name>-<id8>.as-recorded.ipynb`` in ``folder`` (default: the working directory),
+        read-only (0o444) so it is not mistaken for the notebook to edit; returns its path.
+        Written again over an earlier copy."""
+        from nbtrack.reproduce.export import export_run
+
+        rid = str(self.run_id)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(self.run.get("name") or "")).strip("-.")
+        path = Path(folder or ".") / f"{stem or 'run'}-{rid[:8]}.as-recorded.ipynb"
+        if path.is_file():  # an earlier copy: replacing a read-only file fails on Windows
+            path.chmod(0o644)
+        export_run(self._store, rid, "notebook", path, as_recorded=True)
+        path.chmod(0o444)
+        self.recorded_path = str(path.absolute())
+        return self.recorded_path
+
     def _on_msg(self, _w: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":
             return
         action = content.get("action")
-        if action not in ("replay", "export"):
+        if action not in ACTIONS:
             return
-        self.action_message = f"{action} running…"
+        self.action_message = f"{ACTIONS[action]} running…"
         try:
-            result = self.replay() if action == "replay" else self.export()
+            if action == "replay":
+                result = f"replay: {self.replay()}"
+            elif action == "export":
+                result = f"exported to {self.export()}"
+            else:
+                result = f"notebook as recorded written to {self.write_recorded()} (read-only)"
         except (NbtrackError, OSError) as exc:
-            self.action_message = f"{action} failed: {exc}"
+            self.action_message = f"{ACTIONS[action]} failed: {exc}"
             return
         except Exception as exc:  # a view never raises into the kernel's comm handler
-            self.action_message = f"{action} failed: {type(exc).__name__}: {exc}"
+            self.action_message = f"{ACTIONS[action]} failed: {type(exc).__name__}: {exc}"
             return
-        self.action_message = (
-            f"{action}: {result}" if action == "replay" else f"exported to {result}"
-        )
+        self.action_message = result
         if action == "replay":
             self.load()
+
+
+# what the front end may ask (``{"type": "action", "action": ...}``), as its messages name it
+ACTIONS = {"replay": "replay", "export": "export", "open-recorded": "notebook as recorded"}
 
 
 def _flat(env: dict[str, Any] | None) -> dict[str, Any]:

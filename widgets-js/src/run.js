@@ -1,4 +1,5 @@
-// One run: header, actions, params/metrics/tags, notebook and environment, cells with state changes.
+// One run: header, actions, params/metrics/tags, datasets, notebook and environment, cells with
+// state changes.
 import { h, clear, notice, listen, formatNumber, formatTime, formatDuration } from './dom.js';
 import { chartSlot } from './embed.js';
 
@@ -29,6 +30,45 @@ function cellsList(cells) {
     list.append(row);
   }
   return list;
+}
+
+// What a dataset holds, in a few words, as the sidebar says it (labextension Datasets.tsx):
+// rows x columns of a table, an array's shape and dtype, else its source or kind.
+export function datasetSummary(d) {
+  const schema = d.schema;
+  if (Array.isArray(schema)) return `${d.rows ?? '?'} rows × ${schema.length} columns`;
+  if (schema && Array.isArray(schema.shape)) return `array ${schema.shape.join('×')} ${schema.dtype ?? ''}`.trim();
+  return d.source ?? d.kind;
+}
+
+// The datasets the run declared (nbtrack.log_input), one row each; a table's columns on hover.
+function datasetTable(datasets) {
+  const head = h('tr', {}, ...['dataset', 'context', 'digest', 'holds', 'source'].map((t) => h('th', { text: t })));
+  const rows = datasets.map((d) => {
+    const columns = Array.isArray(d.schema) ? d.schema.map((c) => `${c.name}: ${c.type}`).join('\n') : null;
+    return h(
+      'tr',
+      { class: 'nbt-dataset' },
+      h('th', { text: d.name }),
+      h('td', { text: d.context ?? '—' }),
+      h('td', { title: d.digest }, h('code', { text: d.digest.slice(0, 12) })),
+      h('td', { title: columns, text: datasetSummary(d) }),
+      h('td', { text: d.source ?? '—' }),
+    );
+  });
+  return h('table', { class: 'nbt-kv nbt-datasets' }, head, ...rows);
+}
+
+// "Notebook as recorded": the page is asked first (the 'nbtrack:open' event; in JupyterLab
+// nbtrack's extension answers by opening its read-only view and setting detail.handled, see
+// labextension/src/bridge.ts); where nothing answers (classic Notebook, VS Code, no extension)
+// the kernel writes a read-only copy beside the working directory and says where.
+export const OPEN_EVENT = 'nbtrack:open';
+
+export function askPageToOpen(view, run) {
+  const detail = { view, runId: run.id, runName: run.name, handled: false };
+  window.dispatchEvent(new CustomEvent(OPEN_EVENT, { detail })); // listeners run before it returns
+  return detail.handled === true;
 }
 
 // The exception a failed run ended with, at the top: type and message, then where.
@@ -79,6 +119,14 @@ export function renderRun({ model, el }) {
         { class: 'nbt-controls' },
         h('button', { class: 'nbt-button', text: 'Replay', onclick: () => action('replay') }),
         h('button', { class: 'nbt-button', text: 'Export notebook', onclick: () => action('export') }),
+        h('button', {
+          class: 'nbt-button nbt-open-recorded',
+          text: 'Notebook as recorded',
+          title: 'The notebook as it was when the run was recorded, read-only, its cells marked',
+          onclick: () => {
+            if (!askPageToOpen('recorded-notebook', run)) action('open-recorded');
+          },
+        }),
         h('span', { class: 'nbt-muted nbt-action-message', text: model.get('action_message') }),
       ),
     );
@@ -91,6 +139,8 @@ export function renderRun({ model, el }) {
       slot.draw(spec);
     }
     root.append(h('div', { class: 'nbt-section', text: 'Tags' }), kvTable(Object.entries(model.get('tags')), 'No tags.'));
+    const datasets = model.get('datasets') || [];
+    if (datasets.length) root.append(h('div', { class: 'nbt-section', text: 'Datasets' }), datasetTable(datasets));
     root.append(h('div', { class: 'nbt-section', text: 'Notebook revision' }), kvTable(Object.entries(model.get('notebook')), 'Not recorded.'));
     root.append(h('div', { class: 'nbt-section', text: 'Environment' }), kvTable(Object.entries(model.get('environment')), 'Not recorded.'));
     const replays = model.get('replays');
