@@ -1,5 +1,5 @@
 """``nbtrack.autolog()``: log the params, metrics and model of every fit of scikit-learn,
-XGBoost and LightGBM without a line of logging code.
+XGBoost, LightGBM and Keras 3 without a line of logging code.
 
 How the patches get in: ``autolog()`` patches each library already imported, and puts a finder
 on ``sys.meta_path`` that patches a library right after its first import, so the order of
@@ -7,6 +7,12 @@ on ``sys.meta_path`` that patches a library right after its first import, so the
 user did not import. A library that is not installed is never looked for: autolog is silent
 about it. ``autolog(disable=True)`` restores the original attributes and removes the finder.
 What a patch may and may not do is in :mod:`.patching`; which run a fit logs to, in :mod:`.runs`.
+
+Keras: nbtrack sets no backend (``KERAS_BACKEND`` is the user's; the tests use JAX on CPU, a
+~97 MB download: keras 2.4 MB, jax 3.2 MB, jaxlib 85 MB, h5py 5 MB and small ones). PyTorch
+Lightning is not supported: PyPI's torch 2.14.1 wheel alone is 555 MB and requires CUDA 13's
+toolkit (cublas, cudnn, nccl, nvshmem, cusparselt...) and triton, several GB more, too large for
+the machines nbtrack is tested on (measured 2026-12).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ INTEGRATIONS = {
     "sklearn": "nbtrack.autologging.sklearn",
     "xgboost": "nbtrack.autologging.xgboost",
     "lightgbm": "nbtrack.autologging.lightgbm",
+    "keras": "nbtrack.autologging.keras",
 }
 
 
@@ -54,13 +61,14 @@ def autolog(
     log_training_metrics: bool = True,
     max_tuning_runs: int | None = 100,
 ) -> None:
-    """Log every fit of scikit-learn, XGBoost and LightGBM from now on (the libraries imported
-    now and those imported later): the estimator's params, its training metrics or per-iteration
-    evaluation metrics, a grid search's candidates as child runs, and the fitted model
+    """Log every fit of scikit-learn, XGBoost, LightGBM and Keras from now on (the libraries
+    imported now and those imported later): the estimator's params, its training metrics or
+    per-iteration (per-epoch) evaluation metrics, a grid search's candidates as child runs, and
+    the fitted model
     (``log_models``), loadable with :func:`nbtrack.load_model`. A fit outside any run starts a run
     of its own. ``max_tuning_runs``: the most child runs a search logs, best ranked first (None:
-    all). ``exclude_flavors``: libraries (``"sklearn"``, ``"xgboost"``, ``"lightgbm"``) left as
-    they are. ``disable=True`` turns it off and restores the libraries' original functions."""
+    all). ``exclude_flavors``: libraries (``"sklearn"``, ``"xgboost"``, ``"lightgbm"``,
+    ``"keras"``) left as they are. ``disable=True`` turns it off and restores the libraries' original functions."""
     excluded = set(exclude_flavors)
     unknown = excluded - set(INTEGRATIONS)
     if unknown:

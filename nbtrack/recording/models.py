@@ -4,7 +4,9 @@ MLmodel file), so loading it later can say when the versions differ.
 
 Flavors: ``sklearn`` (any scikit-learn estimator or pipeline, pickled), ``xgboost`` (a Booster or
 an ``XGBModel`` in XGBoost's own UBJSON format), ``lightgbm`` (a Booster as LightGBM's model
-text, an ``LGBMModel`` pickled as MLflow does). A pickle runs code when loaded: load models only
+text, an ``LGBMModel`` pickled as MLflow does), ``keras`` (a Keras 3 model in the ``.keras``
+format, with the backend it was trained on; loaded with ``keras.saving.load_model``, so custom
+layers must be registered with Keras to load). A pickle runs code when loaded: load models only
 from stores you trust, as with any pickle.
 """
 
@@ -30,7 +32,12 @@ from nbtrack.store import Store, open_store
 from nbtrack.version import __version__
 
 # import name -> the name users install it by, as recorded in MLmodel.json
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
+DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "keras": "keras",
+}
 
 
 class ModelVersionWarning(UserWarning):
@@ -38,15 +45,15 @@ class ModelVersionWarning(UserWarning):
 
 
 def flavor_of(model: Any) -> str:
-    """``sklearn``, ``xgboost`` or ``lightgbm``, from the model's class."""
+    """``sklearn``, ``xgboost``, ``lightgbm`` or ``keras``, from the model's class."""
     top = type(model).__module__.split(".")[0]
-    if top in ("xgboost", "lightgbm"):
+    if top in ("xgboost", "lightgbm", "keras"):
         return top
     if top == "sklearn" or (hasattr(model, "get_params") and hasattr(model, "fit")):
         return "sklearn"
     raise ValidationError(
         f"log_model takes a scikit-learn estimator, an XGBoost or a LightGBM model (Booster or "
-        f"scikit-learn API), got {type(model).__module__}.{type(model).__qualname__}"
+        f"scikit-learn API) or a Keras model, got {type(model).__module__}.{type(model).__qualname__}"
     )
 
 
@@ -96,6 +103,9 @@ def _save(model: Any, flavor: str, folder: Path) -> tuple[str, str]:
         else:
             model.save_model(str(folder / "model.ubj"))
         return "model.ubj", "ubj"
+    if flavor == "keras":
+        model.save(str(folder / "model.keras"))
+        return "model.keras", "keras"
     if flavor == "lightgbm":
         import lightgbm
 
@@ -104,6 +114,18 @@ def _save(model: Any, flavor: str, folder: Path) -> tuple[str, str]:
             return "model.txt", "text"
     (folder / "model.pkl").write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     return "model.pkl", "pickle"
+
+
+def _backend(flavor: str) -> dict[str, Any]:
+    """A Keras model's backend (``{"keras_backend": "jax 0.4.30"}``): informative only, as a
+    ``.keras`` file loads under any backend."""
+    if flavor != "keras":
+        return {}
+    import keras
+
+    name = str(keras.backend.backend())
+    version = _version({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(name, ""))
+    return {"keras_backend": f"{name} {version}" if version else name}
 
 
 def check_model_name(name: object) -> str:
@@ -131,6 +153,7 @@ def log_model_to(run: Run, model: Any, name: str = "model") -> dict[str, Any]:
             "nbtrack_version": __version__,
             "run_id": run.id,
             "created": time.time(),
+            **_backend(flavor),
         }
         (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
         run.log_artifact(folder, model_dir(name))
@@ -223,6 +246,13 @@ def _load(meta: dict[str, Any], data: bytes) -> Any:
             f.write_bytes(data)
             model.load_model(str(f))
         return model
+    if flavor == "keras" and fmt == "keras":
+        import keras
+
+        with tempfile.TemporaryDirectory(prefix="nbtrack-model-") as tmp:
+            f = Path(tmp) / "model.keras"
+            f.write_bytes(data)
+            return keras.saving.load_model(str(f))
     if flavor == "lightgbm" and fmt == "text":
         import lightgbm
 

@@ -70,9 +70,9 @@ def test_disable_restores_the_libraries_own_functions(store_dir: Path) -> None:
 
 
 def test_unknown_flavor_is_a_clear_error() -> None:
-    with pytest.raises(nbtrack.ValidationError, match="unknown flavor 'keras'"):
-        nbtrack.autolog(exclude_flavors=["keras"])
-    assert set(INTEGRATIONS) == {"sklearn", "xgboost", "lightgbm"}
+    with pytest.raises(nbtrack.ValidationError, match="unknown flavor 'pytorch'"):
+        nbtrack.autolog(exclude_flavors=["pytorch"])
+    assert set(INTEGRATIONS) == {"sklearn", "xgboost", "lightgbm", "keras"}
 
 
 def test_a_store_that_cannot_be_written_is_one_warning_and_fit_works(tmp_path, start_kernel):
