@@ -17,6 +17,7 @@ from nbtrack.errors import NbtrackError
 from nbtrack.recording import fluent
 from nbtrack.recording.run import Run
 from nbtrack.recording.track_line import track_arguments
+from nbtrack.recording.unrecorded import UnrecordedRun
 from nbtrack.validation import parse_assignment
 
 
@@ -104,13 +105,18 @@ def track_cell(lines: list[str]) -> list[str]:
 
 def register(ip: Any) -> None:
     """Rewrite ``%%track`` cells in shell ``ip`` (:func:`track_cell`)."""
+    unregister(ip)  # also a track_cell of this module imported before (deleted from sys.modules)
     if track_cell not in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.append(track_cell)
 
 
 def unregister(ip: Any) -> None:
-    if track_cell in ip.input_transformers_cleanup:
-        ip.input_transformers_cleanup.remove(track_cell)
+    ip.input_transformers_cleanup[:] = [
+        t
+        for t in ip.input_transformers_cleanup
+        if getattr(t, "__module__", None) != __name__
+        or getattr(t, "__name__", None) != "track_cell"
+    ]
 
 
 def _start(shell: Any, line: str) -> tuple[Run, bool]:
@@ -132,6 +138,8 @@ def _start(shell: Any, line: str) -> tuple[Run, bool]:
         )
     except (NbtrackError, UsageError) as exc:
         raise UsageError(f"%%track: {exc}") from None
+    if isinstance(run, UnrecordedRun):  # the store cannot be opened: the cell runs, unrecorded
+        return run, False
     if args.autolog:  # the cell's fits log to its run (nbtrack.autolog(), for this cell)
         from nbtrack.autologging import for_cell
 

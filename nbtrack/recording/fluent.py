@@ -12,14 +12,15 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from nbtrack import validation as v
-from nbtrack.errors import NbtrackError, ValidationError, warn_failure
+from nbtrack.errors import NbtrackError, StoreError, ValidationError, warn_failure
 from nbtrack.recording.active import active_runs, register
 from nbtrack.recording.pending import in_kernel
 from nbtrack.recording.run import Run
 from nbtrack.recording.session import current_user, get_session
+from nbtrack.recording.unrecorded import UnrecordedRun
 from nbtrack.store import Store, open_store
 
 
@@ -36,8 +37,19 @@ def start_run(
     run_id: str | None = None,
 ) -> Run:
     """Start a run (a child of the active run, if any). Use ``with start_run(...) as run:`` or
-    call :func:`end_run`. ``run_id`` chooses the new run's id (hex); it must not exist yet."""
-    st = open_store(store)
+    call :func:`end_run`. ``run_id`` chooses the new run's id (hex); it must not exist yet.
+
+    In an IPython shell whose default store cannot be opened, the run is not recorded: one
+    warning says why, and the cell runs as it would without nbtrack."""
+    try:
+        st = open_store(store)
+    except StoreError as exc:
+        if store is not None or _shell() is None:
+            raise
+        unrecorded = UnrecordedRun(name, experiment, exc)
+        unrecorded._on_end = _unrecorded.remove
+        _unrecorded.append(unrecorded)
+        return cast(Run, unrecorded)  # takes every call a Run takes, and keeps nothing
     session = get_session(st, "kernel" if in_kernel(st) else "script")
     if name is not None:
         name = v.check_label("run name", name)
@@ -75,13 +87,19 @@ def start_run(
     return run
 
 
+# Runs started while the store cannot be opened (UnrecordedRun), innermost last.
+_unrecorded: list[UnrecordedRun] = []
+
+
 def active_run() -> Run | None:
-    return active_runs[-1] if active_runs else None
+    if active_runs:
+        return active_runs[-1]
+    return cast(Run, _unrecorded[-1]) if _unrecorded else None
 
 
 def _current(caller: str) -> Run:
     """The innermost active run; like MLflow, one is started if there is none."""
-    return active_runs[-1] if active_runs else _start_implicit(caller)
+    return active_run() or _start_implicit(caller)
 
 
 def _start_implicit(caller: str) -> Run:
@@ -89,6 +107,9 @@ def _start_implicit(caller: str) -> Run:
     the current cell (:class:`CellScopedRun`), and the first such run says so on stderr."""
     global _announced
     run = start_run()
+    if isinstance(run, UnrecordedRun):
+        run.end()  # nothing to end with the cell: each call makes (and forgets) one
+        return run
     shell = _shell()
     if shell is not None:
         CellScopedRun(shell, run)
@@ -154,6 +175,9 @@ class CellScopedRun:
 
 def end_run(status: str = "finished") -> None:
     """End the innermost active run."""
+    if not active_runs and _unrecorded:
+        _unrecorded[-1].end(status)
+        return
     if not active_runs:
         # the MLflow habit of log_metric in one cell and end_run() in a later one
         hint = (

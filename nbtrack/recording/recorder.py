@@ -16,6 +16,8 @@ from nbtrack.store.failures import is_duplicate, is_store_failure
 from nbtrack.validation import redact_track_line
 
 MAX_PENDING_CELLS = 10_000
+# The state hash of a variable whose hashing did not finish (interrupted, or its pickling raised).
+INCOMPLETE = "incomplete"
 
 
 class Recorder:
@@ -87,6 +89,14 @@ class Recorder:
         defer_thread_warnings(False)
 
     def pre_run_cell(self, info: Any) -> None:
+        # nbtrack's hook time is its own: nothing raised in it (an interrupt, a SystemExit from
+        # a user object's pickling) reaches IPython, which would print "Error in callback"
+        try:
+            self._pre_run_cell(info)
+        except BaseException as exc:
+            _hook_failed("could not prepare the recording of a cell", exc)
+
+    def _pre_run_cell(self, info: Any) -> None:
         if deferred:
             emit_deferred()  # what background threads found since the last cell
         self.depth += 1
@@ -99,6 +109,13 @@ class Recorder:
         self.started = time.time()
 
     def post_run_cell(self, result: Any) -> None:
+        try:
+            self._post_run_cell(result)
+        except BaseException as exc:  # see pre_run_cell
+            self.info = None
+            _hook_failed(f"could not record cell {result.execution_count}", exc)
+
+    def _post_run_cell(self, result: Any) -> None:
         self.depth = max(0, self.depth - 1)
         if self.depth > 0 or self.info is None:
             return
@@ -109,12 +126,12 @@ class Recorder:
             if pending.backlog:  # what earlier cells and runs could not write goes first
                 pending.backlog.flush(pending.hot_wait(self.store))
             self.cells.save(record)
-        except Exception as exc:
-            warn_failure(f"could not record cell {result.execution_count}", exc)
+        except BaseException as exc:
+            _hook_failed(f"could not record cell {result.execution_count}", exc)
         try:
             active.flush_active(pending.hot_wait(self.store))
-        except Exception as exc:
-            warn_failure("could not save logged metrics", exc)
+        except BaseException as exc:
+            _hook_failed("could not save logged metrics", exc)
         self.info = None
         pending.check_grace()
         if deferred:
@@ -133,8 +150,15 @@ class Recorder:
                     touched = names_touched(self.ip.transform_cell(raw))
             except Exception:
                 touched = None
-        new = self.hasher.hash_namespace(self.ip.user_ns, touched, self.ip.user_ns_hidden)
         old = self.state
+        try:
+            new = self.hasher.hash_namespace(self.ip.user_ns, touched, self.ip.user_ns_hidden)
+        except BaseException as exc:  # an interrupt while hashing, or a value whose hashing raised
+            new = self._incomplete_state(touched)
+            _hook_failed(
+                "the state after this cell is recorded incomplete: hashing the variables was stopped",
+                exc,
+            )
         created = [n for n in new if n not in old]
         changed = [n for n in new if n in old and old[n] != new[n]]
         deleted = [n for n in old if n not in new]
@@ -162,6 +186,22 @@ class Recorder:
             state_diff=diff,
             file_events=self._file_events(seq),
         )
+
+    def _incomplete_state(self, touched: set[str] | None) -> dict[str, str]:
+        """The state after a cell whose hashing did not finish: the names the cell may have
+        touched (every name if that is unknown) and new names get the :data:`INCOMPLETE`
+        marker, which differs from every hash, so the next cell hashes them again; the others
+        keep their last hash."""
+        from nbtrack.capture.hashing import is_user_name
+
+        hidden = self.ip.user_ns_hidden
+        names = [n for n in list(self.ip.user_ns) if is_user_name(n) and n not in hidden]
+        return {
+            n: INCOMPLETE
+            if touched is None or n in touched or n not in self.state
+            else self.state[n]
+            for n in names
+        }
 
     def _file_events(self, seq: int) -> tuple[FileEvent, ...]:
         events = []
@@ -238,6 +278,18 @@ class CellQueue:
             self._lock.release()
 
 
+def _hook_failed(what: str, exc: BaseException) -> None:
+    """One warning line for a failure at nbtrack's hook time, whatever was raised (the warning
+    itself raising, e.g. under a test suite's "error" filter, is the caller's business only for
+    Exceptions: an interrupt arriving while warning is dropped)."""
+    try:
+        warn_failure(what, exc)
+    except Exception:
+        raise
+    except BaseException:
+        pass
+
+
 def _notebook_path(user_ns: dict[str, Any]) -> str | None:
     from nbtrack.capture.revision import notebook_path
 
@@ -245,12 +297,19 @@ def _notebook_path(user_ns: dict[str, Any]) -> str | None:
 
 
 _recorder: Recorder | None = None
+# The recorder is also kept on the shell, which outlives this module's deletion from sys.modules.
+SHELL_ATTRIBUTE = "_nbtrack_recorder"
 
 
 def load(ip: Any, store: str | None = None) -> Recorder | None:
     """Start recording in shell ``ip``. Loading twice (or ``%reload_ext``) keeps one recorder,
     so each cell is recorded once and the state diff carries on."""
     global _recorder
+    kept = getattr(ip, SHELL_ATTRIBUTE, None)
+    if _recorder is None and kept is not None and kept.ip is ip:
+        # this module was imported anew (``del sys.modules[...]``, then ``%reload_ext``): the
+        # recorder kept on the shell goes on, so its hooks are not registered a second time
+        _recorder = kept
     if _recorder is None or _recorder.ip is not ip:
         try:
             _recorder = Recorder(ip, open_store(store))
@@ -263,6 +322,10 @@ def load(ip: Any, store: str | None = None) -> Recorder | None:
             warn_failure("could not record the cells run before nbtrack was loaded", exc)
     _recorder.unregister()
     _recorder.register()
+    try:
+        setattr(ip, SHELL_ATTRIBUTE, _recorder)
+    except Exception:
+        pass  # a shell that takes no attributes: a reload after deleting modules records twice
     return _recorder
 
 
