@@ -7,12 +7,16 @@ Members::
                              member with its size and what it is (a snapshot's file names)
     tables/<table>.jsonl     one JSON object per row: experiments (by name), runs (with
                              ``experiment`` instead of the store's experiment id), params,
-                             tags, metrics, latest_metrics, artifacts, file_events, sessions,
-                             cells, cell_state, sources
+                             tags, metrics, latest_metrics, artifacts, datasets, file_events,
+                             sessions, cells, cell_state, sources
     blobs/<h[:2]>/<h[2:]>    artifacts, notebook snapshots, environments, code snapshots and
                              the files they list
 
 The export lists its contents (``on_contents``, and the manifest) before it writes.
+
+A bundle made before a table or column existed still imports: a missing ``datasets`` member
+is no datasets, a run row without ``failure`` a run without a recorded failure
+(``LATER_TABLES``, ``LATER_COLUMNS``).
 
 Ids are kept, so importing twice adds nothing: a run already in the target store is
 skipped with all its rows, sessions/cells/sources are added only where missing.
@@ -73,6 +77,10 @@ _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _HEX = re.compile(r"^[0-9a-f]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 Contents = list[dict[str, Any]]
+# what version-1 bundles made before them lack: tables (no rows) and columns (NULL)
+LATER_TABLES = ("datasets",)
+LATER_COLUMNS = {"runs": frozenset({"failure"})}
+DATASET_KINDS = ("dataframe", "array", "file", "other")
 
 
 @dataclass
@@ -249,6 +257,7 @@ class _Bundle:
         self.zf, self.where = zf, where
         self.blobs: list[str] = []
         self.renamed: dict[str, str] = {}  # source hash -> hash of its redacted text
+        self.listed: set[str] = set()  # the tables the manifest counts
 
     def check(self) -> None:
         """Everything, before anything is written: manifest, rows, counts, blobs."""
@@ -277,6 +286,7 @@ class _Bundle:
         counts = manifest.get("tables")
         if not isinstance(counts, dict):
             raise ValidationError(f"{where}: the manifest's table counts are malformed")
+        self.listed = set(counts)
         blobs = manifest.get("blobs")
         if not isinstance(blobs, list) or not all(
             isinstance(h, str) and _HEX_ID.match(h) for h in blobs
@@ -353,9 +363,12 @@ class _Bundle:
         try:
             raw = self.zf.open(member)
         except KeyError:
+            if table in LATER_TABLES and table not in self.listed:
+                return  # a bundle from before the table: no rows
             raise ValidationError(f"{where}: {member} is missing") from None
         except (zipfile.BadZipFile, OSError) as exc:
             raise ValidationError(f"{where}: {member} is unreadable ({exc})") from None
+        later = LATER_COLUMNS.get(table, frozenset())
         with raw as f:
             n = 0
             while True:
@@ -378,6 +391,9 @@ class _Bundle:
                     raise ValidationError(
                         f"{where}: {member} line {n} is not JSON ({exc})"
                     ) from None
+                if isinstance(row, dict) and later and set(row) != fields:
+                    for name in (fields - set(row)) & later:  # from before the column
+                        row[name] = None
                 if not isinstance(row, dict) or set(row) != fields:
                     extra = sorted(set(row) - fields) if isinstance(row, dict) else []
                     missing = sorted(fields - set(row)) if isinstance(row, dict) else []
@@ -450,7 +466,18 @@ def _run(row: dict[str, Any]) -> dict[str, Any]:
         _printable(key, row[key])
     if row["notes"] is not None:
         row["notes"] = redact_text(row["notes"])
+    if row["failure"] is not None:
+        _json_object("failure", row["failure"])
     return row
+
+
+def _json_object(kind: str, text: str) -> None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{kind} must be a JSON object, got {text[:60]!r}")
 
 
 def _experiment(row: dict[str, Any]) -> dict[str, Any]:
@@ -487,6 +514,29 @@ def _artifact(row: dict[str, Any]) -> dict[str, Any]:
     if not path or path.startswith("/") or ".." in parts:
         raise ValidationError(f"artifact path {path[:80]!r} must be relative, without '..'")
     _printable("artifact path", path)
+    return row
+
+
+def _dataset(row: dict[str, Any]) -> dict[str, Any]:
+    _hex_id("run id", row["run_id"])
+    row["name"] = check_label("dataset name", row["name"])
+    if row["context"] is not None:
+        row["context"] = check_label("dataset context", row["context"])
+    _printable("dataset digest", row["digest"])  # an MLflow dataset's digest is its own text
+    _printable("dataset source", row["source"])
+    if row["kind"] not in DATASET_KINDS:
+        raise ValidationError(
+            f"dataset kind must be one of {', '.join(DATASET_KINDS)}, got {row['kind']!r:.40}"
+        )
+    if row["schema"] is not None:
+        try:
+            json.loads(row["schema"])
+        except ValueError:
+            raise ValidationError(
+                f"dataset schema must be JSON, got {row['schema'][:60]!r}"
+            ) from None
+    if row["rows"] is not None and row["rows"] < 0:
+        raise ValidationError(f"dataset rows must not be negative, got {row['rows']}")
     return row
 
 
@@ -542,6 +592,7 @@ _CLEAN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "metrics": _metric,
     "latest_metrics": _latest,
     "artifacts": _artifact,
+    "datasets": _dataset,
     "sessions": _session,
     "cells": _cell,
     "cell_state": _cell_state,

@@ -2,9 +2,9 @@
 ``import-runs``, :mod:`nbtrack.lifecycle.transfer`): read per table for a set of runs, and
 added where missing, ids kept.
 
-A run's rows are its own (params, tags, metrics, latest_metrics, artifacts, file_events),
-its experiment (by name: ids differ between stores), and its session's cells up to its
-``end_seq`` with their state, files and sources. Runs travel with ``experiment`` (a name)
+A run's rows are its own (params, tags, metrics, latest_metrics, artifacts, datasets,
+file_events), its experiment (by name: ids differ between stores), and its session's cells up
+to its ``end_seq`` with their state, files and sources. Runs travel with ``experiment`` (a name)
 instead of ``experiment_id``.
 """
 
@@ -29,7 +29,7 @@ from nbtrack.store.writes import put_sources
 if TYPE_CHECKING:
     from nbtrack.store.sql import Store
 
-RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts")
+RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "artifacts", "datasets")
 TABLES = (
     "experiments",
     "runs",
