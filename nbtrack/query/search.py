@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,7 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     max_results: int | None = None,
     page_token: str | None = None,
-    store: Store | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Matching runs as a DataFrame, one row per run in ``order_by`` order.
 
@@ -103,7 +104,7 @@ def search_runs(
     return store.read(fn)
 
 
-def get_run(run_id: str, store: Store | None = None) -> dict[str, Any]:
+def get_run(run_id: str, store: Store | str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Everything about one run (a unique id prefix will do): its row, experiment, params,
     latest metrics and tags, plus ``metric_summary`` (latest/min/max/step/count per metric)."""
     store = _store(store)
@@ -114,7 +115,9 @@ def get_run(run_id: str, store: Store | None = None) -> dict[str, Any]:
     return {**runs[0], "metric_summary": store.metric_summary(full)}
 
 
-def get_metric_history(run_id: str, key: str, store: Store | None = None) -> pd.DataFrame:
+def get_metric_history(
+    run_id: str, key: str, store: Store | str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
     """Every logged point of metric ``key`` of a run: step, value, timestamp (UTC datetime)."""
     import pandas as pd
 
@@ -131,12 +134,11 @@ def get_metric_history(run_id: str, key: str, store: Store | None = None) -> pd.
 
 
 # -- the query ------------------------------------------------------------------------------
-def _store(store: Store | None) -> Store:
-    if store is not None:
-        return store
+def _store(store: Store | str | os.PathLike[str] | None) -> Store:
+    """A Store, a path or a URL (an existing store: searching never makes one), or the default."""
     from nbtrack.store import open_store
 
-    return open_store()
+    return open_store() if store is None else open_store(store, create=False)
 
 
 def _check_max_results(max_results: int | None) -> int | None:
