@@ -1,29 +1,26 @@
 """Content hashes of kernel variables, stable across processes, cheap for unchanged large data.
 
 ``hash_value(obj)`` is a 32-hex-char xxh3_128 digest of a canonical encoding of ``obj``'s content
-(see ``nbtrack.capture.canonical.encoder``), or ``"unhashable:<reason>"``; it never raises. ``StateHasher`` hashes a
-whole namespace after each cell, re-hashing large arrays/DataFrames only when the cell may have
-touched them (``names_touched``).
+(see ``nbtrack.capture.canonical``), or ``"unhashable:<reason>"``; it never raises, not even
+BaseException. ``StateHasher`` hashes a whole namespace after each cell, re-hashing only what the
+cell may have touched (``names_touched``), within a per-cell time and byte budget.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import re
-import time
 import types
 import weakref
 from collections.abc import Iterable, Mapping
+from itertools import compress, islice
 from typing import Any
 
 from nbtrack.capture.canonical.arrays import memory_roots, nbytes_of
-from nbtrack.capture.canonical.encoder import (
-    DATA_HANDLERS,
-    Encoder,
-    Unhashable,
-    handler_for,
-    reason,
-)
+from nbtrack.capture.canonical.budget import MARKER, Budget, BudgetExceeded
+from nbtrack.capture.canonical.containers import ChunkCache
+from nbtrack.capture.canonical.encoder import Encoder, Unhashable, reason
 from nbtrack.capture.cellnames import names_touched
 
 __all__ = ["StateHasher", "hash_value", "is_user_name", "names_touched"]
@@ -55,12 +52,20 @@ def _hash_with(enc: Encoder, obj: object) -> str:
         return UNHASHABLE + str(exc)
     except RecursionError:
         return UNHASHABLE + "nested too deeply"
+    except BudgetExceeded as exc:
+        return f"{BUDGET_EXCEEDED}: {exc}"
     except Exception as exc:
         return f"{UNHASHABLE}{type(exc).__name__}: {reason(exc)}"
+    except BaseException as exc:  # an interrupt while hashing: the caller stops there
+        enc.interrupted = True
+        return f"{UNHASHABLE}{type(exc).__name__} while hashing"
 
 
-SLOW_SECONDS = 0.002
+BUDGET_EXCEEDED = UNHASHABLE + MARKER
+INTERRUPTED = UNHASHABLE + "interrupted"
 IMMUTABLE_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), range})
+MAX_TRACKED_IDS = 20_000
+"""Mutable objects remembered per variable; past it, see the StateHasher docstring."""
 
 
 class _Entry:
@@ -81,25 +86,51 @@ class _Entry:
         return (self.ref() if self.weak else self.ref) is obj
 
 
-class StateHasher:
-    """Hashes a kernel namespace cell after cell, reusing the hashes of large untouched data.
+class _Var:
+    """What the last hashing of one variable found: its object (held), hash, the ids of the
+    mutable objects inside it (None: too many to track) and whether it holds numpy/pandas data."""
 
-    Besides large numpy/pandas data, any other value that took more than ``SLOW_SECONDS`` to hash
-    (a list of a million records, a big object graph) is re-hashed only when the cell names
-    it (or calls notebook code that does) or binds another name to the very same object; a
-    mutation reaching it only through some other container goes unseen until it is touched.
-    That keeps the cost per cell bounded; ``touched=None`` still re-hashes everything.
+    __slots__ = ("obj", "hash", "ids", "data")
+
+    def __init__(self, obj: object, h: str, ids: frozenset[int] | None, data: bool) -> None:
+        self.obj, self.hash, self.ids, self.data = obj, h, ids, data
+
+
+class StateHasher:
+    """Hashes a kernel namespace cell after cell; the cost follows what the cell touched.
+
+    After a cell, a variable is hashed again only when the cell names it (or calls notebook
+    code that does: ``expand_touched``), when the name is bound to another object, when it holds
+    a mutable object met while hashing the touched variables (an alias: ``b = a; b.append(1)``,
+    ``lst = [a]; lst[0].append(1)``, or ``a = [x]; x.append(1)``), or when it holds numpy/pandas
+    data (re-hashed through the large-object cache, which sees writes through views). Every
+    other variable keeps its hash whatever its size. Not seen: a mutation reaching an untouched
+    variable only through references held outside the namespace (a library's registry, a
+    closure of library code, another thread) and, for a variable holding more than
+    ``MAX_TRACKED_IDS`` mutable objects, one reaching it through some other container; both are
+    seen when the variable is next touched. ``touched=None`` re-hashes everything.
+
+    Hashing runs under a per-cell ``Budget`` (see ``canonical.budget``); large lists, dicts and
+    sets reuse the digests of their unchanged chunks (``canonical.containers``).
     """
 
     def __init__(self, large_bytes: int = 1 << 20) -> None:
         self.large_bytes = large_bytes
         self.stats = {"large_hashed": 0, "large_reused": 0}  # of the last hash_namespace call
+        self.rehashed = 0  # variables hashed by the last call
+        self.interrupted = False  # the last call was interrupted: some values are markers
+        self.budget: Budget | None = None
+        self.chunks = ChunkCache()
         self._cache: dict[int, _Entry] = {}
         self._seen: set[int] = set()  # large objects met in this call
         self._computed: set[int] = set()  # ... and those of them hashed afresh
         self._dirty_roots: set[int] = set()  # memory written this cell, as far as we can tell
-        self._last: dict[str, tuple[object, str, float]] = {}  # name -> (object, hash, seconds)
-        self._previous: dict[str, tuple[object, str, float]] = {}  # the same, for the cell before
+        self._vars: dict[str, _Var] = {}
+        self._order: list[str] = []  # names of the last call, with their objects
+        self._objs: list[object] = []
+        self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
+        self._user: dict[str, bool] = {}  # is_user_name, remembered
+        self._data_seen = False
 
     def hash_namespace(
         self,
@@ -111,62 +142,143 @@ class StateHasher:
 
         ``touched=None`` re-hashes everything. Otherwise names in ``touched`` (plus the globals
         named by notebook functions and methods they refer to, transitively) are hashed fully
-        first, refreshing the cache of every large object met inside them; the other names are
-        hashed after, and large numpy/pandas objects among them (``nbytes >= large_bytes``) reuse
-        their cached hash unless memory they share was met in a touched name.
+        first, refreshing the caches of the large objects met inside them; then the variables
+        the class docstring lists; the others keep their hash.
         """
-        if not isinstance(
-            hidden, (set, frozenset, dict)
-        ):  # IPython's user_ns_hidden is a dict: no copy per cell
+        if not isinstance(hidden, (set, frozenset, dict)):
             hidden = frozenset(hidden)
-        names = [n for n in list(ns) if is_user_name(n) and n not in hidden]
-        wide = None if touched is None else expand_touched(ns, touched)
+        names = self._user_names(ns, hidden)
         self.stats = {"large_hashed": 0, "large_reused": 0}
         self._seen, self._computed, self._dirty_roots = set(), set(), set()
+        self.chunks.seen = set()
+        self.rehashed = 0
+        self.interrupted = False
+        budget = self.budget = Budget()
         enc = Encoder(large=self, fresh=True)
-        out: dict[str, str] = {}
-        last, self._last = self._last, {}
-        self._previous = last
-        for name in names:
-            if wide is None or name in wide:
-                out[name] = self._timed(name, enc, ns.get(name))
-        enc.fresh = False
-        touched_ids = {id(ns.get(n)) for n in out}
-        for name in names:
-            if name in out:
-                continue
-            obj = ns.get(name)
-            prev = last.get(name)
-            if (
-                prev is not None
-                and prev[0] is obj
-                and prev[2] >= SLOW_SECONDS
-                and id(obj) not in touched_ids
-                and handler_for(type(obj))
-                not in DATA_HANDLERS  # numpy/pandas: the large-object cache decides
-            ):
-                out[name] = prev[1]  # slow to hash and untouched: see the class docstring
-                self._last[name] = prev
-            else:
-                out[name] = self._timed(name, enc, obj)
-        self._cache = {k: e for k, e in self._cache.items() if k in self._seen}
-        return {name: out[name] for name in names}
+        enc.chunks, enc.budget = self.chunks, budget
+        enc.interrupted = False
+        budget.arm()
+        try:
+            return self._hash_all(ns, names, touched, enc)
+        finally:
+            budget.disarm()
+            self._cache = {k: e for k, e in self._cache.items() if k in self._seen}
+            self.chunks.prune()
 
-    def _timed(self, name: str, enc: Encoder, obj: object) -> str:
-        prev = self._previous.get(name)
-        if prev is not None and prev[0] is obj and type(obj) in IMMUTABLE_ATOMS:
-            self._last[name] = prev  # the very same immutable object: the same content
-            return prev[1]
-        start = time.perf_counter()
-        h = _hash_with(enc, obj)
-        self._last[name] = (obj, h, time.perf_counter() - start)
-        return h
+    def _user_names(self, ns: Mapping[str, object], hidden: Any) -> list[str]:
+        user = self._user
+        if len(user) > 100_000:
+            user.clear()
+        out = []
+        for n in list(ns):
+            ok = user.get(n)
+            if ok is None:
+                ok = user[n] = is_user_name(n)
+            if ok and n not in hidden:
+                out.append(n)
+        return out
+
+    def _hash_all(
+        self, ns: Mapping[str, object], names: list[str], touched: set[str] | None, enc: Encoder
+    ) -> dict[str, str]:
+        vars_ = self._vars
+        if touched is None:
+            first = names
+            todo: list[str] = []
+        else:
+            wide = expand_touched(ns, touched)
+            present = set(names)
+            first = [n for n in names if n in wide]
+            if names == self._order:  # the common case: no name bound or deleted
+                objs = list(map(ns.get, names))
+                rebound = set(compress(names, map(operator.is_not, objs, self._objs)))
+            else:
+                rebound = {
+                    n for n in names if (v := vars_.get(n)) is None or v.obj is not ns.get(n)
+                }
+                for gone in set(vars_) - present:
+                    self._forget(gone)
+            always = [n for n in names if (v := vars_.get(n)) is not None and v.data]
+            todo = [n for n in names if n in rebound or n in always]
+        done: set[str] = set()
+        dirty: set[int] = set()
+        for name in first:
+            if enc.interrupted:
+                break
+            self._hash_var(name, ns.get(name), enc, dirty)
+            done.add(name)
+        enc.fresh = False
+        if touched is not None and not enc.interrupted:
+            owners = self._owners
+            for i in dirty:  # untouched variables holding what the touched ones hold
+                held = owners.get(i)
+                if held:
+                    todo.extend(held)
+        for name in todo:
+            if name in done or enc.interrupted:
+                continue
+            done.add(name)
+            self._hash_var(name, ns.get(name), enc, None)
+        if enc.interrupted:  # what was not hashed is unknown; hashed again next cell
+            self.interrupted = True
+            for name in names:
+                if name not in done:
+                    self._forget(name)
+                    vars_[name] = _Var(ns.get(name), INTERRUPTED, frozenset(), True)
+        if touched is None:
+            for gone in set(vars_) - set(names):
+                self._forget(gone)
+        self._order = names
+        self._objs = list(map(ns.get, names))
+        return {name: vars_[name].hash for name in names}
+
+    def _hash_var(self, name: str, obj: object, enc: Encoder, dirty: set[int] | None) -> None:
+        prev = self._vars.get(name)
+        if prev is not None and prev.obj is obj and type(obj) in IMMUTABLE_ATOMS:
+            return  # the very same immutable object: the same content
+        self.rehashed += 1
+        ids: set[int] = set()
+        enc.collect, enc.memo = ids, {}
+        self._data_seen = False
+        budget = enc.budget
+        try:
+            budget.inside = True
+            h = _hash_with(enc, obj)
+        except BudgetExceeded as exc:  # the alarm, rung just outside the encoder's own handler
+            h = f"{BUDGET_EXCEEDED}: {exc}"
+        finally:
+            budget.inside = False
+        enc.collect = None
+        if dirty is not None:
+            dirty |= ids
+        self._forget(name)
+        kept = frozenset(ids) if len(ids) <= MAX_TRACKED_IDS else None
+        self._vars[name] = _Var(obj, h, kept, self._data_seen or h.startswith(INTERRUPTED))
+        if kept is not None:
+            owners = self._owners
+            for i in kept:
+                owners.setdefault(i, set()).add(name)
+        else:
+            self._owners.setdefault(id(obj), set()).add(name)
+
+    def _forget(self, name: str) -> None:
+        v = self._vars.pop(name, None)
+        if v is None:
+            return
+        for i in v.ids if v.ids is not None else (id(v.obj),):
+            holders = self._owners.get(i)
+            if holders is not None:
+                holders.discard(name)
+                if not holders:
+                    del self._owners[i]
 
     def token(self, enc: Encoder, obj: object) -> bytes:
         """Called by the encoder for every numpy/pandas object (the ``LargeHook`` protocol)."""
+        self._data_seen = True
         if enc.fresh:
             self._dirty_roots |= memory_roots(obj)
-        if nbytes_of(obj) < self.large_bytes:
+        nbytes = nbytes_of(obj)
+        if nbytes < self.large_bytes:
             return enc.compute(obj)[0]
         oid = id(obj)
         entry = self._cache.get(oid)
@@ -176,6 +288,8 @@ class StateHasher:
                 self._seen.add(oid)
                 self.stats["large_reused"] += 1
                 return entry.token
+        if enc.budget is not None:
+            enc.budget.spend(nbytes)
         before = enc.mutable_nodes
         tok, context_free = enc.compute(obj)
         self.stats["large_hashed"] += 1
@@ -207,10 +321,13 @@ def _notebook_code(value: object, ns: Mapping[str, object]) -> list[types.CodeTy
     """Code of ``value`` if it is, holds (one level deep) or is an instance of something
     defined in the notebook."""
     codes = _own_code(value, ns)
+    items: Iterable[object] = ()
     if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        for item in value[:100]:
+        items = islice(value.values(), 100)  # never a copy of a large dict's values
+    elif isinstance(value, (list, tuple)):
+        items = value[:100]
+    if items:
+        for item in items:
             if isinstance(item, (types.FunctionType, types.MethodType, functools.partial)):
                 codes += _own_code(item, ns)
     return codes

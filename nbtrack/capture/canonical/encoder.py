@@ -24,6 +24,8 @@ from typing import Any, Protocol
 
 from xxhash import xxh3_128, xxh3_128_digest
 
+from nbtrack.capture.canonical.budget import BudgetExceeded
+
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000  # an object graph bigger than this is not data worth hashing every cell
 # Packages whose objects (the shell, the kernel, widgets, the tracker itself) reach the whole
@@ -133,6 +135,10 @@ class Encoder:
         self.large = large
         self.fresh = fresh  # read by the large-object hook: re-hash (True) or reuse its cache
         self.nodes = 0  # nodes encoded for the current root; see MAX_NODES
+        self.chunks: Any = None  # containers.ChunkCache: chunk digests of large containers
+        self.budget: Any = None  # budget.Budget: checked between nodes and chunks
+        self.collect: set[int] | None = None  # when a set: the ids of the mutable nodes met
+        self.interrupted = False  # set by the caller when an interrupt stopped the encoding
 
     def token(self, obj: object) -> bytes:
         f = ATOMS.get(type(obj))
@@ -167,11 +173,15 @@ class Encoder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise Unhashable(f"more than {MAX_NODES:,} objects to hash")
+        if self.budget is not None and not self.nodes & 255:
+            self.budget.check()
         saved_lowest = self.lowest
         self.active[oid] = depth
         self.depth = self.lowest = depth
         if handler in MUTABLE_HANDLERS:
             self.mutable_nodes += 1
+            if self.collect is not None:
+                self.collect.add(oid)
         try:
             enc = handler(self, obj)
             tok = b"H" + (xxh3_128_digest(enc) if type(enc) is bytes else enc.digest())
@@ -337,11 +347,22 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
     """Anything else through ``__reduce_ex__(4)`` (which covers ``__getstate__``, ``__dict__`` and
     ``__slots__``), its parts through this same encoder: never raw pickle bytes, which embed memo
     and set order."""
+    if enc.budget is not None:
+        enc.budget.check()  # never call a user's reducer past the deadline
     try:
         custom = copyreg.dispatch_table.get(type(obj))
         rv = custom(obj) if custom is not None else obj.__reduce_ex__(4)
-    except Exception as exc:
-        raise Unhashable(reason(exc)) from None
+    except Unhashable:
+        raise
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt from a reducer: a marker
+        if isinstance(exc, BudgetExceeded):
+            raise
+        text = reason(exc)
+        if not isinstance(exc, Exception):
+            text = f"{type(exc).__name__} raised by __reduce_ex__" + (
+                f": {text}" if str(exc) else ""
+            )
+        raise Unhashable(text) from None
     if isinstance(rv, str):  # a module-level singleton, pickled by name
         mod = getattr(obj, "__module__", None) or type(obj).__module__
         return xxh3_128(b"#global\0" + enc.token((mod, rv)))
