@@ -372,9 +372,15 @@ def cmd_mlflow_import(args: argparse.Namespace) -> int:
 
 @command
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from nbtrack.lifecycle.doctor import doctor
+    from nbtrack.lifecycle.doctor import doctor, salvage
 
-    report = doctor(args.store, repair=args.repair)
+    if args.salvage:
+        report = salvage(args.store, args.salvage)
+        print(
+            f"salvaged into {report.store}: what was readable is there, the damaged store is untouched"
+        )
+    else:
+        report = doctor(args.store, repair=args.repair)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -543,6 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--repair",
         action="store_true",
         help="mark dead runs killed, recompute metric summaries, remove stale temporary files, migrate an old schema",
+    )
+    p.add_argument(
+        "--salvage",
+        metavar="NEW_FOLDER",
+        help="rebuild a damaged SQLite store (truncated, byte-flipped) into a new store from what is readable",
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")
 

@@ -68,6 +68,9 @@ class Report:
 def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> Report:
     """Check the store at ``url`` (see :func:`nbtrack.store.resolve_url`); with ``repair``,
     fix what is fixable. Never raises for a damaged store: damage is what it reports."""
+    from sqlalchemy.exc import OperationalError
+
+    from nbtrack.errors import StoreError
     from nbtrack.store import mask_url, no_store_error, resolve_url
 
     key = resolve_url(url)
@@ -80,10 +83,14 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
     if sqlite_path is not None:
         if not os.path.isfile(sqlite_path):
             raise no_store_error(os.path.dirname(sqlite_path))
+        _wal(sqlite_path, report)  # first: a deleted WAL makes the file unreadable here
         if not _integrity(sqlite_path, report):
-            return report  # nothing else can be trusted; the file needs restoring from a backup
-    if not _schema(key, sqlite_path, report, repair):
-        return report
+            return report  # nothing else can be trusted: salvage what is readable
+    try:
+        if not _schema(key, sqlite_path, report, repair):
+            return report
+    except OperationalError as exc:  # a server that does not answer: one line, no traceback
+        raise StoreError(f"cannot reach the store {mask_url(key)}: {_first_line(exc)}") from None
     from nbtrack.store import Store
 
     store = Store(
@@ -100,7 +107,32 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
     return report
 
 
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
+
+
+SALVAGE_HINT = "nbtrack doctor --salvage NEW_FOLDER rebuilds a store from what is readable"
+
+
+def _wal(path: str, report: Report) -> None:
+    from nbtrack.store.durability import wal_problems
+
+    problems = wal_problems(path)
+    if problems:
+        report.add("wal", "problem", "; ".join(problems))
+    else:
+        report.add("wal", "ok", "the write-ahead log is consistent and nobody writes a deleted one")
+
+
 def _integrity(path: str, report: Report) -> bool:
+    from nbtrack.store.durability import damage
+
+    broken = damage(path, quick=False)  # a truncated file or a bad header, from the header
+    if broken:
+        report.add("integrity", "lost", f"the database file is damaged: {broken}; {SALVAGE_HINT}")
+        return False
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
@@ -111,16 +143,14 @@ def _integrity(path: str, report: Report) -> bool:
         report.add(
             "integrity",
             "lost",
-            f"the database file cannot be read ({exc}); restore it from a backup",
+            f"the database file cannot be read ({exc}); {SALVAGE_HINT}, or restore it from a backup",
         )
         return False
     if rows == ["ok"]:
         report.add("integrity", "ok", "PRAGMA integrity_check passed")
         return True
     shown = "; ".join(rows[:5]) + (f" (and {len(rows) - 5} more)" if len(rows) > 5 else "")
-    report.add(
-        "integrity", "lost", f"the database file is damaged: {shown}; restore it from a backup"
-    )
+    report.add("integrity", "lost", f"the database file is damaged: {shown}; {SALVAGE_HINT}")
     return False
 
 
@@ -181,9 +211,21 @@ def _dead_runs(store: Store, report: Report, repair: bool) -> None:
 
 def _latest_metrics(store: Store, report: Report, repair: bool) -> None:
     """``latest_metrics`` must equal what the points say: count, min, max and the latest value."""
-    from nbtrack.store.integrity import metric_summaries, replace_metric_summaries
+    from nbtrack.store.integrity import metric_summaries, repair_metric_summaries
 
-    want, have = metric_summaries(store)
+    if repair and not store.read_only:  # read and rewrite under the write lock: no stale read
+        wrong = repair_metric_summaries(store, _same)
+        if not wrong:
+            report.add("metrics", "ok", "latest_metrics agrees with the points")
+            return
+        shown = ", ".join(f"{rid[:8]}/{key}" for rid, key in wrong[:5])
+        report.add(
+            "metrics",
+            "repaired",
+            f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}",
+        )
+        return
+    want, have = metric_summaries(store)  # one snapshot
     wrong = sorted(k for k in set(want) | set(have) if not _same(want.get(k), have.get(k)))
     if not wrong:
         report.add(
@@ -193,18 +235,10 @@ def _latest_metrics(store: Store, report: Report, repair: bool) -> None:
         )
         return
     shown = ", ".join(f"{rid[:8]}/{key}" for rid, key in wrong[:5])
-    if not repair:
-        report.add(
-            "metrics",
-            "problem",
-            f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}",
-        )
-        return
-    replace_metric_summaries(store, {pair: want.get(pair) for pair in wrong})
     report.add(
         "metrics",
-        "repaired",
-        f"latest_metrics recomputed from the points for {len(wrong)} pair(s): {shown}",
+        "problem",
+        f"latest_metrics disagrees with the points for {len(wrong)} pair(s): {shown}",
     )
 
 
@@ -299,3 +333,80 @@ def _tmp_files(store: Store, report: Report, repair: bool) -> None:
         report.add(
             "tmp files", "problem", f"{len(old)} temporary file(s) left by interrupted blob writes"
         )
+
+
+def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> Report:
+    """Rebuild the SQLite store at ``url`` into a new store at ``out`` from what is readable
+    (a truncated or byte-flipped file): every readable row of every table is copied, rows on
+    unreadable pages are skipped and counted, metric summaries are recomputed from the points
+    that survived, and the blobs are linked (or copied) across. The damaged store is left as
+    it is."""
+    import shutil
+    import sqlite3
+    import tempfile
+
+    from nbtrack.errors import ValidationError as UsageError
+    from nbtrack.store import Store, no_store_error, resolve_url
+    from nbtrack.store import schema as s
+    from nbtrack.store.durability import readable_copy, salvage_rows
+    from nbtrack.store.integrity import repair_metric_summaries
+
+    key = resolve_url(url)
+    if "://" in key and not key.startswith("sqlite"):
+        raise UsageError(
+            "--salvage rebuilds an SQLite store; a PostgreSQL server has its own backups"
+        )
+    root = key.removeprefix("sqlite:///")
+    src = os.path.join(root, "nbtrack.db")
+    if not os.path.isfile(src):
+        raise no_store_error(root)
+    dest = os.path.abspath(os.fspath(out))
+    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+        raise UsageError(f"--salvage needs a new or empty folder, and {dest} is not empty")
+    report = Report(dest)
+    fresh = Store(dest)  # an empty store of this nbtrack's schema
+    fresh.close()
+    conn = sqlite3.connect(os.path.join(dest, "nbtrack.db"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbtrack-salvage-") as tmp:
+            readable = readable_copy(src, tmp)
+            tables = [t.name for t in s.metadata.sorted_tables if t.name != "meta"]
+            got = salvage_rows(readable, conn, tables)
+    finally:
+        conn.close()
+    store = Store(dest, create=False)
+    try:
+        repair_metric_summaries(store, _same)
+        store.write(_fill_summaries)
+    finally:
+        store.close()
+    blobs = os.path.join(root, "blobs")
+    if os.path.isdir(blobs):
+        shutil.rmtree(os.path.join(dest, "blobs"), ignore_errors=True)
+        shutil.copytree(blobs, os.path.join(dest, "blobs"), copy_function=_link_or_copy)
+    for table in tables:
+        n, lost = got.copied.get(table, 0), got.unreadable.get(table, 0)
+        if lost < 0 and not n:
+            report.add(table, "lost", "the table's pages are gone: nothing could be read")
+        elif lost < 0:
+            report.add(table, "lost", f"{n:,} rows kept from its leaf pages, its tree was lost")
+        elif lost:
+            report.add(table, "lost", f"{n:,} rows kept, {lost:,} unreadable rows or pages skipped")
+        else:
+            report.add(table, "ok", f"{n:,} rows kept")
+    return report
+
+
+def _fill_summaries(conn: Any) -> None:
+    from nbtrack.store.summary import fill_summaries
+
+    fill_summaries(conn)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

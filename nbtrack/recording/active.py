@@ -10,7 +10,10 @@ import threading
 import time
 
 from nbtrack.errors import warn_failure
-from nbtrack.recording.pending import RETRY_WAIT, background_check, backlog
+from nbtrack.recording.journal import drain as drain_journal
+from nbtrack.recording.journal import pending as journal_pending
+from nbtrack.recording.journal import state_dir
+from nbtrack.recording.pending import RETRY_WAIT, background_check, backlog, flush_soon
 from nbtrack.recording.run import Run
 
 FLUSH_INTERVAL = 0.5
@@ -41,7 +44,8 @@ def unregister(run: Run) -> None:
 def _flush_loop() -> None:
     last_sample = 0.0
     while True:
-        time.sleep(FLUSH_INTERVAL)
+        flush_soon.wait(FLUSH_INTERVAL)
+        flush_soon.clear()
         now = time.time()
         sample = now - last_sample >= SYSTEM_INTERVAL
         if sample:
@@ -65,16 +69,44 @@ def flush_active(wait: float | None = RETRY_WAIT) -> None:
 @atexit.register
 def _end_at_exit() -> None:
     """Runs still open when a script exits have finished; in a kernel, shutting it down or
-    restarting it cut them short: killed."""
+    restarting it cut them short: killed. Then the stores this process wrote are tidied:
+    their write-ahead log checkpointed (when no other process is writing) and closed."""
     for run in reversed(list(active_runs)):
         try:
             run.end("killed" if run.session.kind == "kernel" else "finished")
         except Exception:
             pass
+    try:
+        drain_journal()
+    except Exception:
+        pass
     backlog.flush(RETRY_WAIT, of=Run)
     for left in backlog.items(of=Run):  # said out loud: these records die with the process
         assert isinstance(left, Run)
+        waiting = journal_pending(left.id)
+        where = (
+            f"; {waiting:,} more points stay in its journal file(s) under {state_dir()} or the store's journal/ folder"
+            if waiting
+            else ""
+        )
         warn_failure(
             f"run {left.id[:8]} could not be saved before exit: {len(left._points):,} metric points, "
-            f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost"
+            f"{len(left._params)} params, {len(left._tags)} tags, {len(left._artifacts)} artifacts are lost{where}"
         )
+    tidy_stores()
+
+
+def tidy_stores() -> None:
+    """Checkpoint and close every store this process opened (at exit, after the last flush):
+    the folder shrinks back to its data, the next reader gets fresh statistics."""
+    from nbtrack.store import opened_stores
+    from nbtrack.store.durability import checkpoint
+
+    for store in opened_stores():
+        try:
+            if store.closed or backlog.items():
+                continue  # records still waiting: leave the connections as they are
+            checkpoint(store)
+            store.close()
+        except Exception:
+            pass

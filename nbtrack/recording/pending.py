@@ -43,6 +43,8 @@ class _Outage:
 _outages: dict[str, _Outage] = {}  # by store url
 _outage_lock = threading.Lock()
 _kernel_stores: set[str] = set()
+# Set by a run past its memory bound: the flusher writes at once instead of at its next tick.
+flush_soon = threading.Event()
 
 
 def store_failed(store: Store, what: str, exc: BaseException) -> None:
@@ -105,7 +107,34 @@ def _warn(url: str, exc: BaseException) -> None:
 
 # -- how long the user's thread may wait ----------------------------------------------------
 def mark_kernel_store(store: Store) -> None:
+    """``store`` is written from a kernel: bounded waits, and its file checked once for
+    damage off the user's thread (a kernel would otherwise write into a malformed file and
+    say nothing)."""
+    if store.url in _kernel_stores:
+        return
     _kernel_stores.add(store.url)
+    if store.is_sqlite:
+        threading.Thread(
+            target=_check_damage, args=(store,), name="nbtrack-check", daemon=True
+        ).start()
+
+
+QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a larger file gets the header check only at kernel start
+
+
+def _check_damage(store: Store) -> None:
+    from nbtrack.store.durability import damage
+
+    try:
+        big = os.path.getsize(store.db_path) > QUICK_CHECK_MAX_BYTES
+        problem = damage(store.db_path, quick=not big)
+    except Exception:
+        return
+    if problem:
+        warn_failure(
+            f"the store {store.db_path} is damaged ({problem}); what is written into it may be lost: "
+            f"run `nbtrack doctor --salvage NEW_FOLDER` to rebuild it from what is readable"
+        )
 
 
 def in_kernel(store: Store) -> bool:

@@ -26,11 +26,14 @@ from nbtrack.recording.artifacts import (
     text_artifact,
 )
 from nbtrack.recording.failure import describe_failure
+from nbtrack.recording.journal import journal_of
+from nbtrack.recording.journal import pending as journal_pending
 from nbtrack.recording.listeners import metric_listeners, notify
 from nbtrack.recording.pending import (
     RETRY_WAIT,
     WRITE_WAIT,
     backlog,
+    flush_soon,
     hot_wait,
     store_failed,
     store_failing,
@@ -40,7 +43,9 @@ from nbtrack.recording.session import Session
 from nbtrack.store import FileEvent
 from nbtrack.store.failures import is_store_failure
 
-MAX_BUFFER = 100_000
+# Points a run keeps in memory while the store refuses them; past it they go to the journal.
+MAX_BUFFER = int(os.environ.get("NBTRACK_BUFFER_POINTS", "100000"))
+SPILL_AT = 3 * MAX_BUFFER  # the same while the store is healthy but the flusher is behind
 MAX_PENDING_ARTIFACT_BYTES = 256 * 2**20
 
 Point = tuple[str, float, int, float, "int | None"]
@@ -128,7 +133,7 @@ class Run:
         ts = time.time() if timestamp is None else v.check_timestamp(timestamp)
         self._points.append((key, value, step, ts, self.session.current_seq))
         if len(self._points) >= MAX_BUFFER:
-            self.flush()
+            self._overflow()
         if metric_listeners:
             notify(self.id, key, value, step, ts)
 
@@ -224,6 +229,25 @@ class Run:
         self._pending_bytes += len(data)
 
     # -- persistence ---------------------------------------------------------------------
+    def _overflow(self) -> None:
+        """Past the memory bound, in the user's thread: never wait for the store. A failing
+        store (or a flusher far behind) sends the points to the journal; otherwise the
+        flusher is woken to write them now."""
+        if store_failing(self.store) or len(self._points) >= SPILL_AT:
+            journal_of(self.id, self.store).spill(self._take_points())
+        else:
+            flush_soon.set()
+
+    def _take_points(self) -> list[Point]:
+        """Everything buffered, oldest first; safe against another thread taking some too."""
+        pts, out = self._points, []
+        try:
+            for _ in range(len(pts)):
+                out.append(pts.popleft())
+        except IndexError:
+            pass
+        return out
+
     def flush(self, wait: float | None = RETRY_WAIT) -> bool:
         """Write everything kept in memory (the run row if it could not be created, artifacts,
         params, tags, points, the closing update), waiting at most about ``wait`` seconds for
@@ -231,7 +255,7 @@ class Run:
         if not self._flush_lock.acquire(timeout=-1 if wait is None else wait):
             return False  # another thread is writing this run right now
         try:
-            self._write_pending(wait)
+            done = self._write_pending(wait)
         except Exception as exc:
             self._failing = True
             store_failed(self.store, f"could not save run {self.id[:8]}", exc)
@@ -241,9 +265,11 @@ class Run:
         if self._failing:
             self._failing = False
             store_recovered(self.store)
-        return True
+        return done
 
-    def _write_pending(self, wait: float | None) -> None:
+    def _write_pending(self, wait: float | None) -> bool:
+        """Write what is kept; False when the journal still holds points (only a background
+        flush, which may take long, replays it), so the closing update waits for them."""
         if self._create is not None:
             row, experiment, params, tags = self._create
             # an ended run with nothing else to write is created closed, in one transaction
@@ -267,9 +293,12 @@ class Run:
         if self._datasets:
             self.store.add_datasets(self.id, self._datasets, wait=wait)
             self._datasets = []
+        journaled = journal_pending(self.id)
+        if journaled and (wait is None or wait >= RETRY_WAIT):
+            self._replay_journal(wait)
+            journaled = journal_pending(self.id)
         if self._points or self._params or self._tags:
-            n = len(self._points)
-            points = [self._points.popleft() for _ in range(n)]
+            points = self._take_points()
             params, self._params = self._params, {}
             tags, self._tags = self._tags, {}
             try:
@@ -279,9 +308,22 @@ class Run:
                 self._params = {**params, **self._params}
                 self._tags = {**tags, **self._tags}
                 raise
+        if journaled:
+            return False
         if self._end_values is not None:
             self.store.update_run(self.id, wait=wait, **self._end_values)
             self._end_values = None
+        return True
+
+    def _replay_journal(self, wait: float | None) -> None:
+        def write(batches: list[list[Point]]) -> None:
+            def fn(conn: Any) -> None:
+                for batch in batches:
+                    self.store.write_batch(conn, self.id, {}, {}, batch)
+
+            self.store.write(fn, wait=wait)
+
+        journal_of(self.id, self.store).replay(write)
 
     def _sample_system(self) -> None:
         try:
@@ -322,7 +364,7 @@ class Run:
             warn_failure(f"could not close run {self.id[:8]}", exc)
             self._end_values = {"status": status, "end_time": end_time, "failure": failure}
         saved = self.flush(hot_wait(self.store))
-        if not saved and not store_failing(self.store):
+        if not saved and not store_failing(self.store) and not journal_pending(self.id):
             saved = self.flush(
                 RETRY_WAIT
             )  # the flusher thread held the run: wait for it, not the store

@@ -16,6 +16,7 @@ __all__ = [
     "mask_url",
     "no_store_error",
     "open_store",
+    "opened_stores",
     "resolve_url",
 ]
 
@@ -34,3 +35,8 @@ def open_store(url: Store | str | os.PathLike[str] | None = None, *, create: boo
     if store is None or store.closed:
         store = _open[key] = Store(key, create=create)
     return store
+
+
+def opened_stores() -> list[Store]:
+    """The stores this process has opened through :func:`open_store` (still open or not)."""
+    return list(_open.values())

@@ -12,6 +12,16 @@ from sqlalchemy.engine import Engine
 BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
 
 
+def file_ident(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, None when there is none: tells a file that was
+    deleted and recreated, or replaced, from the one a connection has open."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def sqlite_read_only(path: str) -> str | None:
     """Why this user cannot write the SQLite store at ``path`` (None: it can). Writing needs
     the file and its folder, where SQLite keeps the write-ahead log."""

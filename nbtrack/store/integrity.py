@@ -4,6 +4,7 @@ cells whose source is missing, and the blobs rows refer to."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.engine import Connection
 
 from nbtrack.store import schema as s
+from nbtrack.store.summary import fill_summaries
 
 if TYPE_CHECKING:
     from nbtrack.store.sql import Store
@@ -72,8 +74,42 @@ Pair = tuple[str, str]  # (run id, metric key)
 
 
 def metric_summaries(store: Store) -> tuple[dict[Pair, MetricSummary], dict[Pair, MetricSummary]]:
-    """What ``latest_metrics`` should hold according to the points, and what it holds."""
-    return store.read(lambda conn: (_expected(conn), _actual(conn)))
+    """What ``latest_metrics`` should hold according to the points, and what it holds, both
+    read from one snapshot (one read transaction), so writers at work cannot make them
+    disagree."""
+
+    def fn(conn: Connection) -> tuple[dict[Pair, MetricSummary], dict[Pair, MetricSummary]]:
+        if store.is_sqlite:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        try:
+            return _expected(conn), _actual(conn)
+        finally:
+            if store.is_sqlite:
+                conn.exec_driver_sql("COMMIT")
+            else:
+                conn.rollback()
+
+    return store.read(fn)
+
+
+def repair_metric_summaries(
+    store: Store, same: Callable[[MetricSummary | None, MetricSummary | None], bool]
+) -> list[Pair]:
+    """Recompute the ``latest_metrics`` rows that disagree with their points (``same`` says
+    which agree) inside one write transaction: the points are read under the store's write
+    lock, so no writer adds any between the read and the rewrite. Returns the pairs fixed."""
+
+    def fn(conn: Connection) -> list[Pair]:
+        want, have = _expected(conn), _actual(conn)
+        wrong = sorted(k for k in set(want) | set(have) if not same(want.get(k), have.get(k)))
+        _replace(conn, {pair: want.get(pair) for pair in wrong})
+        if wrong:
+            fill_summaries(conn)  # the ended runs whose summaries the new rows cleared
+        return wrong
+
+    return store.write(fn)
 
 
 def _expected(conn: Connection) -> dict[Pair, MetricSummary]:
@@ -102,7 +138,7 @@ def _expected(conn: Connection) -> dict[Pair, MetricSummary]:
         ranked.c.run_id, ranked.c.key, ranked.c.value, ranked.c.step, ranked.c.timestamp
     ).where(ranked.c.rn == 1)
     for rid, k, v, st, ts in conn.execute(q):
-        n, lo, hi = agg[(rid, k)]
+        n, lo, hi = agg[(rid, k)]  # the same snapshot (see metric_summaries): always there
         prev = out.get((rid, k))
         values = (prev.values if prev else frozenset()) | {v}
         out[(rid, k)] = MetricSummary(values, st, ts, lo, hi, n)
@@ -128,26 +164,26 @@ def _actual(conn: Connection) -> dict[Pair, MetricSummary]:
 
 def replace_metric_summaries(store: Store, wanted: dict[Pair, MetricSummary | None]) -> None:
     """Set ``latest_metrics`` of the given pairs to these summaries (None: remove the row)."""
+    store.write(lambda conn: _replace(conn, wanted))
+
+
+def _replace(conn: Connection, wanted: dict[Pair, MetricSummary | None]) -> None:
     lm = s.latest_metrics
-
-    def fn(conn: Connection) -> None:
-        for (rid, key), row in wanted.items():
-            conn.execute(delete(lm).where(and_(lm.c.run_id == rid, lm.c.key == key)))
-            if row is not None:
-                conn.execute(
-                    lm.insert().values(
-                        run_id=rid,
-                        key=key,
-                        value=next(iter(row.values)),
-                        step=row.step,
-                        timestamp=row.timestamp,
-                        min_value=row.min_value,
-                        max_value=row.max_value,
-                        count=row.count,
-                    )
+    for (rid, key), row in wanted.items():
+        conn.execute(delete(lm).where(and_(lm.c.run_id == rid, lm.c.key == key)))
+        if row is not None:
+            conn.execute(
+                lm.insert().values(
+                    run_id=rid,
+                    key=key,
+                    value=next(iter(row.values)),
+                    step=row.step,
+                    timestamp=row.timestamp,
+                    min_value=row.min_value,
+                    max_value=row.max_value,
+                    count=row.count,
                 )
-
-    store.write(fn)
+            )
 
 
 def cells_missing_source(store: Store) -> int:

@@ -17,11 +17,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from nbtrack.errors import StoreError
-from nbtrack.store import datasets, liveness, reads, writes
+from nbtrack.store import datasets, durability, liveness, reads, writes
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import BlobStore
 from nbtrack.store.dialect import upsert
-from nbtrack.store.engines import BUSY_TIMEOUT_MS, pg_engine, sqlite_engine, sqlite_read_only
+from nbtrack.store.engines import (
+    BUSY_TIMEOUT_MS,
+    file_ident,
+    pg_engine,
+    sqlite_engine,
+    sqlite_read_only,
+)
 from nbtrack.store.experiments import experiment_id
 from nbtrack.store.failures import StoreBusyError, is_transient
 from nbtrack.store.migrations import MIGRATIONS, schema_version
@@ -41,7 +47,8 @@ class Store:
         self.read_only: str | None = None  # why this process cannot write, if it cannot
         self.remembered = writes.Remembered()
         self._lock = threading.RLock()
-        self._db_inode: int | None = None
+        self._ident: tuple[int, int] | None = None  # (device, inode) of the file we have open
+        self._wal_ident: tuple[int, int] | None = None  # and of its -wal after our last write
         if "://" in url and not url.startswith("sqlite"):
             self.is_sqlite = False
             self.engine = pg_engine(url)
@@ -64,6 +71,7 @@ class Store:
             blobs = os.environ.get("NBTRACK_BLOBS") or os.path.join(root, "blobs")
             self.engine = sqlite_engine(self.db_path, read_only=self.read_only is not None)
             self._migrate()
+            self._ident = file_ident(self.db_path)
         self.blobs = BlobStore(blobs)
 
     def _server_blobs_url(self) -> str:
@@ -92,6 +100,10 @@ class Store:
         return self.write(record)
 
     def close(self) -> None:
+        """Close the connections; an SQLite store this process wrote gets a cheap
+        ``PRAGMA optimize`` first (statistics for the next reader's query plans)."""
+        if self.is_sqlite and not self.read_only and not self.closed:
+            durability.optimize(self)
         self.closed = True
         self.engine.dispose()
 
@@ -108,8 +120,6 @@ class Store:
         """
         delay = 0.05
         deadline = None if wait is None else time.monotonic() + wait
-        if self.is_sqlite:
-            self._check_file()
         for attempt in range(ATTEMPTS):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not self._lock.acquire(timeout=-1 if remaining is None else remaining):
@@ -117,9 +127,13 @@ class Store:
                     f"the store {mask_url(self.url)} is busy in this process (waited {wait:.1f} s)"
                 )
             try:
+                if self.is_sqlite:
+                    self._check_file()  # under the lock: no other thread mid-transaction
                 with self.engine.connect() as conn:
                     if self.is_sqlite:
-                        return self._sqlite_transaction(conn, fn, remaining)
+                        result = self._sqlite_transaction(conn, fn, remaining)
+                        self._wal_ident = file_ident(self.db_path + "-wal")
+                        return result
                     with conn.begin():
                         if (
                             remaining is not None
@@ -160,23 +174,26 @@ class Store:
 
     def _check_file(self) -> None:
         """Refuse to write when this user cannot, or when the database file is gone (store
-        directory deleted, moved or replaced by a file): pooled connections would otherwise
-        write into the unlinked file and lose everything silently. A different file at the
-        path gets fresh connections."""
+        directory deleted, moved or replaced by a file); reopen when the database or its
+        write-ahead log is not the file our connections have open (see
+        :func:`nbtrack.store.durability.check_files`). Pooled connections would otherwise
+        write into unlinked files and lose everything silently."""
         if self.read_only:
             raise StoreError(f"cannot write to the store {self.root}: {self.read_only}")
-        try:
-            inode = os.stat(self.db_path).st_ino
-        except OSError as exc:
-            raise StoreError(
-                f"the store database {self.db_path} is not there any more ({exc.strerror})"
-            ) from None
-        if inode != self._db_inode:
-            if self._db_inode is not None:
-                self.engine.dispose()
-            self._db_inode = inode
+        durability.check_files(self)
+
+    def _reopen_if_replaced(self) -> None:
+        """Before a read: a database file deleted and recreated (or replaced) at the path gets
+        fresh connections, so readers see the file that is there, not the unlinked one."""
+        ident = file_ident(self.db_path)
+        if ident is not None and ident != self._ident:
+            self.engine.dispose()
+            self._ident = ident
+            self._wal_ident = None
 
     def read(self, fn: Callable[[Connection], T]) -> T:
+        if self.is_sqlite:
+            self._reopen_if_replaced()
         with self.engine.connect() as conn:
             return fn(conn)
 

@@ -44,6 +44,7 @@ def test_a_healthy_store_passes_every_check(store_dir):
     assert {f["status"] for f in report["findings"]} == {"ok"}
     assert set(by_check(report)) == {
         "integrity",
+        "wal",
         "schema",
         "runs",
         "metrics",
