@@ -20,7 +20,7 @@ from typing import Any
 from nbtrack.capture.canonical.arrays import memory_roots, nbytes_of
 from nbtrack.capture.canonical.budget import MARKER, Budget, BudgetExceeded
 from nbtrack.capture.canonical.containers import ChunkCache
-from nbtrack.capture.canonical.encoder import Encoder, Unhashable, reason
+from nbtrack.capture.canonical.encoder import Encoder, Unhashable, is_real_interrupt, reason
 from nbtrack.capture.cellnames import names_touched
 
 __all__ = ["StateHasher", "hash_value", "is_user_name", "names_touched"]
@@ -57,6 +57,8 @@ def _hash_with(enc: Encoder, obj: object) -> str:
     except Exception as exc:
         return f"{UNHASHABLE}{type(exc).__name__}: {reason(exc)}"
     except BaseException as exc:  # an interrupt while hashing: the caller stops there
+        if is_real_interrupt(enc, exc):
+            raise  # the user pressed Interrupt: StateHasher's caller records the state incomplete
         enc.interrupted = True
         return f"{UNHASHABLE}{type(exc).__name__} while hashing"
 
@@ -130,6 +132,13 @@ class StateHasher:
         self._objs: list[object] = []
         self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
         self._user: dict[str, bool] = {}  # is_user_name, remembered
+        self._keys: list[str] = []  # the namespace's keys at the last call
+        self._hidden_len = -1
+        self._hashes: dict[str, str] = {}  # the last result, kept up to date
+        self._data_names: set[str] = set()  # variables holding numpy/pandas data
+        self.same_names = False  # the last call saw the same user names as the one before
+        self.hashed_names: list[str] = []  # ... and hashed these again
+        self._done: set[str] = set()
         self._data_seen = False
 
     def hash_namespace(
@@ -160,47 +169,56 @@ class StateHasher:
         budget.arm()
         try:
             return self._hash_all(ns, names, touched, enc)
+        except BaseException:  # a real interrupt: the caller records the state incomplete
+            for name in names:
+                if name not in self._done:
+                    self._forget(name)  # hashed afresh next time
+            self._order, self._keys = [], []
+            raise
         finally:
             budget.disarm()
             self._cache = {k: e for k, e in self._cache.items() if k in self._seen}
             self.chunks.prune()
 
     def _user_names(self, ns: Mapping[str, object], hidden: Any) -> list[str]:
+        keys = list(ns)
+        if keys == self._keys and len(hidden) == self._hidden_len:
+            return self._order  # no name bound or deleted since the last call
         user = self._user
         if len(user) > 100_000:
             user.clear()
         out = []
-        for n in list(ns):
+        for n in keys:
             ok = user.get(n)
             if ok is None:
                 ok = user[n] = is_user_name(n)
             if ok and n not in hidden:
                 out.append(n)
+        self._keys, self._hidden_len = keys, len(hidden)
         return out
 
     def _hash_all(
         self, ns: Mapping[str, object], names: list[str], touched: set[str] | None, enc: Encoder
     ) -> dict[str, str]:
         vars_ = self._vars
+        self.same_names = names is self._order or names == self._order
         if touched is None:
             first = names
             todo: list[str] = []
         else:
             wide = expand_touched(ns, touched)
-            present = set(names)
-            first = [n for n in names if n in wide]
-            if names == self._order:  # the common case: no name bound or deleted
+            if self.same_names:  # the common case: no name bound or deleted
+                first = [n for n in wide if n in vars_]
                 objs = list(map(ns.get, names))
-                rebound = set(compress(names, map(operator.is_not, objs, self._objs)))
+                todo = list(compress(names, map(operator.is_not, objs, self._objs)))
             else:
-                rebound = {
-                    n for n in names if (v := vars_.get(n)) is None or v.obj is not ns.get(n)
-                }
+                present = set(names)
+                first = [n for n in names if n in wide]
+                todo = [n for n in names if (v := vars_.get(n)) is None or v.obj is not ns.get(n)]
                 for gone in set(vars_) - present:
                     self._forget(gone)
-            always = [n for n in names if (v := vars_.get(n)) is not None and v.data]
-            todo = [n for n in names if n in rebound or n in always]
-        done: set[str] = set()
+            todo += self._data_names  # re-hashed through the large-object cache
+        done = self._done = set()
         dirty: set[int] = set()
         for name in first:
             if enc.interrupted:
@@ -221,16 +239,22 @@ class StateHasher:
             self._hash_var(name, ns.get(name), enc, None)
         if enc.interrupted:  # what was not hashed is unknown; hashed again next cell
             self.interrupted = True
+            self.same_names = False  # (so callers compare every name)
             for name in names:
                 if name not in done:
                     self._forget(name)
-                    vars_[name] = _Var(ns.get(name), INTERRUPTED, frozenset(), True)
+                    self._set(name, _Var(ns.get(name), INTERRUPTED, frozenset(), True))
         if touched is None:
             for gone in set(vars_) - set(names):
                 self._forget(gone)
-        self._order = names
+        self.hashed_names = list(done)
+        if not self.same_names:
+            self._order = names
         self._objs = list(map(ns.get, names))
-        return {name: vars_[name].hash for name in names}
+        hashes = self._hashes
+        if len(hashes) != len(names) or not self.same_names:
+            self._hashes = hashes = {name: vars_[name].hash for name in names}
+        return dict(hashes)
 
     def _hash_var(self, name: str, obj: object, enc: Encoder, dirty: set[int] | None) -> None:
         prev = self._vars.get(name)
@@ -253,7 +277,7 @@ class StateHasher:
             dirty |= ids
         self._forget(name)
         kept = frozenset(ids) if len(ids) <= MAX_TRACKED_IDS else None
-        self._vars[name] = _Var(obj, h, kept, self._data_seen or h.startswith(INTERRUPTED))
+        self._set(name, _Var(obj, h, kept, self._data_seen or h.startswith(INTERRUPTED)))
         if kept is not None:
             owners = self._owners
             for i in kept:
@@ -261,10 +285,18 @@ class StateHasher:
         else:
             self._owners.setdefault(id(obj), set()).add(name)
 
+    def _set(self, name: str, var: _Var) -> None:
+        self._vars[name] = var
+        if name in self._hashes:
+            self._hashes[name] = var.hash
+        if var.data:
+            self._data_names.add(name)
+
     def _forget(self, name: str) -> None:
         v = self._vars.pop(name, None)
         if v is None:
             return
+        self._data_names.discard(name)
         for i in v.ids if v.ids is not None else (id(v.obj),):
             holders = self._owners.get(i)
             if holders is not None:

@@ -35,6 +35,7 @@ class Recorder:
         self.session.user_ns = ip.user_ns
         self.hasher = StateHasher()
         self.state: dict[str, str] = {}
+        self._hashed: dict[str, str] | None = None  # the state as the hasher last gave it
         self.files = FileTracker(exclude=[getattr(store, "root", None) or "", store.blobs.root])
         self.depth = 0
         self.info: Any = None
@@ -151,17 +152,26 @@ class Recorder:
             except Exception:
                 touched = None
         old = self.state
+        complete = old is self._hashed  # the last state came whole from the hasher
         try:
             new = self.hasher.hash_namespace(self.ip.user_ns, touched, self.ip.user_ns_hidden)
+            self._hashed = new
         except BaseException as exc:  # an interrupt while hashing, or a value whose hashing raised
             new = self._incomplete_state(touched)
             _hook_failed(
                 "the state after this cell is recorded incomplete: hashing the variables was stopped",
                 exc,
             )
-        created = [n for n in new if n not in old]
-        changed = [n for n in new if n in old and old[n] != new[n]]
-        deleted = [n for n in old if n not in new]
+        if complete and new is self._hashed and self.hasher.same_names:
+            # the same names as after the last cell, fully hashed: only those hashed again differ
+            created, deleted = [], []
+            changed = [n for n in self.hasher.hashed_names if old.get(n) != new[n]]
+            if len(changed) > 1:
+                changed.sort(key={n: i for i, n in enumerate(new)}.__getitem__)
+        else:
+            created = [n for n in new if n not in old]
+            changed = [n for n in new if n in old and old[n] != new[n]]
+            deleted = [n for n in old if n not in new]
         self.state = new
         diff: dict[str, str | None] = {n: new[n] for n in created + changed}
         diff.update({n: None for n in deleted})

@@ -50,6 +50,8 @@ class Budget:
         self.bytes_left = self.nbytes
         self.exceeded = False
         self.inside = False  # the alarm raises only while the encoder runs
+        self.sigint = False  # a real interrupt (SIGINT) arrived while hashing
+        self._previous_int: Any = None
         self._armed = False
         self._previous: Any = None
 
@@ -80,6 +82,10 @@ class Budget:
                 return
             if signal.getitimer(signal.ITIMER_REAL)[0]:
                 return
+            previous_int = signal.getsignal(signal.SIGINT)
+            if callable(previous_int):  # tell a real interrupt from a KeyboardInterrupt raised
+                self._previous_int = previous_int
+                signal.signal(signal.SIGINT, self._interrupt)
             self._previous = signal.signal(signal.SIGALRM, self._ring)
             self._armed = True
             signal.setitimer(
@@ -95,8 +101,15 @@ class Budget:
         try:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+            if self._previous_int is not None:
+                signal.signal(signal.SIGINT, self._previous_int)
+                self._previous_int = None
         except (ValueError, OSError):
             pass
+
+    def _interrupt(self, signum: int, frame: Any) -> Any:
+        self.sigint = True
+        return self._previous_int(signum, frame)
 
     def _ring(self, signum: int, frame: Any) -> None:
         if self._armed:

@@ -63,6 +63,13 @@ class Unhashable(Exception):
     """Raised inside the encoder when an object's content cannot be captured; the message is why."""
 
 
+def is_real_interrupt(enc: Encoder, exc: BaseException) -> bool:
+    """``exc`` is a KeyboardInterrupt that SIGINT raised (the user pressed Interrupt), not one an
+    object raised itself; known only under a budget (whose alarm also watches SIGINT)."""
+    budget = enc.budget
+    return isinstance(exc, KeyboardInterrupt) and budget is not None and budget.sigint
+
+
 def reason(exc: BaseException) -> str:
     """One short line describing ``exc`` for an ``unhashable:<reason>`` marker."""
     text = str(exc) or type(exc).__name__
@@ -355,7 +362,7 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
     except Unhashable:
         raise
     except BaseException as exc:  # SystemExit, KeyboardInterrupt from a reducer: a marker
-        if isinstance(exc, BudgetExceeded):
+        if isinstance(exc, BudgetExceeded) or is_real_interrupt(enc, exc):
             raise
         text = reason(exc)
         if not isinstance(exc, Exception):
