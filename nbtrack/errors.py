@@ -80,8 +80,11 @@ class QueryError(ValidationError):
     """A search filter or order-by string that does not parse or does not type-check.
 
     ``column`` (1-based) and ``line`` point at the bad token, ``position`` is its 0-based offset
-    in the whole text; the message repeats the offending line with a caret under the token.
+    in the whole text; the message repeats the offending line (at most ``SHOWN`` characters of
+    it, around the token) with a caret under the token.
     """
+
+    SHOWN = 160
 
     def __init__(
         self,
@@ -105,10 +108,17 @@ class QueryError(ValidationError):
             if "\n" not in text
             else f"line {self.line}, column {self.column}"
         )
-        caret = " " * (self.column - 1) + "^" * max(
-            1, min(length, len(line_text) - self.column + 1)
+        # a long line is shown from a little before the bad token, at most SHOWN characters
+        cut = max(0, self.column - 1 - 40) if len(line_text) > self.SHOWN else 0
+        shown = line_text[cut : cut + self.SHOWN]
+        caret = " " * (self.column - 1 - cut) + "^" * max(
+            1, min(length, len(shown) - (self.column - 1 - cut))
         )
-        message = f"{reason} (at {where})\n  {line_text}\n  {caret}"
+        if cut:
+            shown, caret = "..." + shown, "   " + caret
+        if cut + self.SHOWN < len(line_text):
+            shown += "..."
+        message = f"{reason} (at {where})\n  {shown}\n  {caret}"
         if hint:
             message += f"\nhint: {hint}"
         super().__init__(message)

@@ -14,6 +14,11 @@ _WORD = re.compile(r"[^\W\d]\w*")
 _KEY = re.compile(r"[\w\-./:]+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _QUOTE_HINT = "close it with the same quote; write a quote inside a string twice, as in 'it''s'"
+# Limits (docs/query-language.md, "Limits"): a string value (also a LIKE pattern) holds at most
+# MAX_STRING characters, as a param or tag value; a number is at most MAX_NUMBER characters long.
+MAX_STRING = 8_000
+MAX_NUMBER = 100
+_INT64 = 2**63
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,14 @@ def tokenize(text: str) -> list[Token]:
             continue
         if c in "'\"":
             value, i = _quoted(text, i)
+            if len(value) > MAX_STRING:
+                raise QueryError(
+                    f"a string of {len(value):,} characters; values hold at most {MAX_STRING:,} characters",
+                    text,
+                    start,
+                    i - start,
+                    "shorten the value or the LIKE pattern",
+                )
             tokens.append(Token("STRING", value, start, i, text[start:i]))
             continue
         m = _NUMBER.match(text, i) if c.isdigit() or c in ".+-" else None
@@ -83,8 +96,7 @@ def tokenize(text: str) -> list[Token]:
                     "numbers look like 3, -0.5 or 1e-3; quote text: 'abc'",
                 )
             raw = m.group()
-            number: int | float = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
-            tokens.append(Token("NUMBER", number, start, i, raw))
+            tokens.append(Token("NUMBER", _number(text, start, raw), start, i, raw))
             continue
         m = _WORD.match(text, i)
         if m:
@@ -96,6 +108,27 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token("WORD", m.group(), start, i, m.group()))
             continue
         raise _unexpected(text, i)
+
+
+def _number(text: str, start: int, raw: str) -> int | float:
+    """The value of number ``raw``: an int within 64 bits, else a float, which must be finite."""
+    hint = "numbers are 64-bit integers or floats up to about 1.8e308, as 3, -0.5 or 1e-3"
+    if len(raw) > MAX_NUMBER:
+        raise QueryError(
+            f"a number of {len(raw):,} characters; numbers are at most {MAX_NUMBER} characters long",
+            text,
+            start,
+            len(raw),
+            hint,
+        )
+    if re.fullmatch(r"[+-]?\d+", raw):
+        value = int(raw)
+        if -_INT64 <= value < _INT64:
+            return value
+    number = float(raw)
+    if number in (float("inf"), float("-inf")):
+        raise QueryError(f"the number {raw} is too large", text, start, len(raw), hint)
+    return number
 
 
 def _quoted(text: str, i: int) -> tuple[str, int]:

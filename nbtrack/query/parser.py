@@ -22,6 +22,12 @@ from nbtrack.query.lexer import Token, tokenize
 from nbtrack.query.nodes import BoolOp, Compare, Ident, Node, Not
 
 COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
+# Limits (docs/query-language.md, "Limits"), each a QueryError naming it: within them every
+# filter compiles to SQL that SQLite and PostgreSQL take (expression depth, bound variables).
+MAX_LENGTH = 100_000  # characters of a filter
+MAX_DEPTH = 100  # nested parentheses, NOTs and functions
+MAX_CONDITIONS = 500  # comparisons in a filter
+MAX_VALUES = 5_000  # values in a filter, IN lists included
 _OPERATOR_WORDS = ("LIKE", "ILIKE", "IN", "IS", "NOT")
 _KEYWORDS = ("AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "TRUE", "FALSE")
 _OPS_HINT = (
@@ -37,6 +43,11 @@ def parse(text: str) -> Node | None:
     """The tree of a filter string (None when it is empty); raises QueryError when it is wrong."""
     if not isinstance(text, str):
         raise QueryError(f"a filter is a string, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise QueryError(
+            f"the filter is {len(text):,} characters long; a filter holds at most {MAX_LENGTH:,}",
+        )
+    _check_encoding(text)
     p = _Parser(text, tokenize(text))
     if p.peek.kind == "END":
         return None
@@ -55,10 +66,25 @@ def parse(text: str) -> Node | None:
     return node
 
 
+def _check_encoding(text: str) -> None:
+    """A filter is text: a lone surrogate (half of a UTF-16 pair) cannot be stored or compared."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryError(
+            f"the filter holds a lone surrogate (U+{ord(text[exc.start]):04X}), which is not text",
+            text,
+            exc.start,
+            1,
+            "remove it; a filter is UTF-8 text",
+        ) from None
+
+
 def parse_operand(p: _Parser) -> Ident:
     """An identifier, or MIN/MAX/LATEST of a metric."""
     tok = p.next()
     if tok.kind == "WORD" and p.peek.kind == "LPAREN":
+        p.deeper(tok)
         name = tok.value.lower()
         if name not in ("min", "max", "latest"):
             guess = _close(tok.value.upper(), ["MIN", "MAX", "LATEST"])
@@ -69,6 +95,7 @@ def parse_operand(p: _Parser) -> Ident:
             )
         p.next()
         inner = parse_operand(p)
+        p.depth -= 1
         close = p.next()
         if close.kind != "RPAREN":
             raise p.error(close, f"expected ')' to close {name.upper()}(, got {close.describe()}")
@@ -148,6 +175,13 @@ def _resolve(p: _Parser, tok: Token) -> Ident:
 
 
 def parse_comparison(p: _Parser) -> Compare:
+    p.conditions += 1
+    if p.conditions > MAX_CONDITIONS:
+        raise p.error(
+            p.peek,
+            f"too many conditions: a filter holds at most {MAX_CONDITIONS} conditions",
+            "write a list of values as IN (...): params.seed IN ('1', '2', '3')",
+        )
     ident = parse_operand(p)
     tok = p.next()
     word = tok.value.upper() if tok.kind == "WORD" else None
@@ -210,6 +244,19 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.i = 0
+        self.depth = 0  # nesting of the node being parsed (MAX_DEPTH)
+        self.conditions = 0
+        self.values = 0
+
+    def deeper(self, tok: Token) -> None:
+        """One more level of nesting at ``tok``: a QueryError past MAX_DEPTH (not a RecursionError)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                tok,
+                f"nested too deeply: a filter nests parentheses, NOTs and functions at most {MAX_DEPTH} levels",
+                "remove parentheses that group a single condition",
+            )
 
     @property
     def peek(self) -> Token:
@@ -249,11 +296,15 @@ class _Parser:
 
     def not_(self) -> Node:
         if self.is_word("NOT"):
-            self.next()
-            return Not(self.not_())
+            self.deeper(self.next())
+            node: Node = Not(self.not_())
+            self.depth -= 1
+            return node
         if self.peek.kind == "LPAREN":
             open_ = self.next()
+            self.deeper(open_)
             node = self.or_()
+            self.depth -= 1
             close = self.next()
             if close.kind != "RPAREN":
                 raise self.error(
@@ -266,6 +317,13 @@ class _Parser:
 
     def literal(self, op: Token) -> Token:
         tok = self.next()
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.error(
+                tok,
+                f"too many values: a filter holds at most {MAX_VALUES:,} values, IN lists included",
+                "split the search in two",
+            )
         if tok.kind in ("STRING", "NUMBER"):
             return tok
         if tok.kind == "WORD" and tok.value.upper() in ("TRUE", "FALSE"):

@@ -40,6 +40,9 @@ from nbtrack.query.parser import parse
 from nbtrack.store import schema as s
 
 SAMPLE = 500  # runs sampled to learn how often each condition holds
+# Top-level conditions on at most MAX_JOINS distinct keys are joined; those on further keys are
+# semi-joins (subqueries), so a filter never meets SQLite's 64-table limit on a join.
+MAX_JOINS = 16
 
 
 @dataclass
@@ -98,7 +101,8 @@ class Plan:
             walkable = ident.kind == "metric" or (ident.kind, ident.key) == ("attr", "start_time")
             others = math.prod(ratio.get(a, 1.0) for a in joins if a is not order_alias)
             # rows read walking the order until the page is full, or starting from the rarest
-            walk = walkable and (n if need is None else need) / others <= n * min(ratio.values())
+            # (multiplied out: a product of many small odds may round to 0)
+            walk = walkable and (n if need is None else need) <= n * min(ratio.values()) * others
             tables = sorted(joins, key=lambda a: ratio.get(a, 1.0))  # rarest first
             first: Any = tables[0] if not walk else s.runs if order_alias is None else order_alias
             source = _in_order(
@@ -160,6 +164,9 @@ def plan_search(
             continue
         kind = part.ident.kind
         alias = joined.get((kind, part.ident.key))
+        if alias is None and len(joined) >= MAX_JOINS:
+            plan.where.append(compile_node(part))
+            continue
         if alias is None:
             alias = joined[(kind, part.ident.key)] = key_table(kind).alias(f"filter_{len(joined)}")
             plan.joins[alias] = part.ident.key

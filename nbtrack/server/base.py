@@ -107,7 +107,7 @@ class NbtrackHandler(APIHandler):
         """Errors as ``{"message": ...}``; internal ones without the traceback."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
+            message = exc.log_message % exc.args  # without args, tornado doubled each %
         else:
             message = (
                 self._reason
