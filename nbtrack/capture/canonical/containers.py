@@ -243,7 +243,7 @@ def sequence_digest(enc: Encoder, obj: list[Any] | tuple[Any, ...]) -> bytes:
                     digests.append(old.digests[c])  # a tuple cannot change
                     reusable.append(True)
                     continue
-                if stop <= len(old.snap) and (
+                if min(start + CHUNK, len(old.snap)) == stop and (
                     same_prefix or _same_items(obj, old.snap, start, stop)  # type: ignore[arg-type]
                 ):
                     digests.append(old.digests[c])

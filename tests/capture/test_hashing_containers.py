@@ -1,0 +1,231 @@
+"""Large lists, tuples, dicts and sets: hashed in chunks, unchanged chunks reused across cells,
+with the guarantees of the canonical encoder (nbtrack.capture.canonical.containers)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from nbtrack.capture.canonical import containers
+from nbtrack.capture.hashing import StateHasher, hash_value
+
+N = 3 * containers.CHUNK + 17  # several chunks and a partial one
+
+
+def is_hash(h: str) -> bool:
+    return len(h) == 32 and all(c in "0123456789abcdef" for c in h)
+
+
+def records(n: int = N) -> list[tuple[int, str, float]]:
+    return [(i, f"name-{i}", i / 7) for i in range(n)]
+
+
+def test_large_containers_hash_by_value_and_differ_by_kind():
+    values = {
+        "list": records(),
+        "tuple": tuple(records()),
+        "dict": {f"k{i}": (i, i / 3) for i in range(N)},
+        "set": {f"e{i}" for i in range(N)},
+        "frozenset": frozenset(range(N)),
+        "ints": list(range(N)),
+        "floats": [i / 3 for i in range(N)],
+        "strs": [str(i) for i in range(N)],
+    }
+    hashes = {k: hash_value(v) for k, v in values.items()}
+    assert all(is_hash(h) for h in hashes.values()), hashes
+    assert len(set(hashes.values())) == len(hashes)
+    for k, v in values.items():
+        copy = type(v)(list(v.items()) if isinstance(v, dict) else list(v))
+        assert hash_value(copy) == hashes[k], k
+    assert hash_value(set(range(N))) != hash_value(frozenset(range(N)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([0.0] * N, [0.0] * (N - 1) + [-0.0]),
+        ([1] * N, [1] * (N - 1) + [True]),
+        ([1] * N, [1] * (N - 1) + [1.0]),
+        ([(1, 2)] * N, [(1, 2)] * (N - 1) + [(1, 2.0)]),
+        ([(0, "a")] * N, [(0, "a")] * (N - 1) + [(False, "a")]),
+        ([None] * N, [None] * (N - 1) + [0]),
+        ([b"x"] * N, [b"x"] * (N - 1) + ["x"]),
+        ([b"x"] * N, [b"x"] * (N - 1) + [bytearray(b"x")]),
+        ({i: 1 for i in range(N)}, {i: True for i in range(N)}),
+        ({i: 0.0 for i in range(N)}, {**{i: 0.0 for i in range(N)}, 5: -0.0}),
+        ({float(i) for i in range(N)}, {float(i) for i in range(N - 1)} | {-0.0}),
+    ],
+)
+def test_equal_but_different_values_hash_differently(a, b):
+    assert hash_value(a) != hash_value(b)
+
+
+def test_every_nan_is_alike_in_large_containers():
+    nan_a = float("nan")
+    nan_b = float("inf") - float("inf")
+    assert hash_value([nan_a] * N) == hash_value([nan_b] * N)
+    assert hash_value([(1, nan_a)] * N) == hash_value([(1, nan_b)] * N)
+    assert hash_value({i: nan_a for i in range(N)}) == hash_value({i: nan_b for i in range(N)})
+
+
+def test_dicts_and_sets_are_order_independent_lists_are_not():
+    items = [(f"k{i}", [i, i + 1] if i % 1000 == 0 else i) for i in range(N)]
+    assert hash_value(dict(items)) == hash_value(dict(reversed(items)))
+    assert hash_value(set(range(N))) == hash_value(set(reversed(range(N))))
+    assert hash_value(list(range(N))) != hash_value(list(reversed(range(N))))
+    a = collections.OrderedDict(items)
+    b = collections.OrderedDict(reversed(items))
+    assert hash_value(a) != hash_value(b)
+
+
+def test_mixed_chunks_fall_back_to_the_encoder_for_what_needs_it():
+    class Point:
+        def __init__(self, x):
+            self.x = x
+
+    mixed = records()
+    mixed[5] = Point(1)  # type: ignore[call-overload]
+    other = records()
+    other[5] = Point(2)  # type: ignore[call-overload]
+    assert hash_value(mixed) != hash_value(other)
+    assert hash_value(mixed) == hash_value([*mixed])
+    nested = [[i] for i in range(N)]
+    assert is_hash(hash_value(nested))
+    nested[-1].append(1)
+    assert hash_value(nested) != hash_value([[i] for i in range(N)])
+
+
+def test_hashes_of_large_containers_are_stable_across_processes_and_hash_seeds():
+    code = textwrap.dedent(
+        f"""
+        import json
+        from nbtrack.capture.hashing import StateHasher, hash_value
+        N = {N}
+        values = {{
+            "list": [(i, f"name-{{i}}", i / 7, None, b"b", True) for i in range(N)],
+            "tuple": tuple(str(i) for i in range(N)),
+            "dict": {{f"k{{i}}": (i, -0.0, float("nan")) for i in range(N)}},
+            "intdict": {{i: str(i) for i in range(N)}},
+            "set": {{f"e{{i}}" for i in range(N)}},
+            "frozen": frozenset((i, str(i)) for i in range(N)),
+            "mixed": [{{"a": i}} if i % 500 == 0 else i for i in range(N)],
+            "surrogates": ["\\ud800" + str(i) for i in range(N)],
+        }}
+        out = {{k: hash_value(v) for k, v in values.items()}}
+        state = StateHasher().hash_namespace(values, None)
+        out.update({{"ns-" + k: v for k, v in state.items()}})
+        print(json.dumps(out))
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    results = []
+    for seed in ("0", "12345"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+            env=dict(os.environ, PYTHONHASHSEED=seed),
+        )
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert results[0] == results[1]
+    assert all(is_hash(h) for h in results[0].values()), results[0]
+    for k in ("list", "dict", "set"):
+        assert results[0][k] == results[0]["ns-" + k]
+
+
+# ---------------------------------------------------------------- reuse across cells
+
+
+def test_append_to_a_large_list_rehashes_only_the_last_chunks():
+    data = records()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    data.append((-1, "new", 0.5))
+    after = hasher.hash_namespace(ns, {"data"})
+    assert after["data"] == hash_value(data)
+    entry = hasher.chunks.get(data)
+    assert entry is not None and len(entry.digests) == len(range(0, len(data), containers.CHUNK))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.__setitem__(10, (10, "name-10", 10 / 7.0 + 1e-9)),
+        lambda d: d.__setitem__(containers.CHUNK + 3, (1, "x", 2.0)),
+        lambda d: d.__setitem__(0, (0, "name-0", 0 / 7)),  # an equal tuple, another object
+        lambda d: d.__setitem__(7, (7, "name-7", True)),  # equal to 1.0? no: another value
+        lambda d: d.__setitem__(1, (True, "name-1", 1 / 7)),  # 1 == True, hashed apart
+        lambda d: d.insert(5, (0, "", 0.0)),
+        lambda d: d.pop(3),
+        lambda d: d.reverse(),
+        lambda d: d.sort(key=lambda r: r[1]),
+        lambda d: d.__delitem__(slice(-10, None)),
+        lambda d: d.extend(d[:5]),
+    ],
+)
+def test_in_place_mutations_anywhere_in_a_large_list_are_seen(mutate):
+    data = records()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    mutate(data)
+    after = hasher.hash_namespace(ns, {"data"})
+    assert after["data"] == hash_value(list(data))
+    again = hasher.hash_namespace(ns, {"data"})  # and the cache stays right
+    assert again["data"] == after["data"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.__setitem__("new", (1, 2.0)),
+        lambda d: d.__setitem__("k5", (5, 5 / 3)),  # an equal value, another object
+        lambda d: d.__setitem__("k6", (6, 2.0)),
+        lambda d: d.__setitem__("k7", (True, 7 / 3)),
+        lambda d: d.pop("k100"),
+        lambda d: d.update({f"x{i}": i for i in range(5000)}),
+        lambda d: [d.pop(f"k{i}") for i in range(0, N, 3)],
+        lambda d: d.clear(),
+    ],
+)
+def test_changes_to_a_large_dict_are_seen(mutate):
+    data = {f"k{i}": (i, i / 3) for i in range(N)}
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    mutate(data)
+    after = hasher.hash_namespace(ns, {"data"})
+    assert after["data"] == hash_value(dict(data))
+    data["later"] = (0, 0.0)
+    assert hasher.hash_namespace(ns, {"data"})["data"] == hash_value(dict(data))
+
+
+def test_mutable_values_inside_a_large_dict_are_never_reused():
+    data = {f"k{i}": [i] for i in range(N)}
+    ns = {"data": data}
+    hasher = StateHasher()
+    first = hasher.hash_namespace(ns, None)["data"]
+    data["k9"].append(1)
+    assert hasher.hash_namespace(ns, {"data"})["data"] != first
+
+
+def test_an_untouched_large_container_keeps_its_cache_for_a_later_cell():
+    data = records()
+    ns = {"data": data, "x": 1}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    ns["x"] = 2
+    hasher.hash_namespace(ns, {"x"})
+    assert hasher.chunks.get(data) is not None
+    del ns["data"]
+    hasher.hash_namespace(ns, {"data"})
+    assert hasher.chunks.entries == {}
