@@ -123,11 +123,11 @@ QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a larger file gets the header check only 
 
 
 def _check_damage(store: Store) -> None:
-    from nbtrack.store.durability import damage
+    from nbtrack.store.durability import store_damage
 
     try:
         big = os.path.getsize(store.db_path) > QUICK_CHECK_MAX_BYTES
-        problem = damage(store.db_path, quick=not big)
+        problem = store_damage(store, quick=not big)
     except Exception:
         return
     if problem:

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import StoreError, warn_failure
 from nbtrack.store.engines import file_ident
@@ -163,17 +163,49 @@ def wal_problems(db_path: str) -> list[str]:
     holders = processes_holding_deleted(wal)
     if holders:
         problems.append(
-            f"process(es) {', '.join(map(str, holders))} hold a deleted write-ahead log of this "
+            f"process(es) {', '.join(_describe(p) for p in holders)} hold a deleted write-ahead log of this "
             "store: what they committed since is in no file; nbtrack writers fold it back before "
             "their next write"
         )
     return problems
 
 
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return str(pid)
+    return f"{pid} ({cmd[:80]})"
+
+
+def store_damage(store: Store, quick: bool = True) -> str | None:
+    """:func:`damage` for a store this process has open, through its own connections: opening
+    and closing the file here would drop SQLite's POSIX locks of every connection of the
+    process (another process's last close would then delete the WAL under them)."""
+
+    def check(conn: Any) -> str | None:
+        page = conn.exec_driver_sql("PRAGMA page_size").scalar()
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        size = os.stat(store.db_path).st_size
+        if size < page * pages and not os.path.exists(store.db_path + "-wal"):
+            return f"the file is truncated: {size:,} bytes, its header says {page * pages:,}"
+        if not quick:
+            return None
+        rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        return None if rows == ["ok"] else "; ".join(rows)
+
+    try:
+        return store.read(check)
+    except Exception as exc:  # a file SQLite cannot even read is damaged too
+        cause = getattr(exc, "orig", None) or exc
+        return str(cause)
+
+
 def damage(db_path: str, quick: bool = True) -> str | None:
     """Why the SQLite file at ``db_path`` is damaged (truncated, a bad header, pages that do
     not check), None when ``PRAGMA quick_check`` passes (``quick``: else the header only).
-    Reads only."""
+    Reads only; for a process that has no connection to it (see :func:`store_damage`)."""
     try:
         size = os.path.getsize(db_path)
         with open(db_path, "rb") as f:
