@@ -29,6 +29,22 @@ ACCESS_MODE = getattr(os, "O_ACCMODE", 3)  # O_RDONLY 0, O_WRONLY 1, O_RDWR 2 ev
 SYSTEM_DIRS = ("/proc", "/sys", "/dev", "/etc", "/usr/share")
 HASH_CHUNK = 1 << 20
 HASH_CACHE_LIMIT = 10_000
+DEFAULT_FILE_HASH_BYTES = 256 << 20
+PARTIAL = "partial:"
+"""A file longer than ``NBTRACK_FILE_HASH_BYTES`` (default 256 MiB) is hashed over its first
+that many bytes plus its size and mtime; its hash is ``partial:<32 hex>`` (a rewrite with the
+same head and size still shows, by mtime, as a change)."""
+
+
+def file_hash_bytes() -> int:
+    """The most bytes of one file hashed after a cell (``NBTRACK_FILE_HASH_BYTES``)."""
+    try:
+        value = int(float(os.environ.get("NBTRACK_FILE_HASH_BYTES", "")))
+    except ValueError:
+        return DEFAULT_FILE_HASH_BYTES
+    return value if value > 0 else DEFAULT_FILE_HASH_BYTES
+
+
 DIR_CACHE_LIMIT = 10_000
 
 Key = tuple[str, Any, int]  # (working directory at the open, path as given, O_ACCMODE bits)
@@ -221,7 +237,9 @@ class FileTracker:
 
     def file_hash(self, path: str) -> tuple[str, int] | None:
         """(xxh3_128 hex of the content, size) of a regular file, equal to its blob hash; cached
-        by (path, mtime_ns, size). None when missing, not a regular file or unreadable."""
+        by (path, mtime_ns, size). Past ``file_hash_bytes()`` the hash covers the first that many
+        bytes, the size and the mtime, as ``partial:<hex>``. None when missing, not a regular
+        file or unreadable."""
         import xxhash
 
         path = os.path.abspath(path)
@@ -234,18 +252,24 @@ class FileTracker:
         cached = self._hashes.get(path)
         if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
             return cached[2], st.st_size
+        limit = file_hash_bytes()
         digest = xxhash.xxh3_128()
         size = 0
         try:
             with untracked(), open(path, "rb") as f:
-                while chunk := f.read(HASH_CHUNK):
+                while size < limit and (chunk := f.read(min(HASH_CHUNK, limit - size))):
                     digest.update(chunk)
                     size += len(chunk)
             after = os.stat(path)
         except OSError:
             return None
-        h = digest.hexdigest()
         before = (st.st_mtime_ns, st.st_size)
+        if size < st.st_size and size >= limit:  # the rest stands for itself by size and mtime
+            digest.update(f"\0partial\0{st.st_size}\0{st.st_mtime_ns}".encode())
+            h = PARTIAL + digest.hexdigest()
+            size = st.st_size
+        else:
+            h = digest.hexdigest()
         if (after.st_mtime_ns, after.st_size) == before and size == st.st_size:
             # (else it was written while being read: hash it again next time)
             if len(self._hashes) >= HASH_CACHE_LIMIT:
