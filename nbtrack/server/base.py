@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -41,18 +42,34 @@ class NbtrackHandler(APIHandler):
         return self.nbtrack["config"]  # type: ignore[no-any-return]
 
     def store_url(self) -> str:
+        """The store a request means. A notebook's own ``.nbtrack`` is resolved to its real
+        path, which must lie inside the server's root: a symlink there cannot lead reads and
+        writes elsewhere (403)."""
         notebook = self.get_query_argument("notebook", None)
+        root_dir = self.nbtrack["root_dir"]
         try:
-            return store_for(self.nbtrack_config, self.nbtrack["root_dir"], notebook)
+            url = store_for(self.nbtrack_config, root_dir, notebook)
         except ValidationError as exc:
             raise tornado.web.HTTPError(400, str(exc)) from exc
+        if not notebook or "://" in url or url == self.nbtrack_config.default_store(root_dir):
+            return url
+        real, root = os.path.realpath(url), os.path.realpath(root_dir)
+        if real != root and not real.startswith(root + os.sep):
+            raise tornado.web.HTTPError(
+                403, f"the store beside notebook {notebook[:200]!r} leads outside the server root"
+            )
+        return real
 
     def open_store(self, url: str) -> Any:
         """The store at ``url``; :class:`NoStore` when nothing was ever recorded there."""
         from nbtrack.store import open_store
 
         try:
-            return open_store(url, create=False)
+            store = open_store(url, create=False)
+            if store.is_sqlite and not os.path.isfile(store.db_path):  # deleted since
+                store.close()
+                store = open_store(url, create=False)  # raises: no store there now
+            return store
         except StoreError as exc:
             if "://" not in url and "no nbtrack store" in str(exc):
                 raise NoStore(

@@ -45,16 +45,17 @@ def running_runs(store: Store) -> list[RunningRun]:
 
 
 def process_gone(run: RunningRun) -> bool:
-    """The process of a run of this host is gone (or its pid now names another process)."""
+    """The process of a run of this host is gone: exited (also a zombie its parent has not
+    reaped, ``State: Z`` in /proc/<pid>/status), or its pid now names another process."""
     import psutil
 
     if run.pid is None:
         return True
     try:
-        return (
-            run.pid_started is not None
-            and abs(psutil.Process(run.pid).create_time() - run.pid_started) >= 1.0
-        )
+        proc = psutil.Process(run.pid)
+        if run.pid_started is not None and abs(proc.create_time() - run.pid_started) >= 1.0:
+            return True  # the pid names another process now
+        return proc.status() == psutil.STATUS_ZOMBIE  # exited, only not reaped by its parent
     except psutil.Error:
         return True
 

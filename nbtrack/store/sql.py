@@ -102,7 +102,12 @@ class Store:
     def close(self) -> None:
         """Close the connections; an SQLite store this process wrote gets a cheap
         ``PRAGMA optimize`` first (statistics for the next reader's query plans)."""
-        if self.is_sqlite and not self.read_only and not self.closed:
+        if (
+            self.is_sqlite
+            and not self.read_only
+            and not self.closed
+            and file_ident(self.db_path) == self._ident  # never make a file that was deleted
+        ):
             durability.optimize(self)
         self.closed = True
         self.engine.dispose()
