@@ -43,7 +43,20 @@ def capture_environment() -> dict[str, Any]:
             "gpus": _gpus(),
         }
     )
-    return {**described, "packages": _packages()}
+    return {**described, "packages": _packages(), "nbtrack": {"hash_scheme": hash_scheme()}}
+
+
+def hash_scheme() -> int:
+    """The version of the state hashes this process records (``canonical.HASH_SCHEME``)."""
+    from nbtrack.capture.canonical import HASH_SCHEME
+
+    return HASH_SCHEME
+
+
+def recorded_hash_scheme(env: dict[str, Any] | None) -> int:
+    """The hash scheme an environment manifest was recorded with: 1 before it was written down."""
+    scheme = ((env or {}).get("nbtrack") or {}).get("hash_scheme")
+    return scheme if isinstance(scheme, int) else 1
 
 
 def environment_bytes(env: dict[str, Any]) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbtrack.capture.hashing import BUDGET_EXCEEDED
 from nbtrack.reproduce.diagnose import likely_causes
 from nbtrack.reproduce.report import Divergence, ReplayReport
 
@@ -18,9 +19,15 @@ def compare(
     changed_inputs: dict[str, str],
     changed_code: list[tuple[str, str]],
     packages: dict[str, tuple[str | None, str | None]],
+    schemes: tuple[int, int] = (0, 0),
 ) -> ReplayReport:
-    """Cell-by-cell comparison of recorded and replayed sequences (same order, same sources)."""
+    """Cell-by-cell comparison of recorded and replayed sequences (same order, same sources).
+
+    ``schemes`` are the hash schemes the two runs recorded with: when they differ, two different
+    hashes of a value prove nothing and are counted apart, never as a divergence; values past
+    the hashing budget (``unhashable:budget-exceeded``) are never compared either."""
     divergences: list[Divergence] = []
+    uncompared = 0
     matched = unverified = 0
     diverged_names: set[str] = set()
     for i, rec in enumerate(recorded):
@@ -57,6 +64,10 @@ def compare(
                 name in written or name not in diverged_names
             )  # earlier differences carried along are not new
         }
+        for name, pair in list(variables.items()):
+            if not _comparable(pair["recorded"], pair["replayed"], schemes):
+                del variables[name]
+                uncompared += 1
         same_outcome = (rec["error"] or None) == (rep["error"] or None)
         if not variables and same_outcome:
             matched += 1
@@ -81,4 +92,16 @@ def compare(
         changed_inputs=changed_inputs,
         changed_code=changed_code,
         unverified=unverified,
+        hash_scheme={"recorded": schemes[0], "replayed": schemes[1], "uncompared": uncompared}
+        if schemes[0] != schemes[1]
+        else {},
     )
+
+
+def _comparable(recorded: str | None, replayed: str | None, schemes: tuple[int, int]) -> bool:
+    """Whether two different state hashes of one name mean the value differs."""
+    if recorded is None or replayed is None:
+        return True  # appeared or vanished
+    if any(h.startswith(BUDGET_EXCEEDED) for h in (recorded, replayed)):
+        return False
+    return schemes[0] == schemes[1]

@@ -104,7 +104,15 @@ def replay_run(
     for c in cells:
         c["reads"] = [path for path, _ in reads.get(c["seq"], [])]
     report = compare(
-        run_id, replay_id, cells, replayed, env_diff, changed_inputs, changed_code, packages
+        run_id,
+        replay_id,
+        cells,
+        replayed,
+        env_diff,
+        changed_inputs,
+        changed_code,
+        packages,
+        _hash_schemes(st, row, replayed_row),
     )
     report.environment = environment
     st.update_run(replay_id, reproduced=report.reproduced)
@@ -113,6 +121,25 @@ def replay_run(
 
 
 ENV_MODES = ("current", "recorded")
+
+
+def _hash_schemes(st: Store, row: dict[str, Any], replayed: dict[str, Any]) -> tuple[int, int]:
+    """The hash schemes the run and its replay recorded their state with (see capture.canonical)."""
+    from nbtrack.capture.environment import hash_scheme, recorded_hash_scheme
+    from nbtrack.query.runs import environment_of
+
+    def env(r: dict[str, Any]) -> Any:
+        h = r.get("env_hash")
+        if not h and r.get("session_id"):
+            h = (st.session(r["session_id"]) or {}).get("env_hash")
+        return environment_of(st, h) if h else None
+
+    rec = env(row)
+    rep = env(replayed)
+    return (
+        recorded_hash_scheme(rec) if rec else 1,
+        recorded_hash_scheme(rep) if rep else hash_scheme(),
+    )
 
 
 def _recorded_packages(st: Store, row: dict[str, Any]) -> dict[str, str]:

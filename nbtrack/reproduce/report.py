@@ -42,6 +42,9 @@ class ReplayReport:
     # {"mode": "recorded"|"current", "cached", "python", "installed", "unmatched",
     #  "imported": {dist: version in the replay}, and "skipped", "path" when recorded}
     environment: dict[str, Any] = field(default_factory=dict)
+    # {"recorded": n, "replayed": m, "uncompared": k}: the state hashes of the two runs come from
+    # different hash schemes, so k differing values were neither matched nor counted as diverged
+    hash_scheme: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,6 +57,12 @@ class ReplayReport:
         if self.unverified:
             out.append(
                 f"  ({self.unverified} cells ran before nbtrack was loaded; their state was not recorded)"
+            )
+        scheme = self.hash_scheme
+        if scheme and scheme.get("recorded") != scheme.get("replayed"):
+            out.append(
+                f"  hash scheme changed (recorded with scheme {scheme.get('recorded')}, replayed with "
+                f"{scheme.get('replayed')}): {scheme.get('uncompared', 0)} differing values not compared"
             )
         out += self.environment_lines()
         for i, d in enumerate(self.divergences):
