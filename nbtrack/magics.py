@@ -11,14 +11,12 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import parse_argstring
 
 from nbtrack.errors import NbtrackError
 from nbtrack.recording import fluent
 from nbtrack.recording.run import Run
-from nbtrack.recording.track_line import track_arguments
+from nbtrack.recording.track_line import parse_track_line, track_arguments
 from nbtrack.recording.unrecorded import UnrecordedRun
-from nbtrack.validation import parse_assignment
 
 
 @magics_class
@@ -123,18 +121,13 @@ def _start(shell: Any, line: str) -> tuple[Run, bool]:
     """Parse a ``%%track`` line and start its run; a bad line is a ``UsageError``."""
     __tracebackhide__ = True
     try:
-        try:
-            args = parse_argstring(TrackMagics.track, line)
-        except ValueError as exc:  # shlex: an unbalanced quote
-            raise UsageError(f"{exc} in the arguments {line!r}") from None
-        params = dict(parse_assignment("--param", p) for p in args.param)
-        tags = dict(parse_assignment("--tag", t) for t in args.tag)
+        args = parse_track_line(line)  # as an export parses it: quotes as in a shell
         run = fluent.start_run(
             args.name,
             args.experiment,
-            params=params,
-            tags=tags,
-            log_system_metrics=not args.no_system_metrics,
+            params=args.params,
+            tags=args.tags,
+            log_system_metrics=args.system_metrics,
         )
     except (NbtrackError, UsageError) as exc:
         raise UsageError(f"%%track: {exc}") from None

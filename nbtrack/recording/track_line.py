@@ -3,11 +3,12 @@ export turns the same line into a ``start_run(...)`` call (``nbtrack.reproduce.s
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from nbtrack.validation import parse_assignment
 
@@ -55,6 +56,17 @@ def track(line: str, cell: str) -> None:
     """The magic's signature, holding its parser (``track.parser``)."""
 
 
+def split_line(line: str) -> list[str]:
+    """The words of a ``%%track`` line as a shell splits them, quotes removed (``--param
+    msg='a b'``, ``--name "my run"``), but backslashes kept as written (``path=C:\\data``).
+    IPython's own split keeps quotes that do not start a word."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
+
+
 @dataclass(frozen=True)
 class TrackLine:
     """A ``%%track`` line, parsed."""
@@ -72,7 +84,7 @@ def parse_track_line(line: str) -> TrackLine:
     """The ``%%track`` arguments in ``line`` (what follows ``%%track``), parsed as the magic
     parses them; a bad line raises ``UsageError`` (or ``ValidationError`` for a bad KEY=VALUE)."""
     try:
-        args = parse_argstring(track, line)
+        args = track.parser.parse_args(split_line(line))
     except ValueError as exc:  # shlex: an unbalanced quote
         raise UsageError(f"{exc} in the arguments {line!r}") from None
     return TrackLine(
