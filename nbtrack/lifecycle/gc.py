@@ -9,6 +9,8 @@ Blobs are removed only when no remaining row refers to them
 (:data:`nbtrack.store.gc.BLOB_REFERENCES`, plus the files listed in every remaining code
 snapshot), and only when written more than ``grace`` seconds ago: a run still being recorded
 stores blobs before the row that will refer to them. The rows are :mod:`nbtrack.store.gc`'s.
+An SQLite store's write-ahead log is then checkpointed (``TRUNCATE``, when no other process
+is writing) and its planner statistics refreshed (``PRAGMA optimize``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import NotFoundError
 from nbtrack.store import open_store
+from nbtrack.store.durability import checkpoint, optimize
 from nbtrack.store.gc import purge_deleted
 from nbtrack.timespec import parse_duration
 
@@ -93,6 +96,9 @@ def gc(
     )
     if purge.keep is not None:
         _remove_blobs(st, purge.keep, grace_s, report)
+    if not dry_run:  # the freed pages leave the write-ahead log; fresh planner statistics
+        checkpoint(st)
+        optimize(st)
     return report
 
 

@@ -135,6 +135,8 @@ def checkpoint(store: Store, wait: float = 0.1) -> bool:
 def optimize(store: Store) -> None:
     """``PRAGMA optimize``: refresh the query planner's statistics where they are stale
     (cheap: it analyses only what changed a lot). Never an error."""
+    if not store.is_sqlite or store.read_only:
+        return
     try:
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA optimize")
