@@ -102,6 +102,7 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
         _missing_sources(store, report)
         _missing_blobs(store, report)
         _tmp_files(store, report, repair)
+        _journals(store, report, repair)
     finally:
         store.close()
     return report
@@ -299,6 +300,46 @@ def _missing_blobs(store: Store, report: Report) -> None:
         )
     else:
         report.add("blobs", "ok", f"all {len(wanted)} referenced blobs are present")
+
+
+def _journals(store: Store, report: Report, repair: bool) -> None:
+    """Spill journals left by processes that exited while the store refused their points."""
+    from nbtrack.store.spill import batches, left_behind, replay_file
+
+    files = left_behind(store)
+    if not files:
+        report.add("journal", "ok", "no metric points wait in journal files")
+        return
+    if not repair:
+        points = 0
+        for path, _rid, _pid in files:
+            try:
+                points += sum(len(b) for b in batches(path))
+            except OSError:
+                pass
+        report.add(
+            "journal",
+            "problem",
+            f"{points:,} metric points of {len({f[1] for f in files})} run(s) wait in journal files "
+            f"left by processes that exited (e.g. {files[0][0]}): --repair writes them",
+        )
+        return
+    written, failed = 0, []
+    for path, rid, _pid in files:
+        try:
+            written += replay_file(store, path, rid)
+        except Exception as exc:
+            failed.append(f"{path}: {exc}")
+    if failed:
+        report.add(
+            "journal", "problem", f"wrote {written:,} points; not written: {'; '.join(failed[:3])}"
+        )
+    else:
+        report.add(
+            "journal",
+            "repaired",
+            f"wrote {written:,} metric points from {len(files)} journal file(s)",
+        )
 
 
 def _tmp_files(store: Store, report: Report, repair: bool) -> None:

@@ -12,7 +12,7 @@ import time
 from nbtrack.errors import warn_failure
 from nbtrack.recording.journal import drain as drain_journal
 from nbtrack.recording.journal import pending as journal_pending
-from nbtrack.recording.journal import state_dir
+from nbtrack.recording.journal import spill_at_exit
 from nbtrack.recording.pending import RETRY_WAIT, background_check, backlog, flush_soon
 from nbtrack.recording.run import Run
 
@@ -81,12 +81,19 @@ def _end_at_exit() -> None:
     except Exception:
         pass
     backlog.flush(RETRY_WAIT, of=Run)
-    for left in backlog.items(of=Run):  # said out loud: these records die with the process
+    for left in backlog.items(of=Run):  # said out loud: what dies with the process
         assert isinstance(left, Run)
-        waiting = journal_pending(left.id)
+        try:  # the points at least go to the journal, for `nbtrack doctor --repair`
+            kept = left._take_points()
+            path = spill_at_exit(left.id, left.store, kept)
+        except Exception:
+            path = None
+        if path is None:
+            left._points.extendleft(reversed(kept))
         where = (
-            f"; {waiting:,} more points stay in its journal file(s) under {state_dir()} or the store's journal/ folder"
-            if waiting
+            f"; {journal_pending(left.id):,} metric points wait in {path}: `nbtrack doctor --repair` "
+            "writes them once the store takes writes"
+            if path
             else ""
         )
         warn_failure(

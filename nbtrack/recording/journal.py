@@ -1,10 +1,9 @@
 """The spill journal: metric points a run cannot keep in memory while the store refuses writes.
 
 Past the memory bound (``NBTRACK_BUFFER_POINTS``) the user's thread hands the oldest points
-to one background thread and carries on; that thread appends them to a file, one JSON line
-per batch, fsynced per batch: beside the store (``<store>/journal/``), or in a per-user state
-folder (``$XDG_STATE_HOME/nbtrack/journal``, default ``~/.local/state``) when the store's
-folder cannot take it. The run's next background flush replays the file into the store in one
+to one background thread and carries on; that thread appends them to a journal file
+(:mod:`nbtrack.store.spill`: one JSON line per batch, fsynced per batch, beside the store or
+in a per-user state folder when the store's folder cannot take it). The run's next background flush replays the file into the store in one
 transaction and removes it. If even the journal cannot be written (both places full or
 read-only), or the thread falls behind by more than ``MAX_QUEUED`` points, points are dropped
 and counted, never waited for: one warning says how many.
@@ -13,13 +12,13 @@ and counted, never waited for: one warning says how many.
 from __future__ import annotations
 
 import collections
-import json
 import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import warn_failure
+from nbtrack.store import spill
 
 if TYPE_CHECKING:
     from nbtrack.store import Store
@@ -28,20 +27,12 @@ Point = tuple[str, float, int, float, "int | None"]
 MAX_QUEUED = int(os.environ.get("NBTRACK_JOURNAL_QUEUE_POINTS", "1000000"))
 
 
-def state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(base, "nbtrack", "journal")
-
-
 class Journal:
     """The points of one run that went past memory: handed over (``queued``), then on disk."""
 
     def __init__(self, run_id: str, store: Store):
         self.run_id = run_id
-        self.folders = [os.path.join(store.root, "journal")] if store.is_sqlite else []
-        self.folders.append(state_dir())
+        self.folders = spill.folders(store)
         self.files: list[str] = []  # written to, oldest first
         self.queued: collections.deque[list[Point]] = collections.deque()
         self.queued_points = 0
@@ -101,22 +92,10 @@ class Journal:
                     )
 
     def _append(self, batch: list[Point]) -> bool:
-        line = (json.dumps(batch, allow_nan=True, separators=(",", ":")) + "\n").encode()
         for folder in self.folders:
-            path = os.path.join(folder, f"{self.run_id}.{os.getpid()}.jsonl")
+            path = os.path.join(folder, spill.file_name(self.run_id))
             try:
-                os.makedirs(folder, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    start = os.lseek(fd, 0, os.SEEK_END)
-                    try:
-                        os.write(fd, line)
-                        os.fsync(fd)
-                    except OSError:
-                        os.ftruncate(fd, start)  # no half line left behind
-                        raise
-                finally:
-                    os.close(fd)
+                spill.append(path, batch)
             except OSError:
                 continue
             if path not in self.files:
@@ -133,15 +112,10 @@ class Journal:
                 queued = list(self.queued)
                 self.queued.clear()
                 self.queued_points = 0
-            batches = []
+            batches: list[list[Point]] = []
             for path in self.files:
                 try:
-                    with open(path, "rb") as f:
-                        for raw in f:
-                            try:
-                                batches.append([tuple(p) for p in json.loads(raw)])
-                            except ValueError:  # a line cut short by a crash
-                                continue
+                    batches.extend(spill.batches(path))
                 except OSError:
                     continue
             try:
@@ -230,3 +204,13 @@ def pending(run_id: str) -> int:
 
 def drain() -> None:
     _writer.drain()
+
+
+def spill_at_exit(run_id: str, store: Store, points: list[Point]) -> str | None:
+    """At exit, with the store still refusing: put a run's points on disk (returns the
+    journal file, None when it could not be written) for ``nbtrack doctor --repair``."""
+    j = journal_of(run_id, store)
+    if points:
+        j.spill(points)
+    j.write_queued()
+    return j.files[-1] if j.files and not j.queued else None

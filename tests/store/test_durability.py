@@ -286,3 +286,58 @@ def test_doctor_on_an_unreachable_postgresql_prints_one_line():
     lines = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot reach the store" in lines[0], lines
     assert "secret" not in lines[0]
+
+
+SCRIPT_DURING_OUTAGE = (
+    "import nbtrack\n"
+    "run = nbtrack.start_run(name='outage', log_system_metrics=False)\n"
+    "run.log_metric('loss', 0)\n"
+    "run.flush()\n"
+    "print('ready', flush=True)\n"
+    "input()\n"  # the test fills the disk meanwhile
+    "for i in range(1, 50_000):\n"
+    "    run.log_metric('loss', i)\n"
+    "run.end()\n"
+)
+
+
+def test_a_process_exiting_during_an_outage_leaves_its_points_for_doctor_repair(
+    mount_point, tmp_path
+):
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)], check=True
+    )
+    store_dir = mount_point / "store"
+    env = {
+        **os.environ,
+        "NBTRACK_STORE": str(store_dir),
+        "NBTRACK_BUFFER_POINTS": "10000",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT_DURING_OUTAGE],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    filler = mount_point / "filler"
+    fill(filler)
+    _, err = proc.communicate("go\n", timeout=300)
+    assert "doctor --repair" in err and "wait in" in err, err
+    filler.unlink()
+    out = run_cli(
+        "doctor", "--store", str(store_dir), env={"XDG_STATE_HOME": str(tmp_path / "state")}
+    )
+    assert out.returncode == 1 and "PROBLEM   journal" in out.stdout, out.stdout
+    out = run_cli(
+        "doctor",
+        "--repair",
+        "--store",
+        str(store_dir),
+        env={"XDG_STATE_HOME": str(tmp_path / "state")},
+    )
+    assert "repaired  journal" in out.stdout, out.stdout
+    assert count_points(store_dir) == 50_000

@@ -45,6 +45,7 @@ def test_a_healthy_store_passes_every_check(store_dir):
     assert set(by_check(report)) == {
         "integrity",
         "wal",
+        "journal",
         "schema",
         "runs",
         "metrics",
