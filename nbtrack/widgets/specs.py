@@ -44,9 +44,11 @@ def line_chart(
     y_scale = {"type": "log"} if log_scale else {"zero": False}
     colour = {"field": "run", "type": "nominal", "title": "run", "legend": _LEGEND}
     value = "smoothed" if smoothing > 0 else "value"
+    # "format": "" on text fields: vega-lite reads the hovered point of a nearest selection (its
+    # voronoi cell's datum.datum) only for fields with a format; without one they show "undefined"
     tooltip = [
-        {"field": "run", "type": "nominal"},
-        {"field": "metric", "type": "nominal"},
+        {"field": "run", "type": "nominal", "format": ""},
+        {"field": "metric", "type": "nominal", "format": ""},
         {**x_enc, **({} if x == "time" else {"format": NUM_FORMAT})},
         {"field": "value", "type": "quantitative", "format": NUM_FORMAT},
     ]
