@@ -169,7 +169,7 @@ class CellScopedRun:
         )
         try:
             self.run.end(status, error)
-        except Exception as exc:
+        except BaseException as exc:  # nbtrack's hook time: an interrupt here is one warning
             warn_failure(f"could not end run {self.run.id[:8]} at the end of its cell", exc)
 
 
