@@ -63,6 +63,13 @@ def _name(obj: Any) -> str:
     return str(getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__)
 
 
+def _optimizer_name(optimizer: Any, name: Any) -> Any:
+    """Its name without the suffix Keras adds to make names unique: the fifth ``"sgd"`` optimizer
+    of a session is named ``sgd_4``; a name the user chose is left as it is."""
+    base, _, n = str(name).rpartition("_")
+    return base if n.isdigit() and base.lower() == type(optimizer).__name__.lower() else name
+
+
 def _param(value: Any) -> Any:
     """A float32 (Keras keeps the learning rate as one) as its short decimal: 0.01, not
     0.009999999776482582."""
@@ -129,6 +136,7 @@ class KerasFit(FitLogger):
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
             params.update({f"optimizer_{k}": _param(v) for k, v in optimizer.get_config().items()})
+            params["optimizer_name"] = _optimizer_name(optimizer, params.get("optimizer_name"))
         params["num_params"] = model.count_params()
         log_params(self.run, params)
 

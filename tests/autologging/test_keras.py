@@ -133,6 +133,7 @@ def test_disable_exclude_and_errors_leave_fit_as_keras_wrote_it(keras_kernel, st
     k.ok("make_model().fit(X, y, epochs=1, verbose=0)")
     last = runs(store_dir).iloc[-1]
     assert last["params.epochs"] == "1"
+    assert last["params.optimizer_name"] == "adam"  # not Keras's unique "adam_2"
     assert read_run(open_store(store_dir), last["run_id"])["models"] == []
     # excluded, then disabled: keras's own fit, and a fit logs nothing
     k.ok("nbtrack.autolog(exclude_flavors=['keras'])")
