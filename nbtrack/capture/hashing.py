@@ -132,7 +132,7 @@ class StateHasher:
         self._objs: list[object] = []
         self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
         self._user: dict[str, bool] = {}  # is_user_name, remembered
-        self._keys: list[str] = []  # the namespace's keys at the last call
+        self._keys: list[str] | None = None  # the namespace's keys at the last call
         self._hidden_len = -1
         self._hashes: dict[str, str] = {}  # the last result, kept up to date
         self._data_names: set[str] = set()  # variables holding numpy/pandas data
@@ -173,7 +173,7 @@ class StateHasher:
             for name in names:
                 if name not in self._done:
                     self._forget(name)  # hashed afresh next time
-            self._order, self._keys = [], []
+            self._order, self._keys = [], None
             raise
         finally:
             budget.disarm()
@@ -181,19 +181,22 @@ class StateHasher:
             self.chunks.prune()
 
     def _user_names(self, ns: Mapping[str, object], hidden: Any) -> list[str]:
-        keys = list(ns)
-        if keys == self._keys and len(hidden) == self._hidden_len:
-            return self._order  # no name bound or deleted since the last call
         user = self._user
         if len(user) > 100_000:
             user.clear()
-        out = []
-        for n in keys:
-            ok = user.get(n)
-            if ok is None:
-                ok = user[n] = is_user_name(n)
-            if ok and n not in hidden:
-                out.append(n)
+        keys = list(ns)
+        prev = self._keys
+        if (
+            prev is not None
+            and len(hidden) == self._hidden_len
+            and len(keys) >= len(prev)
+            and keys[: len(prev)] == prev
+        ):
+            # IPython adds _i<n> and _<n> every cell: the same user names if only such names came
+            if not any(_user(n, user) and n not in hidden for n in keys[len(prev) :]):
+                self._keys = keys
+                return self._order
+        out = [n for n in keys if _user(n, user) and n not in hidden]
         self._keys, self._hidden_len = keys, len(hidden)
         return out
 
@@ -332,6 +335,13 @@ class StateHasher:
         else:
             self._cache.pop(oid, None)
         return tok
+
+
+def _user(name: str, known: dict[str, bool]) -> bool:
+    ok = known.get(name)
+    if ok is None:
+        ok = known[name] = is_user_name(name)
+    return ok
 
 
 def expand_touched(ns: Mapping[str, object], touched: Iterable[str]) -> set[str]:

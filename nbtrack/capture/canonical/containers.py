@@ -174,11 +174,12 @@ class _Seq:
 
 
 class _Map:
-    __slots__ = ("obj", "keep", "raw", "sums", "reusable", "total")
+    __slots__ = ("obj", "keep", "keys", "raw", "sums", "reusable")
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj
         self.keep: dict[Any, Any] = {}  # keeps every hashed key and value alive
+        self.keys: list[Any] | None = None  # the keys by position, while the table has no holes
         self.raw: list[bytes] = []
         self.sums: list[int] = []
         self.reusable: list[bool] = []
@@ -301,12 +302,12 @@ def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
     if nentries != n:  # deleted entries leave holes: count the live ones per chunk
         words = array("Q", ctypes.string_at(entries, nentries * size))
         step = size // _PTR
-        keys = words[step - 2 :: step]
+        key_words = words[step - 2 :: step]
     position = 0  # live entries before the current chunk
     changed = []
     for c, start in enumerate(range(0, nentries, CHUNK)):
         stop = min(start + CHUNK, nentries)
-        live = stop - start if nentries == n else (stop - start) - keys[start:stop].count(0)
+        live = stop - start if nentries == n else (stop - start) - key_words[start:stop].count(0)
         fingerprint = _memory_digest(entries + start * size, (stop - start) * size)
         new.raw.append(fingerprint)
         if old is not None and c < len(old.raw) and old.reusable[c] and old.raw[c] == fingerprint:
@@ -321,17 +322,31 @@ def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
         cache.entries.pop(id(obj), None)
         return u64(n) + (_plain_sum(enc, list(obj.items())) & MASK).to_bytes(16, "little")
     new.keep = old.keep if old is not None else {}
+    holes = nentries != n
+    keys = old.keys if old is not None and not holes else None
+    items = _Items(obj, n, keys, entries, size, sequential=len(changed) > 8)
     fresh: list[tuple[Any, Any]] = []
+    done = 0
     try:
         for c, first, live in changed:
             _check(enc)
-            pairs = _items_at(obj, first, live, n)
+            pairs = items.at(first, live, c * CHUNK)
             s, ok = entry_sum(enc, pairs)
             new.sums[c], new.reusable[c] = s, ok
             if ok:
                 fresh += pairs
+            if keys is not None and not items.from_keys:
+                keys[first : first + live] = [k for k, _ in pairs]
+            done += 1
     finally:  # also when past the budget: the next cell goes on from there
         with _saving(enc):
+            if holes or done < len(changed):
+                new.keys = None
+            elif keys is not None:
+                del keys[n:]
+                new.keys = keys
+            else:
+                new.keys = list(obj)
             _save_map(cache, obj, old, new, fresh, n)
     return u64(n) + (sum(new.sums) & MASK).to_bytes(16, "little")
 
@@ -345,6 +360,52 @@ def _save_map(
         new.keep.update(fresh)
     cache.seen.add(id(obj))
     cache.entries[id(obj)] = new
+
+
+class _Items:
+    """A dict's items by position: through the keys kept from the last cell when the table
+    still holds them there (checked by pointer), else by one walk for consecutive chunks."""
+
+    def __init__(
+        self,
+        d: dict[Any, Any],
+        n: int,
+        keys: list[Any] | None,
+        entries: int,
+        size: int,
+        sequential: bool,
+    ) -> None:
+        self.d, self.n, self.keys, self.entries, self.size = d, n, keys, entries, size
+        self.sequential = sequential  # many chunks: one forward walk, never a walk per chunk
+        self.it: Iterator[tuple[Any, Any]] | None = None
+        self.pos = 0
+        self.from_keys = False  # the last chunk came through the kept keys
+
+    def at(self, first: int, count: int, entry: int) -> list[tuple[Any, Any]]:
+        keys = self.keys
+        self.from_keys = False
+        if keys is not None and first + count <= len(keys) and first == entry:
+            ks = keys[first : first + count]
+            step = self.size // _PTR
+            words = array(
+                "Q", ctypes.string_at(self.entries + entry * self.size, count * self.size)
+            )
+            if words[step - 2 :: step] == array("Q", map(id, ks)):
+                self.from_keys = True
+                return list(zip(ks, map(self.d.__getitem__, ks), strict=True))
+        ahead = first - self.pos
+        if (
+            self.it is None
+            or ahead < 0
+            or (not self.sequential and ahead > min(first, self.n - first - count))
+        ):
+            if first > self.n - first - count and not self.sequential:
+                return _items_at(self.d, first, count, self.n)
+            self.it, self.pos, ahead = iter(self.d.items()), 0, first
+        if ahead:
+            next(islice(self.it, ahead, ahead), None)
+        self.pos = first + count
+        return list(islice(self.it, count))
 
 
 def _plain_sum(enc: Encoder, items: list[tuple[Any, Any]]) -> int:
