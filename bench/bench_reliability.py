@@ -348,6 +348,70 @@ def lock_stall(work: Path) -> dict[str, list[float]]:
         k.shutdown()
 
 
+LOG_CELL = (
+    "%%track --name outage-bench\nfor i in range(200_000):\n    nbtrack.log_metric('loss', i)"
+)
+
+
+def outage_cells(work: Path, rounds: int = 5) -> dict[str, list[float]]:
+    """Wall time (client side) of a ``%%track`` cell logging 200,000 points: on a healthy
+    store, on one another process holds with ``BEGIN EXCLUSIVE``, and on a full disk (a tmpfs
+    filled to the last byte; needs root). One warm-up cell per condition, which in the locked
+    store absorbs the first bounded wait (``NBTRACK_WRITE_WAIT``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from conftest import Kernel
+
+    out: dict[str, list[float]] = {"healthy": [], "locked": [], "full": []}
+
+    def timed(k: Any, key: str) -> None:
+        k.run(LOG_CELL)  # warm-up
+        for _ in range(rounds):
+            t = time.perf_counter()
+            assert k.run(LOG_CELL)["status"] == "ok"
+            out[key].append(time.perf_counter() - t)
+
+    def start(store: Path) -> Any:
+        k = Kernel(work, {"NBTRACK_STORE": str(store), "NBTRACK_OUTAGE_GRACE": "600"})
+        k.run("%load_ext nbtrack")
+        k.run("import nbtrack.recording.recorder as _k\n_k._recorder.session.environment()")
+        return k
+
+    k = start(work / "outage-healthy")
+    try:
+        timed(k, "healthy")
+    finally:
+        k.shutdown()
+    store = work / "outage-locked"
+    k = start(store)
+    try:
+        locker = lock_store(store / "nbtrack.db", 600)
+        timed(k, "locked")
+        release(locker)
+    finally:
+        k.shutdown()
+    mnt = work / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)]).returncode:
+        return out
+    try:
+        k = start(mnt / "store")
+        try:
+            fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
+            for chunk in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+            os.close(fd)
+            timed(k, "full")
+        finally:
+            k.shutdown()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -362,7 +426,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nbtrack-load-") as tmp:
         r = load_test(args.seconds, args.scripts, args.kernels, Path(tmp))
         stall = lock_stall(Path(tmp))
+        outage = outage_cells(Path(tmp))
     print(json.dumps(r, indent=2))
+    print(json.dumps(outage, indent=2))
     print(json.dumps(stall, indent=2))
     ms = lambda v: f"{v * 1e3:.1f} ms" if v is not None else "-"  # noqa: E731
     body = f"""{header}
@@ -384,11 +450,32 @@ Cells while another process holds the SQLite file with `BEGIN EXCLUSIVE` (wall t
 |---|---|
 | free | {", ".join(ms(v) for v in stall["free"])} |
 | locked | {", ".join(ms(v) for v in stall["held"])} |
+
+A `%%track` cell logging 200,000 points (wall time, client side, median of 5 after a warm-up cell; the machine otherwise idle):
+
+| store | median | cells | vs healthy |
+|---|---|---|---|
+{outage_rows(outage)}
 """
     if not args.no_write:
         write_section("Reliability under load", body)
     print(body)
     sys.exit(1 if r["problems"] else 0)
+
+
+def outage_rows(outage: dict[str, list[float]]) -> str:
+    base = statistics.median(outage["healthy"])
+    rows = []
+    for key, label in (
+        ("healthy", "healthy"),
+        ("locked", "locked by another process (`BEGIN EXCLUSIVE`)"),
+        ("full", "full disk (tmpfs filled; journal in the per-user state folder)"),
+    ):
+        if outage[key]:
+            med = statistics.median(outage[key])
+            cells = ", ".join(f"{v:.2f} s" for v in outage[key])
+            rows.append(f"| {label} | {med:.2f} s | {cells} | {med / base:.2f}x |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

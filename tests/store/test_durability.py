@@ -238,7 +238,7 @@ def test_a_full_disk_spills_points_to_the_per_user_journal_and_replays_them(
     outs = [k.run(LOG_200K)]
     assert outs[0]["status"] == "ok" and float(outs[0]["result"]) < 8.0, outs
     outs += [k.run("import time; time.sleep(1)") for _ in range(3)]
-    journal = list((state / "nbtrack" / "journal").glob("*.jsonl"))
+    journal = list((state / "nbtrack" / "journal").rglob("*.jsonl"))
     assert journal, "the store's folder is full: the journal goes to the per-user state folder"
     lines = warnings_in(outs)
     assert any("wait in the journal" in ln and "points so far" in ln for ln in lines), lines
@@ -246,7 +246,7 @@ def test_a_full_disk_spills_points_to_the_per_user_journal_and_replays_them(
     k.run("run.end()")
     k.ok(WAIT_FOR_WRITES)
     assert count_points(store_dir) == 200_000
-    assert not list((state / "nbtrack" / "journal").glob("*.jsonl"))
+    assert not list((state / "nbtrack" / "journal").rglob("*.jsonl"))
 
 
 # -- issue #19: the WAL checkpointed when a kernel exits ----------------------------------------
