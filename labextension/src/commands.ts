@@ -15,13 +15,15 @@ export interface ICommandsOptions {
   views: MainAreaViews;
   trans: TranslationBundle;
   palette: ICommandPalette | null;
+  /** Opens the main-area Runs view (runsview/widget.tsx). */
+  openTable?: () => void;
 }
 
 export function addCommands(
   app: JupyterFrontEnd,
   options: ICommandsOptions
 ): void {
-  const { model, sidebar, views, trans, palette } = options;
+  const { model, sidebar, views, trans, palette, openTable } = options;
   const { commands } = app;
   commands.addCommand(CommandIDs.openSidebar, {
     label: trans.__('Show nbtrack Runs'),
@@ -30,6 +32,13 @@ export function addCommands(
       app.shell.activateById(sidebar.id);
       void model.refresh();
     }
+  });
+  commands.addCommand(CommandIDs.openRunsTable, {
+    label: trans.__('nbtrack: Open runs table'),
+    caption: trans.__(
+      'The runs in a sortable, filterable table with chosen columns'
+    ),
+    execute: () => openTable?.()
   });
   commands.addCommand(CommandIDs.refresh, {
     label: trans.__('Refresh nbtrack Runs'),
@@ -81,6 +90,7 @@ export function addCommands(
   const category = trans.__('nbtrack');
   for (const command of [
     CommandIDs.openSidebar,
+    CommandIDs.openRunsTable,
     CommandIDs.refresh,
     CommandIDs.focusFilter,
     CommandIDs.compareRuns,

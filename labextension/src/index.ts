@@ -23,6 +23,7 @@ import { addCommands } from './commands';
 import { RunListModel } from './model';
 import { makeRequester } from './request';
 import { watchSettings } from './settings';
+import { openRunsView } from './runsview/widget';
 import { refreshOnActivity, RunsSidebar } from './sidebar';
 import { CommandIDs, PLUGIN_ID } from './tokens';
 import { MainAreaViews } from './views';
@@ -74,7 +75,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       translator: translations,
       onOpen: run => views.openRun(run.id, run.name),
       onCompare: ids =>
-        void app.commands.execute(CommandIDs.compareRuns, { ids })
+        void app.commands.execute(CommandIDs.compareRuns, { ids }),
+      onOpenTable: () => void app.commands.execute(CommandIDs.openRunsTable)
     });
     listenForOpenRequests(views); // run_view()'s buttons open these views
     app.shell.add(sidebar, 'left', { rank: 600 });
@@ -82,7 +84,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     model.start(() => sidebar.isVisible);
     refreshOnActivity(app, tracker, sidebar);
-    addCommands(app, { model, sidebar, views, trans, palette });
+    const openTable = (): void =>
+      openRunsView({
+        app,
+        request: makeRequester(),
+        notebook: () => tracker?.currentWidget?.context.path ?? null,
+        experiments: () => client.experiments(),
+        trans
+      });
+    addCommands(app, { model, sidebar, views, trans, palette, openTable });
     if (settingRegistry) {
       watchSettings(settingRegistry, settings => {
         model.settings = settings;

@@ -9,6 +9,7 @@ import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
   refreshIcon,
   SidePanel,
+  tableRowsIcon,
   ToolbarButton
 } from '@jupyterlab/ui-components';
 import { Panel } from '@lumino/widgets';
@@ -27,6 +28,8 @@ export interface IRunsSidebarOptions {
   onOpen: (run: IRunSummary) => void;
   /** Compares the selected runs (the Compare button). */
   onCompare: (ids: string[]) => void;
+  /** Opens the main-area Runs view (the table button). */
+  onOpenTable?: () => void;
 }
 
 export class RunsSidebar extends SidePanel {
@@ -52,6 +55,18 @@ export class RunsSidebar extends SidePanel {
         tooltip: trans.__('Refresh runs')
       })
     );
+    if (options.onOpenTable) {
+      const onOpenTable = options.onOpenTable;
+      this.toolbar.addItem(
+        'runs-table',
+        new ToolbarButton({
+          icon: tableRowsIcon,
+          onClick: () => onOpenTable(),
+          tooltip: trans.__('Open the runs table'),
+          className: 'nbtrack-open-table'
+        })
+      );
+    }
     const list = ReactWidget.create(
       <RunList
         model={model}

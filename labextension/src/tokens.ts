@@ -338,6 +338,7 @@ export namespace CommandIDs {
   export const focusFilter = 'nbtrack:focus-filter';
   export const compareRuns = 'nbtrack:compare-runs';
   export const clearSelection = 'nbtrack:clear-selection';
+  export const openRunsTable = 'nbtrack:open-runs-table';
 }
 
 export const PLUGIN_ID = 'nbtrack:plugin';
