@@ -133,7 +133,6 @@ class StateHasher:
         self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
         self._user: dict[str, bool] = {}  # is_user_name, remembered
         self._keys: list[str] | None = None  # the namespace's keys at the last call
-        self._hidden_len = -1
         self._hashes: dict[str, str] = {}  # the last result, kept up to date
         self._data_names: set[str] = set()  # variables holding numpy/pandas data
         self.same_names = False  # the last call saw the same user names as the one before
@@ -186,18 +185,14 @@ class StateHasher:
             user.clear()
         keys = list(ns)
         prev = self._keys
-        if (
-            prev is not None
-            and len(hidden) == self._hidden_len
-            and len(keys) >= len(prev)
-            and keys[: len(prev)] == prev
-        ):
-            # IPython adds _i<n> and _<n> every cell: the same user names if only such names came
+        if prev is not None and len(keys) >= len(prev) and keys[: len(prev)] == prev:
+            # IPython adds _i<n> and _<n> (to the hidden names too) every cell: the same user
+            # names if only such names came (a name hidden later keeps being hashed)
             if not any(_user(n, user) and n not in hidden for n in keys[len(prev) :]):
                 self._keys = keys
                 return self._order
         out = [n for n in keys if _user(n, user) and n not in hidden]
-        self._keys, self._hidden_len = keys, len(hidden)
+        self._keys = keys
         return out
 
     def _hash_all(
