@@ -228,6 +228,11 @@ function Row(
       aria-selected={selected}
       data-run-id={run.id}
       style={style}
+      onMouseDown={e => {
+        if (e.shiftKey) {
+          e.preventDefault(); // a Shift+click selects rows, not text
+        }
+      }}
       onClick={click}
     >
       <div
