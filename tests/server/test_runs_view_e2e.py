@@ -112,8 +112,10 @@ def test_runs_view_browses_sorts_nests_selects_deletes_and_downloads(
         # Given the sidebar's table button, When clicked, Then the view shows the first rows
         page.locator("#nbtrack-sidebar .nbtrack-open-table").first.click()
         page.wait_for_selector(f"{ROWS}[data-run-id]", timeout=30_000)
-        count = page.locator(f"{VIEW} .nbtrack-rv-count").inner_text()
-        assert count.replace(",", "") == f"{lab['top_level']} runs", count
+        page.wait_for_function(  # counted apart from the first page, so a moment later
+            "([s, text]) => document.querySelector(s)?.textContent.replace(',', '') === text",
+            arg=[f"{VIEW} .nbtrack-rv-count", f"{lab['top_level']} runs"],
+        )
         assert first_row_text(page, "name").endswith("sweep")
         assert page.locator(
             f"{ROWS}[aria-rowindex='2'] .nbtrack-rv-child-count"

@@ -64,7 +64,10 @@ export class RunsTableModel {
     this.pickColumns();
   }
 
-  /** Reads the search again from its first page (`count`: its size too). */
+  /**
+   * Reads the search again from its first page; with `count`, its size too, asked apart so
+   * the first rows are drawn before the runs are counted.
+   */
   async reload(count = true): Promise<void> {
     const gen = ++this._gen;
     this._top = [];
@@ -72,8 +75,15 @@ export class RunsTableModel {
     this._expandedTop.clear();
     this._expanded.clear();
     this._children.clear();
+    this._counting = count;
+    if (count) {
+      this.total = 0;
+    }
     this._reindex();
-    await this._loadPage(0, gen, count);
+    await Promise.all([
+      this._loadPage(0, gen, false),
+      count ? this._loadCount(gen) : null
+    ]);
     void this.loadBest();
   }
 
@@ -298,8 +308,9 @@ export class RunsTableModel {
       if (gen !== this._gen) {
         return;
       }
-      if (result.total !== null) {
-        this.total = result.total;
+      if (this._counting) {
+        // the rows so far until the count arrives
+        this.total = Math.max(this.total, result.offset + result.runs.length);
       }
       this.store = result.store;
       result.runs.forEach((run, i) => {
@@ -317,6 +328,19 @@ export class RunsTableModel {
         }
         this._fail(err);
       }
+    }
+  }
+
+  private async _loadCount(gen: number): Promise<void> {
+    try {
+      const result = await this.client.page(this.search, [], 0, 1);
+      if (gen === this._gen && result.total !== null) {
+        this._counting = false;
+        this.total = result.total;
+        this._reindex();
+      }
+    } catch {
+      // the page request shows the error
     }
   }
 
@@ -348,6 +372,7 @@ export class RunsTableModel {
   }
 
   private _gen = 0;
+  private _counting = false;
   private _anchor: number | null = null;
   private _top: (ITableRun | undefined)[] = [];
   private _pages = new Set<number>();
