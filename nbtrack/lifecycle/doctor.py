@@ -68,9 +68,6 @@ class Report:
 def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> Report:
     """Check the store at ``url`` (see :func:`nbtrack.store.resolve_url`); with ``repair``,
     fix what is fixable. Never raises for a damaged store: damage is what it reports."""
-    from sqlalchemy.exc import OperationalError
-
-    from nbtrack.errors import StoreError
     from nbtrack.store import mask_url, no_store_error, resolve_url
 
     key = resolve_url(url)
@@ -86,11 +83,8 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
         _wal(sqlite_path, report)  # first: a deleted WAL makes the file unreadable here
         if not _integrity(sqlite_path, report):
             return report  # nothing else can be trusted: salvage what is readable
-    try:
-        if not _schema(key, sqlite_path, report, repair):
-            return report
-    except OperationalError as exc:  # a server that does not answer: one line, no traceback
-        raise StoreError(f"cannot reach the store {mask_url(key)}: {_first_line(exc)}") from None
+    if not _schema(key, sqlite_path, report, repair):  # a server that does not answer: StoreError
+        return report
     from nbtrack.store import Store
 
     store = Store(
@@ -106,12 +100,6 @@ def doctor(url: str | os.PathLike[str] | None = None, repair: bool = False) -> R
     finally:
         store.close()
     return report
-
-
-def _first_line(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    text = str(cause).strip().splitlines()
-    return text[0] if text else type(cause).__name__
 
 
 SALVAGE_HINT = "nbtrack doctor --salvage NEW_FOLDER rebuilds a store from what is readable"
@@ -388,9 +376,8 @@ def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> 
 
     from nbtrack.errors import ValidationError as UsageError
     from nbtrack.store import Store, no_store_error, resolve_url
-    from nbtrack.store import schema as s
-    from nbtrack.store.durability import readable_copy, salvage_rows
-    from nbtrack.store.integrity import repair_metric_summaries
+    from nbtrack.store.durability import TABLES, readable_copy, salvage_rows
+    from nbtrack.store.integrity import refill_summaries, repair_metric_summaries
 
     key = resolve_url(url)
     if "://" in key and not key.startswith("sqlite"):
@@ -411,21 +398,20 @@ def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> 
     try:
         with tempfile.TemporaryDirectory(prefix="nbtrack-salvage-") as tmp:
             readable = readable_copy(src, tmp)
-            tables = [t.name for t in s.metadata.sorted_tables if t.name != "meta"]
-            got = salvage_rows(readable, conn, tables)
+            got = salvage_rows(readable, conn, TABLES)
     finally:
         conn.close()
     store = Store(dest, create=False)
     try:
         repair_metric_summaries(store, _same)
-        store.write(_fill_summaries)
+        refill_summaries(store)
     finally:
         store.close()
     blobs = os.path.join(root, "blobs")
     if os.path.isdir(blobs):
         shutil.rmtree(os.path.join(dest, "blobs"), ignore_errors=True)
         shutil.copytree(blobs, os.path.join(dest, "blobs"), copy_function=_link_or_copy)
-    for table in tables:
+    for table in TABLES:
         n, lost = got.copied.get(table, 0), got.unreadable.get(table, 0)
         if lost < 0 and not n:
             report.add(table, "lost", "the table's pages are gone: nothing could be read")
@@ -436,12 +422,6 @@ def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> 
         else:
             report.add(table, "ok", f"{n:,} rows kept")
     return report
-
-
-def _fill_summaries(conn: Any) -> None:
-    from nbtrack.store.summary import fill_summaries
-
-    fill_summaries(conn)
 
 
 def _link_or_copy(src: str, dst: str) -> None:

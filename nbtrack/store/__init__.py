@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from nbtrack.store.records import CellRecord, FileEvent
@@ -40,3 +41,16 @@ def open_store(url: Store | str | os.PathLike[str] | None = None, *, create: boo
 def opened_stores() -> list[Store]:
     """The stores this process has opened through :func:`open_store` (still open or not)."""
     return list(_open.values())
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Every store this process opened is closed at exit: a writable SQLite store gets
+    ``PRAGMA optimize`` (approximate, milliseconds), so the next process's first search has
+    the planner statistics of the queries this one ran."""
+    for store in list(_open.values()):
+        try:
+            if not store.closed:
+                store.close()
+        except Exception:
+            pass

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import StoreError, warn_failure
+from nbtrack.store import schema as s
 from nbtrack.store.engines import file_ident
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ def optimize(store: Store) -> None:
         return
     try:
         with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=400")  # approximate: milliseconds
             conn.exec_driver_sql("PRAGMA optimize")
     except Exception:
         pass
@@ -244,6 +246,8 @@ class Salvage:
 
 
 CHUNK = 512
+# the tables a salvage copies, parents first (meta is the new store's own)
+TABLES = [t.name for t in s.metadata.sorted_tables if t.name != "meta"]
 
 
 def readable_copy(src_db: str, folder: str) -> str:

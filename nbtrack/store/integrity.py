@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
+from nbtrack.errors import StoreError
 from nbtrack.store import schema as s
 from nbtrack.store.summary import fill_summaries
+from nbtrack.store.urls import mask_url
 
 if TYPE_CHECKING:
     from nbtrack.store.sql import Store
@@ -52,6 +55,13 @@ def schema_version_at(url: str, sqlite_path: str | None) -> int | None:
             value = conn.execute(
                 select(s.meta.c.value).where(s.meta.c.key == "schema_version")
             ).scalar()
+    except OperationalError as exc:  # a server that does not answer: one line, no traceback
+        if sqlite_path is not None:
+            raise
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise StoreError(
+            f"cannot reach the store {mask_url(url)}: {cause[0] if cause else type(exc).__name__}"
+        ) from None
     finally:
         engine.dispose()
     return int(value) if value is not None else None
@@ -160,6 +170,11 @@ def _actual(conn: Connection) -> dict[Pair, MetricSummary]:
     return {
         (r[0], r[1]): MetricSummary(frozenset({r[2]}), *r[3:]) for r in conn.execute(select(*cols))
     }
+
+
+def refill_summaries(store: Store) -> int:
+    """Compute the summary of every ended run that has none (after a salvage)."""
+    return store.write(fill_summaries)
 
 
 def replace_metric_summaries(store: Store, wanted: dict[Pair, MetricSummary | None]) -> None:

@@ -55,7 +55,7 @@ def process_gone(run: RunningRun) -> bool:
         proc = psutil.Process(run.pid)
         if run.pid_started is not None and abs(proc.create_time() - run.pid_started) >= 1.0:
             return True  # the pid names another process now
-        return proc.status() == psutil.STATUS_ZOMBIE  # exited, only not reaped by its parent
+        return bool(proc.status() == psutil.STATUS_ZOMBIE)  # exited, not reaped by its parent
     except psutil.Error:
         return True
 

@@ -59,7 +59,7 @@ def batches(path: str) -> Iterator[list[Point]]:
     with open(path, "rb") as f:
         for raw in f:
             try:
-                yield [tuple(p) for p in json.loads(raw)]  # type: ignore[misc]
+                yield [tuple(p) for p in json.loads(raw)]
             except ValueError:
                 continue
 
