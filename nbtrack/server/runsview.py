@@ -9,8 +9,7 @@ from typing import Any
 import tornado.web
 
 from nbtrack.lifecycle import edits
-from nbtrack.query.runstable import MAX_PAGE, best_values, runs_csv, table_page
-from nbtrack.query.table import column_keys
+from nbtrack.query.runstable import MAX_PAGE, best_values, key_names, runs_csv, table_page
 from nbtrack.server.base import NbtrackHandler, NoStore
 
 MAX_BULK = 100_000
@@ -109,7 +108,7 @@ class KeysHandler(NbtrackHandler):
 
         def work() -> dict[str, list[str]]:
             try:
-                return column_keys(self.open_store(url), experiment)
+                return key_names(self.open_store(url), experiment)
             except NoStore:
                 return {"params": [], "metrics": [], "tags": []}
 
