@@ -140,8 +140,12 @@ def optimize(store: Store) -> None:
         return
     try:
         with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA analysis_limit=400")  # approximate: milliseconds
-            conn.exec_driver_sql("PRAGMA optimize")
+            conn.exec_driver_sql("PRAGMA busy_timeout=100")  # a locked store: skip, not wait
+            try:
+                conn.exec_driver_sql("PRAGMA analysis_limit=400")  # approximate: milliseconds
+                conn.exec_driver_sql("PRAGMA optimize")
+            finally:
+                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
     except Exception:
         pass
 
