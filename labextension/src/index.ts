@@ -89,7 +89,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app,
         request: makeRequester(),
         notebook: () => tracker?.currentWidget?.context.path ?? null,
-        experiments: () => client.experiments(),
         trans
       });
     addCommands(app, { model, sidebar, views, trans, palette, openTable });

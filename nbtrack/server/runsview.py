@@ -99,7 +99,8 @@ class RunsCsvHandler(_TableQuery):
 
 
 class KeysHandler(NbtrackHandler):
-    """``GET /keys?experiment=``: the distinct ``params``, ``metrics`` and ``tags`` keys."""
+    """``GET /keys?experiment=``: the distinct ``params``, ``metrics`` and ``tags`` keys and the
+    ``experiments``' names."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -110,7 +111,7 @@ class KeysHandler(NbtrackHandler):
             try:
                 return key_names(self.open_store(url), experiment)
             except NoStore:
-                return {"params": [], "metrics": [], "tags": []}
+                return {"params": [], "metrics": [], "tags": [], "experiments": []}
 
         self.send(await self.blocking(work))
 

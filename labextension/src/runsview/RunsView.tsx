@@ -6,7 +6,6 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import type { IExperiment } from '../tokens';
 import type { ITableRun } from './client';
 import type { KeyGroup } from './columns';
 import type { RunsTableModel } from './model';
@@ -18,7 +17,6 @@ export const MAX_COMPARED = 20;
 export interface IRunsViewProps {
   model: RunsTableModel;
   trans: TranslationBundle;
-  experiments: () => Promise<IExperiment[]>;
   onOpen: (run: ITableRun) => void;
   onCompare: (ids: string[]) => void;
   /** Deletes or restores the selected runs after asking. */
@@ -31,7 +29,6 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
   const [, setVersion] = React.useState(0);
   const [draft, setDraft] = React.useState(model.search.filter);
   const [picking, setPicking] = React.useState(false);
-  const [experiments, setExperiments] = React.useState<IExperiment[]>([]);
   React.useEffect(() => {
     const update = (): void => setVersion(v => v + 1);
     model.changed.connect(update);
@@ -39,12 +36,6 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
       model.changed.disconnect(update);
     };
   }, [model]);
-  const listExperiments = props.experiments;
-  React.useEffect(() => {
-    listExperiments()
-      .then(setExperiments)
-      .catch(() => setExperiments([]));
-  }, [listExperiments, model.store]);
 
   const n = model.selected.size;
   const ids = model.selectedIds;
@@ -85,9 +76,9 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           onChange={e => void model.setExperiment(e.target.value)}
         >
           <option value="">{trans.__('All experiments')}</option>
-          {experiments.map(x => (
-            <option key={x.name} value={x.name}>
-              {x.name}
+          {(model.keys.experiments ?? []).map(name => (
+            <option key={name} value={name}>
+              {name}
             </option>
           ))}
         </select>

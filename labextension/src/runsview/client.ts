@@ -36,6 +36,8 @@ export interface IColumnKeys {
   params: string[];
   metrics: string[];
   tags: string[];
+  /** The live experiments' names. */
+  experiments?: string[];
 }
 
 function searchParams(search: ITableSearch): URLSearchParams {

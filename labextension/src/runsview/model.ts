@@ -80,10 +80,10 @@ export class RunsTableModel {
       this.total = 0;
     }
     this._reindex();
-    await Promise.all([
-      this._loadPage(0, gen, false),
-      count ? this._loadCount(gen) : null
-    ]);
+    await this._loadPage(0, gen, false); // first, alone: the rows are drawn sooner
+    if (count) {
+      await this._loadCount(gen);
+    }
     void this.loadBest();
   }
 

@@ -16,7 +16,6 @@ import { tableRowsIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { Requester } from '../api';
-import type { IExperiment } from '../tokens';
 import { CommandIDs } from '../tokens';
 import { RunsTableClient } from './client';
 import { RunsTableModel } from './model';
@@ -28,7 +27,6 @@ export interface IRunsViewOptions {
   app: JupyterFrontEnd;
   request: Requester;
   notebook: () => string | null;
-  experiments: () => Promise<IExperiment[]>;
   trans: TranslationBundle;
 }
 
@@ -100,7 +98,6 @@ export function openRunsView(options: IRunsViewOptions): void {
     <RunsView
       model={model}
       trans={trans}
-      experiments={options.experiments}
       onOpen={run =>
         void app.commands.execute(CommandIDs.openRun, {
           id: run.id,
