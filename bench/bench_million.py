@@ -1,0 +1,368 @@
+"""A million runs: filtered + ordered search and the sidebar's first page at 1,000,000 runs,
+on SQLite and on PostgreSQL, each beside 100,000 runs measured in the same run.
+
+    python bench/bench_million.py            # writes the "## A million runs" section of bench/RESULTS.md
+    python bench/bench_million.py --runs 20000 --small 2000 --no-write   # a quick look
+
+The runs are bench/search_data.py's (10 params, 10 metrics with a 100-step summary, 5 tags,
+a session of 51 cells per 100 runs; the raw per-step history for the first 1,000 runs) and go
+in through the store's own import path, :func:`nbtrack.store.transfer.add_rows` (what
+``nbtrack import-runs`` uses: SQLAlchemy ``executemany`` in chunks, then the run summaries),
+50,000 runs per transaction. SQLite stores are cached under /tmp/nbtrack-bench-million;
+PostgreSQL is a throwaway server on loopback (tests/pg.py), loaded afresh each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import search_data as data  # noqa: E402
+from results import write_section  # noqa: E402
+
+CACHE = Path(os.environ.get("NBTRACK_BENCH_MILLION_CACHE", "/tmp/nbtrack-bench-million"))
+HISTORY_RUNS = 1_000
+PER_TRANSACTION = 50_000
+FILTER = "metrics.acc > 0.5 AND params.model = 'rf' AND tags.stage LIKE 'prod%'"
+ORDER = ["metrics.acc DESC"]
+
+
+def transfer_rows(chunk: list[data.RunData], first: int, rnd: random.Random) -> dict[str, list]:
+    """The rows of ``chunk`` (runs ``first``... of the generator) as the import path takes them."""
+    from nbtrack.store.blobs import content_hash
+
+    hashes = [content_hash(t.encode()) for t in data.SOURCES]
+    out: dict[str, list[dict[str, Any]]] = {
+        "experiments": [{"name": f"exp{i}", "created": data.T0} for i in range(5)],
+        "sources": [{"hash": h, "text": t} for h, t in zip(hashes, data.SOURCES, strict=True)],
+        "runs": [],
+        "params": [],
+        "tags": [],
+        "latest_metrics": [],
+        "metrics": [],
+        "sessions": [],
+        "cells": [],
+        "cell_state": [],
+        "file_events": [],
+        "artifacts": [],
+        "datasets": [],
+    }
+    sessions: set[int] = set()
+    for i, r in enumerate(chunk, first):
+        sid = f"s{r.session:08d}"
+        if r.session not in sessions:
+            sessions.add(r.session)
+            out["sessions"].append(
+                {"id": sid, "kind": "kernel", "started": r.start, "host": "bench", "user": r.user}
+            )
+            for seq in range(1, 52):
+                src = rnd.choices(range(len(data.SOURCES)), [10, 5, 3, 10, 10, 10, 1, 5])[0]
+                error = "ValueError" if src == 6 else None
+                out["cells"].append(
+                    {
+                        "session_id": sid,
+                        "seq": seq,
+                        "execution_count": seq,
+                        "cell_id": f"c{seq}",
+                        "source_hash": hashes[src],
+                        "start_time": r.start + seq,
+                        "end_time": r.start + seq + 1,
+                        "status": "error" if error else "ok",
+                        "error_type": error,
+                    }
+                )
+        out["runs"].append(
+            {
+                "id": r.id,
+                "experiment": r.experiment,
+                "name": r.name,
+                "status": r.status,
+                "start_time": r.start,
+                "end_time": r.end,
+                "user": r.user,
+                "session_id": sid,
+                "start_seq": max(1, r.end_seq - 3),
+                "end_seq": r.end_seq,
+                "notebook_path": f"{r.name}.ipynb",
+            }
+        )
+        out["params"] += [{"run_id": r.id, "key": k, "value": v} for k, v in r.params.items()]
+        out["tags"] += [{"run_id": r.id, "key": k, "value": v} for k, v in r.tags.items()]
+        out["latest_metrics"] += [
+            {
+                "run_id": r.id,
+                "key": k,
+                "value": v,
+                "step": data.STEPS - 1,
+                "timestamp": r.start + data.STEPS - 1,
+                "min_value": lo,
+                "max_value": hi,
+                "count": data.STEPS,
+            }
+            for k, (v, lo, hi) in r.latest.items()
+        ]
+        if i < HISTORY_RUNS:
+            out["metrics"] += [
+                {"run_id": r.id, "key": k, "value": v, "step": st, "timestamp": ts}
+                for k, v, st, ts in data.history(r, rnd)
+            ]
+    return out
+
+
+def build(url: str, n: int) -> float:
+    """Load ``n`` runs into the store at ``url`` through ``add_rows``; returns seconds taken."""
+    from nbtrack.store import Store
+    from nbtrack.store.transfer import add_rows
+
+    store = Store(url)
+    rnd = random.Random(8)
+    t = time.perf_counter()
+    chunk: list[data.RunData] = []
+    first = 0
+    for r in data.runs(n, seed=7):
+        chunk.append(r)
+        if len(chunk) == PER_TRANSACTION:
+            add_rows(store, transfer_rows(chunk, first, rnd))
+            first += len(chunk)
+            chunk = []
+            print(f"  {url[:40]}: {first:,} runs, {time.perf_counter() - t:.0f} s", flush=True)
+    if chunk:
+        add_rows(store, transfer_rows(chunk, first, rnd))
+    took = time.perf_counter() - t
+    store.close()
+    return took
+
+
+def pg_checkpoints(checkpoints: list[int], repeat: int, out: Path) -> None:
+    """Load one PostgreSQL database run by run up to ``max(checkpoints)``, measuring at each
+    checkpoint; the figures go to ``out`` (JSON) as they come, so a cut-short load still tells."""
+    from pg import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL server found (apt-get install postgresql)")
+    from nbtrack.store import Store
+    from nbtrack.store.transfer import add_rows
+
+    server = PostgresServer(bindir)
+    server.start()
+    found: dict[str, Any] = {"version": bindir.split("/")[-2], "sizes": {}}
+    try:
+        url = server.create_database().replace("postgresql://", "postgresql+psycopg://")
+        store = Store(url)
+        rnd = random.Random(8)
+        t = time.perf_counter()
+        chunk: list[data.RunData] = []
+        loaded = 0
+        for r in data.runs(max(checkpoints), seed=7):
+            chunk.append(r)
+            if len(chunk) == PER_TRANSACTION or loaded + len(chunk) in checkpoints:
+                add_rows(store, transfer_rows(chunk, loaded, rnd))
+                loaded += len(chunk)
+                chunk = []
+                print(f"  PostgreSQL: {loaded:,} runs, {time.perf_counter() - t:.0f} s", flush=True)
+                if loaded in checkpoints:
+                    took = time.perf_counter() - t
+                    found["sizes"][loaded] = {"built": took, "results": measure(url, repeat)}
+                    out.write_text(json.dumps(found))
+                    t = time.perf_counter() - took  # the load time leaves out the measuring
+        store.close()
+    finally:
+        server.stop()
+
+
+def sqlite_store(n: int) -> tuple[str, float]:
+    root = CACHE / f"sqlite-{n}"
+    if not (root / "done").exists():
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        took = build(str(root), n)
+        (root / "done").write_text(f"{took:.0f}")
+    return str(root), float((root / "done").read_text())
+
+
+def timings(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(first call, median of the next ``repeat``) in seconds."""
+    times = []
+    for _ in range(repeat + 1):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times[0], statistics.median(times[1:])
+
+
+def queries(store: Any) -> list[tuple[str, Callable[[], Any], str]]:
+    from nbtrack.query.runs import page_of_runs
+    from nbtrack.query.search import search_run_ids
+
+    return [
+        (
+            f"`search_run_ids`: `{FILTER}` ordered by `metrics.acc DESC`, first 1,000",
+            lambda: search_run_ids(store, FILTER, order_by=ORDER, max_results=1000),
+            "search",
+        ),
+        (
+            "same filter, default order (start_time DESC), first 1,000",
+            lambda: search_run_ids(store, FILTER, max_results=1000),
+            "",
+        ),
+        (
+            "`params.model = 'rf' AND tags.owner = 'anna'`, first 1,000",
+            lambda: search_run_ids(
+                store, "params.model = 'rf' AND tags.owner = 'anna'", max_results=1000
+            ),
+            "",
+        ),
+        (
+            "sidebar first page: `page_of_runs(max_results=100)` + JSON (what `GET runs?max_results=100` does)",
+            lambda: json.dumps(page_of_runs(store, max_results=100), default=str),
+            "sidebar",
+        ),
+        (
+            "sidebar first page with that filter",
+            lambda: json.dumps(
+                page_of_runs(store, filter_string=FILTER, max_results=100), default=str
+            ),
+            "",
+        ),
+        (
+            "sidebar first page ordered by `metrics.loss ASC`",
+            lambda: json.dumps(
+                page_of_runs(store, order_by=["metrics.loss ASC"], max_results=100), default=str
+            ),
+            "",
+        ),
+    ]
+
+
+def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
+    from nbtrack.store import Store
+
+    store = Store(url)
+    out = {}
+    try:
+        for label, fn, _ in queries(store):
+            out[label] = timings(fn, repeat)
+    finally:
+        store.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=1_000_000)
+    ap.add_argument("--small", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--pg-json",
+        type=Path,
+        default=CACHE / "pg.json",
+        help="PostgreSQL figures: loaded and measured now unless --pg-reuse (then read from here)",
+    )
+    ap.add_argument("--pg-reuse", action="store_true")
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    sizes = [args.small, args.runs]
+    built: dict[tuple[str, int], float] = {}
+    results: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}
+    for n in sizes:
+        url, took = sqlite_store(n)
+        built["SQLite", n] = took
+        results["SQLite", n] = measure(url, args.repeat)
+        print(f"SQLite {n:,}: built in {took:.0f} s", flush=True)
+    pg_version = ""
+    if not args.no_pg:
+        if not args.pg_reuse:
+            CACHE.mkdir(parents=True, exist_ok=True)
+            steps = sorted({args.small, args.runs // 4, args.runs // 2, args.runs})
+            pg_checkpoints(steps, args.repeat, args.pg_json)
+        found = json.loads(args.pg_json.read_text())
+        pg_version = found["version"]
+        for n, got in found["sizes"].items():
+            built["PostgreSQL", int(n)] = got["built"]
+            results["PostgreSQL", int(n)] = {k: tuple(v) for k, v in got["results"].items()}
+    text = report(args, load, sizes, built, results, pg_version, time.perf_counter() - started)
+    print(text)
+    if not args.no_write:
+        write_section("A million runs", text)
+
+
+def report(
+    args: argparse.Namespace,
+    load: float,
+    sizes: list[int],
+    built: dict[tuple[str, int], float],
+    results: dict[tuple[str, int], dict[str, tuple[float, float]]],
+    pg_version: str,
+    wall: float,
+) -> str:
+    import sqlite3
+
+    lines = [
+        f"`python bench/bench_million.py` on {os.cpu_count()} cores ({platform.machine()}), Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        + (
+            f", PostgreSQL {pg_version} (tests/pg.py's loopback server: fsync off, 64 MB shared_buffers)"
+            if pg_version
+            else ""
+        )
+        + f", {time.strftime('%Y-%m-%d')}, load average {load:.1f} at the start (other helpers' kernels share the machine).",
+        "",
+        "Runs from bench/search_data.py (10 params, 10 metrics with their 100-step summary, 5 tags each; "
+        "51 cells per 100 runs; per-step history for the first 1,000 runs), loaded through the store's "
+        f"import path (`transfer.add_rows`, {PER_TRANSACTION:,} runs per transaction, summaries included). "
+        "Load times: "
+        + ", ".join(f"{b} {n:,} runs {t:.0f} s" for (b, n), t in built.items())
+        + ". Each query timed in one process: the first call (cold: a fresh connection, planner "
+        f"statistics and page cache as the load left them) and the median of the next {args.repeat}. "
+        "The sidebar rows are the work of the server's `GET /nbtrack/api/runs?max_results=100` "
+        "(`page_of_runs`, the sidebar's page size) and its JSON, without HTTP.",
+        "",
+    ]
+    kinds = {label: kind for label, _, kind in queries(None)}
+    targets = {
+        "search": {"SQLite": "50 ms", "PostgreSQL": "100 ms"},
+        "sidebar": {"SQLite": "100 ms", "PostgreSQL": "100 ms"},
+    }
+    for backend in ("SQLite", "PostgreSQL"):
+        ns = sorted(n for b, n in results if b == backend)
+        if not ns:
+            continue
+        lines += [
+            f"**{backend}** (first call / median of {args.repeat}):",
+            "",
+            "| query | " + " | ".join(f"{n:,} runs" for n in ns) + f" | target at {max(sizes):,} |",
+            "|---" * (len(ns) + 1) + "|---|",
+        ]
+        for label in results[backend, ns[0]]:
+            cells = [
+                f"{results[backend, n][label][0] * 1000:.0f} / {results[backend, n][label][1] * 1000:.0f} ms"
+                for n in ns
+            ]
+            target = targets.get(kinds.get(label, ""), {}).get(backend, "")
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
+        lines.append("")
+    lines += ["", f"Benchmark wall time {wall:.0f} s."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
