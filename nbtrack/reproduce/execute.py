@@ -28,15 +28,27 @@ def execute_notebook(
     on_cell: CellCallback | None = None,
     timeout: int | None = None,
     kernel_dirs: list[str] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> bool:
     """Run ``setup`` silently, then every code cell of ``nb`` in order (outputs stored in
     ``nb``), then ``teardown(ok)`` silently. Cells are sent with their cell id, as JupyterLab
     does. Stops at the first failing cell unless ``allow_errors`` (cells tagged
     ``raises-exception`` may fail). Returns whether all cells succeeded. ``on_cell(index, cell, error)`` is called after each code cell.
     ``kernel_dirs``: private kernelspec directories searched for ``kernel_name`` (a recreated
-    environment's kernel), instead of the user's."""
+    environment's kernel), instead of the user's. ``on_ready()`` is called once the kernel
+    has run ``setup``, before the first cell: work the caller overlaps with the kernel's start."""
     coro = _execute(
-        nb, cwd, env, setup, teardown, allow_errors, kernel_name, on_cell, timeout, kernel_dirs
+        nb,
+        cwd,
+        env,
+        setup,
+        teardown,
+        allow_errors,
+        kernel_name,
+        on_cell,
+        timeout,
+        kernel_dirs,
+        on_ready,
     )
     try:
         asyncio.get_running_loop()
@@ -60,6 +72,7 @@ async def _execute(
     on_cell: CellCallback | None,
     timeout: int | None,
     kernel_dirs: list[str] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> bool:
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -99,6 +112,8 @@ async def _execute(
             assert kc is not None
             _send_cell_ids(kc, current)
             await _silent(kc, setup, "set-up")
+            if on_ready is not None:
+                on_ready()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue

@@ -64,41 +64,79 @@ def replay_run(
             raise ValidationError(f"--until {until} is outside the run's cells 0..{len(cells) - 1}")
         cells = cells[: until + 1]
     notify = notify or (lambda kind, payload: None)
-    imported = imported_distributions([c["source"] for c in cells], _recorded_packages(st, row))
     kernel_dirs: list[str] | None = None
+    built: Any = None
+    recreated: dict[str, Any] = {}
+    imported_before: dict[str, str] | None = None
     if env == "recorded":
-        built, environment = _recreate(st, row, cells, imported, notify)
+        imported_before = _imported(st, row, cells)
+        built, recreated = _recreate(st, row, cells, imported_before, notify)
         kernel_name, kernel_dirs = built.kernel_name, [built.kernel_dir]
-        env_diff, packages = drift.environment_diff(
-            st, row, built.environment, {normalise(n) for n in environment["skipped"]} | {"nbtrack"}
-        )
-    else:
-        env_diff, packages = drift.environment_diff(st, row)
-        environment = {
-            "mode": "current",
-            "cached": False,
-            "python": platform.python_version(),
-            "installed": {},
-            "unmatched": [],
-        }
-    environment["imported"] = _imported_versions(imported, env_diff, row, st, environment)
-    _announce(env_diff, set(imported), notify)
-    reads = drift.reads_by_seq(st, row)
-    changed_inputs = drift.changed_inputs(reads)
-    for path, how in changed_inputs.items():
-        notify("input", f"input {path} {how} since recording")
-    changed_code = drift.changed_code(st, row)
-    for path, how in changed_code:
-        notify("code", f"local file {path} {how} since recording")
-    nb_dir = os.path.dirname(row.get("notebook_path") or "") or os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="nbtrack-replay-") as tmp:
-        cwd = nb_dir
-        if use_snapshot and row.get("snapshot_hash"):
-            from nbtrack.capture.snapshot import restore_snapshot
 
-            cwd = os.path.join(tmp, "snapshot")
-            restore_snapshot(st, row["snapshot_hash"], cwd)
-        replay_id = _execute(st, row, cells, cwd, kernel_name, notify, kernel_dirs)
+    def drift_of() -> tuple[Any, ...]:
+        """What changed since recording: computed while the replay's kernel starts."""
+        imported = imported_before if imported_before is not None else _imported(st, row, cells)
+        if built is not None:
+            env_diff, packages = drift.environment_diff(
+                st,
+                row,
+                built.environment,
+                {normalise(n) for n in recreated["skipped"]} | {"nbtrack"},
+            )
+            described = recreated
+        else:
+            env_diff, packages = drift.environment_diff(st, row)
+            described = {
+                "mode": "current",
+                "cached": False,
+                "python": platform.python_version(),
+                "installed": {},
+                "unmatched": [],
+            }
+        described["imported"] = _imported_versions(imported, env_diff, row, st, described)
+        reads = drift.reads_by_seq(st, row)
+        return (
+            imported,
+            env_diff,
+            packages,
+            described,
+            reads,
+            drift.changed_inputs(reads),
+            drift.changed_code(st, row),
+        )
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="nbtrack-replay-drift")
+    pending = pool.submit(drift_of)
+    found: dict[str, tuple[Any, ...]] = {}
+
+    def announce() -> None:
+        """Before the first cell, in the order the events always came."""
+        (imported, env_diff, _, _, _, changed_inputs, changed_code) = found["drift"] = (
+            pending.result()
+        )
+        _announce(env_diff, set(imported), notify)
+        for path, how in changed_inputs.items():
+            notify("input", f"input {path} {how} since recording")
+        for path, how in changed_code:
+            notify("code", f"local file {path} {how} since recording")
+
+    nb_dir = os.path.dirname(row.get("notebook_path") or "") or os.getcwd()
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbtrack-replay-") as tmp:
+            cwd = nb_dir
+            if use_snapshot and row.get("snapshot_hash"):
+                from nbtrack.capture.snapshot import restore_snapshot
+
+                cwd = os.path.join(tmp, "snapshot")
+                restore_snapshot(st, row["snapshot_hash"], cwd)
+            replay_id = _execute(st, row, cells, cwd, kernel_name, notify, kernel_dirs, announce)
+    finally:
+        pool.shutdown(wait=True)
+    if "drift" not in found:  # pragma: no cover - the kernel had no code cell to run
+        announce()
+    (_, env_diff, packages, described, reads, changed_inputs, changed_code) = found["drift"]
     (replayed_row,) = st.run_summaries([replay_id])
     replayed = st.run_cells(replayed_row)
     for c in cells:
@@ -114,13 +152,17 @@ def replay_run(
         packages,
         _hash_schemes(st, row, replayed_row),
     )
-    report.environment = environment
+    report.environment = described
     st.update_run(replay_id, reproduced=report.reproduced)
     st.update_run(run_id, reproduced=report.reproduced)
     return report
 
 
 ENV_MODES = ("current", "recorded")
+
+
+def _imported(st: Store, row: dict[str, Any], cells: list[dict[str, Any]]) -> dict[str, str]:
+    return imported_distributions([c["source"] for c in cells], _recorded_packages(st, row))
 
 
 def _hash_schemes(st: Store, row: dict[str, Any], replayed: dict[str, Any]) -> tuple[int, int]:
@@ -301,6 +343,7 @@ def _execute(
     kernel_name: str | None,
     notify: Any,
     kernel_dirs: list[str] | None = None,
+    on_ready: Any = None,
 ) -> str:
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -336,6 +379,7 @@ def _execute(
         kernel_name=kernel_name,
         on_cell=lambda index, cell, error: notify("cell", (index + 1, total)),
         kernel_dirs=kernel_dirs,
+        on_ready=on_ready,
     )
     st.update_run(replay_id, replay_of=row["id"])
     return replay_id
