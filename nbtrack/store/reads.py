@@ -198,9 +198,9 @@ def file_events_of(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
         if run.get("end_seq") is not None:
             scond = and_(scond, f.c.seq <= run["end_seq"])
         cond = cond | and_(scond, f.c.seq.is_not(None))
-    return store.read(
-        lambda conn: [dict(r) for r in conn.execute(select(f).where(cond)).mappings()]
-    )
+    # one order whatever plan the statistics choose: by cell, then path and mode
+    q = select(f).where(cond).order_by(f.c.seq.is_(None), f.c.seq, f.c.path, f.c.mode, f.c.hash)
+    return store.read(lambda conn: [dict(r) for r in conn.execute(q).mappings()])
 
 
 def session(store: Store, session_id: str) -> dict[str, Any] | None:
