@@ -305,3 +305,16 @@ def test_runs_view_browses_sorts_nests_selects_deletes_and_downloads(
 
         assert not page.errors, page.errors  # type: ignore[attr-defined]
         assert not console, console
+
+        # Last (its 400 is a console error of the browser's): a bad filter's message, in view
+        page.locator(f"{VIEW} .nbtrack-filter-input").fill("metrics.acc >")
+        page.locator(f"{VIEW} .nbtrack-filter-apply").click()
+        error = page.locator(f"{VIEW} .nbtrack-filter-error")
+        error.wait_for()
+        assert "metrics.acc" in error.inner_text()
+        assert page.locator(f"{VIEW} .nbtrack-filter-input").get_attribute("aria-invalid")
+        view_box, error_box = page.locator(VIEW).bounding_box(), error.bounding_box()
+        assert view_box and error_box
+        assert error_box["x"] + error_box["width"] <= view_box["x"] + view_box["width"] + 1
+        assert page.locator(f"{VIEW} .nbtrack-empty").inner_text() == ""
+        shot(page, "bad-filter")

@@ -3,6 +3,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { canCompare } from '../compare';
+import { FilterBox } from './FilterBox';
 import { formatMetric, formatTime, runDuration } from '../format';
 import { groupByExperiment, keyMetrics } from '../listing';
 import type { RunListModel } from '../model';
@@ -35,7 +36,6 @@ export function StatusBadge(props: {
 export function RunList(props: IRunListProps): JSX.Element {
   const { model, trans } = props;
   const [, setVersion] = React.useState(0);
-  const [draft, setDraft] = React.useState(model.filter);
   React.useEffect(() => {
     const update = (): void => setVersion(v => v + 1);
     model.changed.connect(update);
@@ -46,37 +46,15 @@ export function RunList(props: IRunListProps): JSX.Element {
 
   const now = Date.now() / 1000;
   const groups = groupByExperiment(model.runs);
-  const submit = (event: React.FormEvent): void => {
-    event.preventDefault();
-    void model.setFilter(draft);
-  };
 
   return (
     <div className="nbtrack-sidebar-body">
-      <form className="nbtrack-filter" onSubmit={submit} role="search">
-        <input
-          className="jp-mod-styled nbtrack-filter-input"
-          type="search"
-          value={draft}
-          placeholder={trans.__(
-            "Filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'"
-          )}
-          aria-label={trans.__('Filter runs')}
-          aria-invalid={model.filterError ? true : undefined}
-          onChange={e => setDraft(e.target.value)}
-        />
-        <button
-          className="jp-mod-styled jp-mod-accept nbtrack-filter-apply"
-          type="submit"
-        >
-          {trans.__('Apply')}
-        </button>
-      </form>
-      {model.filterError && (
-        <div className="nbtrack-filter-error" role="alert">
-          {model.filterError}
-        </div>
-      )}
+      <FilterBox
+        filter={model.filter}
+        error={model.filterError}
+        trans={trans}
+        onApply={filter => void model.setFilter(filter)}
+      />
       {model.error && (
         <div className="nbtrack-error" role="alert">
           {model.error}

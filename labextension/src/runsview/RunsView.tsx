@@ -10,6 +10,7 @@ import type { ITableRun } from './client';
 import type { KeyGroup } from './columns';
 import type { RunsTableModel } from './model';
 import { RunsTable } from './RunsTable';
+import { FilterBox } from '../components/FilterBox';
 
 /** The most runs the compare view takes at once (the server's limit). */
 export const MAX_COMPARED = 20;
@@ -27,7 +28,6 @@ export interface IRunsViewProps {
 export function RunsView(props: IRunsViewProps): JSX.Element {
   const { model, trans } = props;
   const [, setVersion] = React.useState(0);
-  const [draft, setDraft] = React.useState(model.search.filter);
   const [picking, setPicking] = React.useState(false);
   React.useEffect(() => {
     const update = (): void => setVersion(v => v + 1);
@@ -43,32 +43,13 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
   return (
     <div className="nbtrack-rv">
       <div className="nbtrack-rv-toolbar">
-        <form
-          className="nbtrack-filter nbtrack-rv-filter"
-          role="search"
-          onSubmit={e => {
-            e.preventDefault();
-            void model.setFilter(draft);
-          }}
-        >
-          <input
-            className="jp-mod-styled nbtrack-filter-input"
-            type="search"
-            value={draft}
-            placeholder={trans.__(
-              "Filter, e.g. metrics.acc > 0.9 and params.lr = '0.01'"
-            )}
-            aria-label={trans.__('Filter runs')}
-            aria-invalid={model.filterError ? true : undefined}
-            onChange={e => setDraft(e.target.value)}
-          />
-          <button
-            className="jp-mod-styled jp-mod-accept nbtrack-filter-apply"
-            type="submit"
-          >
-            {trans.__('Apply')}
-          </button>
-        </form>
+        <FilterBox
+          className="nbtrack-rv-filter"
+          filter={model.search.filter}
+          error={model.filterError}
+          trans={trans}
+          onApply={filter => void model.setFilter(filter)}
+        />
         <select
           className="jp-mod-styled nbtrack-rv-experiment"
           aria-label={trans.__('Experiment')}
@@ -99,11 +80,6 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           {trans.__('Columns (%1)', model.chosen.length)}
         </button>
       </div>
-      {model.filterError && (
-        <div className="nbtrack-filter-error" role="alert">
-          {model.filterError}
-        </div>
-      )}
       {model.error && (
         <div className="nbtrack-error" role="alert">
           {model.error}
