@@ -110,5 +110,9 @@ def order_clauses(
             else:  # params and tags: numbers by value first, then the rest as text
                 keys = [as_number(col), col]
         for key in keys:
-            clauses.append((key.desc() if descending else key.asc()).nulls_last())
+            clause = key.desc() if descending else key.asc()
+            # NULLS LAST on a NOT NULL column of runs (start_time) would keep PostgreSQL from
+            # reading the order from its index: newest first would sort every run
+            not_null = ident.kind == "attr" and getattr(key, "nullable", True) is False
+            clauses.append(clause if not_null else clause.nulls_last())
     return source, clauses
