@@ -140,11 +140,76 @@ def kernel_round_trips(setup: list[str], timed: list[str]) -> list[float]:
         km.shutdown_kernel(now=True)
 
 
+HOOKS = """
+import os, sys, tempfile, time
+os.environ["NBTRACK_STORE"] = tempfile.mkdtemp() + "/store"
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_line_magic("load_ext", "nbtrack")
+ip.run_cell("x = 1")
+from nbtrack.recording.session import _sessions
+for s in _sessions.values():
+    s.environment(30)  # the session's environment thread is done: the cells alone
+spent = [0.0]
+trigger = ip.events.trigger
+def timed(name, *a, **k):
+    t = time.perf_counter()
+    try:
+        return trigger(name, *a, **k)
+    finally:
+        spent[0] += time.perf_counter() - t
+ip.events.trigger = timed
+for code in CODES:
+    spent[0] = 0.0
+    t = time.perf_counter()
+    ip.run_cell(code)
+    print(repr((code, time.perf_counter() - t, spent[0])))
+"""
+
+
+def hooks(repeats: int) -> str:
+    """In one IPython shell with nbtrack loaded: each import cell's time and the time of the
+    pre/post cell events (nbtrack's hooks) within it."""
+    import ast
+    import subprocess
+
+    codes = ["import json", *IMPORTS, "y = 2"]
+    rows: dict[str, list[tuple[float, float]]] = {c: [] for c in codes}
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", f"CODES = {codes!r}\n{HOOKS}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for line in out.splitlines():
+            code, cell, hook = ast.literal_eval(line)
+            rows[code].append((cell, hook))
+    return "\n".join(
+        f"| `{code}` | {statistics.median(c for c, _ in v) * 1000:.0f} ms | "
+        f"{statistics.median(h for _, h in v) * 1000:.1f} ms |"
+        for code, v in rows.items()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--label", default="after")
+    parser.add_argument("--hooks-only", action="store_true")
     args = parser.parse_args()
+    if args.hooks_only:
+        body = f"""{machine_line("bench_replay_startup.py --hooks-only")} Medians of {args.repeats}
+shells. Import cells in an IPython shell with nbtrack loaded (its environment thread finished),
+and the part of each spent in the pre/post cell events, i.e. nbtrack's hooks:
+
+| cell | cell | nbtrack's hooks |
+|---|---|---|
+{hooks(args.repeats)}
+"""
+        write_section("Import cells (nbtrack's hooks)", body)
+        print(body)
+        return
     header = machine_line("bench_replay_startup.py")
     phases = Phases()
     rows = []
