@@ -92,10 +92,10 @@ class RunsCsvHandler(_TableQuery):
             return runs_csv(self.open_store(url), columns, run_ids=ids, order_by=order_by, **args)
 
         text = await self.blocking(work)
-        self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="nbtrack-runs.csv"')
         self.set_header("Cache-Control", "no-store")
-        self.finish(text)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(text, set_content_type="text/csv; charset=utf-8")  # APIHandler's JSON else
 
 
 class KeysHandler(NbtrackHandler):
