@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse")
 MAX_PAGE = 1000
-MAX_CHILDREN = 5000
 CSV_CHUNK = 500
 # the Runs view's fixed columns: CSV header and how each is read from a run summary
 KEY_GROUPS = ("params", "metrics", "tags")
