@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from typing import Any
 
 from nbtrack.redaction import redact_tree
@@ -141,7 +142,10 @@ def _packages() -> dict[str, str]:
     if cached is not None and cached[0] == key:
         return dict(cached[1])
     found = _scan_packages()
-    _packages_cache = (key, found)
+    # A directory changed within the last seconds could change again within the same coarse
+    # mtime tick, unseen (git's "racy" entries): only an older state is trusted to the cache.
+    if max((mtime for _, mtime in key), default=0) < time.time_ns() - 2_000_000_000:
+        _packages_cache = (key, found)
     return dict(found)
 
 
