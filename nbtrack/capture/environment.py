@@ -48,8 +48,8 @@ def capture_environment() -> dict[str, Any]:
 
 
 def hash_scheme() -> int:
-    """The version of the state hashes this process records (``canonical.HASH_SCHEME``)."""
-    from nbtrack.capture.canonical import HASH_SCHEME
+    """The version of the state hashes this process records."""
+    from nbtrack.capture.hash_scheme import HASH_SCHEME
 
     return HASH_SCHEME
 

@@ -4,10 +4,9 @@ modules) and arrays (numpy, pandas). Importing any of them runs this first, so t
 always knows the others."""
 
 from nbtrack.capture.canonical import arrays, code, containers, encoder
+from nbtrack.capture.hash_scheme import HASH_SCHEME
 
-HASH_SCHEME = 2
-"""Bumped when the hashes of some values change: 2 = large containers hashed in chunks (values
-of up to ``containers.BIG`` items hash as in scheme 1)."""
+__all__ = ["HASH_SCHEME"]
 
 encoder.RESOLVERS[:] = [code.handler_for, arrays.handler_for]
 encoder._EXACT.update(containers.HANDLERS)
