@@ -139,6 +139,22 @@ def rows(store_dir: Path, table: str) -> int:
         conn.close()
 
 
+PAGE = 4096
+
+
+def metric_pages(db: Path) -> list[int]:
+    """The metrics table's leaf pages (SQLite's dbstat), in file order."""
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE
+        found = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'metrics' AND pagetype = 'leaf' ORDER BY pageno"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [p for (p,) in found]
+
+
 @pytest.mark.parametrize("damage", ["truncated", "byte-flipped"])
 def test_doctor_salvages_a_damaged_store_into_a_new_one(tmp_path, damage):
     src = tmp_path / "store"
@@ -148,9 +164,10 @@ def test_doctor_salvages_a_damaged_store_into_a_new_one(tmp_path, damage):
     with open(db, "r+b") as f:
         if damage == "truncated":
             f.truncate(size // 2)
-        else:
-            f.seek(size // 3)
-            f.write(os.urandom(8192))
+        else:  # two of the metrics table's own pages (not an index's), wherever they lie
+            for page in metric_pages(db)[1:3]:
+                f.seek((page - 1) * PAGE)
+                f.write(os.urandom(PAGE))
     out = run_cli("doctor", "--store", str(src))
     assert out.returncode == 1 and "LOST      integrity" in out.stdout and "--salvage" in out.stdout
     assert "Traceback" not in out.stderr
