@@ -192,9 +192,9 @@ def test_only_the_store_and_the_query_layer_write_sql() -> None:
         if layer(name) in (*SQL_LAYERS, *NOT_YET_CHECKED):
             continue
         bad += [
-            f"{path.relative_to(PACKAGE.parent)}:{line} sqlalchemy"
+            f"{path.relative_to(PACKAGE.parent)}:{line} {package}"
             for package, line in third_party_imports(path)
-            if package == "sqlalchemy"
+            if package in ("sqlalchemy", "sqlite3", "psycopg")
         ]
         bad += [
             f"{path.relative_to(PACKAGE.parent)}:{line} {target}"

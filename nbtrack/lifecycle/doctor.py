@@ -12,7 +12,6 @@ reported, never invented.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -116,23 +115,18 @@ def _wal(path: str, report: Report) -> None:
 
 
 def _integrity(path: str, report: Report) -> bool:
-    from nbtrack.store.durability import damage
+    from nbtrack.store.durability import damage, integrity_check
 
     broken = damage(path, quick=False)  # a truncated file or a bad header, from the header
     if broken:
         report.add("integrity", "lost", f"the database file is damaged: {broken}; {SALVAGE_HINT}")
         return False
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
+    rows = integrity_check(path)
+    if isinstance(rows, str):
         report.add(
             "integrity",
             "lost",
-            f"the database file cannot be read ({exc}); {SALVAGE_HINT}, or restore it from a backup",
+            f"the database file cannot be read ({rows}); {SALVAGE_HINT}, or restore it from a backup",
         )
         return False
     if rows == ["ok"]:
@@ -371,12 +365,11 @@ def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> 
     that survived, and the blobs are linked (or copied) across. The damaged store is left as
     it is."""
     import shutil
-    import sqlite3
     import tempfile
 
     from nbtrack.errors import ValidationError as UsageError
     from nbtrack.store import Store, no_store_error, resolve_url
-    from nbtrack.store.durability import TABLES, readable_copy, salvage_rows
+    from nbtrack.store.durability import TABLES, salvage_into
     from nbtrack.store.integrity import refill_summaries, repair_metric_summaries
 
     key = resolve_url(url)
@@ -394,13 +387,8 @@ def salvage(url: str | os.PathLike[str] | None, out: str | os.PathLike[str]) -> 
     report = Report(dest)
     fresh = Store(dest)  # an empty store of this nbtrack's schema
     fresh.close()
-    conn = sqlite3.connect(os.path.join(dest, "nbtrack.db"))
-    try:
-        with tempfile.TemporaryDirectory(prefix="nbtrack-salvage-") as tmp:
-            readable = readable_copy(src, tmp)
-            got = salvage_rows(readable, conn, TABLES)
-    finally:
-        conn.close()
+    with tempfile.TemporaryDirectory(prefix="nbtrack-salvage-") as tmp:
+        got = salvage_into(src, os.path.join(dest, "nbtrack.db"), tmp, TABLES)
     store = Store(dest, create=False)
     try:
         repair_metric_summaries(store, _same)

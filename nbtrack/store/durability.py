@@ -257,6 +257,29 @@ CHUNK = 512
 TABLES = [t.name for t in s.metadata.sorted_tables if t.name != "meta"]
 
 
+def integrity_check(db_path: str) -> list[str] | str:
+    """``PRAGMA integrity_check`` on a read-only connection: its rows (``["ok"]`` when the file
+    checks), or why the file cannot be read at all."""
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        try:
+            return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+
+
+def salvage_into(src_db: str, dest_db: str, folder: str, tables: list[str]) -> Salvage:
+    """Copy every readable row of ``tables`` from the damaged ``src_db`` into the new store's
+    file ``dest_db`` (through a readable copy of the source in ``folder``)."""
+    conn = sqlite3.connect(dest_db)
+    try:
+        return salvage_rows(readable_copy(src_db, folder), conn, tables)
+    finally:
+        conn.close()
+
+
 def readable_copy(src_db: str, folder: str) -> str:
     """A copy of the damaged SQLite file ``src_db`` (and its ``-wal``) in ``folder`` that
     SQLite will open: a truncated file's header is made to count the pages that are there,
