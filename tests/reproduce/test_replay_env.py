@@ -14,7 +14,8 @@ from nbtrack.query.runs import environment_of
 from nbtrack.store import open_store
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+# a cold environment build installs dozens of packages from the index: allow for a slow one
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # idna: small, pure Python, on the index in many versions; the recording says this one while
 # this venv has another (3.20 when this was written).

@@ -19,7 +19,8 @@ import pytest
 from tests.browser import ARTIFACTS, chromium_page, jupyter_lab, open_notebook, require_browser
 from tests.server.test_sidebar_e2e import CONTRAST, api
 
-pytestmark = pytest.mark.slow
+# a cold environment build installs dozens of packages from the index: allow for a slow one
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 NOTEBOOK = "repro.ipynb"
 # only the standard library: the recreated environment needs ipykernel and nothing else

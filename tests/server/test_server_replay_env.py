@@ -18,7 +18,8 @@ from tests.server.test_server import (  # noqa: F401 - fixtures
 )
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-pytestmark = pytest.mark.slow
+# a cold environment build installs dozens of packages from the index: allow for a slow one
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
