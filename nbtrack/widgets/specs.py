@@ -34,15 +34,23 @@ def line_chart(
     notes: list[str] | None = None,
     width: int = 520,
     height: int = 260,
+    legend: bool = True,
 ) -> dict[str, Any]:
-    """One line per run (colour), one panel per metric; hover shows the values at the pointer."""
+    """One line per run (colour), one panel per metric; hover shows the values at the pointer.
+
+    ``legend=False`` for a chart of one run (the run view), whose legend would say nothing."""
     x_enc = {
         "field": "x",
         "type": "temporal" if x == "time" else "quantitative",
         "title": X_TITLES[x],
     }
     y_scale = {"type": "log"} if log_scale else {"zero": False}
-    colour = {"field": "run", "type": "nominal", "title": "run", "legend": _LEGEND}
+    colour = {
+        "field": "run",
+        "type": "nominal",
+        "title": "run",
+        "legend": _LEGEND if legend else None,
+    }
     value = "smoothed" if smoothing > 0 else "value"
     # "format": "" on text fields: vega-lite reads the hovered point of a nearest selection (its
     # voronoi cell's datum.datum) only for fields with a format; without one they show "undefined"
@@ -99,11 +107,18 @@ def line_chart(
             },
         }
     )
+    # the hover rule: every point's rule, shown only for the hovered x (a filter transform
+    # would leave the layer's data empty, and vega warns of the x scale's "Infinite extent")
     layers.append(
         {
-            "mark": {"type": "rule", "color": "gray", "opacity": 0.4},
-            "encoding": {"x": x_enc},
-            "transform": [{"filter": {"param": "hover", "empty": False}}],
+            "mark": {"type": "rule", "color": "gray"},
+            "encoding": {
+                "x": x_enc,
+                "opacity": {
+                    "condition": {"param": "hover", "empty": False, "value": 0.4},
+                    "value": 0,
+                },
+            },
         }
     )
     title: dict[str, Any] = {"text": metrics[0] if len(metrics) == 1 else "", "anchor": "start"}
@@ -124,7 +139,14 @@ def line_chart(
 
 
 def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> dict[str, Any]:
-    """A line chart over the named dataset ``points`` that the front end appends to."""
+    """A line chart over the named dataset ``points`` that the front end appends to.
+
+    Colours follow each series' ``order`` (the kernel numbers series as they first arrive), so
+    a metric keeps its colour when another one arrives; the layout is recomputed on every
+    update (``resize``), so axis labels and legend entries that arrive with data stay inside
+    the chart. The front end embeds it only once it has points (an empty dataset has an
+    infinite extent, which vega warns about).
+    """
     enc = {
         "x": {"field": "step", "type": "quantitative", "title": "step"},
         "y": {
@@ -133,7 +155,13 @@ def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> 
             "scale": {"type": "log"} if log_scale else {"zero": False},
             "title": None,
         },
-        "color": {"field": "series", "type": "nominal", "title": None, "legend": _LEGEND},
+        "color": {
+            "field": "series",
+            "type": "nominal",
+            "title": None,
+            "sort": {"field": "order", "op": "min", "order": "ascending"},
+            "legend": _LEGEND,
+        },
     }
     tooltip = [
         {"field": "series", "type": "nominal"},
@@ -145,6 +173,7 @@ def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> 
         "data": {"name": LIVE_DATASET},
         "width": width,
         "height": height,
+        "autosize": {"type": "pad", "resize": True},
         "layer": [
             {"mark": {"type": "line", "strokeWidth": 1.6}, "encoding": enc},
             {
