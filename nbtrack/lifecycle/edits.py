@@ -75,13 +75,22 @@ def move_run(run_id: str, experiment: str, *, store: Store | str | None = None) 
 
 
 def delete_run(run_id: str, *, store: Store | str | None = None) -> str:
-    """Soft-delete a run: hidden from listings and searches until :func:`restore_run`."""
+    """Soft-delete a run and the runs nested under it (a replay's re-run cells, a sweep's
+    runs): hidden from listings and searches until :func:`restore_run`."""
     return _set_deleted(open_store(store, create=False), [run_id], True)[0]
 
 
 def restore_run(run_id: str, *, store: Store | str | None = None) -> str:
-    """Undo :func:`delete_run`."""
+    """Undo :func:`delete_run`: the run and the nested runs deleted with it come back."""
     return _set_deleted(open_store(store, create=False), [run_id], False)[0]
+
+
+def runs_deleted_with(run_id: str, *, store: Store | str | None = None) -> list[str]:
+    """The run's id, then the ids of the live runs nested under it: what :func:`delete_run`
+    would delete (a confirmation can say how many)."""
+    st = open_store(store, create=False)
+    rid = st.resolve_run_id(run_id)
+    return [rid, *stored.nested_under(st, [rid], deleted=False)]
 
 
 def delete_runs(
@@ -97,10 +106,11 @@ def delete_runs(
     """Soft-delete many runs: those named, or the live runs selected by ``experiment``,
     ``filter_string`` and ``before`` (started at or before this time: ISO date/time or UNIX
     seconds). As MLflow's bulk ``delete_runs`` (``max_timestamp_millis``, ``max_runs``), at
-    most ``max_runs`` runs are deleted, the oldest first. Returns the ids (deleted, or that
-    would be with ``dry_run``)."""
+    most ``max_runs`` runs are selected, the oldest first; the runs nested under them go
+    with them. Returns the ids (deleted, or that would be with ``dry_run``), nested ones last."""
     st = open_store(store, create=False)
     ids = _selection(st, run_ids, experiment, filter_string, before, max_runs, deleted=False)
+    ids = _with_nested(st, ids, deleted=False)
     return ids if dry_run else _set_deleted(st, ids, True)
 
 
@@ -116,9 +126,11 @@ def restore_runs(
 ) -> list[str]:
     """Restore many runs: those named, or the deleted runs selected by ``experiment``,
     ``filter_string`` and ``deleted_since`` (deleted at or after this time). As MLflow's bulk
-    ``restore_runs``, at most ``max_runs``, the most recently deleted first."""
+    ``restore_runs``, at most ``max_runs``, the most recently deleted first; the nested runs
+    deleted with them come back too."""
     st = open_store(store, create=False)
     ids = _selection(st, run_ids, experiment, filter_string, deleted_since, max_runs, deleted=True)
+    ids = _with_nested(st, ids, deleted=True)
     return ids if dry_run else _set_deleted(st, ids, False)
 
 
@@ -163,7 +175,14 @@ def _selection(
     )
 
 
+def _with_nested(st: Store, ids: list[str], *, deleted: bool) -> list[str]:
+    """``ids``, then the runs nested under them that a delete (or restore) takes along."""
+    return list(dict.fromkeys([*ids, *stored.nested_under(st, ids, deleted=deleted)]))
+
+
 def _set_deleted(st: Store, refs: list[str], deleted: bool) -> list[str]:
+    """Deletes (restores) ``refs`` and the runs nested under them, in one write; returns the
+    ids of ``refs``."""
     ids = list(dict.fromkeys(st.resolve_run_id(ref) for ref in refs))
-    stored.set_deleted(st, ids, deleted)
+    stored.set_deleted(st, _with_nested(st, ids, deleted=not deleted), deleted)
     return ids

@@ -16,6 +16,7 @@ from nbtrack.lifecycle import edits
 from nbtrack.query.compare import compare_runs
 from nbtrack.query.experiments import experiment_counts
 from nbtrack.query.runs import load_run, page_of_runs, read_run, run_summary
+from nbtrack.query.runtree import nest
 from nbtrack.query.series import metric_series
 from nbtrack.server.base import NbtrackHandler, NoStore
 
@@ -46,7 +47,10 @@ def detect_killed_now_and_then(store: Store) -> None:
 
 
 class RunsHandler(NbtrackHandler):
-    """``GET /runs?filter=&experiment=&order_by=&max_results=&page_token=&include_deleted=``"""
+    """``GET /runs?filter=&experiment=&order_by=&max_results=&page_token=&include_deleted=&nest=``
+
+    ``nest=1`` (the sidebar) lists every run of the page right after its parent, with its
+    ``depth``, as ``nbtrack runs`` does (:func:`nbtrack.query.runtree.nest`)."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -61,6 +65,7 @@ class RunsHandler(NbtrackHandler):
             "page_token": self.get_query_argument("page_token", None) or None,
             "include_deleted": self.get_query_argument("include_deleted", "") in ("1", "true"),
         }
+        nested = self.get_query_argument("nest", "") in ("1", "true")
 
         def work() -> dict[str, Any]:
             try:
@@ -68,7 +73,10 @@ class RunsHandler(NbtrackHandler):
             except NoStore:
                 return {"runs": [], "next_page_token": None}
             detect_killed_now_and_then(store)
-            return page_of_runs(store, **args)
+            page = page_of_runs(store, **args)
+            if nested:
+                page["runs"] = [{**r, "depth": d} for d, r in nest(page["runs"])]
+            return page
 
         page = await self.blocking(work)
         self.send({**page, "store": url}, sanitized=True)
@@ -108,9 +116,20 @@ class RunHandler(NbtrackHandler):
 
     @tornado.web.authenticated
     async def delete(self, run_id: str) -> None:
+        """Deletes the run and the runs nested under it; answers ``{"id", "ids", "deleted"}``
+        (``ids``: all of them). ``?dry_run=1`` only names them, for a confirmation."""
         url = self.store_url()
-        rid = await self.blocking(lambda: edits.delete_run(run_id, store=self.open_store(url)))
-        self.send({"id": rid, "deleted": True})
+        dry_run = self.get_query_argument("dry_run", "") in ("1", "true")
+
+        def work() -> list[str]:
+            store = self.open_store(url)
+            ids = edits.runs_deleted_with(run_id, store=store)
+            if not dry_run:
+                edits.delete_runs(ids, store=store)
+            return ids
+
+        ids = await self.blocking(work)
+        self.send({"id": ids[0], "ids": ids, "deleted": not dry_run})
 
 
 class RestoreHandler(NbtrackHandler):
@@ -188,10 +207,14 @@ class ExperimentsHandler(NbtrackHandler):
 
 
 class CompareHandler(NbtrackHandler):
-    """``GET /compare?runs=ID,ID,...``: params, metrics (min / max / last) and tags side by side.
+    """``GET /compare?runs=ID,ID,...&metric=&x=&y=``: params, metrics (min / max / last) and
+    tags side by side.
 
     Every row comes back with ``same`` (the view hides identical rows behind a toggle), except
-    ``system/*`` metrics; ``code`` holds the cell-level diff of the first two runs.
+    ``system/*`` metrics; ``code`` holds the cell-level diff of the first two runs' bodies and
+    of their whole histories (``history``); ``charts`` the overlay of ``metric``, parallel
+    coordinates and the ``x``/``y`` scatter, the compare widget's specs
+    (:func:`nbtrack.query.comparecharts.compare_charts`).
     """
 
     @tornado.web.authenticated
@@ -213,8 +236,17 @@ class CompareHandler(NbtrackHandler):
                 400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}"
             )
 
+        charts = {k: self.get_query_argument(k, None) or None for k in ("metric", "x", "y")}
+
         def work() -> dict[str, Any]:
-            data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
+            data = compare_runs(
+                refs,
+                all_rows=True,
+                store=self.open_store(url),
+                code_diffs=1,
+                history=True,
+                charts=charts,
+            )
             data["metrics"] = [m for m in data["metrics"] if not m["key"].startswith("system/")]
             return data
 

@@ -74,6 +74,42 @@ def set_deleted(store: Store, run_ids: Sequence[str], deleted: bool) -> None:
         store.write(fn)
 
 
+def nested_under(store: Store, run_ids: Sequence[str], *, deleted: bool) -> list[str]:
+    """Ids of the runs nested at any depth under ``run_ids`` (not those themselves), parents
+    before their children, that a delete (``deleted`` False: the live ones) or a restore
+    (``deleted`` True) of ``run_ids`` takes along. A restore takes only the runs deleted at or
+    after their top run was: with it, not the ones deleted on their own before."""
+    r = s.runs
+
+    def fn(conn: Connection) -> list[str]:
+        bound: dict[str, float | None] = {rid: None for rid in run_ids}
+        if deleted:
+            for chunk in chunks(list(run_ids)):
+                rows = conn.execute(select(r.c.id, r.c.deleted_at).where(r.c.id.in_(chunk)))
+                bound.update({rid: at for rid, at in rows})
+        seen, found, frontier = set(run_ids), [], dict(bound)
+        while frontier:
+            below: dict[str, float | None] = {}
+            for chunk in chunks(list(frontier)):
+                q = select(r.c.id, r.c.parent_run_id, r.c.deleted_at).where(
+                    r.c.parent_run_id.in_(chunk)
+                )
+                for rid, parent, at in conn.execute(q.order_by(r.c.start_time, r.c.id)):
+                    if rid in seen:  # a cycle of hand-edited parent ids ends here
+                        continue
+                    top = frontier[parent]
+                    if deleted and (at is None or top is None or at < top):
+                        continue  # live, or deleted on its own before: its subtree stays
+                    seen.add(rid)
+                    below[rid] = top
+                    if at is None or deleted:
+                        found.append(rid)
+            frontier = below
+        return found
+
+    return store.read(fn) if run_ids else []
+
+
 def select_runs(
     store: Store,
     where: Any,
