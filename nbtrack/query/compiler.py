@@ -52,7 +52,10 @@ def compile_node(node: Node | None) -> ColumnElement[bool]:
 
 
 def test(col: Any, op: str, values: tuple[Any, ...]) -> ColumnElement[bool]:
-    """``col op values`` for a comparison, [NOT] LIKE/ILIKE or [NOT] IN."""
+    """``col op values`` for a comparison, [NOT] LIKE/ILIKE, [NOT] IN or CONTAINS (a name
+    search: the text anywhere in the value, ignoring case, ``%`` and ``_`` taken literally)."""
+    if op == "CONTAINS":
+        return cast("ColumnElement[bool]", col.icontains(values[0], autoescape=True))
     if op in ("IN", "NOT IN"):
         return cast(
             "ColumnElement[Any]", col.in_(list(values)) if op == "IN" else col.not_in(list(values))

@@ -10,7 +10,8 @@ from nbtrack.errors import QueryError
 
 OPERATORS = ("!=", "<>", ">=", "<=", "==", "=", "<", ">")
 _CANONICAL_OP = {"<>": "!=", "==": "="}
-_WORD = re.compile(r"[^\W\d]\w*")
+# a word, with hyphenated parts so a run name such as sgd-alpha-3.0 is one word
+_WORD = re.compile(r"[^\W\d]\w*(?:-\w+(?:\.\w+)*)*")
 _KEY = re.compile(r"[\w\-./:]+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _QUOTE_HINT = "close it with the same quote; write a quote inside a string twice, as in 'it''s'"
@@ -101,7 +102,7 @@ def tokenize(text: str) -> list[Token]:
         m = _WORD.match(text, i)
         if m:
             i = m.end()
-            if i < n and text[i] == ".":
+            if i < n and text[i] == "." and "-" not in m.group():
                 key, i = _key(text, start, i + 1)
                 tokens.append(Token("IDENT", (m.group(), key), start, i, text[start:i]))
             else:

@@ -49,7 +49,8 @@ class Millis:
 
 @dataclass(frozen=True)
 class Compare:
-    """``ident op values``; op is a comparison, [NOT] LIKE/ILIKE, [NOT] IN, IS [NOT] NULL.
+    """``ident op values``; op is a comparison, [NOT] LIKE/ILIKE, [NOT] IN, IS [NOT] NULL, or
+    CONTAINS (a name search's term: the text anywhere in the value, ignoring case).
 
     ``values`` are checked and converted: numbers, strings, booleans; times as :class:`Millis`
     when given as a number, as UNIX seconds when given as an ISO date-time, and a bare date as a

@@ -5,10 +5,15 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
     filter     := or
     or         := and ("OR" and)*
     and        := not ("AND" not)*
-    not        := "NOT" not | "(" or ")" | comparison
+    not        := "NOT" not | "(" or ")" | comparison | name_search
     comparison := operand op value | operand ["NOT"] ("LIKE" | "ILIKE") string
                 | operand ["NOT"] "IN" "(" value ("," value)* ")" | operand "IS" ["NOT"] "NULL"
     operand    := identifier | ("MIN" | "MAX" | "LATEST") "(" metric ")"
+    name_search:= term term*    (each term: a word, number or string not followed by an operator)
+
+A name search holds when the run's name contains every term, ignoring case: ``sgd`` is
+``attributes.run_name`` containing "sgd", ``sgd adam`` a name holding both, ``'sgd alpha'`` the
+quoted text as it is, and ``sgd AND metrics.acc > 0.9`` joins it with a condition.
 """
 
 from __future__ import annotations
@@ -149,6 +154,13 @@ def _resolve(p: _Parser, tok: Token) -> Ident:
         reason = f"unknown identifier '{tok.text}'"
         if guess:
             reason += f"; did you mean '{f.CANONICAL_PREFIX.get(guess, guess)}{shown}'?"
+        after = p.peek
+        if after.kind != "OP" and not (
+            after.kind == "WORD" and after.value.upper() in _OPERATOR_WORDS
+        ):
+            # no operator follows: perhaps a run name with a dot
+            return_hint = f"to search run names for it, quote it: '{tok.text}'"
+            raise p.error(tok, reason, f"{_IDENT_HINT}; {return_hint}")
         raise p.error(tok, reason, _IDENT_HINT)
     if kind == "tag" and key in f.MLFLOW_TAGS:
         return Ident("attr", f.MLFLOW_TAGS[key], pos=tok.pos, end=tok.end)
@@ -313,7 +325,51 @@ class _Parser:
                     "balance the parentheses; join conditions with AND or OR",
                 )
             return node
+        if self.starts_term():
+            return self.name_search()
         return parse_comparison(self)
+
+    def starts_term(self, at: int = 0) -> bool:
+        """Whether the token ``at`` places ahead begins a name-search term: a word that is not a
+        keyword nor a function, a number or a string, none of them followed by an operator."""
+        tok, after = (
+            self.tokens[self.i + at],
+            self.tokens[min(self.i + at + 1, len(self.tokens) - 1)],
+        )
+        if tok.kind == "WORD":
+            if tok.value.upper() in _KEYWORDS or after.kind == "LPAREN":
+                return False
+        elif tok.kind not in ("NUMBER", "STRING"):
+            return False
+        if after.kind == "OP":
+            return False
+        if after.kind == "WORD" and after.value.upper() in _OPERATOR_WORDS:
+            # NOT after a term is an operator only as NOT LIKE / NOT ILIKE / NOT IN
+            if after.value.upper() != "NOT":
+                return False
+            following = self.tokens[min(self.i + at + 2, len(self.tokens) - 1)]
+            return not (
+                following.kind == "WORD" and following.value.upper() in ("LIKE", "ILIKE", "IN")
+            )
+        return True
+
+    def name_search(self) -> Node:
+        """Terms in a row: runs whose name contains each of them (ignoring case)."""
+        terms: list[Node] = []
+        while self.starts_term():
+            tok = self.next()
+            self.conditions += 1
+            self.values += 1
+            if self.conditions > MAX_CONDITIONS or self.values > MAX_VALUES:
+                raise self.error(
+                    tok,
+                    f"too many conditions: a filter holds at most {MAX_CONDITIONS} conditions",
+                    "search for fewer words",
+                )
+            text = tok.value if tok.kind in ("WORD", "STRING") else tok.text
+            ident = Ident("attr", "run_name", pos=tok.pos, end=tok.end)
+            terms.append(Compare(ident, "CONTAINS", (text,)))
+        return terms[0] if len(terms) == 1 else BoolOp("AND", tuple(terms))
 
     def literal(self, op: Token) -> Token:
         tok = self.next()
