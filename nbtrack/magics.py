@@ -133,6 +133,7 @@ def _start(shell: Any, line: str) -> tuple[Run, bool]:
         raise UsageError(f"%%track: {exc}") from None
     if isinstance(run, UnrecordedRun):  # the store cannot be opened: the cell runs, unrecorded
         return run, False
+    run.announce = not args.quiet  # one line when the run ends (recording/summary.py)
     if args.autolog:  # the cell's fits log to its run (nbtrack.autolog(), for this cell)
         from nbtrack.autologging import for_cell
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -72,7 +71,7 @@ def start_run(
         "id": run.id,
         "name": run.name,
         "status": "running",
-        "start_time": time.time(),
+        "start_time": run.start_time,
         "user": current_user(),
         "session_id": session.id,
         "start_seq": run.start_seq,

@@ -40,6 +40,7 @@ from nbtrack.recording.pending import (
     store_recovered,
 )
 from nbtrack.recording.session import Session
+from nbtrack.recording.summary import show_summary
 from nbtrack.store import FileEvent
 from nbtrack.store.failures import is_store_failure
 
@@ -72,7 +73,15 @@ class Run:
         self.parent_id = parent.id if parent else None
         self.system_metrics = system_metrics
         self.status = "running"
+        self.start_time = time.time()
+        self.end_time: float | None = None
         self.start_seq = session.next_body_seq
+        # The last logged value of each metric (by step), for the line that says how it ended.
+        self.final_metrics: dict[str, tuple[int, float]] = {}
+        self.failure: dict[str, Any] | None = None  # how a failed run failed (.failure)
+        # Show the one-line summary when the run ends (:mod:`.summary`): %%track and a
+        # top-level ``with start_run()`` in IPython ask for it.
+        self.announce = False
         self._points: collections.deque[Point] = collections.deque()
         self._params: dict[str, str] = {}
         self._tags: dict[str, str] = {}
@@ -130,6 +139,9 @@ class Run:
         elif type(step) is not int or not -(2**63) <= step < 2**63:
             step = v.check_step(key, step)
         self._steps[key] = step
+        last = self.final_metrics.get(key)
+        if last is None or step >= last[0]:
+            self.final_metrics[key] = (step, value)
         ts = time.time() if timestamp is None else v.check_timestamp(timestamp)
         self._points.append((key, value, step, ts, self.session.current_seq))
         if len(self._points) >= MAX_BUFFER:
@@ -345,7 +357,7 @@ class Run:
         if self.status != "running":
             return
         self.status = status
-        end_time = time.time()
+        end_time = self.end_time = time.time()
         if self._on_end is not None:
             self._on_end(self)  # off the stack of active runs
         failure = self._failure(error) if status == "failed" else None
@@ -370,8 +382,13 @@ class Run:
             )  # the flusher thread held the run: wait for it, not the store
         if not saved:
             backlog.keep(self)  # closed when the store is writable again
+        if self.announce:
+            show_summary(self)
 
     def __enter__(self) -> Run:
+        # a top-level ``with start_run()`` in IPython says in one line how it ended
+        if self.parent_id is None:
+            self.announce = True
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -393,7 +410,8 @@ class Run:
                 if self.session.kind == "kernel"
                 else None
             )
-            return json.dumps(describe_failure(error, seq=seq))
+            self.failure = describe_failure(error, seq=seq)
+            return json.dumps(self.failure)
         except Exception as exc:
             warn_failure(f"could not describe how run {self.id[:8]} failed", exc)
             return None

@@ -41,6 +41,13 @@ ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         ("--no-system-metrics",),
         {"action": "store_true", "help": "do not sample CPU/memory/GPU while the cell runs"},
     ),
+    (
+        ("--quiet", "-q"),
+        {
+            "action": "store_true",
+            "help": "no line saying how the run ended (or NBTRACK_RUN_SUMMARY=off for all runs)",
+        },
+    ),
 )
 
 
@@ -78,6 +85,7 @@ class TrackLine:
     live: bool
     system_metrics: bool
     autolog: bool = False
+    quiet: bool = False
 
 
 def parse_track_line(line: str) -> TrackLine:
@@ -95,4 +103,5 @@ def parse_track_line(line: str) -> TrackLine:
         live=bool(args.live),
         system_metrics=not args.no_system_metrics,
         autolog=bool(args.autolog),
+        quiet=bool(args.quiet),
     )
