@@ -20,14 +20,19 @@ def compare_runs(
     all_rows: bool = False,
     store: Store | str | None = None,
     code_diffs: int | None = None,
+    history: bool = False,
+    charts: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The comparison of two or more runs (unique id prefixes will do).
 
     ``params`` / ``tags``: ``[{"key", "values": [per run, None if unset], "same"}]``;
     ``metrics``: the same with values ``{"min", "max", "last"}``; rows equal across every
-    run, and ``system/*`` metrics, are left out unless ``all_rows``. ``code``: for each run after the first,
-    ``{"a": first id, "b": its id, "cells": nbtrack.query.codediff.diff_cells entries}``; only for the first
-    ``code_diffs`` of them when given (the sidebar shows the first two runs' diff).
+    run, and ``system/*`` metrics, are left out unless ``all_rows``. ``code``: for each run after the
+    first, ``{"a": first id, "b": its id, "cells": nbtrack.query.codediff.diff_cells entries}`` of
+    the runs' own bodies (:func:`bodies`), with ``"history"``, the diff of the whole executed
+    sequences, when ``history``; only for the first ``code_diffs`` of them when given (the
+    sidebar shows the first two runs' diff). ``charts`` (``{"metric", "x", "y"}``, each ``None``
+    for the default) adds ``"charts"``: :func:`nbtrack.query.comparecharts.compare_charts`.
     """
     from nbtrack.query.codediff import diff_cells
     from nbtrack.query.runs import iso, json_number
@@ -71,11 +76,41 @@ def compare_runs(
     out["tags"] = _table([r["tags"] for r in rows], all_rows)
     others = rows[1:] if code_diffs is None else rows[1 : 1 + max(code_diffs, 0)]
     first = st.run_cells(rows[0]) if others else []
-    out["code"] = [
-        {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(first, st.run_cells(r))}
-        for r in others
-    ]
+    out["code"] = []
+    for r in others:
+        cells = st.run_cells(r)
+        diff = {"a": rows[0]["id"], "b": r["id"], "cells": diff_cells(*bodies(first, cells))}
+        if history:
+            diff["history"] = diff_cells(first, cells)
+        out["code"].append(diff)
+    if charts is not None:
+        from nbtrack.query.comparecharts import compare_charts
+        from nbtrack.query.runs import run_summary
+
+        out["charts"] = compare_charts(st, [run_summary(r) for r in rows], **charts)
     return out
+
+
+def bodies(
+    a: list[dict[str, Any]], b: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The cells of two runs' executed sequences that ran inside each run (from its start: the
+    ``%%track`` cell, or every cell between ``start_run`` and its end): what a code diff of two
+    runs compares by default. Two runs made one after the other in one session share their
+    history, so diffing whole sequences would show the first run's cell as removed."""
+    return [c for c in a if c.get("in_run")], [c for c in b if c.get("in_run")]
+
+
+def code_diff(
+    store: Store, a: dict[str, Any], b: dict[str, Any], *, history: bool = False
+) -> list[dict[str, Any]]:
+    """The cell-level diff of runs ``a`` and ``b`` (``Store.run_summaries`` rows): their bodies,
+    or with ``history`` their whole executed sequences. The one path of the compare widget, the
+    sidebar's Compare and ``nbtrack compare``."""
+    from nbtrack.query.codediff import diff_cells
+
+    old, new = store.run_cells(a), store.run_cells(b)
+    return diff_cells(old, new) if history else diff_cells(*bodies(old, new))
 
 
 def _table(per_run: list[dict[str, Any]], all_rows: bool) -> list[dict[str, Any]]:

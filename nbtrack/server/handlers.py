@@ -207,10 +207,14 @@ class ExperimentsHandler(NbtrackHandler):
 
 
 class CompareHandler(NbtrackHandler):
-    """``GET /compare?runs=ID,ID,...``: params, metrics (min / max / last) and tags side by side.
+    """``GET /compare?runs=ID,ID,...&metric=&x=&y=``: params, metrics (min / max / last) and
+    tags side by side.
 
     Every row comes back with ``same`` (the view hides identical rows behind a toggle), except
-    ``system/*`` metrics; ``code`` holds the cell-level diff of the first two runs.
+    ``system/*`` metrics; ``code`` holds the cell-level diff of the first two runs' bodies and
+    of their whole histories (``history``); ``charts`` the overlay of ``metric``, parallel
+    coordinates and the ``x``/``y`` scatter, the compare widget's specs
+    (:func:`nbtrack.query.comparecharts.compare_charts`).
     """
 
     @tornado.web.authenticated
@@ -232,8 +236,17 @@ class CompareHandler(NbtrackHandler):
                 400, f"compare takes 2 to {MAX_COMPARED} runs (?runs=ID,ID), got {len(refs)}"
             )
 
+        charts = {k: self.get_query_argument(k, None) or None for k in ("metric", "x", "y")}
+
         def work() -> dict[str, Any]:
-            data = compare_runs(refs, all_rows=True, store=self.open_store(url), code_diffs=1)
+            data = compare_runs(
+                refs,
+                all_rows=True,
+                store=self.open_store(url),
+                code_diffs=1,
+                history=True,
+                charts=charts,
+            )
             data["metrics"] = [m for m in data["metrics"] if not m["key"].startswith("system/")]
             return data
 

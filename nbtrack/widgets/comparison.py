@@ -7,12 +7,11 @@ from typing import Any
 import traitlets as t
 
 from nbtrack.errors import NbtrackError
-from nbtrack.query.codediff import diff_cells
+from nbtrack.query.compare import code_diff
+from nbtrack.query.comparecharts import compare_charts
 from nbtrack.query.runs import run_summary
-from nbtrack.query.series import load_series
-from nbtrack.widgets.charts import VegaWidget, build_chart
+from nbtrack.widgets.charts import VegaWidget
 from nbtrack.widgets.source import StoreSource, resolve_run_ids
-from nbtrack.widgets.specs import parallel_coordinates, scatter
 
 TABS = ("table", "overlay", "parallel", "scatter", "code")
 
@@ -68,11 +67,12 @@ class CompareWidget(VegaWidget):
     overlay_spec = t.Dict().tag(sync=True)
     parallel_spec = t.Dict().tag(sync=True)
     scatter_spec = t.Dict().tag(sync=True)
-    chart_message = t.Unicode("").tag(sync=True)
+    chart_message = t.Unicode("").tag(sync=True)  # a bad choice of metric or field
+    chart_messages = t.Dict().tag(sync=True)  # why a chart is empty, by chart
     diff_a = t.Int(0).tag(sync=True)
     diff_b = t.Int(1).tag(sync=True)
     diff: t.List[Any] = t.List().tag(sync=True)
-    diff_scope = t.Unicode("run").tag(sync=True)  # run: the runs' own cells | all: whole sequences
+    diff_scope = t.Unicode("run").tag(sync=True)  # run: the runs' bodies | all: whole histories
 
     def __init__(self, store: Any, run_ids: list[str], problem: str = "", **kw: Any):
         super().__init__(_kind="compare", **kw)
@@ -96,18 +96,17 @@ class CompareWidget(VegaWidget):
             for r in runs
         ]
         self.rows = comparison_rows(runs)
-        metrics = sorted({k for r in runs for k in r["metrics"] if not k.startswith("system/")})
-        params = sorted({k for r in runs for k in r["params"]})
-        self.metric_options = metrics
-        self.field_options = [f"params.{p}" for p in params] + [f"metrics.{m}" for m in metrics]
-        self.metric = metrics[0] if metrics else ""
-        numeric_params = [f"params.{p}" for p in params if _numeric(runs, "params", p)]
-        self.scatter_x = (numeric_params or self.field_options or [""])[0]
-        self.scatter_y = (
-            f"metrics.{self.metric}" if self.metric else (self.field_options or [""])[-1]
+        charts = compare_charts(store, runs)
+        options = charts["options"]
+        self.metric_options = options["metrics"]
+        self.field_options = options["fields"]
+        self.metric, self.scatter_x, self.scatter_y = (
+            options["metric"],
+            options["x"],
+            options["y"],
         )
+        self._show(charts)
         self.diff_b = 1 if len(runs) > 1 else 0
-        self._update_charts()
         self._update_diff()
         self.status = "ready"
         self.observe(self._update_charts, names=["metric", "scatter_x", "scatter_y"])
@@ -118,26 +117,27 @@ class CompareWidget(VegaWidget):
         return [r["id"] for r in self.runs]
 
     def _update_charts(self, change: Any = None) -> None:
-        runs, msg = self._summaries, []
+        """The three charts from :func:`nbtrack.query.comparecharts.compare_charts`, the same
+        specs the sidebar's Compare draws."""
         try:
-            if self.metric:
-                data = load_series(self._store, [r["id"] for r in runs], [self.metric])
-                self.overlay_spec = build_chart(data, "step", 0.0, False)
-            else:
-                self.overlay_spec, msg = {}, ["These runs have no metrics."]
-            axes = [f"params.{p}" for p in sorted({k for r in runs for k in r["params"]})]
-            axes = [a for a in axes if len({str(r["params"].get(a[7:])) for r in runs}) > 1] or axes
-            colour = f"metrics.{self.metric}" if self.metric else None
-            if colour:
-                axes = axes + [colour]
-            self.parallel_spec = parallel_coordinates(runs, axes, colour) if axes else {}
-            if self.scatter_x and self.scatter_y:
-                self.scatter_spec = scatter(runs, self.scatter_x, self.scatter_y)
-            else:
-                self.scatter_spec = {}
+            charts = compare_charts(
+                self._store,
+                self._summaries,
+                metric=self.metric or None,
+                x=self.scatter_x or None,
+                y=self.scatter_y or None,
+            )
         except NbtrackError as exc:
-            msg.append(str(exc))
-        self.chart_message = " ".join(msg)
+            self.chart_message = str(exc)
+            return
+        self._show(charts)
+
+    def _show(self, charts: dict[str, Any]) -> None:
+        self.overlay_spec = charts["overlay"]
+        self.parallel_spec = charts["parallel"]
+        self.scatter_spec = charts["scatter"]
+        self.chart_messages = charts["messages"]
+        self.chart_message = ""
 
     def _update_diff(self, change: Any = None) -> None:
         rows = self._rows
@@ -145,18 +145,7 @@ class CompareWidget(VegaWidget):
             return
         a = rows[min(max(self.diff_a, 0), len(rows) - 1)]
         b = rows[min(max(self.diff_b, 0), len(rows) - 1)]
-        old, new = self._store.run_cells(a), self._store.run_cells(b)
-        if self.diff_scope == "run":
-            old, new = [c for c in old if c["in_run"]], [c for c in new if c["in_run"]]
-        self.diff = diff_cells(old, new)
-
-
-def _numeric(runs: list[dict[str, Any]], field: str, key: str) -> bool:
-    try:
-        [float(r[field][key]) for r in runs if key in r[field]]
-    except (TypeError, ValueError):
-        return False
-    return True
+        self.diff = code_diff(self._store, a, b, history=self.diff_scope == "all")
 
 
 def compare(run_ids: Any, store: Any = None) -> CompareWidget:

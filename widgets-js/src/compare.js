@@ -74,7 +74,7 @@ function drawDiff(model, pane) {
   const scope = h('input', {
     type: 'checkbox',
     checked: model.get('diff_scope') === 'all',
-    'aria-label': 'include the cells run before each run',
+    'aria-label': 'show whole history',
     onchange: (e) => {
       model.set('diff_scope', e.target.checked ? 'all' : 'run');
       model.save_changes();
@@ -82,16 +82,19 @@ function drawDiff(model, pane) {
   });
   pane.append(
     h('div', { class: 'nbt-controls' }, runSelect(model, 'diff_a', 'old'), runSelect(model, 'diff_b', 'new'),
-      h('label', {}, scope, 'include the cells run before each run')),
+      h('label', { title: "Diff every cell run in each run's session up to its end, not only the cells of the runs" }, scope, 'Show whole history')),
   );
   const entries = model.get('diff');
   if (!entries.length) {
-    pane.append(notice('empty', 'Neither run has recorded cells (runs from scripts have no cell sequence).'));
+    const whole = model.get('diff_scope') === 'all';
+    pane.append(notice('empty', whole ? 'Neither run has recorded cells (runs from scripts have no cell sequence).' : 'Neither run has cells of its own: Show whole history diffs the cells run before them.'));
     return;
   }
   const counts = { same: 0, added: 0, removed: 0, changed: 0 };
   entries.forEach((e) => (counts[e.kind] += 1));
-  pane.append(h('div', { class: 'nbt-muted', text: `${counts.changed} changed, ${counts.added} added, ${counts.removed} removed, ${counts.same} identical cell(s)` }));
+  const parts = [`${counts.changed} changed`, `${counts.added} added`, `${counts.removed} removed`];
+  if (counts.same) parts.push(`${counts.same} identical`);
+  pane.append(h('div', { class: 'nbt-muted nbt-diff-summary', text: parts.join(', ') }));
   let sameRun = 0;
   const flush = () => {
     if (sameRun) pane.append(h('div', { class: 'nbt-muted', text: `… ${sameRun} identical cell(s) …` }));
@@ -158,7 +161,7 @@ export function renderCompare({ model, el }) {
         pane.append(h('div', { class: 'nbt-controls' }, select(model, 'scatter_x', fields, 'x'), select(model, 'scatter_y', fields, 'y')));
       }
       const spec = model.get(`${current}_spec`);
-      const msg = model.get('chart_message');
+      const msg = model.get('chart_message') || (model.get('chart_messages') || {})[current];
       pane.append(chartEl);
       if (spec && Object.keys(spec).length) slot.draw(spec);
       else (slot.dispose(), clear(chartEl).append(notice('empty', msg || 'Nothing to draw for these runs.')));
