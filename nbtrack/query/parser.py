@@ -445,3 +445,20 @@ class _Parser:
 def _close(word: str, candidates: list[str]) -> str | None:
     found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def check_filter(text: str) -> dict[str, Any]:
+    """Whether ``text`` parses, for a filter box to ask before it searches: ``{"ok": True}``, or
+    ``{"ok": False, "message", "reason", "hint", "position", "column"}`` from the QueryError."""
+    try:
+        parse(text)
+    except QueryError as exc:
+        return {
+            "ok": False,
+            "message": str(exc),
+            "reason": exc.reason,
+            "hint": exc.hint,
+            "position": exc.position,
+            "column": exc.column,
+        }
+    return {"ok": True}

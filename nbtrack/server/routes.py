@@ -8,6 +8,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from nbtrack.server.config import NbtrackConfig
+from nbtrack.server.filters import FilterCheckHandler
 from nbtrack.server.handlers import (
     RUN_ID,
     ArtifactHandler,
@@ -38,6 +39,7 @@ ROUTES: list[tuple[str, type]] = [
     ("runs/table/csv", RunsCsvHandler),
     ("runs/bulk", BulkHandler),
     ("keys", KeysHandler),
+    ("filter/check", FilterCheckHandler),
     (f"runs/{RUN_ID}", RunHandler),
     (f"runs/{RUN_ID}/restore", RestoreHandler),
     (f"runs/{RUN_ID}/tags", TagsHandler),

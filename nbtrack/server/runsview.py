@@ -9,6 +9,7 @@ from typing import Any
 import tornado.web
 
 from nbtrack.lifecycle import edits
+from nbtrack.query.fields import ATTRIBUTES
 from nbtrack.query.runstable import MAX_PAGE, best_values, key_names, runs_csv, table_page
 from nbtrack.server.base import NbtrackHandler, NoStore
 
@@ -99,8 +100,8 @@ class RunsCsvHandler(_TableQuery):
 
 
 class KeysHandler(NbtrackHandler):
-    """``GET /keys?experiment=``: the distinct ``params``, ``metrics`` and ``tags`` keys and the
-    ``experiments``' names."""
+    """``GET /keys?experiment=``: the distinct ``params``, ``metrics`` and ``tags`` keys, the
+    ``experiments``' names and the ``attributes`` a filter can name (the filter box completes them)."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -113,7 +114,7 @@ class KeysHandler(NbtrackHandler):
             except NoStore:
                 return {"params": [], "metrics": [], "tags": [], "experiments": []}
 
-        self.send(await self.blocking(work))
+        self.send({**await self.blocking(work), "attributes": list(ATTRIBUTES)})
 
 
 class BulkHandler(NbtrackHandler):
