@@ -54,6 +54,7 @@ class LiveChart(VegaWidget):
         self._ignored: set[str] = set()
         self._metrics = set(metrics) if metrics else None
         self._history: dict[tuple[str, str], _History] = {}
+        self._order: dict[tuple[str, str], int] = {}  # series -> when it first arrived
         self._pending: list[tuple[str, str, float, float]] = []
         self._runs: list[str] = []
         self._seq = 0
@@ -84,6 +85,7 @@ class LiveChart(VegaWidget):
             if run_id not in self._runs:
                 self._runs.append(run_id)
             h = self._history[(run_id, key)] = _History()
+            self._order[(run_id, key)] = len(self._order)  # its colour, kept for good
         v = float(value)
         self._count += 1
         h.steps.append(step)
@@ -130,14 +132,15 @@ class LiveChart(VegaWidget):
         share = max(MAX_INCREMENT // max(len(by_series), 1), 50)
         rows: list[dict[str, Any]] = []
         for (r, k), (xs, ys) in by_series.items():
-            label = self._label(r, k)
+            label, order = self._label(r, k), self._order[(r, k)]
             if len(xs) > share:  # the shape and the extremes of the new points
                 idx = downsample_indices(
                     np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), share
                 ).tolist()
                 xs, ys = [xs[i] for i in idx], [ys[i] for i in idx]
             rows += [
-                {"series": label, "step": st, "value": v} for st, v in zip(xs, ys, strict=True)
+                {"series": label, "order": order, "step": st, "value": v}
+                for st, v in zip(xs, ys, strict=True)
             ]
         return rows
 
@@ -167,9 +170,9 @@ class LiveChart(VegaWidget):
             steps = np.asarray(h.steps, dtype=np.float64)
             values = np.asarray(h.values, dtype=np.float64)
             idx = downsample_indices(steps, values, MAX_POINTS)
-            label = self._label(run_id, key)
+            label, order = self._label(run_id, key), self._order[(run_id, key)]
             rows += [
-                {"series": label, "step": s, "value": v}
+                {"series": label, "order": order, "step": s, "value": v}
                 for s, v in zip(steps[idx].tolist(), values[idx].tolist(), strict=True)
             ]
         return rows

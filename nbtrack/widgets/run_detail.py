@@ -13,9 +13,13 @@ import traitlets as t
 
 from nbtrack.errors import NbtrackError
 from nbtrack.query.runs import read_run
-from nbtrack.query.series import load_series
-from nbtrack.widgets.charts import VegaWidget, build_chart
+from nbtrack.query.series import SeriesSet, load_series
+from nbtrack.widgets.charts import VegaWidget
+from nbtrack.widgets.series import records
 from nbtrack.widgets.source import StoreSource
+from nbtrack.widgets.specs import line_chart
+
+CHART_WIDTH, CHART_HEIGHT = 340, 150  # each metric's small chart; they wrap to the output's width
 
 
 class RunView(VegaWidget):
@@ -31,13 +35,14 @@ class RunView(VegaWidget):
     metrics: t.List[Any] = t.List().tag(sync=True)
     tags = t.Dict().tag(sync=True)
     notebook = t.Dict().tag(sync=True)
+    # the environment as readable rows {"label", "value"} and its packages {name: version}
     environment = t.Dict().tag(sync=True)
     replays: t.List[Any] = t.List().tag(sync=True)
     artifacts: t.List[Any] = t.List().tag(sync=True)
     models: t.List[Any] = t.List().tag(sync=True)  # log_model's, with the line that loads each
     datasets: t.List[Any] = t.List().tag(sync=True)  # log_input's, as the read model gives them
     cells: t.List[Any] = t.List().tag(sync=True)
-    spec = t.Dict().tag(sync=True)
+    charts: t.List[Any] = t.List().tag(sync=True)  # one small vega-lite chart per metric
     # the exception a failed run ended with, as the read model gives it: shown as a banner
     failure = t.Dict(allow_none=True, default_value=None).tag(sync=True)
     action_message = t.Unicode("").tag(sync=True)
@@ -87,7 +92,7 @@ class RunView(VegaWidget):
             )
             if v
         }
-        self.environment = _flat(run["environment"])
+        self.environment = describe_environment(run["environment"])
         self.replays = run["replays"]
         self.artifacts = [{"path": a["path"], "size": a["size"]} for a in run["artifacts"]]
         self.models = run["models"]
@@ -112,7 +117,7 @@ class RunView(VegaWidget):
             if not m["key"].startswith("system/") and (m.get("count") or 0) > 1
         ]
         data = load_series(st, [rid], keys) if keys else None
-        self.spec = build_chart(data, "step", 0.0, False) if data and data.series else {}
+        self.charts = metric_charts(data, self.metrics) if data else []
         self.status, self.message = "ready", ""
 
     def replay(self) -> str:
@@ -179,20 +184,86 @@ class RunView(VegaWidget):
 ACTIONS = {"replay": "replay", "export": "export", "open-recorded": "notebook as recorded"}
 
 
-def _flat(env: dict[str, Any] | None) -> dict[str, Any]:
-    """An environment manifest as one level of rows: scalars as they are, small mappings as
-    ``key.sub`` rows (at most 8), larger collections as their size."""
-    out: dict[str, Any] = {}
-    for k, v in (env or {}).items():
-        if isinstance(v, (str, int, float, bool)) or v is None:
-            out[k] = v
-        elif isinstance(v, dict) and all(
-            isinstance(x, (str, int, float, bool)) or x is None for x in v.values()
-        ):
-            out.update({f"{k}.{sk}": sv for sk, sv in list(v.items())[:8]})
-        elif isinstance(v, (dict, list)):
-            out[k] = f"{len(v)} entries"
+def metric_charts(data: SeriesSet, summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One small chart per metric of one run, its subtitle naming what the axes cannot say
+    at a glance: the last value, the minimum and the maximum."""
+    by_key = {m["key"]: m for m in summary}
+    out = []
+    for s in data.series:
+        rows, notes = records(SeriesSet([s], data.run_labels))
+        m = by_key.get(s.metric, {})
+        facts = [
+            f"{label} {_num(m.get(field))}"
+            for label, field in (("last", "latest"), ("min", "min"), ("max", "max"))
+            if m.get(field) is not None
+        ]
+        out.append(
+            line_chart(
+                rows,
+                [s.metric],
+                notes=[" · ".join(facts), *notes],
+                width=CHART_WIDTH,
+                height=CHART_HEIGHT,
+                legend=False,
+            )
+        )
     return out
+
+
+def _num(v: Any) -> str:
+    """A metric value as the charts' tooltips show it (six significant digits)."""
+    if isinstance(v, str):  # NaN and infinities come JSON-safe, spelled out
+        return v
+    return f"{float(v):,.6g}"
+
+
+def describe_environment(env: dict[str, Any] | None) -> dict[str, Any]:
+    """The environment manifest as a person reads it: ``rows`` of label and text (Python,
+    platform, CPU, memory in GiB, GPUs) and ``packages`` as ``{name: version}``, sorted."""
+    if not isinstance(env, dict) or not env:
+        return {}
+    rows: list[dict[str, str]] = []
+    py = env.get("python") or {}
+    if isinstance(py, dict) and py:
+        text = " ".join(str(py[k]) for k in ("implementation", "version") if py.get(k))
+        rows.append({"label": "Python", "value": text})
+        if py.get("executable"):
+            rows.append({"label": "Interpreter", "value": str(py["executable"])})
+    plat = env.get("platform") or {}
+    if isinstance(plat, dict) and plat:
+        text = " ".join(str(plat[k]) for k in ("system", "release", "machine") if plat.get(k))
+        rows.append({"label": "Platform", "value": text or str(plat.get("platform", ""))})
+    cpu = env.get("cpu") or {}
+    if isinstance(cpu, dict) and (cpu.get("count") or cpu.get("model")):
+        count = f"{cpu['count']} × " if cpu.get("count") else ""
+        rows.append({"label": "CPU", "value": f"{count}{cpu.get('model') or 'CPU'}"})
+    if isinstance(env.get("memory_total"), (int, float)):
+        rows.append({"label": "Memory", "value": human_size(env["memory_total"])})
+    gpus = env.get("gpus")
+    if isinstance(gpus, list):
+        names = [str(g.get("name", "GPU")) if isinstance(g, dict) else str(g) for g in gpus]
+        rows.append({"label": "GPUs", "value": ", ".join(names) if names else "none"})
+    known = {"python", "platform", "cpu", "memory_total", "gpus", "packages", "nbtrack"}
+    for k, v in env.items():
+        if k not in known and isinstance(v, (str, int, float, bool)):
+            rows.append({"label": k, "value": str(v)})
+    packages = env.get("packages")
+    pkgs = (
+        {str(k): str(v) for k, v in sorted(packages.items(), key=lambda kv: str(kv[0]).lower())}
+        if isinstance(packages, dict)
+        else {}
+    )
+    return {"rows": rows, "packages": pkgs}
+
+
+def human_size(n: float) -> str:
+    """Bytes in binary units, as a person reads them: ``25275973632`` -> ``23.5 GiB``."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
 
 
 def run_view(run_id: str, store: Any = None) -> RunView:

@@ -19,6 +19,7 @@ from nbtrack.widgets.table_data import (
     discover_columns,
     order_item,
     page_rows,
+    with_system,
 )
 
 _STATIC = Path(__file__).parent / "static"
@@ -49,6 +50,7 @@ class RunsTable(anywidget.AnyWidget):
     selected: t.List[Any] = t.List().tag(sync=True)
     page_size = t.Int(100).tag(sync=True)
     store_label = t.Unicode("").tag(sync=True)
+    show_system = t.Bool(False).tag(sync=True)  # the system/... metric columns (hidden at first)
 
     def __init__(
         self, source: StoreSource, filter_string: str = "", experiment: str | None = None, **kw: Any
@@ -64,6 +66,7 @@ class RunsTable(anywidget.AnyWidget):
         with self.hold_trait_notifications():
             self.filter_string = filter_string or ""
         self.refresh()
+        self.observe(self._toggle_system, names=["show_system"])
         self.observe(
             self._requery,
             names=["filter_string", "column_filters", "order_by", "descending", "visible"],
@@ -92,7 +95,7 @@ class RunsTable(anywidget.AnyWidget):
         self.columns = [c.as_dict() for c in cols]
         if not self.visible or any(v not in self._all_columns for v in self.visible):
             kept = [v for v in self.visible if v in self._all_columns]
-            self.visible = kept or default_visible(cols)
+            self.visible = kept or default_visible(cols, self.show_system)
         self._requery()
 
     def page(self, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -112,6 +115,9 @@ class RunsTable(anywidget.AnyWidget):
         return page_rows(store, ids, cols)
 
     # -- internals -------------------------------------------------------------------------
+    def _toggle_system(self, change: Any = None) -> None:
+        self.visible = with_system(self.visible, list(self._all_columns.values()), self.show_system)
+
     def _requery(self, change: Any = None) -> None:
         store = self._source.get()
         if store is None:

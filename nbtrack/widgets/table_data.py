@@ -26,10 +26,11 @@ CORE_COLUMNS: list[tuple[str, str, str]] = [
     ("experiment", "Experiment", "text"),
     ("start_time", "Start", "time"),
     ("duration", "Duration", "duration"),
-    ("id", "Run id", "text"),
+    ("id", "Run id", "id"),
     ("user", "User", "text"),
 ]
-DEFAULT_CORE = ["name", "status", "start_time", "duration"]
+DEFAULT_CORE = ["name", "status", "experiment", "id", "start_time", "duration"]
+SYSTEM_PREFIX = "system/"  # metrics the recorder samples (CPU, memory): hidden by default
 _MAX_DEFAULT_KEYS = 6
 _OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
 
@@ -40,7 +41,7 @@ class Column:
 
     id: str
     label: str
-    kind: str  # text | number | time | duration
+    kind: str  # text | number | time | duration | id (shown short) | param
     group: str  # run | params | metrics | tags
 
     def as_dict(self) -> dict[str, str]:
@@ -60,17 +61,41 @@ def discover_columns(store: Store, experiment: str | None = None) -> list[Column
     return cols
 
 
-def default_visible(columns: Sequence[Column]) -> list[str]:
-    """Name, status, start, duration, then the first few params, latest metrics and tags."""
+def is_system(column: Column) -> bool:
+    """A column of a ``system/...`` metric (the recorder's CPU and memory samples)."""
+    return column.group == "metrics" and column.id.startswith(f"metrics.{SYSTEM_PREFIX}")
+
+
+def default_visible(columns: Sequence[Column], system: bool = False) -> list[str]:
+    """Name, status, experiment, short id, start, duration, then the first few params, latest
+    metrics (``system/...`` ones only with ``system``) and tags."""
     out = list(DEFAULT_CORE)
     for group, limit in (
         ("params", _MAX_DEFAULT_KEYS),
         ("metrics", _MAX_DEFAULT_KEYS),
         ("tags", 3),
     ):
-        chosen = [c.id for c in columns if c.group == group and not c.id.endswith((".min", ".max"))]
+        chosen = [
+            c.id
+            for c in columns
+            if c.group == group
+            and not c.id.endswith((".min", ".max"))
+            and (system or not is_system(c))
+        ]
         out += chosen[:limit]
-    return out
+    if system:
+        out += [c.id for c in columns if is_system(c) and not c.id.endswith((".min", ".max"))]
+    return list(dict.fromkeys(out))
+
+
+def with_system(visible: Sequence[str], columns: Sequence[Column], show: bool) -> list[str]:
+    """``visible`` with the latest value of every ``system/...`` metric added, or every
+    ``system/...`` column taken out."""
+    system = [c.id for c in columns if is_system(c)]
+    kept = [v for v in visible if v not in system]
+    if not show:
+        return kept
+    return kept + [c for c in system if not c.endswith((".min", ".max"))]
 
 
 def column_clause(column: Column, text: str) -> str:

@@ -110,7 +110,7 @@ def test_table_opens_with_default_columns_and_newest_first(
     path, ids = populated
     table = runs_table(store=path)
     assert table.status == "ready" and table.total == 5
-    assert table.visible[:4] == ["name", "status", "start_time", "duration"]
+    assert table.visible[:6] == ["name", "status", "experiment", "id", "start_time", "duration"]
     assert {"params.lr", "params.opt", "metrics.acc", "metrics.loss", "tags.owner"} <= set(
         table.visible
     )
@@ -438,7 +438,10 @@ def test_run_view_shows_the_run(populated: tuple[Path, list[str]]) -> None:
     assert view.status == "ready" and view.run["name"] == "run-2"
     assert view.params["opt"] == "sgd" and view.tags == {"owner": "ana"}
     assert [m["key"] for m in view.metrics] == ["acc", "loss"]
-    assert view.spec["facet"]["field"] == "metric"
+    # one small chart per metric (they wrap to the output's width), each saying last/min/max
+    assert [c["title"]["text"] for c in view.charts] == ["acc", "loss"]
+    assert all(c["width"] <= 360 for c in view.charts)
+    assert view.charts[1]["title"]["subtitle"][0] == "last 0.0533333 · min 0.0533333 · max 1.02"
 
 
 def test_run_view_of_an_unknown_run_says_so(populated: tuple[Path, list[str]]) -> None:

@@ -71,6 +71,7 @@ export function formatValue(kind, v) {
   if (kind === 'time') return formatTime(v);
   if (kind === 'duration') return formatDuration(v);
   if (kind === 'number') return formatNumber(v);
+  if (kind === 'id') return String(v).slice(0, 8); // a run id, short (the full id on hover)
   return String(v);
 }
 

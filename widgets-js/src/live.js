@@ -1,4 +1,6 @@
 // Live chart: the kernel pushes points while a cell runs; we append them to the vega dataset.
+// The chart is embedded with the first snapshot's rows (an empty dataset has an infinite
+// extent, which vega warns about); later batches are appended in sequence.
 import { changeset } from 'vega';
 import { h, clear, notice, listen } from './dom.js';
 import { chartSlot } from './embed.js';
@@ -11,8 +13,9 @@ export function renderLive({ model, el }) {
   el.append(h('div', { class: 'nbt-widget nbt-live' }, status, plot));
   const slot = chartSlot(plot);
   let view = null;
+  let drawing = false;
   let seq = -1; // sequence number of the last batch applied
-  let queue = []; // messages that arrived before the view was ready
+  let queue = []; // messages that arrived while the view was being embedded
 
   function apply(msg) {
     if (msg.type === 'reset') {
@@ -30,24 +33,42 @@ export function renderLive({ model, el }) {
     if (text) status.append(notice('loading', text));
   }
 
-  async function draw() {
-    const result = await slot.draw(model.get('spec'));
+  // Embeds the chart holding the rows of a first snapshot, then applies what came meanwhile.
+  async function start(msg) {
+    drawing = true;
+    const spec = { ...model.get('spec'), data: { name: DATASET, values: msg.rows } };
+    const result = await slot.draw(spec);
+    drawing = false;
     view = result ? result.view : null;
     if (!view) return;
+    seq = msg.seq;
+    showStatus('');
     const pending = queue;
     queue = [];
     pending.forEach(apply);
   }
 
+  function receive(msg) {
+    if (view) apply(msg);
+    else if (drawing) queue.push(msg);
+    else if (msg.type === 'reset' && msg.rows && msg.rows.length) start(msg);
+    // points before any snapshot: the snapshot asked for below (or the next one) brings them
+  }
+
+  function restart() {
+    view = null;
+    queue = [];
+    slot.dispose();
+    clear(plot);
+    model.send({ type: 'snapshot' });
+  }
+
   const off = listen(model, {
-    'msg:custom': (msg) => {
-      if (!view) queue.push(msg);
-      else apply(msg);
-    },
-    'change:spec': draw,
+    'msg:custom': receive,
+    'change:spec': restart,
     'change:message': () => showStatus(model.get('message')),
   });
   showStatus(model.get('message'));
-  draw().then(() => model.send({ type: 'snapshot' }));
+  model.send({ type: 'snapshot' });
   return () => (off(), slot.dispose());
 }

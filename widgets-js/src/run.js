@@ -88,11 +88,32 @@ function failureBanner(f) {
   return banner;
 }
 
+// The environment as rows (Python, platform, CPU, memory, GPUs), its packages folded below.
+function environmentSection(env) {
+  const rows = (env && env.rows) || [];
+  const packages = Object.entries((env && env.packages) || {});
+  if (!rows.length && !packages.length) return notice('empty', 'Not recorded.');
+  const box = h('div', { class: 'nbt-environment' }, kvTable(rows.map((r) => [r.label, r.value]), ''));
+  if (packages.length) {
+    box.append(
+      h(
+        'details',
+        { class: 'nbt-packages' },
+        h('summary', { text: `${packages.length} installed package${packages.length === 1 ? '' : 's'}` }),
+        h('ul', { class: 'nbt-package-list' }, ...packages.map(([name, version]) => h('li', {}, h('span', { text: name }), h('span', { class: 'nbt-muted', text: ` ${version}` })))),
+      ),
+    );
+  }
+  return box;
+}
+
 export function renderRun({ model, el }) {
   const root = h('div', { class: 'nbt-widget nbt-run' });
   el.append(root);
-  const chartEl = h('div');
-  const slot = chartSlot(chartEl);
+  // one small chart per metric, wrapping to the output's width; slots live across redraws
+  const chartsEl = h('div', { class: 'nbt-smallcharts' });
+  let slots = [];
+  const disposeCharts = () => (slots.forEach((s) => s.dispose()), (slots = []), clear(chartsEl));
 
   function action(name) {
     model.send({ type: 'action', action: name });
@@ -102,7 +123,7 @@ export function renderRun({ model, el }) {
     clear(root);
     const s = model.get('status');
     if (s !== 'ready') {
-      slot.dispose();
+      disposeCharts();
       root.append(notice(s === 'loading' ? 'loading' : 'error', model.get('message') || 'Loading run…'));
       return;
     }
@@ -133,16 +154,12 @@ export function renderRun({ model, el }) {
     if (run.notes) root.append(h('div', { class: 'nbt-section', text: 'Notes' }), h('div', { text: run.notes }));
     root.append(h('div', { class: 'nbt-section', text: 'Params' }), kvTable(Object.entries(model.get('params')), 'No params logged.'));
     root.append(h('div', { class: 'nbt-section', text: 'Metrics' }), metricTable(model.get('metrics')));
-    const spec = model.get('spec');
-    if (spec && Object.keys(spec).length) {
-      root.append(chartEl);
-      slot.draw(spec);
-    }
+    if ((model.get('charts') || []).length) root.append(chartsEl);
     root.append(h('div', { class: 'nbt-section', text: 'Tags' }), kvTable(Object.entries(model.get('tags')), 'No tags.'));
     const datasets = model.get('datasets') || [];
     if (datasets.length) root.append(h('div', { class: 'nbt-section', text: 'Datasets' }), datasetTable(datasets));
     root.append(h('div', { class: 'nbt-section', text: 'Notebook revision' }), kvTable(Object.entries(model.get('notebook')), 'Not recorded.'));
-    root.append(h('div', { class: 'nbt-section', text: 'Environment' }), kvTable(Object.entries(model.get('environment')), 'Not recorded.'));
+    root.append(h('div', { class: 'nbt-section', text: 'Environment' }), environmentSection(model.get('environment')));
     const replays = model.get('replays');
     root.append(
       h('div', { class: 'nbt-section', text: 'Replays' }),
@@ -163,7 +180,18 @@ export function renderRun({ model, el }) {
     const cells = model.get('cells');
     root.append(h('div', { class: 'nbt-section', text: `Executed cells (${cells.length})` }), cellsList(cells));
   }
-  const off = listen(model, { change: draw });
+  function drawCharts() {
+    disposeCharts();
+    for (const spec of model.get('charts') || []) {
+      const box = h('div', { class: 'nbt-smallchart' });
+      chartsEl.append(box);
+      const slot = chartSlot(box);
+      slots.push(slot);
+      slot.draw(spec);
+    }
+  }
+  const off = listen(model, { change: draw, 'change:charts': drawCharts });
   draw();
-  return () => (off(), slot.dispose());
+  drawCharts();
+  return () => (off(), disposeCharts());
 }

@@ -3,6 +3,19 @@ import { h, clear, formatValue, listen, notice } from './dom.js';
 
 const ROW_H = 28;
 const VIEW_ROWS = 15;
+const CHECK_W = 30;
+// Column widths: wide enough for what the column holds, narrow enough that a dozen fit; more
+// scroll sideways inside the widget, the checkbox and name columns staying in place.
+function columnWidth(c) {
+  if (c.id === 'name') return 180;
+  if (c.kind === 'time') return 150;
+  if (c.kind === 'id') return 84;
+  if (c.id === 'status') return 80;
+  if (c.id === 'experiment') return 110;
+  if (c.kind === 'duration') return 84;
+  return 100;
+}
+const STICKY = new Set(['name']);
 
 function render({ model, el }) {
   let cache = new Map(); // page index -> rows
@@ -26,6 +39,14 @@ function render({ model, el }) {
     model.save_changes();
   };
   const count = h('span', { class: 'nbt-count' });
+  const systemToggle = h('input', {
+    type: 'checkbox',
+    'aria-label': 'show system metrics',
+    onchange: (e) => {
+      model.set('show_system', e.target.checked);
+      model.save_changes();
+    },
+  });
   const chooserButton = h('button', {
     class: 'nbt-button',
     text: 'Columns',
@@ -49,6 +70,7 @@ function render({ model, el }) {
       },
     }),
     chooserButton,
+    h('label', { class: 'nbt-check nbt-system-toggle', title: 'show the system/... metrics (CPU, memory) the recorder samples' }, systemToggle, 'system metrics'),
     h('button', { class: 'nbt-button', text: 'Refresh', onclick: () => model.send({ type: 'refresh' }) }),
     count,
   );
@@ -66,8 +88,17 @@ function render({ model, el }) {
     const byId = new Map(model.get('columns').map((c) => [c.id, c]));
     return model.get('visible').map((id) => byId.get(id)).filter(Boolean);
   };
-  // Fixed widths, so every row (each its own grid) lines up whatever its content.
-  const template = (cols) => `32px ${cols.map((c) => (c.id === 'name' ? '220px' : c.kind === 'time' ? '160px' : '120px')).join(' ')}`;
+  // Fixed widths, so every row (each its own grid) lines up whatever its content; each row
+  // as wide as its columns, so the sticky cells stay in place however far it scrolls.
+  const template = (cols) => `${CHECK_W}px ${cols.map((c) => `${columnWidth(c)}px`).join(' ')}`;
+  const rowWidth = (cols) => `${cols.reduce((sum, c) => sum + columnWidth(c), CHECK_W)}px`;
+  // the checkbox and name cells stick to the left edge (the name's offset: the checkbox)
+  const stickyLeft = (c) => (c === null ? 0 : STICKY.has(c.id) ? CHECK_W : null);
+  function cell(c, attrs, ...children) {
+    const left = stickyLeft(c);
+    if (left === null) return h('div', attrs, ...children);
+    return h('div', { ...attrs, class: `${attrs.class} nbt-sticky`, style: { left: `${left}px` } }, ...children);
+  }
 
   function drawCount() {
     const total = model.get('total');
@@ -118,6 +149,8 @@ function render({ model, el }) {
     const tpl = template(cols);
     clear(header).style.gridTemplateColumns = tpl;
     clear(filters).style.gridTemplateColumns = tpl;
+    header.style.width = filters.style.width = body.style.width = rowWidth(cols);
+    systemToggle.checked = model.get('show_system');
     const total = model.get('total');
     const sel = model.get('selected').length;
     const all = h('input', {
@@ -133,16 +166,16 @@ function render({ model, el }) {
         }
       },
     });
-    header.append(h('div', { class: 'nbt-cell' }, all));
-    filters.append(h('div', { class: 'nbt-cell' }));
+    header.append(cell(null, { class: 'nbt-cell' }, all));
+    filters.append(cell(null, { class: 'nbt-cell' }));
     const orderBy = model.get('order_by');
     const desc = model.get('descending');
     const colFilters = model.get('column_filters') || {};
     for (const c of cols) {
       const arrow = c.id === orderBy ? (desc ? ' ▼' : ' ▲') : '';
       header.append(
-        h(
-          'div',
+        cell(
+          c,
           {
             class: `nbt-cell nbt-sortable nbt-g-${c.group}`,
             title: `${c.id} (click to sort)`,
@@ -175,7 +208,7 @@ function render({ model, el }) {
         },
       });
       input.value = colFilters[c.id] || '';
-      filters.append(h('div', { class: 'nbt-cell' }, input));
+      filters.append(cell(c, { class: 'nbt-cell' }, input));
     }
   }
 
@@ -208,7 +241,7 @@ function render({ model, el }) {
     for (let i = first; i < last; i++) {
       const rows = cache.get(Math.floor(i / size));
       const row = rows ? rows[i % size] : null;
-      const div = h('div', { class: 'nbt-row nbt-datarow', style: { top: `${i * ROW_H}px`, gridTemplateColumns: tpl } });
+      const div = h('div', { class: 'nbt-row nbt-datarow', style: { top: `${i * ROW_H}px`, gridTemplateColumns: tpl, width: rowWidth(cols) } });
       if (!row) {
         div.append(h('div', { class: 'nbt-cell nbt-placeholder', text: '…' }));
       } else {
@@ -216,11 +249,11 @@ function render({ model, el }) {
         div.dataset.runId = row.id;
         div.dataset.index = String(i);
         const box = h('input', { type: 'checkbox', checked: selected.has(row.id), 'aria-label': 'select run' });
-        div.append(h('div', { class: 'nbt-cell' }, box));
+        div.append(cell(null, { class: 'nbt-cell' }, box));
         cols.forEach((c, j) => {
           const v = row.cells[j];
           const cls = c.id === 'status' ? `nbt-cell nbt-status-${v}` : `nbt-cell nbt-k-${c.kind}`;
-          div.append(h('div', { class: cls, title: v == null ? '' : String(v), text: formatValue(c.kind, v) }));
+          div.append(cell(c, { class: cls, title: v == null ? '' : String(v), text: formatValue(c.kind, v) }));
         });
         div.addEventListener('click', (e) => toggle(row.id, i, e.shiftKey));
       }
@@ -288,6 +321,7 @@ function render({ model, el }) {
     },
     'change:selected': () => (drawCount(), drawHeader(), drawRows()),
     'change:columns': () => (drawChooser(), drawHeader()),
+    'change:show_system': drawHeader,
     'change:status': drawStatus,
   });
   drawAll();
