@@ -21,7 +21,9 @@ import { listenForOpenRequests } from './bridge';
 import { cellRenderer } from './cellrender';
 import { addCommands } from './commands';
 import { RunListModel } from './model';
+import { tellKernelsOfRenames } from './notebooks';
 import { makeRequester } from './request';
+import { registerRunSummary } from './runsummary';
 import { watchSettings } from './settings';
 import { openRunsView } from './runsview/widget';
 import { refreshOnActivity, RunsSidebar } from './sidebar';
@@ -78,7 +80,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.compareRuns, { ids }),
       onOpenTable: () => void app.commands.execute(CommandIDs.openRunsTable)
     });
-    listenForOpenRequests(views); // run_view()'s buttons open these views
+    listenForOpenRequests(views); // run_view()'s and a run summary's buttons open these views
+    if (rendermime) {
+      registerRunSummary(rendermime, tracker); // the line %%track prints when its run ends
+    }
+    if (tracker) {
+      tellKernelsOfRenames(tracker);
+    }
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, 'nbtrack-sidebar');
 

@@ -1,2 +1,3 @@
 import './base.css';
 import './runsview.css';
+import './runsummary.css';

@@ -56,6 +56,28 @@ def notebook_path(user_ns: dict[str, Any] | None = None) -> str | None:
     return None
 
 
+def notebook_renamed(old: str, new: str, user_ns: dict[str, Any] | None = None) -> str | None:
+    """JupyterLab renamed (or moved) this kernel's notebook from ``old`` to ``new``, paths
+    relative to the server's root as its contents API gives them: the kernel's notebook (the
+    ``__session__`` ipykernel set from ``JPY_SESSION_NAME``, and that variable) becomes the
+    renamed file, so later runs carry its revision. The server itself tells only a restarted
+    kernel. Returns the new absolute path, or None when the kernel's notebook is not ``old``
+    (a kernel shared with another notebook) and nothing changed."""
+    current = (user_ns or {}).get("__session__") or os.environ.get("JPY_SESSION_NAME")
+    if not isinstance(current, str) or not current or not old or not new:
+        return None
+    here = current.replace(os.sep, "/")
+    old, new = old.strip("/"), new.strip("/")
+    if here == old or here.endswith("/" + old):
+        path = os.path.normpath(current[: len(current) - len(old)] + new)
+    else:
+        return None
+    if user_ns is not None:
+        user_ns["__session__"] = path
+    os.environ["JPY_SESSION_NAME"] = path
+    return path
+
+
 def capture_revision(path: str | None) -> dict[str, Any]:
     """Revision of the notebook at ``path`` (or of the working directory's repository when None).
 

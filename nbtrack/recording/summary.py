@@ -42,6 +42,11 @@ def duration_text(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def took_text(status: str, seconds: float) -> str:
+    """``finished in 2.4 s``, ``failed after 0.31 s``, ``killed after 3 min 12 s``."""
+    return f"{status} {'in' if status == 'finished' else 'after'} {duration_text(seconds)}"
+
+
 def where_text(failure: dict[str, Any]) -> str:
     """``ValueError: bad alpha at line 3 of cell [5]`` (as much as the failure record knows)."""
     message = " ".join(str(failure.get("message") or "").split())
@@ -68,6 +73,7 @@ def summary(run: Any) -> dict[str, Any]:
         "experiment": run.experiment,
         "status": run.status,
         "duration": end - run.start_time,
+        "took": took_text(run.status, end - run.start_time),
         "metrics": metrics[:MAX_METRICS],
         "more_metrics": max(0, len(metrics) - MAX_METRICS),
         "failure": None,
@@ -83,10 +89,7 @@ def summary(run: Any) -> dict[str, Any]:
 
 def summary_text(data: dict[str, Any]) -> str:
     """``nbtrack: run sgd-0.01 (3f2a9c1b) finished in 2.4 s · acc=0.912 · loss=0.2311 · +2 more``."""
-    status = data["status"]
-    took = duration_text(data["duration"])
-    text = f"nbtrack: run {data['name']} ({data['id'][:8]}) {status} "
-    text += f"in {took}" if status == "finished" else f"after {took}"
+    text = f"nbtrack: run {data['name']} ({data['id'][:8]}) {data['took']}"
     if data["failure"]:
         text += f": {data['failure']['where']}"
     parts = [f"{k}={v}" for k, v in data["metrics"]]
