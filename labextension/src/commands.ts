@@ -58,6 +58,9 @@ export function addCommands(
         : trans.__('Open nbtrack Run'),
     execute: args => {
       const id = String(args.id ?? '');
+      if (id && args.restore) {
+        return views.restoreRun(id); // after a page reload: only a run still there
+      }
       if (id) {
         views.openRun(id, String(args.name ?? id.slice(0, 8)));
       }
@@ -75,7 +78,10 @@ export function addCommands(
     },
     caption: trans.__('Select two or more runs in the nbtrack sidebar first'),
     isEnabled: args => canCompare(idsOf(args)),
-    execute: args => views.openCompare(idsOf(args))
+    execute: args =>
+      args.restore
+        ? views.restoreCompare(idsOf(args)) // after a page reload
+        : views.openCompare(idsOf(args))
   });
   commands.addCommand(CommandIDs.clearSelection, {
     label: trans.__('Clear nbtrack Run Selection'),

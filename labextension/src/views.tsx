@@ -3,7 +3,11 @@
  * run recorded it (RecordedNotebook, read-only).
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import {
+  MainAreaWidget,
+  ReactWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
@@ -38,6 +42,43 @@ export class MainAreaViews {
   /** Points asked per metric chart in run views opened from now on. */
   chartPoints = DEFAULT_SETTINGS.chartPoints;
 
+  /** The open run tabs (each node's `data-run-ids`: its run), restored after a reload. */
+  readonly runTabs = new WidgetTracker<MainAreaWidget>({
+    namespace: 'nbtrack-run'
+  });
+  /** The open compare tabs (`data-run-ids`: the compared runs, comma-separated). */
+  readonly compareTabs = new WidgetTracker<MainAreaWidget>({
+    namespace: 'nbtrack-compare'
+  });
+
+  /**
+   * Reopens a run tab after a page reload; rejects (so the layout restorer forgets the tab)
+   * when the run is gone or deleted.
+   */
+  async restoreRun(id: string): Promise<void> {
+    const run = await this.options.client.getRun(id);
+    if (run.deleted_at !== null) {
+      throw new Error(`run ${id} is deleted`);
+    }
+    this.openRun(run.id, run.name);
+  }
+
+  /** Reopens a compare tab after a reload, without the runs deleted since (two are needed). */
+  async restoreCompare(ids: string[]): Promise<void> {
+    const { client } = this.options;
+    const runs = await Promise.all(
+      ids.map(id => client.getRun(id).catch(() => null))
+    );
+    const live = runs.filter(r => r !== null && r.deleted_at === null);
+    if (!canCompare(live.map(r => r!.id))) {
+      throw new Error('fewer than two of the compared runs are left');
+    }
+    this.openCompare(
+      live.map(r => r!.id),
+      live.map(r => r!.name)
+    );
+  }
+
   /** Shows the run's tab, opening it unless it is open already. */
   openRun(id: string, name: string): void {
     const { app, client, model, tracker, trans } = this.options;
@@ -59,7 +100,10 @@ export class MainAreaViews {
       />,
       widgetId,
       trans.__('Run %1', name),
-      trans.__('nbtrack run %1', id)
+      trans.__('nbtrack run %1', id),
+      undefined,
+      [id],
+      this.runTabs
     );
   }
 
@@ -89,14 +133,15 @@ export class MainAreaViews {
   }
 
   /** Opens a new tab comparing `ids` (two or more distinct runs; else does nothing). */
-  openCompare(ids: string[]): void {
+  openCompare(ids: string[], known: string[] = []): void {
     const { client, model, trans } = this.options;
     const unique = Array.from(new Set(ids));
     if (!canCompare(unique)) {
       return;
     }
     const names = unique.map(
-      id => model.runs.find(r => r.id === id)?.name ?? id.slice(0, 8)
+      (id, i) =>
+        model.runs.find(r => r.id === id)?.name ?? known[i] ?? id.slice(0, 8)
     );
     this.show(
       <CompareView
@@ -107,7 +152,10 @@ export class MainAreaViews {
       />,
       `nbtrack-compare-${++this._compareCount}`,
       trans._n('Compare %1 run', 'Compare %1 runs', unique.length),
-      trans.__('nbtrack: compare %1', names.join(', '))
+      trans.__('nbtrack: compare %1', names.join(', ')),
+      undefined,
+      unique,
+      this.compareTabs
     );
   }
 
@@ -128,19 +176,23 @@ export class MainAreaViews {
     id: string,
     label: string,
     caption: string,
-    className = 'nbtrack-runview-widget'
+    className = 'nbtrack-runview-widget',
+    runIds: string[] = [],
+    tabs: WidgetTracker<MainAreaWidget> | null = null
   ): void {
     const { app } = this.options;
     const content = ReactWidget.create(element);
     content.addClass(className);
     const widget = new MainAreaWidget({ content });
     widget.id = id;
+    widget.node.dataset.runIds = runIds.join(',');
     widget.title.label = label;
     widget.title.caption = caption;
     widget.title.icon = nbtrackIcon;
     widget.title.closable = true;
     app.shell.add(widget, 'main');
     app.shell.activateById(widget.id);
+    void tabs?.add(widget); // saved for the layout restorer
   }
 
   private _compareCount = 0;

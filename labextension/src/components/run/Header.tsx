@@ -2,6 +2,7 @@
  * The run view's header: status, the name (renamed in place), experiment, start, duration and
  * id, and the actions: those given as children (replay, export), then delete or restore.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -59,12 +60,11 @@ export function Header(props: {
         {run.deleted_at === null ? (
           <button
             className="jp-mod-styled jp-mod-warn nbtrack-delete"
-            onClick={() =>
-              void state.act(
-                () => client.deleteRun(run.id),
-                trans.__('Deleted; it can be restored')
-              )
-            }
+            disabled={state.busy}
+            title={trans.__(
+              'Delete this run and the runs nested under it (asks first; they can be restored)'
+            )}
+            onClick={() => void confirmDelete(client, run, state, trans)}
           >
             {trans.__('Delete')}
           </button>
@@ -83,5 +83,60 @@ export function Header(props: {
         )}
       </span>
     </header>
+  );
+}
+
+/**
+ * Asks before deleting the run, saying how many runs go (the run and the runs nested under it:
+ * a replay's re-run cells, a sweep's runs), then deletes them.
+ */
+async function confirmDelete(
+  client: NbtrackClient,
+  run: IRunDetail,
+  state: IRunState,
+  trans: TranslationBundle
+): Promise<void> {
+  let ids: string[];
+  try {
+    ids = await client.runsDeletedWith(run.id);
+  } catch (e) {
+    state.say((e as Error).message, 'error');
+    return;
+  }
+  const nested = ids.length - 1;
+  const body =
+    nested > 0
+      ? trans._n(
+          'This deletes “%2” and the %1 run nested under it (%3 runs in all).',
+          'This deletes “%2” and the %1 runs nested under it (%3 runs in all).',
+          nested,
+          run.name,
+          ids.length
+        )
+      : trans.__('This deletes the run “%1”.', run.name);
+  const result = await showDialog({
+    title: trans._n('Delete %1 run?', 'Delete %1 runs?', ids.length),
+    body: `${body} ${trans._n(
+      'It can be restored (Restore, or nbtrack restore).',
+      'They can be restored (Restore, or nbtrack restore).',
+      ids.length
+    )}`,
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({
+        label: trans._n('Delete %1 run', 'Delete %1 runs', ids.length)
+      })
+    ]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  await state.act(
+    () => client.deleteRun(run.id),
+    trans._n(
+      'Deleted %1 run; it can be restored',
+      'Deleted %1 runs; they can be restored',
+      ids.length
+    )
   );
 }

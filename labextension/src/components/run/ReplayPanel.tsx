@@ -24,6 +24,8 @@ export interface IReplayState {
    * reloads it (to list the new replay).
    */
   start: (runId: string, env: ReplayEnv) => Promise<void>;
+  /** Hides the last replay's progress and verdict (another action's outcome replaces it). */
+  clear: () => void;
 }
 
 export function useReplay(
@@ -33,6 +35,7 @@ export function useReplay(
   const [progress, setProgress] = React.useState<IReplayProgress | null>(null);
   const start = (runId: string, env: ReplayEnv): Promise<void> =>
     state.whileBusy(async () => {
+      state.say(null);
       let current = startReplay(env);
       setProgress(current);
       try {
@@ -61,7 +64,8 @@ export function useReplay(
         );
       }
     });
-  return { progress, start };
+  const clear = React.useCallback(() => setProgress(null), []);
+  return { progress, start, clear };
 }
 
 const EXPORT_FORMATS: ExportFormat[] = ['script', 'notebook', 'bundle'];
@@ -83,11 +87,18 @@ export function ReplayExportButtons(props: {
   const { client, run, state, trans } = props;
   const doExport = async (format: ExportFormat): Promise<void> => {
     try {
+      state.say(null);
       const { blob, filename } = await client.exportRun(run.id, format);
       props.onDownload(blob, filename);
-      state.say(trans.__('Exported %1', filename));
+      state.say(
+        trans.__(
+          'Exported: %1 went to your browser’s downloads (its Downloads folder unless you chose another)',
+          filename
+        ),
+        'success'
+      );
     } catch (e) {
-      state.say((e as Error).message);
+      state.say(trans.__('Export failed: %1', (e as Error).message), 'error');
     }
   };
   const labels: Record<ExportFormat, string> = {
@@ -95,34 +106,54 @@ export function ReplayExportButtons(props: {
     notebook: trans.__('Export notebook'),
     bundle: trans.__('Export bundle')
   };
+  // a run made by a script (nbtrack.start_run outside a notebook) has no cells to replay
+  const noCells = run.cells.length === 0;
+  const why = trans.__(
+    'This run recorded no notebook cells (it was made outside a notebook, e.g. by a Python script with nbtrack.start_run), so there is nothing to replay'
+  );
   return (
     <>
       <button
         className="jp-mod-styled jp-mod-accept nbtrack-reproduce"
         onClick={() => void props.replay.start(run.id, 'recorded')}
-        disabled={state.busy}
-        title={trans.__(
-          'Rebuild the environment the run was recorded in, replay its cells there and check them against the recording'
-        )}
+        disabled={state.busy || noCells}
+        title={
+          noCells
+            ? why
+            : trans.__(
+                'Rebuild the environment the run was recorded in, replay its cells there and check them against the recording'
+              )
+        }
       >
         {trans.__('Reproduce')}
       </button>
       <button
         className="jp-mod-styled nbtrack-replay"
         onClick={() => void props.replay.start(run.id, 'current')}
-        disabled={state.busy}
-        title={trans.__(
-          'Replay the cells in a fresh kernel of the current environment'
-        )}
+        disabled={state.busy || noCells}
+        title={
+          noCells
+            ? why
+            : trans.__(
+                'Replay the cells in a fresh kernel of the current environment'
+              )
+        }
       >
         {trans.__('Replay')}
       </button>
       <button
         className="jp-mod-styled nbtrack-open-recorded"
         onClick={() => props.onOpenRecorded(run)}
-        title={trans.__(
-          'Open the notebook as it was when the run was recorded, read-only'
-        )}
+        disabled={noCells}
+        title={
+          noCells
+            ? trans.__(
+                'This run recorded no notebook cells (it was made outside a notebook), so there is no notebook as recorded'
+              )
+            : trans.__(
+                'Open the notebook as it was when the run was recorded, read-only'
+              )
+        }
       >
         {trans.__('Notebook as recorded')}
       </button>

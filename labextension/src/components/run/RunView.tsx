@@ -23,7 +23,7 @@ import {
 import { ReplayExportButtons, useReplay } from './ReplayPanel';
 import { KeyValues, Section } from './Section';
 import { Tags } from './Tags';
-import { useRun } from './useRun';
+import { MessageKind, useRun } from './useRun';
 import { ReplayProgress } from './Verdict';
 
 export interface IRunViewProps {
@@ -46,6 +46,13 @@ export function RunView(props: IRunViewProps): JSX.Element {
   const state = useRun(client, props.runId, props.onChanged);
   const replay = useReplay(client, state);
   const { run } = state;
+  // one outcome at a time: an action's message replaces the last replay's verdict
+  const clearReplay = replay.clear;
+  React.useEffect(() => {
+    if (state.message) {
+      clearReplay();
+    }
+  }, [state.message, clearReplay]);
   const root = React.useRef<HTMLDivElement>(null);
 
   if (state.error) {
@@ -81,8 +88,14 @@ export function RunView(props: IRunViewProps): JSX.Element {
         />
       </Header>
       {state.message && (
-        <div className="nbtrack-message" role="status">
-          {state.message}
+        <div
+          className={`nbtrack-message nbtrack-message-${state.message.kind}`}
+          role={state.message.kind === 'error' ? 'alert' : 'status'}
+        >
+          <span className="nbtrack-message-mark" aria-hidden="true">
+            {MESSAGE_MARKS[state.message.kind]}
+          </span>
+          <span className="nbtrack-message-text">{state.message.text}</span>
         </div>
       )}
       <ReplayProgress progress={replay.progress} trans={trans} />
@@ -110,6 +123,13 @@ export function RunView(props: IRunViewProps): JSX.Element {
     </div>
   );
 }
+
+const MESSAGE_MARKS: Record<MessageKind, string> = {
+  success: '✓',
+  failure: '✗',
+  error: '!',
+  info: 'i'
+};
 
 /** Scrolls the run view's cell list to `cell`, focuses it and marks it for a moment. */
 function showListedCell(root: HTMLElement | null, cell: ICellRecord): void {

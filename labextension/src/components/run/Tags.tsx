@@ -20,7 +20,7 @@ export function Tags(props: {
     event.preventDefault();
     const tag = parseTag(draft);
     if ('error' in tag) {
-      state.say(trans.__(tag.error));
+      state.say(trans.__(tag.error), 'error');
       return;
     }
     void state.act(

@@ -134,10 +134,36 @@ function Steps(props: {
         label={trans.__('Replay the cells')}
         done={progress.cells?.done ?? null}
         total={progress.cells?.total ?? null}
-        text=""
+        countText={cellsText(progress, trans)}
+        text={progress.cells === null ? startingText(progress, trans) : ''}
       />
     </ol>
   );
+}
+
+/** `3 of 7 cells done` (never a bare count: "Replaying… 0" said nothing). */
+function cellsText(
+  progress: IReplayProgress,
+  trans: TranslationBundle
+): string {
+  const cells = progress.cells;
+  if (cells === null) {
+    return '';
+  }
+  return cells.total
+    ? trans.__('%1 of %2 cells done', cells.done, cells.total)
+    : trans._n('%1 cell done', '%1 cells done', cells.done);
+}
+
+/** What happens before the first cell: a fresh kernel starts (once the environment is built). */
+function startingText(
+  progress: IReplayProgress,
+  trans: TranslationBundle
+): string {
+  const built = ['ready', 'cached'].includes(progress.envStep?.phase ?? '');
+  return progress.env === 'current' || built
+    ? trans.__('starting a fresh kernel…')
+    : '';
 }
 
 function Step(props: {
@@ -147,6 +173,8 @@ function Step(props: {
   done?: number | null;
   total?: number | null;
   text: string;
+  /** The count in words (else `done/total`). */
+  countText?: string;
 }): JSX.Element {
   const { done, total } = props;
   const counted =
@@ -164,7 +192,7 @@ function Step(props: {
         <>
           {total ? <progress max={total} value={done} /> : null}
           <span className="nbtrack-step-count">
-            {total ? `${done}/${total}` : String(done)}
+            {props.countText || (total ? `${done}/${total}` : String(done))}
           </span>
         </>
       )}

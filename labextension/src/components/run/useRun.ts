@@ -7,16 +7,26 @@ import * as React from 'react';
 import type { NbtrackClient } from '../../api';
 import type { IRunDetail } from '../../tokens';
 
+/** How an action ended: done, a negative outcome (a check that failed), or an error. */
+export type MessageKind = 'success' | 'failure' | 'error' | 'info';
+
+/** The outcome of the last action: one at a time, a new action replaces it. */
+export interface IRunMessage {
+  text: string;
+  kind: MessageKind;
+}
+
 export interface IRunState {
   run: IRunDetail | null;
   /** Why the run could not be loaded. */
   error: string;
-  /** The outcome of the last action, shown under the header. */
-  message: string;
+  /** The outcome of the last action, shown under the header; null when there is none. */
+  message: IRunMessage | null;
   /** An edit or a replay is under way. */
   busy: boolean;
   reload: () => Promise<void>;
-  say: (message: string) => void;
+  /** Shows `text` as the outcome of the last action (null clears it). */
+  say: (text: string | null, kind?: MessageKind) => void;
   /** Runs `what` with `busy` set. */
   whileBusy: (what: () => Promise<void>) => Promise<void>;
   /** Runs an edit; then says `done` (or the error), reloads and tells the sidebar. */
@@ -30,7 +40,12 @@ export function useRun(
 ): IRunState {
   const [run, setRun] = React.useState<IRunDetail | null>(null);
   const [error, setError] = React.useState('');
-  const [message, setMessage] = React.useState('');
+  const [message, setMessage] = React.useState<IRunMessage | null>(null);
+  const say = React.useCallback(
+    (text: string | null, kind: MessageKind = 'info') =>
+      setMessage(text === null ? null : { text, kind }),
+    []
+  );
   const [busy, setBusy] = React.useState(false);
 
   const reload = React.useCallback(async () => {
@@ -62,13 +77,14 @@ export function useRun(
   };
   const act = (what: () => Promise<unknown>, done: string): Promise<void> =>
     whileBusy(async () => {
+      say(null);
       try {
         await what();
-        setMessage(done);
+        say(done, 'success');
         await reload();
         onChanged();
       } catch (e) {
-        setMessage((e as Error).message);
+        say((e as Error).message, 'error');
       }
     });
   return {
@@ -77,7 +93,7 @@ export function useRun(
     message,
     busy,
     reload,
-    say: setMessage,
+    say,
     whileBusy,
     act
   };
