@@ -52,6 +52,9 @@ export function listPath(query: IListQuery, notebook?: string | null): string {
   if (query.includeDeleted) {
     params.set('include_deleted', '1');
   }
+  if (query.nest) {
+    params.set('nest', '1');
+  }
   return withNotebook('runs', params, notebook);
 }
 
@@ -148,8 +151,21 @@ export class NbtrackClient {
     return this.send('DELETE', this.path(runPath(id, '/tags'), params));
   }
 
-  deleteRun(id: string): Promise<{ id: string; deleted: boolean }> {
+  /** Deletes the run and the runs nested under it; `ids` names them all. */
+  deleteRun(
+    id: string
+  ): Promise<{ id: string; ids: string[]; deleted: boolean }> {
     return this.send('DELETE', this.path(runPath(id)));
+  }
+
+  /** The run and the runs nested under it: what `deleteRun` would delete. */
+  async runsDeletedWith(id: string): Promise<string[]> {
+    const params = new URLSearchParams({ dry_run: '1' });
+    const body = await this.send<{ ids: string[] }>(
+      'DELETE',
+      this.path(runPath(id), params)
+    );
+    return body.ids;
   }
 
   restoreRun(id: string): Promise<{ id: string; deleted: boolean }> {

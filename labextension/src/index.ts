@@ -100,6 +100,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
         trans
       });
     addCommands(app, { model, sidebar, views, trans, palette, openTable });
+    // run and compare tabs come back after a page reload (a deleted run's are dropped)
+    const runIds = (w: { node: HTMLElement }): string =>
+      w.node.dataset.runIds ?? '';
+    void restorer?.restore(views.runTabs, {
+      command: CommandIDs.openRun,
+      args: w => ({ id: runIds(w), restore: true }),
+      name: runIds
+    });
+    void restorer?.restore(views.compareTabs, {
+      command: CommandIDs.compareRuns,
+      args: w => ({ ids: runIds(w).split(','), restore: true }),
+      name: runIds
+    });
     if (settingRegistry) {
       watchSettings(settingRegistry, settings => {
         model.settings = settings;

@@ -38,7 +38,8 @@ export class RunListModel {
       const size = Math.max(this.settings.pageSize, this.runs.length);
       const page = await this.client.listRuns({
         filter: this.filter,
-        maxResults: Math.min(size, 1000)
+        maxResults: Math.min(size, 1000),
+        nest: true
       });
       if (ticket !== this._ticket) {
         return;
@@ -82,7 +83,8 @@ export class RunListModel {
       const page = await this.client.listRuns({
         filter: this.filter,
         maxResults: this.settings.pageSize,
-        pageToken: this.nextToken
+        pageToken: this.nextToken,
+        nest: true
       });
       this.runs = mergeRuns(this.runs, page.runs);
       this.nextToken = page.next_page_token;

@@ -23,6 +23,8 @@ export interface IRunSummary {
   deleted_at: number | null;
   /** The run this one is nested in; null for a top-level run. */
   parent_run_id: string | null;
+  /** How deep it is nested under the listed runs (listed with `nest`); 0 at top level. */
+  depth?: number;
   replay_of: string | null;
   reproduced: boolean | null;
   notebook_path: string | null;
@@ -152,6 +154,8 @@ export interface IListQuery {
   maxResults?: number;
   pageToken?: string | null;
   includeDeleted?: boolean;
+  /** Each run right after its parent, with its `depth` (nbtrack.query.runtree.nest). */
+  nest?: boolean;
 }
 
 export type ExportFormat = 'script' | 'notebook' | 'bundle';

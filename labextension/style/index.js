@@ -1,3 +1,4 @@
 import './base.css';
 import './runsview.css';
 import './runsummary.css';
+import './runlist.css';

@@ -5,7 +5,13 @@ import * as React from 'react';
 import { canCompare } from '../compare';
 import { FilterBox } from './FilterBox';
 import { formatMetric, formatTime, runDuration } from '../format';
-import { groupByExperiment, keyMetrics } from '../listing';
+import {
+  groupByExperiment,
+  IRunRow,
+  keyMetrics,
+  paramsText,
+  visibleRows
+} from '../listing';
 import type { RunListModel } from '../model';
 import type { IRunSummary } from '../tokens';
 
@@ -44,8 +50,22 @@ export function RunList(props: IRunListProps): JSX.Element {
     };
   }, [model]);
 
+  // the runs whose nested runs are shown (folded by default)
+  const [expanded, setExpanded] = React.useState<ReadonlySet<string>>(
+    () => new Set()
+  );
+  const toggle = (id: string): void =>
+    setExpanded(open => {
+      const next = new Set(open);
+      if (!next.delete(id)) {
+        next.add(id);
+      }
+      return next;
+    });
+
   const now = Date.now() / 1000;
   const groups = groupByExperiment(model.runs);
+  const comparable = canCompare(model.selected);
 
   return (
     <div className="nbtrack-sidebar-body">
@@ -82,8 +102,14 @@ export function RunList(props: IRunListProps): JSX.Element {
           </span>
           <button
             className="jp-mod-styled jp-mod-accept nbtrack-compare"
-            disabled={!canCompare(model.selected)}
-            title={trans.__('Compare the selected runs side by side')}
+            disabled={!comparable}
+            title={
+              comparable
+                ? trans.__('Compare the selected runs side by side')
+                : trans.__(
+                    'Select two or more runs to compare (their checkboxes, or Ctrl+click)'
+                  )
+            }
             onClick={() => props.onCompare(model.selected)}
           >
             {trans.__('Compare')}
@@ -106,70 +132,15 @@ export function RunList(props: IRunListProps): JSX.Element {
               <span className="nbtrack-count">{group.runs.length}</span>
             </h3>
             <ul className="nbtrack-runs">
-              {group.runs.map(run => (
-                <li
-                  key={run.id}
-                  className={
-                    model.selected.includes(run.id)
-                      ? 'nbtrack-run-item nbtrack-run-selected'
-                      : 'nbtrack-run-item'
-                  }
-                >
-                  <input
-                    type="checkbox"
-                    className="nbtrack-run-select"
-                    data-run-id={run.id}
-                    checked={model.selected.includes(run.id)}
-                    aria-label={trans.__('Select %1 for comparison', run.name)}
-                    title={trans.__(
-                      'Select for comparison (Shift selects a range)'
-                    )}
-                    onChange={e =>
-                      model.toggleSelected(
-                        run.id,
-                        (e.nativeEvent as MouseEvent).shiftKey === true
-                      )
-                    }
-                  />
-                  <button
-                    className="nbtrack-run"
-                    data-run-id={run.id}
-                    title={trans.__(
-                      'Open run %1 (Ctrl+click selects it for comparison)',
-                      run.id
-                    )}
-                    onClick={e => {
-                      if (e.ctrlKey || e.metaKey || e.shiftKey) {
-                        model.toggleSelected(run.id, e.shiftKey);
-                      } else {
-                        props.onOpen(run);
-                      }
-                    }}
-                  >
-                    <span className="nbtrack-run-head">
-                      <StatusBadge status={run.status} trans={trans} />
-                      <span className="nbtrack-run-name">{run.name}</span>
-                      <span className="nbtrack-run-duration">
-                        {runDuration(run, now)}
-                      </span>
-                    </span>
-                    <span className="nbtrack-run-meta">
-                      <span className="nbtrack-run-time">
-                        {formatTime(run.start_time)}
-                      </span>
-                      {keyMetrics(
-                        run,
-                        model.settings.maxKeyMetrics,
-                        model.settings.keyMetrics
-                      ).map(([key, value]) => (
-                        <span className="nbtrack-metric" key={key}>
-                          <span className="nbtrack-metric-key">{key}</span>{' '}
-                          {formatMetric(value)}
-                        </span>
-                      ))}
-                    </span>
-                  </button>
-                </li>
+              {visibleRows(group.runs, expanded).map(row => (
+                <RunRow
+                  key={row.run.id}
+                  row={row}
+                  now={now}
+                  expanded={expanded.has(row.run.id)}
+                  onToggle={() => toggle(row.run.id)}
+                  {...props}
+                />
               ))}
             </ul>
           </section>
@@ -189,5 +160,110 @@ export function RunList(props: IRunListProps): JSX.Element {
         </div>
       )}
     </div>
+  );
+}
+
+/** One run of the list: select box, status, name, duration, time, key metrics and params; a
+ * run holding nested runs (a replay's re-run cells, a sweep's runs) has a toggle showing them. */
+function RunRow(
+  props: IRunListProps & {
+    row: IRunRow;
+    now: number;
+    expanded: boolean;
+    onToggle: () => void;
+  }
+): JSX.Element {
+  const { model, trans, row, now } = props;
+  const { run, depth, nested } = row;
+  const selected = model.selected.includes(run.id);
+  const params = paramsText(run);
+  const classes = ['nbtrack-run-item'];
+  if (selected) {
+    classes.push('nbtrack-run-selected');
+  }
+  if (depth > 0) {
+    classes.push('nbtrack-run-nested');
+  }
+  return (
+    <li
+      className={classes.join(' ')}
+      data-run-id={run.id}
+      data-depth={depth}
+      style={depth > 0 ? { paddingLeft: `${Math.min(depth, 4) * 12}px` } : {}}
+    >
+      <input
+        type="checkbox"
+        className="nbtrack-run-select"
+        data-run-id={run.id}
+        checked={selected}
+        aria-label={trans.__('Select %1 for comparison', run.name)}
+        title={trans.__('Select for comparison (Shift selects a range)')}
+        onChange={e =>
+          model.toggleSelected(
+            run.id,
+            (e.nativeEvent as MouseEvent).shiftKey === true
+          )
+        }
+      />
+      <button
+        className="nbtrack-run"
+        data-run-id={run.id}
+        title={trans.__(
+          '%1\nOpen the run (Ctrl+click selects it for comparison)',
+          run.name
+        )}
+        onClick={e => {
+          if (e.ctrlKey || e.metaKey || e.shiftKey) {
+            model.toggleSelected(run.id, e.shiftKey);
+          } else {
+            props.onOpen(run);
+          }
+        }}
+      >
+        <span className="nbtrack-run-head">
+          <StatusBadge status={run.status} trans={trans} />
+          <span className="nbtrack-run-name" title={run.name}>
+            {run.name}
+          </span>
+          <span className="nbtrack-run-duration">{runDuration(run, now)}</span>
+        </span>
+        {params && (
+          <span className="nbtrack-run-params" title={params}>
+            {params}
+          </span>
+        )}
+        <span className="nbtrack-run-meta">
+          <span className="nbtrack-run-time">{formatTime(run.start_time)}</span>
+          {keyMetrics(
+            run,
+            model.settings.maxKeyMetrics,
+            model.settings.keyMetrics
+          ).map(([key, value]) => (
+            <span className="nbtrack-metric" key={key}>
+              <span className="nbtrack-metric-key">{key}</span>{' '}
+              {formatMetric(value)}
+            </span>
+          ))}
+        </span>
+      </button>
+      {nested > 0 && (
+        <button
+          className="nbtrack-run-toggle"
+          aria-expanded={props.expanded}
+          data-run-id={run.id}
+          title={
+            props.expanded
+              ? trans.__('Hide the runs nested under %1', run.name)
+              : trans.__('Show the runs nested under %1', run.name)
+          }
+          onClick={props.onToggle}
+        >
+          <span className="nbtrack-run-toggle-mark" aria-hidden="true">
+            {props.expanded ? '▾' : '▸'}
+          </span>{' '}
+          {trans._n('%1 nested run', '%1 nested runs', nested)}
+        </button>
+      )}
+    </li>
   );
 }
