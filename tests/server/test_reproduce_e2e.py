@@ -146,10 +146,31 @@ def open_run(page: Any, name: str) -> Any:
     """Open the run the notebook recorded as ``name``: the oldest of that name, as replays of a
     run whose cells hold ``%%track`` record those cells' runs again (newest first in the list)."""
     page.locator(f".nbtrack-run:has(.nbtrack-run-name:text-is('{name}'))").last.click()
-    return page.wait_for_selector(
-        f".nbtrack-runview:has(.nbtrack-name-input[value='{name}']) .nbtrack-section",
-        timeout=30_000,
-    )
+    view = f".nbtrack-runview:has(.nbtrack-name-input[value='{name}'])"
+    found = page.wait_for_selector(f"{view} .nbtrack-section", timeout=30_000)
+    # its buttons shown, not only its first section: the view is the main area's current tab
+    waited(page, f"{view} .nbtrack-reproduce", 30_000, "the run view's Reproduce button")
+    return found
+
+
+def waited(page: Any, selector: str, timeout: int, what: str) -> Any:
+    """``page.wait_for_selector``, failing with what the page showed: a screenshot and the run
+    view's text (a bare Playwright timeout says nothing of where the view was stuck)."""
+    try:
+        return page.wait_for_selector(selector, timeout=timeout)
+    except Exception as exc:
+        shot(page, "timeout")
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('.nbtrack-runview')].map(v => "
+            "(v.offsetParent ? 'shown: ' : 'hidden: ') + v.innerText.slice(0, 1500))"
+        )
+        current = page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.title.label"
+        )
+        raise AssertionError(
+            f"{what} did not show in {timeout / 1000:.0f} s ({exc.__class__.__name__}); "
+            f"current tab {current!r}; run views: {shown}; console: {page.console}"
+        ) from None
 
 
 def no_console_problems(page: Any) -> None:
@@ -194,11 +215,6 @@ def test_a_failed_run_shows_a_banner_at_the_top_that_leads_to_its_cell(
     no_console_problems(page)
 
 
-@pytest.mark.skip(
-    reason="issue #15, still open: in a fresh clone whose .venv comes from another python3 build "
-    "the environment is built but the verdict never reaches the view (seen in two CI runs); "
-    "it passes in the main checkout"
-)
 def test_reproduce_rebuilds_the_environment_replays_and_shows_the_verdict(
     lab: dict[str, Any], page: Any
 ) -> None:
@@ -221,14 +237,16 @@ def test_reproduce_rebuilds_the_environment_replays_and_shows_the_verdict(
     page.click(".nbtrack-reproduce:visible")
     # Then the environment's steps show first, with the installs counted
     page.wait_for_selector(".nbtrack-replay-steps", timeout=30_000)
-    page.wait_for_selector(
+    waited(
+        page,
         ".nbtrack-step-active[data-phase='install'], .nbtrack-step-done[data-phase='kernel'],"
         " .nbtrack-step[data-phase='cached'], .nbtrack-verdict, .nbtrack-replay-error",
-        timeout=300_000,
+        300_000,
+        "the environment's steps",
     )
     shot(page, "3-reproduce-progress")
     # and in the end a verdict box that says the run reproduced, with what it ran in
-    page.wait_for_selector(".nbtrack-verdict, .nbtrack-replay-error", timeout=600_000)
+    waited(page, ".nbtrack-verdict, .nbtrack-replay-error", 600_000, "the Reproduce verdict")
     assert page.locator(".nbtrack-replay-error").count() == 0, page.inner_text(
         ".nbtrack-replay-error"
     )
