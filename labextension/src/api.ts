@@ -16,6 +16,7 @@ import type {
   ReplayEnv,
   ReplayEvent
 } from './tokens';
+import type { IFilterKeys } from './filter';
 
 /** Sends a request to `<server>/nbtrack/api/<path>`. */
 export type Requester = (path: string, init: RequestInit) => Promise<Response>;
@@ -166,6 +167,24 @@ export class NbtrackClient {
       this.path(runPath(id), params)
     );
     return body.ids;
+  }
+
+  /** The keys stored in `experiment` ('' for all) and the attributes, for the filter box. */
+  filterKeys(experiment = ''): Promise<IFilterKeys> {
+    const params = new URLSearchParams();
+    if (experiment) {
+      params.set('experiment', experiment);
+    }
+    return this.json<IFilterKeys>(this.path('keys', params));
+  }
+
+  /** '' when `filter` parses, else the server's message (asked with a 200 either way). */
+  async checkFilter(filter: string): Promise<string> {
+    const params = new URLSearchParams({ filter: filter.trim() });
+    const body = await this.json<{ ok: boolean; message?: string }>(
+      this.path('filter/check', params)
+    );
+    return body.ok ? '' : (body.message ?? '');
   }
 
   restoreRun(id: string): Promise<{ id: string; deleted: boolean }> {

@@ -6,6 +6,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, NbtrackClient } from './api';
 import { keepListed, selectRun } from './compare';
+import { FilterKeysCache } from './filter';
 import { mergeRuns, refreshDelay, sameRuns } from './listing';
 import { DEFAULT_SETTINGS, ISidebarSettings } from './settings';
 import type { IRunSummary } from './tokens';
@@ -113,12 +114,39 @@ export class RunListModel {
     this._changed.emit();
   }
 
-  setFilter(filter: string): Promise<void> {
+  /**
+   * Lists the runs `filter` finds. A filter that does not parse is not sent (nor polled): its
+   * error shows until the user applies another.
+   */
+  async setFilter(filter: string): Promise<void> {
+    const ticket = ++this._ticket; // a listing under way is for the old filter
     this.filter = filter;
     this.runs = [];
     this.loadedOnce = false;
+    this.filterError = '';
+    if (filter.trim()) {
+      this.loading = true; // the poll waits meanwhile
+      // a server without the check lists the filter and reports its 400 as before
+      const error = await this.client.checkFilter(filter).catch(() => '');
+      if (ticket !== this._ticket) {
+        return;
+      }
+      if (error) {
+        this.filterError = error;
+        this.loading = false;
+        this.loadedOnce = true;
+        this.schedule(); // stops polling
+        this._changed.emit();
+        return;
+      }
+    }
     return this.refresh();
   }
+
+  /** The keys the filter box completes, asked again when half a minute old. */
+  readonly filterKeys = new FilterKeysCache(experiment =>
+    this.client.filterKeys(experiment)
+  );
 
   /** Live refresh: polls while `visible()` says the panel is shown. */
   start(visible: () => boolean): void {
@@ -139,8 +167,8 @@ export class RunListModel {
       clearTimeout(this._timer);
       this._timer = null;
     }
-    if (!this._visible) {
-      return;
+    if (!this._visible || this.filterError) {
+      return; // a bad filter is not sent again until the user applies another
     }
     const delay = refreshDelay(
       this.runs,

@@ -74,21 +74,25 @@ export function RunList(props: IRunListProps): JSX.Element {
         error={model.filterError}
         trans={trans}
         onApply={filter => void model.setFilter(filter)}
+        keys={() => model.filterKeys.get()}
       />
       {model.error && (
         <div className="nbtrack-error" role="alert">
           {model.error}
         </div>
       )}
-      {model.loadedOnce && !model.runs.length && !model.error && (
-        <div className="nbtrack-empty">
-          {model.filter
-            ? trans.__('No run matches the filter.')
-            : trans.__(
-                'No runs yet. Run %load_ext nbtrack and a %%track cell in a notebook.'
-              )}
-        </div>
-      )}
+      {model.loadedOnce &&
+        !model.runs.length &&
+        !model.error &&
+        !model.filterError && (
+          <div className="nbtrack-empty">
+            {model.filter
+              ? trans.__('No run matches the filter.')
+              : trans.__(
+                  'No runs yet. Run %load_ext nbtrack and a %%track cell in a notebook.'
+                )}
+          </div>
+        )}
       {model.runs.length > 0 && (
         <div
           className="nbtrack-selection"

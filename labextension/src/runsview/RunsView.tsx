@@ -49,6 +49,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           error={model.filterError}
           trans={trans}
           onApply={filter => void model.setFilter(filter)}
+          keys={() => Promise.resolve(model.keys)}
         />
         <select
           className="jp-mod-styled nbtrack-rv-experiment"
