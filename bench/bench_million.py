@@ -3,13 +3,16 @@ on SQLite and on PostgreSQL, each beside 100,000 runs measured in the same run.
 
     python bench/bench_million.py            # writes the "## A million runs" section of bench/RESULTS.md
     python bench/bench_million.py --runs 20000 --small 2000 --no-write   # a quick look
+    python bench/bench_million.py --backend postgresql --runs 200000 --section "..."   # one backend
 
 The runs are bench/search_data.py's (10 params, 10 metrics with a 100-step summary, 5 tags,
 a session of 51 cells per 100 runs; the raw per-step history for the first 1,000 runs) and go
 in through the store's own import path, :func:`nbtrack.store.transfer.add_rows` (what
-``nbtrack import-runs`` uses: SQLAlchemy ``executemany`` in chunks, then the run summaries),
-250,000 runs per transaction, in run-id order. SQLite stores are cached under /tmp/nbtrack-bench-million;
-PostgreSQL is a throwaway server on loopback (tests/pg.py), loaded afresh each time.
+``nbtrack import-runs`` uses: INSERT batches on SQLite, ``COPY`` on PostgreSQL, then the run
+summaries), 250,000 runs per transaction, in run-id order. SQLite stores are cached under
+/tmp/nbtrack-bench-million; PostgreSQL is a throwaway server on loopback (tests/pg.py), loaded
+afresh each time, vacuumed at each checkpoint before it is measured (``VACUUM (ANALYZE)``, what
+autovacuum does after a bulk insert: index-only scans need the visibility map it sets).
 """
 
 from __future__ import annotations
@@ -182,12 +185,27 @@ def pg_checkpoints(checkpoints: list[int], repeat: int, out: Path) -> None:
                 print(f"  PostgreSQL: {loaded:,} runs, {time.perf_counter() - t:.0f} s", flush=True)
                 if loaded in checkpoints:
                     took = time.perf_counter() - t
-                    found["sizes"][loaded] = {"built": took, "results": measure(url, repeat)}
+                    vacuumed = vacuum(server.url(url.rsplit("/", 1)[1]))
+                    found["sizes"][loaded] = {
+                        "built": took,
+                        "vacuum": vacuumed,
+                        "results": measure(url, repeat),
+                    }
                     out.write_text(json.dumps(found))
                     t = time.perf_counter() - took  # the load time leaves out the measuring
         store.close()
     finally:
         server.stop()
+
+
+def vacuum(url: str) -> float:
+    """``VACUUM (ANALYZE)`` of the whole database (outside a transaction); seconds taken."""
+    import psycopg
+
+    t = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    return time.perf_counter() - t
 
 
 def sqlite_store(n: int) -> tuple[str, float]:
@@ -281,6 +299,18 @@ def main() -> None:
     )
     ap.add_argument("--pg-reuse", action="store_true")
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument(
+        "--backend",
+        choices=["both", "sqlite", "postgresql"],
+        default="both",
+        help="measure one backend only (postgresql: its figures go to --pg-json as well)",
+    )
+    ap.add_argument(
+        "--pg-steps",
+        default="",
+        help="PostgreSQL checkpoints, comma-separated (default: --small, 1/4, 1/2 and all of --runs)",
+    )
+    ap.add_argument("--section", default="A million runs", help="bench/RESULTS.md section to write")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--partial", action="store_true", help="measure a SQLite load cut short at its size"
@@ -290,8 +320,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     sizes = [args.small, args.runs]
     built: dict[tuple[str, int], float] = {}
+    vacuumed: dict[int, float] = {}
     results: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}
-    for n in sizes:
+    for n in sizes if args.backend != "postgresql" else []:
         # the search benchmark's store holds the same runs (same generator, raw executemany)
         same = Path(f"/tmp/nbtrack-bench-search/nbtrack-{n}")
         partial = CACHE / f"sqlite-{n}"
@@ -310,20 +341,27 @@ def main() -> None:
         results["SQLite", n] = measure(url, args.repeat)
         print(f"SQLite {n:,}: built in {took:.0f} s", flush=True)
     pg_version = ""
-    if not args.no_pg:
+    if not args.no_pg and args.backend != "sqlite":
         if not args.pg_reuse:
             CACHE.mkdir(parents=True, exist_ok=True)
-            steps = sorted({args.small, args.runs // 4, args.runs // 2, args.runs})
+            steps = sorted(
+                {int(s) for s in args.pg_steps.split(",")}
+                if args.pg_steps
+                else {args.small, args.runs // 4, args.runs // 2, args.runs}
+            )
             pg_checkpoints(steps, args.repeat, args.pg_json)
         found = json.loads(args.pg_json.read_text())
         pg_version = found["version"]
         for n, got in found["sizes"].items():
             built["PostgreSQL", int(n)] = got["built"]
+            vacuumed[int(n)] = got.get("vacuum", float("nan"))
             results["PostgreSQL", int(n)] = {k: tuple(v) for k, v in got["results"].items()}
-    text = report(args, load, sizes, built, results, pg_version, time.perf_counter() - started)
+    text = report(
+        args, load, sizes, built, vacuumed, results, pg_version, time.perf_counter() - started
+    )
     print(text)
     if not args.no_write:
-        write_section("A million runs", text)
+        write_section(args.section, text)
 
 
 def report(
@@ -331,6 +369,7 @@ def report(
     load: float,
     sizes: list[int],
     built: dict[tuple[str, int], float],
+    vacuumed: dict[int, float],
     results: dict[tuple[str, int], dict[str, tuple[float, float]]],
     pg_version: str,
     wall: float,
@@ -349,9 +388,21 @@ def report(
         "",
         "Runs from bench/search_data.py (10 params, 10 metrics with their 100-step summary, 5 tags each; "
         "51 cells per 100 runs; per-step history for the first 1,000 runs), loaded through the store's "
-        f"import path (`transfer.add_rows`, {PER_TRANSACTION:,} runs per transaction, summaries included). "
-        "Load times: "
-        + ", ".join(f"{b} {n:,} runs {t:.0f} s" for (b, n), t in built.items())
+        f"import path (`transfer.add_rows`: INSERT batches on SQLite, COPY on PostgreSQL; {PER_TRANSACTION:,} "
+        "runs per transaction, summaries included). Load times (PostgreSQL: cumulative, in one database, "
+        "generator order): "
+        + ", ".join(
+            f"{b} {n:,} runs {t:.0f} s ({n / t:,.0f} runs/s)"
+            if t == t
+            else f"{b} {n:,} runs (cached)"
+            for (b, n), t in built.items()
+        )
+        + (
+            "; then `VACUUM (ANALYZE)` before measuring: "
+            + ", ".join(f"{n:,} runs {v:.0f} s" for n, v in sorted(vacuumed.items()))
+            if vacuumed
+            else ""
+        )
         + ". Each query timed in one process: the first call (cold: a fresh connection, planner "
         f"statistics and page cache as the load left them) and the median of the next {args.repeat}. "
         "The sidebar rows are the work of the server's `GET /nbtrack/api/runs?max_results=100` "

@@ -64,5 +64,22 @@ def datasets_table(conn: Connection) -> None:
     """3 -> 4: the ``datasets`` table, which ``create_all`` made before the migrations run."""
 
 
+def statement_triggers(conn: Connection) -> None:
+    """4 -> 5: on PostgreSQL, the triggers that clear ``runs.summary`` fire once per statement
+    instead of once per row (a bulk load's COPY paid a function call and an index search per
+    row); SQLite keeps its per-row triggers (it has no other kind)."""
+    if conn.dialect.name == "sqlite":
+        return
+    for table in s.SUMMARY_TABLES:
+        for ddl in s.summary_triggers(table):
+            ddl(table, conn)
+    conn.exec_driver_sql("DROP FUNCTION IF EXISTS nbtrack_forget_summary() CASCADE")
+
+
 # Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
-MIGRATIONS: list[Callable[[Connection], None]] = [search_layout, run_failure, datasets_table]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    search_layout,
+    run_failure,
+    datasets_table,
+    statement_triggers,
+]

@@ -26,9 +26,10 @@ from sqlalchemy import (
     event,
 )
 
-SCHEMA_VERSION = 4  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
+SCHEMA_VERSION = 5  # 2: key tables without a rowid on SQLite, covering run indexes, runs.summary
 # 3: runs.failure
 # 4: datasets (log_input)
+# 5: PostgreSQL's summary triggers once per statement (bulk loads), planner statistics
 
 metadata = MetaData()
 
@@ -235,17 +236,26 @@ datasets = Table(
 
 
 # -- runs.summary is cleared by the engine whenever a param, tag or latest metric changes ---------
+# On PostgreSQL once per statement, over the statement's rows (its transition tables): a COPY of
+# 50,000 rows is one UPDATE, not 50,000. EXECUTE plans it for this statement's row count (a
+# cached plan made for a bulk load would scan every run when a kernel logs one param).
 _PG_FORGET = """
-CREATE OR REPLACE FUNCTION nbtrack_forget_summary() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION nbtrack_forget_summaries() RETURNS trigger AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        UPDATE runs SET summary = NULL WHERE id = OLD.run_id AND summary IS NOT NULL;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        UPDATE runs SET summary = NULL WHERE id = NEW.run_id AND summary IS NOT NULL;
+    EXECUTE 'UPDATE runs SET summary = NULL WHERE summary IS NOT NULL'
+        || ' AND id IN (SELECT DISTINCT run_id FROM changed_rows)';
+    IF TG_OP = 'UPDATE' THEN
+        EXECUTE 'UPDATE runs SET summary = NULL WHERE summary IS NOT NULL'
+            || ' AND id IN (SELECT DISTINCT run_id FROM old_rows)';
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql"""
+# (trigger name suffix, event, transition tables) on PostgreSQL
+_PG_TRIGGERS = (
+    ("", "INSERT", "NEW TABLE AS changed_rows"),
+    ("_update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS changed_rows"),
+    ("_delete", "DELETE", "OLD TABLE AS changed_rows"),
+)
 
 
 _make_ddl: Callable[[str], DDL] = DDL  # SQLAlchemy's DDL() has no annotations
@@ -261,16 +271,18 @@ def summary_triggers(table: Table) -> list[DDL]:
         ).execute_if(dialect="sqlite")
         for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
     ]
-    postgres = [
-        _make_ddl(_PG_FORGET).execute_if(dialect="postgresql"),
-        _make_ddl(f"DROP TRIGGER IF EXISTS forget_summary ON {name}").execute_if(
-            dialect="postgresql"
-        ),
-        _make_ddl(
-            f"CREATE TRIGGER forget_summary AFTER INSERT OR UPDATE OR DELETE ON {name} "
-            "FOR EACH ROW EXECUTE FUNCTION nbtrack_forget_summary()"
-        ).execute_if(dialect="postgresql"),
-    ]
+    postgres = [_make_ddl(_PG_FORGET).execute_if(dialect="postgresql")]
+    for suffix, op, transition in _PG_TRIGGERS:
+        postgres += [
+            _make_ddl(f"DROP TRIGGER IF EXISTS forget_summary{suffix} ON {name}").execute_if(
+                dialect="postgresql"
+            ),
+            _make_ddl(
+                f"CREATE TRIGGER forget_summary{suffix} AFTER {op} ON {name} "
+                f"REFERENCING {transition} FOR EACH STATEMENT "
+                "EXECUTE FUNCTION nbtrack_forget_summaries()"
+            ).execute_if(dialect="postgresql"),
+        ]
     return sqlite + postgres
 
 

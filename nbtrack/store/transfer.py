@@ -11,18 +11,17 @@ instead of ``experiment_id``.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, and_, insert, select
+from sqlalchemy import BigInteger, Boolean, Float, Integer, and_, select
 from sqlalchemy.engine import Connection
 
 from nbtrack.errors import ValidationError
 from nbtrack.store import schema as s
-from nbtrack.store.dialect import CHUNK, chunks
+from nbtrack.store.dialect import CHUNK, analyze_if_grown, batches, bulk_insert, chunks
 from nbtrack.store.summary import fill_summaries
 from nbtrack.store.writes import put_sources
 
@@ -192,21 +191,15 @@ def add_rows(store: Store, tables: Mapping[str, list[dict[str, Any]]] | RowSourc
     return store.write(lambda conn: _insert(store, conn, rows))
 
 
-def _batches(rows: Iterable[dict[str, Any]], n: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
-    it = iter(rows)
-    while batch := list(itertools.islice(it, n)):
-        yield batch
-
-
 def _insert(store: Store, conn: Connection, rows: RowSource) -> Added:
     r, e = s.runs, s.experiments
     added = Added()
     counts = added.rows
 
     def add(table: Any, table_rows: Iterable[dict[str, Any]]) -> None:
-        for chunk in _batches(table_rows):
-            conn.execute(insert(table), chunk)
-            counts[table.name] = counts.get(table.name, 0) + len(chunk)
+        n = bulk_insert(conn, table, table_rows)  # COPY on PostgreSQL
+        if n:
+            counts[table.name] = counts.get(table.name, 0) + n
 
     runs = list(rows("runs"))
     ids = [row["id"] for row in runs]
@@ -249,7 +242,7 @@ def _insert(store: Store, conn: Connection, rows: RowSource) -> Added:
     for name in RUN_TABLES:
         add(s.metadata.tables[name], (x for x in rows(name) if x["run_id"] in new_ids))
 
-    for chunk in _batches(rows("sources")):
+    for chunk in batches(rows("sources"), CHUNK):
         put_sources(store, conn, [x["text"] for x in chunk])
     c = s.cells
     have_cells: set[tuple[str, int]] = set()
@@ -279,4 +272,5 @@ def _insert(store: Store, conn: Connection, rows: RowSource) -> Added:
         ),
     )
     fill_summaries(conn)
+    analyze_if_grown(conn, counts)  # PostgreSQL: statistics of what was loaded
     return added
