@@ -8,7 +8,7 @@ const CHECK_W = 30;
 // scroll sideways inside the widget, the checkbox and name columns staying in place.
 function columnWidth(c) {
   if (c.id === 'name') return 180;
-  if (c.kind === 'time') return 150;
+  if (c.kind === 'time') return 170;
   if (c.kind === 'id') return 84;
   if (c.id === 'status') return 80;
   if (c.id === 'experiment') return 110;

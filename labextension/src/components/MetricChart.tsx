@@ -38,12 +38,32 @@ export function MetricChart(props: {
     return <div className="nbtrack-chart nbtrack-loading">…</div>;
   }
   const geo = chartGeometry(series.points, WIDTH, HEIGHT);
-  const label = props.trans.__(
-    '%1: %2 points, from %3 to %4',
+  const { trans } = props;
+  if (geo.dots.length === 1 && series.total === 1) {
+    // one value is a number, not a chart
+    const only = geo.dots[0];
+    return (
+      <figure className="nbtrack-chart nbtrack-chart-single">
+        <span className="nbtrack-chart-value">{formatMetric(only.value)}</span>
+        <figcaption className="nbtrack-chart-caption">
+          {trans.__('one value, at step %1', only.step)}
+        </figcaption>
+      </figure>
+    );
+  }
+  const last = geo.dots.length ? geo.dots[geo.dots.length - 1].value : null;
+  // what the frame cannot say: named, so the bottom corners do not read as start and end
+  const range = trans.__(
+    'min %1 · max %2 · last %3',
+    formatMetric(geo.yMin),
+    formatMetric(geo.yMax),
+    formatMetric(last)
+  );
+  const label = trans.__(
+    '%1: %2 points, %3',
     props.metric,
     series.total,
-    formatMetric(geo.yMin),
-    formatMetric(geo.yMax)
+    range
   );
   return (
     <figure className="nbtrack-chart">
@@ -71,14 +91,13 @@ export function MetricChart(props: {
           ))}
       </svg>
       <figcaption className="nbtrack-chart-caption">
-        <span>{formatMetric(geo.yMin)}</span>
+        <span className="nbtrack-chart-range">{range}</span>
         <span>
-          {props.trans.__('steps %1–%2', geo.xMin, geo.xMax)}
+          {trans.__('steps %1–%2', geo.xMin, geo.xMax)}
           {series.downsampled
-            ? ` · ${props.trans.__('%1 of %2 points', series.points.length, series.total)}`
+            ? ` · ${trans.__('%1 of %2 points', series.points.length, series.total)}`
             : ''}
         </span>
-        <span>{formatMetric(geo.yMax)}</span>
       </figcaption>
     </figure>
   );

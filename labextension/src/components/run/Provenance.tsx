@@ -5,6 +5,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { describeEnvironment } from '../../environment';
 import { formatTime } from '../../format';
 import type { IRunDetail } from '../../tokens';
 import { KeyValues, Section } from './Section';
@@ -55,21 +56,58 @@ export function NotebookRevision(props: IProvenanceProps): JSX.Element {
   );
 }
 
-/** The environment manifest as JSON, folded. */
+/**
+ * The environment as labelled rows (Python, platform, CPU, memory, GPUs), the installed
+ * packages and the whole manifest folded below them.
+ */
 export function Environment(props: IProvenanceProps): JSX.Element {
   const { run, trans } = props;
+  if (!run.environment) {
+    return (
+      <Section title={trans.__('Environment')}>
+        <p className="nbtrack-muted">{trans.__('Not recorded')}</p>
+      </Section>
+    );
+  }
+  const { rows, packages } = describeEnvironment(run.environment);
   return (
     <Section title={trans.__('Environment')}>
-      {run.environment ? (
-        <details>
-          <summary>{trans.__('Show environment')}</summary>
-          <pre className="nbtrack-code">
-            {JSON.stringify(run.environment, null, 2)}
-          </pre>
-        </details>
-      ) : (
-        <p className="nbtrack-muted">{trans.__('Not recorded')}</p>
+      {rows.length > 0 && (
+        <table className="nbtrack-kv nbtrack-environment">
+          <tbody>
+            {rows.map(r => (
+              <tr key={r.label}>
+                <th scope="row">{trans.__(r.label)}</th>
+                <td>{r.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
+      {packages.length > 0 && (
+        <details className="nbtrack-packages">
+          <summary>
+            {trans._n(
+              '%1 installed package',
+              '%1 installed packages',
+              packages.length
+            )}
+          </summary>
+          <ul className="nbtrack-package-list">
+            {packages.map(([name, version]) => (
+              <li key={name}>
+                {name} <span className="nbtrack-muted">{version}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <details>
+        <summary>{trans.__('Whole manifest (JSON)')}</summary>
+        <pre className="nbtrack-code">
+          {JSON.stringify(run.environment, null, 2)}
+        </pre>
+      </details>
     </Section>
   );
 }
