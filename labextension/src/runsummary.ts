@@ -83,7 +83,7 @@ export class RunSummaryRenderer
     }
     const button = document.createElement('button');
     button.type = 'button';
-    button.className = 'nbtrack-RunSummary-open jp-mod-styled';
+    button.className = 'nbtrack-RunSummary-open';
     button.textContent = 'Open run';
     button.title = `Open run ${data.name} in nbtrack`;
     button.addEventListener('click', () => {

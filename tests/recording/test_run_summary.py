@@ -5,7 +5,12 @@ status, duration and final metrics as text/plain, with the same facts as
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from nbtrack.query.runs import read_run
 from nbtrack.recording.summary import MIME, duration_text
@@ -118,3 +123,36 @@ def test_durations_read_as_a_person_writes_them() -> None:
     assert duration_text(37.2) == "37 s"
     assert duration_text(192) == "3 min 12 s"
     assert duration_text(3600 + 4 * 60 + 10) == "1 h 04 min"
+
+
+@pytest.mark.slow
+def test_outside_jupyterlab_the_line_is_plain_text(store_dir: Path, tmp_path: Path) -> None:
+    # Given a notebook with a %%track cell, executed and converted by nbconvert
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbtrack"),
+        nbformat.v4.new_code_cell(
+            "%%track --name headless-line\nimport nbtrack\nnbtrack.log_metric('acc', 0.75)"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "plain.ipynb")
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", "--execute"]
+        + ["plain.ipynb"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    # Then the output is the line as text, with nothing of the extension's JSON
+    markdown = (tmp_path / "plain.md").read_text()
+    lines = [ln.strip() for ln in markdown.splitlines() if "nbtrack: run" in ln]
+    assert len(lines) == 1 and LINE.match(lines[0]), markdown
+    assert "headless-line" in lines[0] and lines[0].endswith("· acc=0.75")
+    assert "vnd.nbtrack" not in markdown and '"metrics"' not in markdown

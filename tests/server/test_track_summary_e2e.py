@@ -151,6 +151,43 @@ def test_a_track_cell_ends_with_a_line_whose_button_opens_the_run(
     shot(page, "2-opened")
     no_console_problems(page)
 
+    # Given the notebook saved, then changed outside JupyterLab: its outputs are untrusted
+    import nbformat
+
+    page.evaluate(
+        "(path) => { for (const w of window.jupyterapp.shell.widgets('main')) {"
+        " if (w.context && w.context.path === path) { return w.context.save().then(() => true); }"
+        " } return false; }",
+        NOTEBOOK,
+    )
+    nb = nbformat.read(lab["root"] / NOTEBOOK, as_version=4)
+    assert any("application/vnd.nbtrack.run+json" in o.get("data", {}) for o in nb.cells[1].outputs)
+    nb.cells.append(nbformat.v4.new_markdown_cell("changed by someone else"))
+    nbformat.write(nb, lab["root"] / "untrusted.ipynb")
+    # When it is opened
+    open_lab(page, lab, "lab/tree/untrusted.ipynb")  # the workspace's summary.ipynb stays, hidden
+    page.wait_for_function(IDLE_KERNEL, arg="untrusted.ipynb", timeout=90_000)
+    page.console.clear()
+    # Then the line is drawn all the same (its renderer draws data, not HTML) and still opens the run
+    line = (
+        page.locator(".jp-NotebookPanel:visible .jp-CodeCell").nth(1).locator(".nbtrack-RunSummary")
+    )
+    line.wait_for(timeout=30_000)
+    assert (
+        page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(1).trusted"
+        )
+        is False
+    )
+    assert "sgd-e2e" in line.inner_text() and "finished in" in line.inner_text()
+    line.screenshot(path=str(ARTIFACTS / "track-summary-0-line.png"))
+    line.locator(".nbtrack-RunSummary-open").click()
+    page.wait_for_selector(
+        ".nbtrack-runview:has(.nbtrack-name-input[value='sgd-e2e']) .nbtrack-section",
+        timeout=30_000,
+    )
+    no_console_problems(page)
+
 
 def test_runs_after_a_new_notebook_is_renamed_carry_the_renamed_files_revision(
     lab: dict[str, Any], page: Any
