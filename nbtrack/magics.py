@@ -33,6 +33,8 @@ class TrackMagics(Magics):
             nbtrack.log_metric("acc", score)
 
         As a line magic (``%track ARGS``) it starts a run that ends with the cell running it.
+        When the run ends, one line says its name, short id, status, duration and final
+        metrics (``--quiet``, or ``NBTRACK_RUN_SUMMARY=off``, for none).
         """
         __tracebackhide__ = True
         if cell is None:
