@@ -5,6 +5,7 @@
  */
 import type {
   ExportFormat,
+  IChartChoice,
   IComparison,
   IExperiment,
   IListQuery,
@@ -82,12 +83,22 @@ function runPath(id: string, rest = ''): string {
   return `runs/${checkId(id)}${rest}`;
 }
 
-/** `compare?runs=a,b,c`: the runs in the order given, each checked to be a run id. */
-export function comparePath(ids: string[], notebook?: string | null): string {
+/** `compare?runs=a,b,c`: the runs in the order given, each checked to be a run id; `charts`
+ * chooses what the charts show (`metric`, `x`, `y`). */
+export function comparePath(
+  ids: string[],
+  notebook?: string | null,
+  charts: IChartChoice = {}
+): string {
   if (ids.length < 2) {
     throw new ApiError(400, 'compare needs at least two runs');
   }
   const params = new URLSearchParams({ runs: ids.map(checkId).join(',') });
+  for (const key of ['metric', 'x', 'y'] as const) {
+    if (charts[key]) {
+      params.set(key, charts[key] as string);
+    }
+  }
   return withNotebook('compare', params, notebook);
 }
 
@@ -124,9 +135,12 @@ export class NbtrackClient {
     return body.experiments;
   }
 
-  /** Params, metrics and tags of `ids` side by side, and the code diff of the first two. */
-  async compare(ids: string[]): Promise<IComparison> {
-    return this.json<IComparison>(comparePath(ids, this.notebook()));
+  /** Params, metrics and tags of `ids` side by side, their charts, the code diff of the first two. */
+  async compare(
+    ids: string[],
+    charts: IChartChoice = {}
+  ): Promise<IComparison> {
+    return this.json<IComparison>(comparePath(ids, this.notebook(), charts));
   }
 
   rename(id: string, name: string): Promise<IRunSummary> {

@@ -150,3 +150,29 @@ export function cellLabel(cell: ICellDiff): string {
   const parts = [where(cell.a), where(cell.b)].filter(Boolean).join(' → ');
   return count === null || count === undefined ? parts : `${parts} [${count}]`;
 }
+
+/** A code diff as the Compare view shows it. */
+export interface IDiffView {
+  /** The differing cells, in order. */
+  cells: ICellDiff[];
+  /** Cells the same in both runs: counted, not listed. */
+  same: number;
+  counts: IDiffSummary;
+  /** The server sent the whole histories' diff too. */
+  hasHistory: boolean;
+}
+
+/**
+ * The code diff of two runs: their own bodies (the cells from each run's start) by default,
+ * their whole executed histories with `history`.
+ */
+export function diffView(diff: ICodeDiff, history: boolean): IDiffView {
+  const cells = history && diff.history ? diff.history : diff.cells;
+  const counts = diffSummary({ ...diff, cells });
+  return {
+    cells: cells.filter(c => c.kind !== 'same'),
+    same: counts.same,
+    counts,
+    hasHistory: diff.history !== undefined
+  };
+}

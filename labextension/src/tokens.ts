@@ -263,10 +263,37 @@ export interface ICellDiff {
   lines: IDiffLine[];
 }
 
+/** The code diff of two runs: `cells` diffs their own bodies, `history` their whole sequences. */
 export interface ICodeDiff {
   a: string;
   b: string;
   cells: ICellDiff[];
+  history?: ICellDiff[];
+}
+
+export type CompareChart = 'overlay' | 'parallel' | 'scatter';
+
+/** The charts of a comparison: vega-lite specs made by nbtrack.query.comparecharts. */
+export interface ICompareCharts {
+  options: {
+    metrics: string[];
+    fields: string[];
+    metric: string;
+    x: string;
+    y: string;
+  };
+  overlay: Record<string, unknown>;
+  parallel: Record<string, unknown>;
+  scatter: Record<string, unknown>;
+  /** Why a chart is empty (`{}`). */
+  messages: Partial<Record<CompareChart, string>>;
+}
+
+/** What the charts show: `metric` (overlay, colour), `x` and `y` (scatter); unset: defaults. */
+export interface IChartChoice {
+  metric?: string;
+  x?: string;
+  y?: string;
 }
 
 /** `GET /compare?runs=...`: runs in the order asked, every row, the first two runs' code diff. */
@@ -282,6 +309,7 @@ export interface IComparison {
   metrics: ICompareRow<IMetricRange>[];
   tags: ICompareRow<string>[];
   code: ICodeDiff[];
+  charts?: ICompareCharts;
 }
 
 /** A cell of a notebook as nbformat v4 stores it (the fields the recorded view reads). */

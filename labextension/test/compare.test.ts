@@ -7,6 +7,7 @@ import {
   compareSections,
   diffCells,
   diffSummary,
+  diffView,
   identicalCount,
   keepListed,
   metricCell,
@@ -188,5 +189,34 @@ describe('the code diff', () => {
   it('labels a cell by its place in each run and the execution count', () => {
     assert.equal(cellLabel(DIFF.cells[1]), '#2 → #2 [5]');
     assert.equal(cellLabel(DIFF.cells[2]), '#3');
+  });
+});
+
+describe('the code diff of two runs in the Compare view', () => {
+  const bodies: ICodeDiff = {
+    ...DIFF,
+    cells: [DIFF.cells[1]],
+    history: DIFF.cells
+  };
+
+  it('shows the bodies by default, the whole history when asked', () => {
+    const own = diffView(bodies, false);
+    assert.deepEqual(own.counts, { same: 0, changed: 1, added: 0, removed: 0 });
+    assert.deepEqual(
+      own.cells.map(c => c.kind),
+      ['changed']
+    );
+    assert.equal(own.hasHistory, true);
+    const whole = diffView(bodies, true);
+    assert.deepEqual(
+      whole.cells.map(c => c.kind),
+      ['changed', 'added']
+    );
+    assert.equal(whole.same, 1);
+  });
+
+  it('offers no history the server did not send', () => {
+    assert.equal(diffView(DIFF, true).hasHistory, false);
+    assert.equal(diffView(DIFF, true).cells.length, 2);
   });
 });

@@ -26,6 +26,10 @@ NUM_FORMAT = ",.6~g"
 LOG_SPAN = 100.0  # positive values spanning this ratio or more get a log axis
 _LEGEND = {"orient": "bottom", "columns": 2, "labelLimit": 240, "title": None}
 _TICK_TEXT = {"fontSize": 10, "color": "#888"}
+# A text style drawn under labels that sit on lines; a front end may set its stroke to its own
+# background colour (the sidebar does, for the dark theme)
+HALO = "nbtrack-halo"
+_HALO = {"stroke": "white", "strokeWidth": 3, "strokeJoin": "round", "strokeOpacity": 0.9}
 
 
 def chart_options(runs: list[dict[str, Any]], counts: dict[str, int]) -> dict[str, Any]:
@@ -195,7 +199,7 @@ def parallel_coordinates(
             "type": "quantitative",
             "title": colour_by,
             "scale": {
-                "scheme": "viridis",
+                "scheme": {"name": "viridis", "extent": [0, 0.85]},  # no pale yellow on white
                 "domain": _domain([r["colour"] for r in rows if r["colour"] is not None]),
             },
             "legend": {"format": NUM_FORMAT, "gradientLength": 120},
@@ -238,17 +242,20 @@ def parallel_coordinates(
         "layer": [
             {"mark": {"type": "line", "opacity": 0.7}, "encoding": enc},
             {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc},
-            {
-                "data": {"values": ticks},  # the axes' value labels
-                "mark": {"type": "text", "align": "left", "dx": 5, **_TICK_TEXT},
-                "encoding": {
-                    "x": x_enc,
-                    "y": y_enc,
-                    "text": {"field": "label", "type": "nominal"},
-                },
-            },
+            *[
+                {
+                    "data": {"values": ticks},  # the axes' value labels, over a halo
+                    "mark": {"type": "text", "align": "left", "dx": 5, **_TICK_TEXT, **style},
+                    "encoding": {
+                        "x": x_enc,
+                        "y": y_enc,
+                        "text": {"field": "label", "type": "nominal"},
+                    },
+                }
+                for style in ({"style": HALO}, {})
+            ],
         ],
-        "config": {"mark": {"invalid": "show"}},
+        "config": {"mark": {"invalid": "show"}, "style": {HALO: _HALO}},
     }
 
 
@@ -266,8 +273,12 @@ def scatter(runs: list[dict[str, Any]], x_field: str, y_field: str) -> dict[str,
         return {}
     x_enc: dict[str, Any] = {"field": "x", "title": x_field}
     if numeric_x:
-        xs = [r["x"] for r in rows]
-        x_enc |= {"type": "quantitative", "scale": _padded_scale(xs), "axis": {"format": "~g"}}
+        scale = _padded_scale([r["x"] for r in rows])
+        axis: dict[str, Any] = {"format": "~g"}
+        if scale.get("type") == "log":  # a tick and grid line a decade, not at every 2..9
+            lo, hi = (math.log10(v) for v in scale["domain"])
+            axis["values"] = [10.0**k for k in range(math.ceil(lo), math.floor(hi) + 1)]
+        x_enc |= {"type": "quantitative", "scale": scale, "axis": axis}
     else:
         x_enc |= {"type": "nominal", "sort": "ascending", "axis": {"labelLimit": 120}}
     y_enc = {

@@ -92,9 +92,11 @@ function drawDiff(model, pane) {
   }
   const counts = { same: 0, added: 0, removed: 0, changed: 0 };
   entries.forEach((e) => (counts[e.kind] += 1));
-  const parts = [`${counts.changed} changed`, `${counts.added} added`, `${counts.removed} removed`];
-  if (counts.same) parts.push(`${counts.same} identical`);
-  pane.append(h('div', { class: 'nbt-muted nbt-diff-summary', text: parts.join(', ') }));
+  // the same words as the sidebar's Compare: only the kinds present
+  const parts = ['changed', 'added', 'removed'].filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`);
+  if (counts.same) parts.push(`${counts.same} identical cell${counts.same === 1 ? '' : 's'}`);
+  const summary = parts.length > (counts.same ? 1 : 0) ? parts.join(', ') : `Identical: ${counts.same} cell${counts.same === 1 ? '' : 's'}`;
+  pane.append(h('div', { class: 'nbt-muted nbt-diff-summary', text: summary }));
   let sameRun = 0;
   const flush = () => {
     if (sameRun) pane.append(h('div', { class: 'nbt-muted', text: `… ${sameRun} identical cell(s) …` }));

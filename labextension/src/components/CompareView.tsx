@@ -1,4 +1,7 @@
-/** The main-area comparison of runs: params, metrics and tags side by side, then the code diff. */
+/**
+ * The main-area comparison of runs: params, metrics and tags side by side, the compare widget's
+ * charts (metric overlay, parallel coordinates, scatter), then the code diff of the runs' bodies.
+ */
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -6,13 +9,19 @@ import type { NbtrackClient } from '../api';
 import {
   cellLabel,
   compareSections,
-  diffCells,
-  diffSummary,
+  diffView,
   ICompareSection,
   identicalCount
 } from '../compare';
-import type { ICodeDiff, IComparison } from '../tokens';
+import type {
+  CompareChart,
+  IChartChoice,
+  ICodeDiff,
+  ICompareCharts,
+  IComparison
+} from '../tokens';
 import { StatusBadge } from './RunList';
+import { VegaChart } from './VegaChart';
 
 export interface ICompareViewProps {
   client: NbtrackClient;
@@ -82,40 +91,65 @@ function SectionRows(props: {
 function CodeDiff(props: {
   diff: ICodeDiff;
   names: Record<string, string>;
-  showSame: boolean;
   trans: TranslationBundle;
 }): JSX.Element {
   const { diff, trans } = props;
-  const counts = diffSummary(diff);
-  const cells = diffCells(diff, props.showSame);
+  const [history, setHistory] = React.useState(false);
+  const view = diffView(diff, history);
   const kinds: Record<string, string> = {
     same: trans.__('same'),
     changed: trans.__('changed'),
     added: trans.__('added'),
     removed: trans.__('removed')
   };
+  const { counts } = view;
+  const parts = [
+    counts.changed && trans._n('%1 changed', '%1 changed', counts.changed),
+    counts.added && trans._n('%1 added', '%1 added', counts.added),
+    counts.removed && trans._n('%1 removed', '%1 removed', counts.removed),
+    counts.same &&
+      trans._n('%1 identical cell', '%1 identical cells', counts.same)
+  ].filter(Boolean);
+  const total = counts.same + counts.changed + counts.added + counts.removed;
   return (
     <section className="nbtrack-section nbtrack-codediff">
-      <h2>
-        {trans.__(
-          'Code: %1 → %2',
-          props.names[diff.a] ?? diff.a.slice(0, 8),
-          props.names[diff.b] ?? diff.b.slice(0, 8)
-        )}
-      </h2>
-      <p className="nbtrack-muted nbtrack-codediff-summary">
-        {diff.cells.length === 0
-          ? trans.__('No recorded cells')
-          : trans.__(
-              '%1 same, %2 changed, %3 added, %4 removed',
-              counts.same,
-              counts.changed,
-              counts.added,
-              counts.removed
+      <header className="nbtrack-codediff-header">
+        <h2>
+          {trans.__(
+            'Code: %1 → %2',
+            props.names[diff.a] ?? diff.a.slice(0, 8),
+            props.names[diff.b] ?? diff.b.slice(0, 8)
+          )}
+        </h2>
+        {view.hasHistory && (
+          <label
+            className="nbtrack-codediff-history"
+            title={trans.__(
+              "Diff every cell each run's kernel ran up to the run's end, not only the cells of the runs"
             )}
+          >
+            <input
+              type="checkbox"
+              checked={history}
+              onChange={e => setHistory(e.target.checked)}
+            />{' '}
+            {trans.__('Show whole history')}
+          </label>
+        )}
+      </header>
+      <p className="nbtrack-muted nbtrack-codediff-summary">
+        {total === 0
+          ? history
+            ? trans.__('No recorded cells')
+            : trans.__(
+                'Neither run has cells of its own; Show whole history diffs the cells run before them'
+              )
+          : view.cells.length === 0
+            ? trans._n('Identical: %1 cell', 'Identical: %1 cells', counts.same)
+            : parts.join(', ')}
       </p>
       <ol className="nbtrack-diff-cells">
-        {cells.map((cell, i) => (
+        {view.cells.map((cell, i) => (
           <li key={i} className={`nbtrack-diff-cell nbtrack-diff-${cell.kind}`}>
             <div className="nbtrack-diff-head">
               <span className="nbtrack-diff-kind">{kinds[cell.kind]}</span>{' '}
@@ -146,22 +180,112 @@ function CodeDiff(props: {
   );
 }
 
+function Choice(props: {
+  label: string;
+  value: string;
+  options: string[];
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <label className="nbtrack-chart-choice">
+      {props.label}{' '}
+      <select
+        value={props.value}
+        aria-label={props.label}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        {props.options.map(o => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The compare widget's three charts, from the specs the server made. */
+function Charts(props: {
+  charts: ICompareCharts;
+  choose: (choice: IChartChoice) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { charts, trans } = props;
+  const { options } = charts;
+  const titles: Record<CompareChart, string> = {
+    overlay: trans.__('Metric overlay'),
+    parallel: trans.__('Parallel coordinates'),
+    scatter: trans.__('Scatter')
+  };
+  const controls: Record<CompareChart, JSX.Element | null> = {
+    overlay: options.metrics.length ? (
+      <Choice
+        label={trans.__('metric')}
+        value={options.metric}
+        options={options.metrics}
+        onChange={metric => props.choose({ metric })}
+      />
+    ) : null,
+    parallel: null,
+    scatter: options.fields.length ? (
+      <>
+        <Choice
+          label={trans.__('x')}
+          value={options.x}
+          options={options.fields}
+          onChange={x => props.choose({ x })}
+        />
+        <Choice
+          label={trans.__('y')}
+          value={options.y}
+          options={options.fields}
+          onChange={y => props.choose({ y })}
+        />
+      </>
+    ) : null
+  };
+  return (
+    <section className="nbtrack-section nbtrack-compare-charts">
+      <h2>{trans.__('Charts')}</h2>
+      {(['overlay', 'parallel', 'scatter'] as const).map(kind => (
+        <div
+          key={kind}
+          className={`nbtrack-compare-chart nbtrack-chart-${kind}`}
+        >
+          <div className="nbtrack-chart-head">
+            <h3>{titles[kind]}</h3>
+            {controls[kind]}
+          </div>
+          {Object.keys(charts[kind]).length ? (
+            <VegaChart spec={charts[kind]} label={titles[kind]} />
+          ) : (
+            <p className="nbtrack-muted">
+              {charts.messages[kind] ?? trans.__('Nothing to draw.')}
+            </p>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
+
 export function CompareView(props: ICompareViewProps): JSX.Element {
   const { client, runIds, trans } = props;
   const [data, setData] = React.useState<IComparison | null>(null);
   const [error, setError] = React.useState('');
   const [showIdentical, setShowIdentical] = React.useState(false);
+  const [choice, setChoice] = React.useState<IChartChoice>({});
 
   React.useEffect(() => {
     let live = true;
     client
-      .compare(runIds)
+      .compare(runIds, choice)
       .then(d => live && setData(d))
       .catch(e => live && setError((e as Error).message));
     return () => {
       live = false;
     };
-  }, [client, runIds]);
+  }, [client, runIds, choice]);
 
   if (error) {
     return (
@@ -188,18 +312,20 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
         <h1 className="nbtrack-compare-title">
           {trans._n('Comparing %1 run', 'Comparing %1 runs', data.runs.length)}
         </h1>
-        <label className="nbtrack-show-identical">
-          <input
-            type="checkbox"
-            checked={showIdentical}
-            onChange={e => setShowIdentical(e.target.checked)}
-          />{' '}
-          {trans._n(
-            'Show the %1 identical row and cells',
-            'Show the %1 identical rows and cells',
-            identical
-          )}
-        </label>
+        {identical > 0 && (
+          <label className="nbtrack-show-identical">
+            <input
+              type="checkbox"
+              checked={showIdentical}
+              onChange={e => setShowIdentical(e.target.checked)}
+            />{' '}
+            {trans._n(
+              'Show the %1 identical row',
+              'Show the %1 identical rows',
+              identical
+            )}
+          </label>
+        )}
       </header>
       <div className="nbtrack-compare-scroll">
         <table className="nbtrack-compare-table">
@@ -233,12 +359,18 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
           ))}
         </table>
       </div>
+      {data.charts && (
+        <Charts
+          charts={data.charts}
+          choose={c => setChoice(prev => ({ ...prev, ...c }))}
+          trans={trans}
+        />
+      )}
       {data.code.map(diff => (
         <CodeDiff
           key={`${diff.a}-${diff.b}`}
           diff={diff}
           names={names}
-          showSame={showIdentical}
           trans={trans}
         />
       ))}
