@@ -680,6 +680,10 @@ EXTENSIONS: list[tuple[str, list[str] | None, set[str]]] = [
     ("metrics.A > 0.1 AND (params.model = 'LR')", None, set()),
     ("params.acc = 5", None, set()),
     ("tags.acc = 5", None, set()),
+    # plain words and strings search run names, ignoring case
+    ("eta", None, {"beta", "zeta", "eta", "Theta"}),
+    ("'ETA' AND metrics.acc > 0.5", None, {"beta", "eta", "Theta"}),
+    ("theta OR alpha", None, {"Theta", "alpha"}),
 ]
 
 
