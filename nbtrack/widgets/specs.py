@@ -1,4 +1,5 @@
-"""Vega-lite specs of runs: metric lines, parallel coordinates, scatter, and the live chart.
+"""Vega-lite specs of runs: metric lines and the live chart (the compare charts are built for
+the widget and the sidebar alike in :mod:`nbtrack.query.comparecharts`).
 
 Written as plain vega-lite JSON (the schema Altair 5/6 emits) so a widget draws without
 importing Altair, whose import can take seconds (jsonschema format checkers);
@@ -7,7 +8,6 @@ importing Altair, whose import can take seconds (jsonschema format checkers);
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"  # an id, never fetched
@@ -182,146 +182,3 @@ def live_chart(log_scale: bool = False, width: int = 520, height: int = 240) -> 
             },
         ],
     }
-
-
-def parallel_coordinates(
-    runs: list[dict[str, Any]], axes: list[str], colour_by: str | None
-) -> dict[str, Any]:
-    """Parallel coordinates of ``axes`` (``params.k`` / ``metrics.k``), each scaled to [0, 1].
-
-    Numeric axes are scaled by min/max; text-valued axes place their sorted values evenly.
-    """
-    rows = []
-    scales = {a: _axis_scale([value_of(r, a) for r in runs]) for a in axes}
-    for r in runs:
-        colour = _num(value_of(r, colour_by)) if colour_by else None
-        for a in axes:
-            raw = value_of(r, a)
-            pos = scales[a](raw)
-            if pos is not None:
-                rows.append(
-                    {
-                        "run": _label(r),
-                        "axis": a,
-                        "pos": pos,
-                        "raw": "" if raw is None else str(raw),
-                        "colour": colour,
-                    }
-                )
-    if colour_by and any(r["colour"] is not None for r in rows):
-        # runs without the colour metric are drawn grey, not dropped
-        colour_enc: dict[str, Any] = {
-            "field": "colour",
-            "type": "quantitative",
-            "title": colour_by,
-            "scale": {"scheme": "viridis"},
-            "condition": {"test": "!isValid(datum['colour'])", "value": "#9e9e9e"},
-        }
-    else:
-        colour_enc = {"field": "run", "type": "nominal", "legend": None}
-    enc = {
-        "x": {
-            "field": "axis",
-            "type": "nominal",
-            "sort": axes,
-            "title": None,
-            "axis": {
-                "labelAngle": 0,
-                "domain": False,
-                "ticks": False,
-                "grid": True,
-                "labelLimit": 140,
-            },
-        },
-        "y": {"field": "pos", "type": "quantitative", "axis": None, "scale": {"domain": [0, 1]}},
-        "detail": {"field": "run", "type": "nominal"},
-        "color": colour_enc,
-        "tooltip": [
-            {"field": "run", "type": "nominal"},
-            {"field": "axis", "type": "nominal"},
-            {"field": "raw", "type": "nominal", "title": "value"},
-        ],
-    }
-    return {
-        "$schema": SCHEMA,
-        "data": {"values": rows},
-        "width": max(320, 110 * len(axes)),
-        "height": 260,
-        "layer": [
-            {"mark": {"type": "line", "opacity": 0.7}, "encoding": enc},
-            {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc},
-        ],
-        "config": {"mark": {"invalid": "show"}},
-    }
-
-
-def scatter(runs: list[dict[str, Any]], x_field: str, y_field: str) -> dict[str, Any]:
-    """One point per run: ``x_field`` against ``y_field`` (``params.k`` or ``metrics.k``)."""
-    rows = []
-    for r in runs:
-        xv, yv = value_of(r, x_field), _num(value_of(r, y_field))
-        rows.append({"run": _label(r), "x": _num(xv) if _num(xv) is not None else xv, "y": yv})
-    numeric_x = all(isinstance(r["x"], (int, float)) or r["x"] is None for r in rows)
-    rows = [r for r in rows if r["x"] is not None and r["y"] is not None]
-    x_enc: dict[str, Any] = {
-        "field": "x",
-        "type": "quantitative" if numeric_x else "nominal",
-        "title": x_field,
-    }
-    if numeric_x:
-        x_enc["scale"] = {"zero": False}
-    return {
-        "$schema": SCHEMA,
-        "data": {"values": rows},
-        "width": 420,
-        "height": 300,
-        "mark": {"type": "point", "filled": True, "size": 80},
-        "encoding": {
-            "x": x_enc,
-            "y": {"field": "y", "type": "quantitative", "title": y_field, "scale": {"zero": False}},
-            "color": {"field": "run", "type": "nominal", "legend": _LEGEND},
-            "tooltip": [
-                {"field": "run", "type": "nominal"},
-                {**x_enc, "title": x_field},
-                {"field": "y", "type": "quantitative", "title": y_field, "format": NUM_FORMAT},
-            ],
-        },
-    }
-
-
-def value_of(run: dict[str, Any], field: str | None) -> Any:
-    """``params.k`` / ``metrics.k`` / ``tags.k`` of a run summary (``None`` when absent)."""
-    if not field or "." not in field:
-        return None
-    group, key = field.split(".", 1)
-    return run.get(group, {}).get(key)
-
-
-def _label(run: dict[str, Any]) -> str:
-    return f"{run['name']} ({run['id'][:7]})"
-
-
-def _num(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _axis_scale(values: list[Any]) -> Any:
-    present = [v for v in values if v is not None]
-    nums = [_num(v) for v in present]
-    if present and all(n is not None for n in nums):
-        lo, hi = min(n for n in nums if n is not None), max(n for n in nums if n is not None)
-
-        def scale(v: Any) -> float | None:
-            n = _num(v)
-            return None if n is None else (0.5 if hi == lo else (n - lo) / (hi - lo))
-
-        return scale
-    cats = sorted({str(v) for v in present})
-    pos = {c: (i / (len(cats) - 1) if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
-    return lambda v: None if v is None else pos.get(str(v))
