@@ -18,33 +18,10 @@ from nbtrack.interop.mlflow_import import import_runs
 from nbtrack.store import Store
 
 pytest.importorskip("mlflow")
+pytest_plugins = ["mlflow_fixtures"]  # mlflow_uri, client, store
 
 
-@pytest.fixture(scope="module")
-def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One MLflow SQLite store for the module (creating one runs MLflow's migrations, which is slow);
-    each test uses experiments of its own."""
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri).search_experiments()
-    return uri
-
-
-@pytest.fixture
-def client(mlflow_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from mlflow import MlflowClient
-
-    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is ./mlruns
-    return MlflowClient(tracking_uri=mlflow_uri)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(str(tmp_path / "store"))
-
-
-def _exp() -> str:
+def new_experiment() -> str:
     return f"exp-{uuid.uuid4().hex[:8]}"
 
 
@@ -68,7 +45,7 @@ def _nbtrack_run(store: Store, experiment: str, n: int = 2500) -> str:
 def test_export_pushes_params_metrics_tags_and_artifacts(
     store: Store, client: Any, mlflow_uri: str
 ) -> None:
-    experiment = _exp()
+    experiment = new_experiment()
     rid = _nbtrack_run(store, experiment)
     (result,) = export_runs(store, [rid], mlflow_uri)
     assert result.action == "created"
@@ -102,7 +79,7 @@ def test_export_pushes_params_metrics_tags_and_artifacts(
 
 
 def test_exporting_twice_adds_only_what_is_new(store: Store, client: Any, mlflow_uri: str) -> None:
-    rid = _nbtrack_run(store, _exp(), n=30)
+    rid = _nbtrack_run(store, new_experiment(), n=30)
     first = export_runs(store, [rid], mlflow_uri)[0]
     again = export_runs(store, [rid], mlflow_uri)[0]
     assert (again.mlflow_run_id, again.action) == (first.mlflow_run_id, "unchanged")
@@ -157,7 +134,7 @@ def _mlflow_runs(client: Any, experiment: str, tmp_path: Path) -> tuple[str, str
 def test_import_keeps_runs_histories_tags_and_artifacts(
     store: Store, client: Any, mlflow_uri: str, tmp_path: Path
 ) -> None:
-    experiment = _exp()
+    experiment = new_experiment()
     pid, cid = _mlflow_runs(client, experiment, tmp_path)
     results = import_runs(store, mlflow_uri, experiment)
     assert sorted(r.action for r in results) == ["imported", "imported"]
@@ -193,7 +170,7 @@ def test_import_keeps_runs_histories_tags_and_artifacts(
 def test_runs_exported_from_this_store_are_not_imported_back(
     store: Store, client: Any, mlflow_uri: str
 ) -> None:
-    experiment = _exp()
+    experiment = new_experiment()
     rid = _nbtrack_run(store, experiment, n=5)
     export_runs(store, [rid], mlflow_uri)
     (result,) = import_runs(store, mlflow_uri, experiment)

@@ -19,33 +19,12 @@ from nbtrack.query.runs import read_run
 from nbtrack.store import Store
 
 pytest.importorskip("mlflow")
+pytest_plugins = ["mlflow_fixtures"]  # mlflow_uri, client, store
 pd = pytest.importorskip("pandas")
 np = pytest.importorskip("numpy")
 
 
-@pytest.fixture(scope="module")
-def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri).search_experiments()
-    return uri
-
-
-@pytest.fixture
-def client(mlflow_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from mlflow import MlflowClient
-
-    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is ./mlruns
-    return MlflowClient(tracking_uri=mlflow_uri)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(str(tmp_path / "store"))
-
-
-def _exp() -> str:
+def new_experiment() -> str:
     return f"exp-{uuid.uuid4().hex[:8]}"
 
 
@@ -72,7 +51,7 @@ def _shape(datasets: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_datasets_become_mlflow_dataset_inputs_that_mlflow_searches(
     store: Store, client: Any, mlflow_uri: str, tmp_path: Path
 ) -> None:
-    rid = _run_with_datasets(store, _exp(), tmp_path)
+    rid = _run_with_datasets(store, new_experiment(), tmp_path)
     ours = {d["name"]: d for d in store.datasets_of(rid)}
     (result,) = export_runs(store, [rid], mlflow_uri)
     mrun = client.get_run(result.mlflow_run_id)
@@ -115,7 +94,7 @@ def ours_digest(ours: dict[str, Any]) -> str:
 def test_round_trip_through_mlflow_keeps_nested_runs_and_their_datasets(
     store: Store, client: Any, mlflow_uri: str, tmp_path: Path
 ) -> None:
-    experiment = _exp()
+    experiment = new_experiment()
     parent = _run_with_datasets(store, experiment, tmp_path)
     with nbtrack.start_run(
         name="child", experiment=experiment, store=store, log_system_metrics=False
@@ -150,7 +129,7 @@ def test_datasets_logged_by_mlflow_are_imported(
 ) -> None:
     import mlflow
 
-    experiment = _exp()
+    experiment = new_experiment()
     frame = pd.DataFrame({"a": [1, 2], "b": [0.5, 0.25]})
     mlflow.set_tracking_uri(mlflow_uri)
     try:
@@ -175,7 +154,7 @@ def test_datasets_logged_by_mlflow_are_imported(
 def test_children_listed_before_parents_are_nested_and_then_unchanged(
     store: Store, client: Any, mlflow_uri: str
 ) -> None:
-    experiment = _exp()
+    experiment = new_experiment()
     with nbtrack.start_run(
         name="sweep", experiment=experiment, store=store, log_system_metrics=False
     ) as parent:
@@ -198,7 +177,7 @@ def test_the_user_is_mlflows_user_id_and_a_script_is_local(
     store: Store, client: Any, mlflow_uri: str
 ) -> None:
     with nbtrack.start_run(
-        name="script-run", experiment=_exp(), store=store, log_system_metrics=False
+        name="script-run", experiment=new_experiment(), store=store, log_system_metrics=False
     ) as run:
         pass
     store.update_run(run.id, notebook_path="/work/train.py", user="ana")
@@ -234,7 +213,9 @@ def test_a_notebook_run_by_nbtrack_run_is_a_notebook_with_its_path(
 def test_the_cli_exports_a_child_listed_before_its_parent_nested(
     store_dir: Path, client: Any, mlflow_uri: str
 ) -> None:
-    with nbtrack.start_run(name="parent", experiment=_exp(), log_system_metrics=False) as parent:
+    with nbtrack.start_run(
+        name="parent", experiment=new_experiment(), log_system_metrics=False
+    ) as parent:
         with nbtrack.start_run(name="child", log_system_metrics=False) as child:
             pass
     args = ("mlflow-export", child.id[:8], parent.id[:8], "--tracking-uri", mlflow_uri)
