@@ -8,6 +8,7 @@ Screenshots go to ``test-artifacts/compare-*.png``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ def open_with_runs(page: Any, lab: dict[str, Any]) -> None:
     open_notebook(page, lab, NOTEBOOK)
     page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
     page.wait_for_selector(".nbtrack-sidebar-body", timeout=30_000)
-    recorded = page.locator(".nbtrack-run-name:text-is('sgd-alpha-3.0')").count() > 0
+    recorded = lab.setdefault("recorded", False)
+    lab["recorded"] = True
     page.evaluate(
         """([recorded, cell]) => {
         const app = window.jupyterapp;
@@ -285,4 +287,39 @@ def test_compare_widget_draws_the_same_charts_and_diff(lab: dict[str, Any], page
             alpha_axis_is_logarithmic(page, ".nbt-compare .nbt-chart")
         comp.scroll_into_view_if_needed()
         shot(page, f"6-widget-{name}")
+    no_console_problems(page)
+
+
+def test_sidebar_compare_charts_read_in_the_dark_theme(lab: dict[str, Any], page: Any) -> None:
+    # Given JupyterLab in its dark theme and the three runs
+    open_with_runs(page, lab)
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
+    # When the user compares them
+    box = ".nbtrack-run-item:has(.nbtrack-run-name:text-is('sgd-alpha-{}')) .nbtrack-run-select"
+    for alpha in ALPHAS:
+        page.click(box.format(alpha))
+    page.click(".nbtrack-compare")
+    charts_inside(page, ".nbtrack-compareview .nbtrack-vega svg.marks", ".nbtrack-compareview", 3)
+    # Then the charts' text takes the theme's colours (light on dark), labels on lines a dark halo
+    fills = page.evaluate(
+        "() => [...document.querySelectorAll('.nbtrack-chart-overlay svg .role-axis-label text')]"
+        ".map(t => getComputedStyle(t).fill)"
+    )
+    dark_text = [f for f in fills if sum(float(v) for v in re.findall(r"[\d.]+", f)[:3]) < 300]
+    assert fills and not dark_text, fills
+    halo = page.evaluate(
+        "() => [...document.querySelectorAll('.nbtrack-chart-parallel svg .mark-text text')]"
+        ".map(t => t.getAttribute('stroke')).filter(Boolean)"
+    )
+    assert halo and all(h not in ("white", "#fff", "#ffffff") for h in halo), halo
+    page.locator(".nbtrack-compare-charts").scroll_into_view_if_needed()
+    shot(page, "7-sidebar-dark")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
     no_console_problems(page)
