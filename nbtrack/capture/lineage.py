@@ -166,6 +166,14 @@ class FileTracker:
         self._hashes: dict[str, tuple[int, int, str]] = {}
         self._dir_verdicts: dict[str, bool] = {}
 
+    def exclude_also(self, dirs: Iterable[str | os.PathLike[str] | None]) -> None:
+        """Never report files in ``dirs`` either (e.g. a store's folders, known once it is open)."""
+        more = {os.path.normpath(os.path.abspath(os.fspath(d))) for d in dirs if d and os.fspath(d)}
+        more |= {os.path.realpath(d) for d in more}
+        if not more <= set(self.exclude):
+            self.exclude = tuple(sorted({*self.exclude, *more}, key=len, reverse=True))
+            self._dir_verdicts = {}
+
     def start(self) -> None:
         """Begin collecting (installs the process's audit hook the first time)."""
         with _lock:
@@ -200,8 +208,10 @@ class FileTracker:
                 name = os.fsdecode(os.fspath(raw))
             except TypeError:
                 continue
+            if name.endswith((".pyc", ".pyo")):  # most opens during an import: checked first
+                continue
             path = os.path.normpath(os.path.join(cwd, name))
-            if not os.path.isabs(path) or path.endswith((".pyc", ".pyo")):
+            if not os.path.isabs(path):
                 continue
             if self._excluded_dir(os.path.dirname(path)):
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -34,6 +35,28 @@ def sample_system() -> dict[str, float]:
     }
     sample.update(_gpu_sample())
     return sample
+
+
+def process_start_time() -> float | None:
+    """When this process started, in seconds since the epoch, as ``psutil.Process().create_time()``
+    gives it: on Linux from /proc (boot time plus the start tick), without importing psutil
+    (50-80 ms); elsewhere psutil's; None if neither works."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        # after the command name, which may hold spaces and parentheses: field 22 is starttime
+        ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        pass
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:
+        return None
 
 
 def _cpu_since_boot(psutil: Any) -> float:

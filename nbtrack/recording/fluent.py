@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from nbtrack import validation as v
 from nbtrack.errors import NbtrackError, StoreError, ValidationError, warn_failure
@@ -20,7 +20,10 @@ from nbtrack.recording.pending import in_kernel
 from nbtrack.recording.run import Run
 from nbtrack.recording.session import current_user, get_session
 from nbtrack.recording.unrecorded import UnrecordedRun
-from nbtrack.store import Store, open_store
+from nbtrack.store import open_store
+
+if TYPE_CHECKING:
+    from nbtrack.store import Store  # imported on first use: SQLAlchemy is slow to import
 
 
 def start_run(

@@ -43,6 +43,7 @@ class _Outage:
 _outages: dict[str, _Outage] = {}  # by store url
 _outage_lock = threading.Lock()
 _kernel_stores: set[str] = set()
+_checked_stores: set[str] = set()  # kernel stores whose file was checked for damage
 # Set by a run past its memory bound: the flusher writes at once instead of at its next tick.
 flush_soon = threading.Event()
 
@@ -110,13 +111,20 @@ def mark_kernel_store(store: Store) -> None:
     """``store`` is written from a kernel: bounded waits, and its file checked once for
     damage off the user's thread (a kernel would otherwise write into a malformed file and
     say nothing)."""
-    if store.url in _kernel_stores:
+    if store.url in _checked_stores:
         return
+    _checked_stores.add(store.url)
     _kernel_stores.add(store.url)
     if store.is_sqlite:
         threading.Thread(
             target=_check_damage, args=(store,), name="nbtrack-check", daemon=True
         ).start()
+
+
+def mark_kernel_url(url: str) -> None:
+    """The store at ``url`` (resolved) is written from a kernel, known before it is opened:
+    a run started while the kernel opens it belongs to the kernel's session."""
+    _kernel_stores.add(url)
 
 
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a larger file gets the header check only at kernel start

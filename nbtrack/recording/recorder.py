@@ -1,19 +1,30 @@
-"""The IPython extension: records every cell execution and the kernel state after it."""
+"""The IPython extension: records every cell execution and the kernel state after it.
+
+The store is opened in a thread started by ``%load_ext``, so loading costs neither the
+SQLAlchemy import nor the store's opening: the loading cell's record waits in memory until
+the store is open, and the next cell waits for the opening only if it has not finished.
+"""
 
 from __future__ import annotations
 
 import atexit
 import collections
+import dataclasses
+import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
 from nbtrack.recording import active, pending
-from nbtrack.recording.session import get_session
-from nbtrack.store import CellRecord, FileEvent, Store, open_store
+from nbtrack.recording.session import Session, get_session
+from nbtrack.store import CellRecord, FileEvent, open_store, resolve_url
 from nbtrack.store.failures import is_duplicate, is_store_failure
+from nbtrack.store.urls import make_store_dir
 from nbtrack.validation import redact_track_line
+
+if TYPE_CHECKING:
+    from nbtrack.store import Store
 
 MAX_PENDING_CELLS = 10_000
 # The state hash of a variable whose hashing did not finish (interrupted, or its pickling raised).
@@ -24,52 +35,139 @@ class Recorder:
     """Hooks ``pre_run_cell`` / ``post_run_cell``; everything it does is guarded so that a
     failure here is one warning line and never the user's problem."""
 
-    def __init__(self, ip: Any, store: Store):
+    # Set by the opening thread (:meth:`_open`); the kernel's thread reads them after
+    # :meth:`_wait_open`, or for the loading cell, under ``_early_lock``.
+    store: Store
+    session: Session
+    cells: CellQueue
+
+    def __init__(self, ip: Any, store: str | None = None):
         from nbtrack.capture.hashing import StateHasher
         from nbtrack.capture.lineage import FileTracker
 
         self.ip = ip
-        self.store = store
-        pending.mark_kernel_store(store)
-        self.session = get_session(store, "kernel")
-        self.session.user_ns = ip.user_ns
+        url = resolve_url(store)
+        if "://" not in url or url.startswith("sqlite"):
+            # a folder that cannot be made is said by the loading cell, as before the store
+            # was opened in a thread; what only opening finds is said by the next cell
+            make_store_dir(url.removeprefix("sqlite:///"))
+        pending.mark_kernel_url(url)  # a run started before the store is open is the kernel's
         self.hasher = StateHasher()
         self.state: dict[str, str] = {}
         self._hashed: dict[str, str] | None = None  # the state as the hasher last gave it
-        self.files = FileTracker(exclude=[getattr(store, "root", None) or "", store.blobs.root])
+        self.files = FileTracker(exclude=_store_dirs(url))
         self.depth = 0
         self.info: Any = None
+        self.numbered = False  # the cell running now has its number (the store is open)
         self.started = 0.0
-        self.cells = CellQueue(store)
-        atexit.register(self.cells.flush, 1.0)
+        # Cells ended before the store was open (the loading cell): recorded, numbered later.
+        self._early: list[CellRecord] = []
+        self._early_lock = threading.Lock()
+        self._ready = False  # the store is open and the early records are handed over
+        self._open_error: BaseException | None = None
+        self._done = threading.Event()  # the opening thread has finished, opened or not
+        self._history: list[str] = []
+        self._opener = threading.Thread(
+            target=self._open, args=(url,), name="nbtrack-open", daemon=True
+        )
+        atexit.register(self._flush_at_exit)
+
+    def _flush_at_exit(self) -> None:
+        if self._opener.ident is not None:  # a kernel stopped right after %load_ext
+            self._done.wait(10.0)
+        if self._ready:
+            self.cells.flush(1.0)
 
     def adopt_current_cell(self) -> None:
         """Record the cells run before the extension was loaded (sources from IPython's history,
-        status ``history``) and the loading cell itself, so the sequence starts at the kernel's start."""
+        status ``history``) and the loading cell itself, so the sequence starts at the kernel's
+        start. The opening thread (:meth:`start_opening`) writes them."""
         from types import SimpleNamespace
 
         hist = list(self.ip.history_manager.input_hist_raw)
-        now = time.time()
-        for count, source in enumerate(hist[1:-1], start=1):
-            if not source.strip():
-                continue
-            self.session.seq += 1
-            self.store.record_cell(
-                CellRecord(
-                    self.session.id,
-                    self.session.seq,
-                    source,
-                    now,
-                    now,
-                    "history",
-                    execution_count=count,
-                    notebook_path=_notebook_path(self.ip.user_ns),
-                )
-            )
+        self._history = hist[1:-1]
         if len(hist) > 1:
             header = getattr(self.ip, "parent_header", None) or {}
             cell_id = (header.get("metadata") or {}).get("cellId")
             self.pre_run_cell(SimpleNamespace(raw_cell=hist[-1], cell_id=cell_id))
+
+    def start_opening(self) -> None:
+        """Open the store in a thread (:meth:`_open`); from now on each cell waits for it."""
+        if self._opener.ident is None:
+            self._opener.start()
+
+    def _open(self, url: str) -> None:
+        """The opening thread: open the store, start the session, write the cells run before
+        nbtrack was loaded and the records of cells that ended meanwhile, in order."""
+        try:
+            self._open_and_catch_up(url)
+        finally:
+            self._done.set()
+
+    def _open_and_catch_up(self, url: str) -> None:
+        from nbtrack.capture.lineage import untracked
+
+        try:
+            with untracked():  # the store's own files are not the user's data
+                store = open_store(url)
+                pending.mark_kernel_store(store)
+                session = get_session(store, "kernel")
+                session.user_ns = self.ip.user_ns
+                self.files.exclude_also([getattr(store, "root", None), store.blobs.root])
+                self.store, self.session, self.cells = store, session, CellQueue(store)
+                now = time.time()
+                for count, source in enumerate(self._history, start=1):
+                    if source.strip():
+                        session.seq += 1
+                        store.record_cell(
+                            CellRecord(
+                                session.id,
+                                session.seq,
+                                source,
+                                now,
+                                now,
+                                "history",
+                                execution_count=count,
+                                notebook_path=_notebook_path(self.ip.user_ns),
+                            )
+                        )
+        except BaseException as exc:
+            self._open_error = exc
+            return
+        while True:
+            with self._early_lock:
+                early, self._early = self._early, []
+                if not early:
+                    self._ready = True
+                    return
+            for record in early:
+                try:
+                    session.seq += 1
+                    self.cells.save(_numbered(record, session.id, session.seq))
+                except Exception as exc:
+                    warn_failure(f"could not record cell {record.execution_count}", exc)
+
+    def _wait_open(self) -> bool | None:
+        """Wait for the opening thread (on the kernel's thread): True once the store is open;
+        False if recording is off because it could not be opened (said once, as one warning
+        line); None if the user interrupted the wait: the cell is then interrupted as they
+        asked, and recorded once the store is open, like the loading cell."""
+        if self._ready:
+            return True
+        if not self._done.is_set():
+            try:
+                self._done.wait()  # (not Thread.join: interrupted, it can leave is_alive() wrong)
+            except KeyboardInterrupt:
+                _interrupt_cell(self.ip)
+                return None
+        if self._open_error is None:
+            return True
+        exc, self._open_error = self._open_error, None
+        self.unregister()
+        _forget(self)
+        if isinstance(exc, Exception):
+            warn_failure("recording is off: could not open the store", exc)
+        return False
 
     def register(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
@@ -98,14 +196,19 @@ class Recorder:
             _hook_failed("could not prepare the recording of a cell", exc)
 
     def _pre_run_cell(self, info: Any) -> None:
+        opened = self._wait_open() if self._opener.ident is not None else None
+        if opened is False:
+            return  # recording is off
         if deferred:
             emit_deferred()  # what background threads found since the last cell
         self.depth += 1
         if self.depth > 1:
             return
         self.info = info
-        self.session.seq += 1
-        self.session.current_seq = self.session.seq
+        self.numbered = bool(opened)  # else numbered once the store is open (the loading cell)
+        if opened:
+            self.session.seq += 1
+            self.session.current_seq = self.session.seq
         self.files.take()  # forget opens from before this cell
         self.started = time.time()
 
@@ -121,9 +224,12 @@ class Recorder:
         if self.depth > 0 or self.info is None:
             return
         ended = time.time()
+        if not self.numbered:  # the loading cell, while the store is being opened
+            self._post_early_cell(result, ended)
+            return
         self.session.current_seq = None
         try:
-            record = self._record(result, ended)
+            record = self._record(result, ended, self.session.id, self.session.seq)
             if pending.backlog:  # what earlier cells and runs could not write goes first
                 pending.backlog.flush(pending.hot_wait(self.store))
             self.cells.save(record)
@@ -138,7 +244,29 @@ class Recorder:
         if deferred:
             emit_deferred()
 
-    def _record(self, result: Any, ended: float) -> CellRecord:
+    def _post_early_cell(self, result: Any, ended: float) -> None:
+        try:
+            record = self._keep_early(self._record(result, ended, "", 0))
+            if record is not None:
+                self.cells.save(record)
+        except BaseException as exc:
+            _hook_failed(f"could not record cell {result.execution_count}", exc)
+        self.info = None
+        if deferred:
+            emit_deferred()
+
+    def _keep_early(self, record: CellRecord) -> CellRecord | None:
+        """A record made while the store was being opened (numbered 0): handed to the opening
+        thread, which numbers and writes it (None); or, if the store opened meanwhile, numbered
+        here and returned to be written as any other."""
+        with self._early_lock:
+            if not self._ready:
+                self._early.append(record)
+                return None
+        self.session.seq += 1
+        return _numbered(record, self.session.id, self.session.seq)
+
+    def _record(self, result: Any, ended: float, session_id: str, seq: int) -> CellRecord:
         from nbtrack.capture.hashing import names_touched
 
         raw = redact_track_line(self.info.raw_cell)
@@ -176,9 +304,8 @@ class Recorder:
         diff: dict[str, str | None] = {n: new[n] for n in created + changed}
         diff.update({n: None for n in deleted})
         error = result.error_before_exec or result.error_in_exec
-        seq = self.session.seq
         return CellRecord(
-            session_id=self.session.id,
+            session_id=session_id,
             seq=seq,
             source=raw,
             start_time=self.started,
@@ -194,7 +321,7 @@ class Recorder:
             touched=tuple(sorted(touched)) if touched is not None else None,
             notebook_path=_notebook_path(self.ip.user_ns),
             state_diff=diff,
-            file_events=self._file_events(seq),
+            file_events=self._file_events(session_id, seq),
         )
 
     def _incomplete_state(self, touched: set[str] | None) -> dict[str, str]:
@@ -213,13 +340,13 @@ class Recorder:
             for n in names
         }
 
-    def _file_events(self, seq: int) -> tuple[FileEvent, ...]:
+    def _file_events(self, session_id: str, seq: int) -> tuple[FileEvent, ...]:
         events = []
         for path, mode in self.files.take():
             fh = self.files.file_hash(path)
             events.append(
                 FileEvent(
-                    self.session.id,
+                    session_id,
                     path,
                     mode,
                     seq=seq,
@@ -288,6 +415,40 @@ class CellQueue:
             self._lock.release()
 
 
+def _interrupt_cell(ip: Any) -> None:
+    """The user interrupted the kernel while a cell waited for the store to open: that cell
+    raises KeyboardInterrupt instead of running (a one-shot AST transformer, as IPython catches
+    whatever a pre-cell hook raises)."""
+    import ast
+
+    class Interrupted(ast.NodeTransformer):
+        def visit_Module(self, node: ast.Module) -> ast.Module:
+            if self in ip.ast_transformers:
+                ip.ast_transformers.remove(self)
+            stop = ast.Raise(exc=ast.Name("KeyboardInterrupt", ast.Load()), cause=None)
+            return ast.fix_missing_locations(ast.Module(body=[stop], type_ignores=[]))
+
+    ip.ast_transformers.insert(0, Interrupted())
+
+
+def _numbered(record: CellRecord, session_id: str, seq: int) -> CellRecord:
+    """``record`` (made before the store was open) as cell ``seq`` of session ``session_id``."""
+    events = tuple(
+        dataclasses.replace(e, session_id=session_id, seq=seq) for e in record.file_events
+    )
+    return dataclasses.replace(record, session_id=session_id, seq=seq, file_events=events)
+
+
+def _store_dirs(url: str) -> list[str]:
+    """The directories of the store at ``url`` whose files are nbtrack's, not the user's
+    (known before the store is opened; a server store's blob folder is added once it is)."""
+    dirs = [os.environ.get("NBTRACK_BLOBS", "")]
+    if "://" not in url or url.startswith("sqlite"):
+        root = url.removeprefix("sqlite:///")
+        dirs += [root, os.path.join(root, "blobs")]
+    return [d for d in dirs if d and "://" not in d]
+
+
 def _hook_failed(what: str, exc: BaseException) -> None:
     """One warning line for a failure at nbtrack's hook time, whatever was raised (the warning
     itself raising, e.g. under a test suite's "error" filter, is the caller's business only for
@@ -322,7 +483,7 @@ def load(ip: Any, store: str | None = None) -> Recorder | None:
         _recorder = kept
     if _recorder is None or _recorder.ip is not ip:
         try:
-            _recorder = Recorder(ip, open_store(store))
+            _recorder = Recorder(ip, store)
         except Exception as exc:
             warn_failure("recording is off: could not open the store", exc)
             return None
@@ -332,11 +493,25 @@ def load(ip: Any, store: str | None = None) -> Recorder | None:
             warn_failure("could not record the cells run before nbtrack was loaded", exc)
     _recorder.unregister()
     _recorder.register()
+    _recorder.start_opening()
     try:
         setattr(ip, SHELL_ATTRIBUTE, _recorder)
     except Exception:
         pass  # a shell that takes no attributes: a reload after deleting modules records twice
     return _recorder
+
+
+def _forget(recorder: Recorder) -> None:
+    """``recorder`` is off for good (its store could not be opened): a later ``%load_ext``
+    or ``%reload_ext`` tries again with a new one."""
+    global _recorder
+    if _recorder is recorder:
+        _recorder = None
+    if getattr(recorder.ip, SHELL_ATTRIBUTE, None) is recorder:
+        try:
+            delattr(recorder.ip, SHELL_ATTRIBUTE)
+        except Exception:
+            pass
 
 
 def unload(ip: Any) -> None:

@@ -11,19 +11,22 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import warn_failure
 from nbtrack.recording.pending import RETRY_WAIT, backlog, hot_wait, store_failed
-from nbtrack.store import Store, open_store
+from nbtrack.store import open_store
 from nbtrack.store.failures import is_store_failure
+
+if TYPE_CHECKING:
+    from nbtrack.store import Store
 
 
 class Session:
     """One process (kernel or script) writing to one store; kernels number their cells."""
 
     def __init__(self, store: Store, kind: str):
-        import psutil
+        from nbtrack.capture.system import process_start_time
 
         self.store = store
         self.kind = kind
@@ -33,7 +36,7 @@ class Session:
         self.last_snapshot: tuple[Any, float, str | None] | None = None  # (what, when, hash)
         self.env_hash: str | None = None
         self._env_bytes: bytes | None = None
-        self.user_ns: dict[str, Any] | None = None
+        self.user_ns: dict[str, Any] | None = _shell_namespace() if kind == "kernel" else None
         store.add_session(
             {
                 "id": self.id,
@@ -41,7 +44,7 @@ class Session:
                 "started": time.time(),
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
-                "pid_started": psutil.Process().create_time(),
+                "pid_started": process_start_time(),
                 "user": current_user(),
                 "cwd": os.getcwd(),
             }
@@ -157,6 +160,14 @@ class Session:
         except Exception:
             pass
         return "Default"
+
+
+def _shell_namespace() -> dict[str, Any] | None:
+    """The running IPython shell's namespace (IPython is never imported for this)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    ns = getattr(shell, "user_ns", None)
+    return ns if isinstance(ns, dict) else None
 
 
 def current_user() -> str | None:

@@ -32,7 +32,7 @@ from nbtrack.store.experiments import experiment_id
 from nbtrack.store.failures import StoreBusyError, is_transient
 from nbtrack.store.migrations import MIGRATIONS, schema_version
 from nbtrack.store.records import CellRecord, FileEvent
-from nbtrack.store.urls import DB_FILE, mask_url, no_store_error
+from nbtrack.store.urls import DB_FILE, make_store_dir, mask_url, no_store_error
 
 T = TypeVar("T")
 ATTEMPTS = 8  # tries of a write transaction while the engine is busy
@@ -61,11 +61,7 @@ class Store:
             self.db_path = os.path.join(root, DB_FILE)
             if not create and not os.path.isfile(self.db_path):  # a reader never makes a store
                 raise no_store_error(root)
-            if not os.path.isdir(root):
-                try:
-                    os.makedirs(root, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
+            make_store_dir(root)
             if os.path.isfile(self.db_path):
                 self.read_only = sqlite_read_only(self.db_path)
             blobs = os.environ.get("NBTRACK_BLOBS") or os.path.join(root, "blobs")

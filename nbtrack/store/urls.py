@@ -19,6 +19,16 @@ def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
     return os.path.abspath(os.path.expanduser(chosen))
 
 
+def make_store_dir(root: str) -> None:
+    """Create the folder of an embedded store (and its parents) if it is not there; a
+    :class:`StoreError` naming it if it cannot be made (a file in its place, no permission)."""
+    if not os.path.isdir(root):
+        try:
+            os.makedirs(root, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store directory {root}: {exc}") from exc
+
+
 def mask_url(url: str) -> str:
     """A connection string with its password replaced by ``***``."""
     from sqlalchemy.engine import make_url
