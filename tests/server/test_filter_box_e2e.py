@@ -101,6 +101,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield lab
 
 
+def problem(message: Any) -> bool:
+    """A console error or warning, but for JupyterLab's note that a plugin was slow to start
+    (the machine's load, not the page)."""
+    slow_start = message.text.startswith("Plugin ") and "to activate" in message.text
+    return message.type in ("error", "warning") and not slow_start
+
+
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"filter-box-{name}.png"))
 
@@ -130,9 +137,7 @@ def test_filter_box_searches_names_completes_keys_and_shows_errors_under_their_t
         console: list[str] = []
         page.on(
             "console",
-            lambda m: (
-                console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
-            ),
+            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
         )
         requests: list[str] = []
         page.on(
@@ -261,5 +266,50 @@ def test_filter_box_searches_names_completes_keys_and_shows_errors_under_their_t
         wait_listed(page, ["adam-lr-0.1"])
         assert page.locator(f"{SIDEBAR} .nbtrack-filter-error").count() == 0
 
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
+        assert not console, console
+
+
+def test_filter_box_error_and_keys_are_readable_in_the_dark_theme(lab: dict[str, Any]) -> None:
+    from tests.server.test_sidebar_e2e import CONTRAST
+
+    with chromium_page({"width": 1400, "height": 900}) as page:
+        console: list[str] = []
+        page.on(
+            "console",
+            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
+        )
+        # Given JupyterLab in its dark theme and the sidebar open
+        open_lab(page, lab)
+        page.evaluate(
+            "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+        )
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        page.wait_for_function("() => !document.getElementById('jupyterlab-splash')")
+        page.evaluate("() => window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
+        wait_listed(page, [name for name, _, _ in RUNS])
+        # When a bad filter is applied and keys are offered
+        apply(page, "sgd and metrics.acc > 0.9 and")
+        page.locator(f"{SIDEBAR} .nbtrack-filter-error").wait_for(timeout=10_000)
+        page.locator(FIELD).fill("")
+        page.locator(FIELD).press_sequentially("metrics.")
+        page.locator(f"{SIDEBAR} .nbtrack-filter-key-active").wait_for(timeout=10_000)
+        shot(page, "7-dark")
+        # Then every kind of text stands out from what is behind it
+        poor = {}
+        for sel in (
+            ".nbtrack-filter-input",
+            ".nbtrack-filter-error-reason",
+            ".nbtrack-filter-error-line",
+            ".nbtrack-filter-caret",
+            ".nbtrack-filter-error-hint",
+            ".nbtrack-filter-key",
+            ".nbtrack-filter-key-active",
+        ):
+            found = page.evaluate(CONTRAST, f"{SIDEBAR} {sel}")
+            assert found is not None, sel
+            if found["ratio"] < 4.5:
+                poor[sel] = found
+        assert not poor, poor
         assert not page.errors, page.errors  # type: ignore[attr-defined]
         assert not console, console
