@@ -154,7 +154,11 @@ def overlay(
         "data": {"values": rows},
         "width": width,
         "height": height,
-        "title": {"text": metric, "anchor": "start"},
+        "title": {
+            "text": metric,
+            "anchor": "start",
+            **({"subtitle": "one point per run"} if longest == 1 else {}),
+        },
         "encoding": {"x": x_enc, "y": y_enc, "color": colour},
         "layer": [
             {"mark": {"type": "line", "strokeWidth": 1.6}},
@@ -199,7 +203,8 @@ def parallel_coordinates(
             "type": "quantitative",
             "title": colour_by,
             "scale": {
-                "scheme": {"name": "viridis", "extent": [0, 0.85]},  # no pale yellow on white
+                # mid-range viridis: no pale yellow on white, no near-black on the dark theme
+                "scheme": {"name": "viridis", "extent": [0.25, 0.85]},
                 "domain": _domain([r["colour"] for r in rows if r["colour"] is not None]),
             },
             "legend": {"format": NUM_FORMAT, "gradientLength": 120},
@@ -240,7 +245,7 @@ def parallel_coordinates(
         "height": 260,
         "data": {"values": rows},
         "layer": [
-            {"mark": {"type": "line", "opacity": 0.7}, "encoding": enc},
+            {"mark": {"type": "line", "opacity": 0.85}, "encoding": enc},
             {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc},
             *[
                 {

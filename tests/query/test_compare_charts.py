@@ -57,6 +57,7 @@ def test_a_one_point_metric_gets_a_padded_domain_not_an_empty_plot(tmp_path: Pat
     runs = sgd_runs(store)
     overlay = compare_charts(store, runs, metric="acc")["overlay"]
     assert overlay["encoding"]["x"]["scale"]["domain"] == [-1.0, 1.0]
+    assert overlay["title"]["subtitle"] == "one point per run"
     lo, hi = overlay["encoding"]["y"]["scale"]["domain"]
     assert lo <= 0.7 and hi >= 0.9 and lo < hi
     # a single run's single value: room around it too
