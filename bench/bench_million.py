@@ -208,6 +208,92 @@ def vacuum(url: str) -> float:
     return time.perf_counter() - t
 
 
+def compare_load(n: int) -> str:
+    """The same ``n`` runs loaded into two fresh PostgreSQL databases on one server, through
+    ``add_rows`` as it is (COPY, statement-level summary triggers) and through SQLAlchemy
+    ``executemany`` INSERTs with the per-row triggers of schema 4 (the path before), in
+    alternation; wall time and CPU seconds of the loading process and of its server backend
+    (the machine is shared: CPU time is what the path costs, wall time what it took here)."""
+    from pg import PostgresServer, find_bindir
+    from sqlalchemy import insert
+
+    from nbtrack.store import Store, dialect, transfer
+
+    def old_bulk_insert(conn: Any, table: Any, rows: Any) -> int:
+        n = 0
+        for batch in dialect.batches(rows, dialect.CHUNK):
+            conn.execute(insert(table), batch)
+            n += len(batch)
+        return n
+
+    def per_row_triggers(conn: Any) -> None:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION nbtrack_forget_summary() RETURNS trigger AS $$ BEGIN "
+            "IF TG_OP <> 'INSERT' THEN UPDATE runs SET summary = NULL WHERE id = OLD.run_id "
+            "AND summary IS NOT NULL; END IF; IF TG_OP <> 'DELETE' THEN UPDATE runs SET "
+            "summary = NULL WHERE id = NEW.run_id AND summary IS NOT NULL; END IF; RETURN NULL; "
+            "END $$ LANGUAGE plpgsql"
+        )
+        for table in ("params", "tags", "latest_metrics"):
+            for name in ("forget_summary", "forget_summary_update", "forget_summary_delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER {name} ON {table}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER forget_summary AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION nbtrack_forget_summary()"
+            )
+
+    def cpu_of(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL server found (apt-get install postgresql)")
+    server = PostgresServer(bindir)
+    server.start()
+    runs = list(enumerate(data.runs(n, seed=7)))
+    lines = []
+    try:
+        for path in ("COPY (now)", "executemany, per-row triggers (before)"):
+            store = Store(server.create_database())
+            if path.startswith("executemany"):
+                store.write(per_row_triggers)
+            rows = transfer_rows(runs, random.Random(8))
+            pid = store.read(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+            server_cpu, client_cpu = cpu_of(pid), time.process_time()
+            t = time.perf_counter()
+            saved = transfer.bulk_insert
+            if path.startswith("executemany"):
+                transfer.bulk_insert = old_bulk_insert  # type: ignore[assignment]
+            try:
+                transfer.add_rows(store, rows)
+            finally:
+                transfer.bulk_insert = saved
+            wall = time.perf_counter() - t
+            server_cpu, client_cpu = cpu_of(pid) - server_cpu, time.process_time() - client_cpu
+            lines.append(
+                f"| {path} | {wall:.0f} s ({n / wall:,.0f} runs/s) | {client_cpu:.1f} s | "
+                f"{server_cpu:.1f} s | {n / (client_cpu + server_cpu):,.0f} runs/s |"
+            )
+            print(lines[-1], flush=True)
+            store.close()
+    finally:
+        server.stop()
+    rows_per_run = 10 + 5 + 10
+    return "\n".join(
+        [
+            f"Loading {n:,} runs ({n * rows_per_run:,} param, tag and latest-metric rows, "
+            f"{min(n, HISTORY_RUNS) * 1000:,} metric points, {n // 100 * 51:,} cells) into an empty "
+            "PostgreSQL database with `transfer.add_rows`, one transaction, load average "
+            f"{os.getloadavg()[0]:.1f} at the end:",
+            "",
+            "| path | wall | CPU, loading process | CPU, its server backend | runs per CPU second |",
+            "|---|---|---|---|---|",
+            *lines,
+        ]
+    )
+
+
 def sqlite_store(n: int) -> tuple[str, float]:
     root = CACHE / f"sqlite-{n}"
     if not (root / "done").exists():
@@ -315,7 +401,16 @@ def main() -> None:
     ap.add_argument(
         "--partial", action="store_true", help="measure a SQLite load cut short at its size"
     )
+    ap.add_argument(
+        "--compare-load",
+        type=int,
+        default=0,
+        help="only compare PostgreSQL load paths (COPY, executemany) on this many runs",
+    )
     args = ap.parse_args()
+    if args.compare_load:
+        print(compare_load(args.compare_load))
+        return
     started = time.perf_counter()
     load = os.getloadavg()[0]
     sizes = [args.small, args.runs]

@@ -100,6 +100,7 @@ class Plan:
             order_alias = s.latest_metrics.alias("order_key")
             joins[order_alias] = ident.key
         conditions = [*self.where, *(t for _, t in self.tests)]
+        driving: list[ColumnElement[bool]] = []  # the key of the table read first (head only)
         sqlite = conn.dialect.name == "sqlite"
         odds = _odds(conn, self.joins, self.tests) if self.tests else None
         walk, source = True, _joined(joins)  # without odds the engine picks the order of the joins
@@ -121,10 +122,10 @@ class Plan:
                 first, [t for t in [*tables, s.runs] if t is not first], joins, self.exact
             )
             if first is not s.runs:
-                conditions.append(first.c.key == joins[first])
+                driving.append(first.c.key == joins[first])
         if ident.kind != "metric":
             ordered, clauses = order_clauses(source, self.items, indexed=walk)
-            query = select(s.runs.c.id).select_from(ordered).where(*conditions)
+            query = select(s.runs.c.id).select_from(ordered).where(*conditions, *driving)
             return query.order_by(*clauses, *tie_break(self.items)), None
 
         assert order_alias is not None  # a metric order reads a latest_metrics join
@@ -133,7 +134,7 @@ class Plan:
         head = (
             select(s.runs.c.id)
             .select_from(head_source)
-            .where(*conditions, col.is_not(None))
+            .where(*conditions, *driving, col.is_not(None))
             .order_by(direction(col if walk else col + 0), *rest, *tie_break(self.items))
         )
         lm = s.latest_metrics.alias("has_key")

@@ -397,3 +397,101 @@ def test_non_finite_and_nan_metric_values_survive_copy(stores: tuple[Store, Stor
     assert got[0] == got[1]
     assert got[0][0][1:] == (math.inf, -math.inf) and got[0][1][1] is None
     assert rid
+
+
+def test_postgresql_searches_walked_in_written_order_find_what_sqlite_finds(
+    stores: tuple[Store, Store],
+) -> None:
+    """Once the load's statistics say how many runs there are, a PostgreSQL search whose
+    sampled odds say walk the order's index runs with its joins as written; it returns the
+    runs SQLite returns, page by page, ties included, and leaves the planner as it found it."""
+    from nbtrack.query import plan as plan_module
+    from nbtrack.query.search import _search_query
+
+    lite, pg = stores
+    rows = bundle(1500, seed=5)
+    for st in (lite, pg):
+        add_rows(st, rows)
+    searches = [
+        ("params.model = 'rf' AND tags.stage = 'prod'", ["metrics.acc DESC"]),
+        ("params.model = 'rf' AND metrics.loss > 0", ["metrics.acc"]),
+        ("metrics.acc > 0 AND tags.stage LIKE 'pr%'", None),
+        ("params.model = 'xgb' AND params.p1 != 'x'", ["metrics.loss DESC", "params.p2"]),
+        (
+            "params.p0 = 'tab\\there' AND tags.stage = 'prod'",
+            ["metrics.acc DESC"],
+        ),  # rare: not walked
+    ]
+    walked = []
+    for text, order in searches:
+        plan, _ = _search_query(pg, text, None, order, False)
+        walked.append(pg.read(lambda conn, p=plan: (p.queries(conn, 101), p.as_written)[1]))
+        pages: list[list[list[str]]] = [[], []]
+        for got, st in zip(pages, (lite, pg), strict=True):
+            token = None
+            for _ in range(3):
+                ids, token = search_run_ids(
+                    st, text, order_by=order, max_results=100, page_token=token
+                )
+                got.append(ids)
+        assert pages[0] == pages[1], text
+        assert search_run_ids(lite, text, order_by=order) == search_run_ids(
+            pg, text, order_by=order
+        )
+    assert walked[:4] == [True] * 4 and walked[4] is False
+
+    def settings_after_a_walk(conn: Any) -> list[str]:
+        plan, _ = _search_query(pg, searches[0][0], None, searches[0][1], False)
+        assert plan.ids(conn, 0, 10) and plan.as_written
+        return [conn.exec_driver_sql(f"SHOW {k}").scalar() for k in plan_module._WRITTEN_ORDER]
+
+    before = pg.read(
+        lambda conn: [
+            conn.exec_driver_sql(f"SHOW {k}").scalar() for k in plan_module._WRITTEN_ORDER
+        ]
+    )
+    assert pg.read(settings_after_a_walk) == before
+
+
+def test_a_walked_search_pages_on_into_the_runs_without_the_order_metric(
+    stores: tuple[Store, Store],
+) -> None:
+    """The runs lacking the order's metric come after those that have it, once each (the
+    walked head's key condition stays out of the tail query), on both backends."""
+    rows = bundle(1200, seed=9)
+    rids = [r["id"] for r in rows["runs"]]
+    have = set(rids[::20])  # few: the page that passes them is walked
+    rows["latest_metrics"] += [
+        {
+            "run_id": rid,
+            "key": "f1",
+            "value": float(i % 7),
+            "step": 0,
+            "timestamp": 1.0,
+            "min_value": 0.0,
+            "max_value": 9.0,
+            "count": 1,
+        }
+        for i, rid in enumerate(rids)
+        if rid in have
+    ]
+    for st in stores:
+        add_rows(st, rows)
+    text = "params.model = 'rf' AND tags.stage = 'prod'"
+    expected = {r["run_id"] for r in rows["params"] if (r["key"], r["value"]) == ("model", "rf")}
+    got = []
+    for st in stores:
+        ids, token = [], None
+        while True:
+            page, token = search_run_ids(
+                st, text, order_by=["metrics.f1 DESC"], max_results=40, page_token=token
+            )
+            ids += page
+            if token is None:
+                break
+        got.append(ids)
+    assert got[0] == got[1]
+    assert len(got[0]) == len(set(got[0])) == len(expected) == 600
+    assert set(got[0]) == expected
+    firsts = [i for i in got[0] if i in have]
+    assert got[0][: len(firsts)] == firsts  # every run with the metric before every run without
