@@ -430,7 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", parents=[common], help="list runs")
     p.add_argument("--experiment", help="only this experiment")
     p.add_argument(
-        "--filter", help="filter expression, e.g. \"metrics.acc > 0.9 AND params.model = 'rf'\""
+        "--filter",
+        help="filter expression, e.g. \"metrics.acc > 0.9 AND params.model = 'rf'\"; plain words "
+        'search run names (sgd, "sgd AND metrics.acc > 0.9")',
     )
     p.add_argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")
     p.add_argument("--max-results", type=int, default=None, help="at most this many runs")
