@@ -10,6 +10,7 @@ import {
 } from '@jupyterlab/apputils';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import type { NbtrackClient } from './api';
@@ -84,10 +85,12 @@ export class MainAreaViews {
     const { app, client, model, tracker, trans } = this.options;
     const widgetId = `nbtrack-run-${id}`;
     if (this.activate(widgetId)) {
+      this._reopened.emit(id); // shown again: as the run is now (edited elsewhere, say)
       return;
     }
     this.show(
       <RunView
+        reopened={this._reopened}
         client={client}
         runId={id}
         trans={trans}
@@ -196,6 +199,7 @@ export class MainAreaViews {
   }
 
   private _compareCount = 0;
+  private _reopened = new Signal<this, string>(this);
 }
 
 /** Saves `blob` as `filename` through the browser's download. */

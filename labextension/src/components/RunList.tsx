@@ -133,7 +133,7 @@ export function RunList(props: IRunListProps): JSX.Element {
           <section className="nbtrack-group" key={group.experiment}>
             <h3 className="nbtrack-group-title">
               <span>{group.experiment}</span>
-              <span className="nbtrack-count">{group.runs.length}</span>
+              <GroupCount runs={group.runs} trans={trans} />
             </h3>
             <ul className="nbtrack-runs">
               {visibleRows(group.runs, expanded).map(row => (
@@ -269,5 +269,27 @@ function RunRow(
         </button>
       )}
     </li>
+  );
+}
+
+/** The group's runs at the top of the list, and in the title all of them, nested ones too. */
+function GroupCount(props: {
+  runs: IRunSummary[];
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { runs, trans } = props;
+  const top = runs.filter(r => !r.depth).length;
+  const nested = runs.length - top;
+  return (
+    <span
+      className="nbtrack-count"
+      title={
+        nested
+          ? trans.__('%1 runs, and %2 nested under them', top, nested)
+          : trans._n('%1 run', '%1 runs', top)
+      }
+    >
+      {top}
+    </span>
   );
 }

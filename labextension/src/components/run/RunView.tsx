@@ -3,6 +3,7 @@
  * (useRun) and lays out the parts, each in its own module with the state it edits.
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
+import type { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import type { NbtrackClient } from '../../api';
@@ -39,6 +40,8 @@ export interface IRunViewProps {
   onOpenRecorded: (run: IRunDetail) => void;
   /** Called after an edit, so the sidebar shows it. */
   onChanged: () => void;
+  /** Emits a run's id when its open tab is asked for again: the view reloads it. */
+  reopened?: ISignal<unknown, string>;
 }
 
 export function RunView(props: IRunViewProps): JSX.Element {
@@ -47,6 +50,19 @@ export function RunView(props: IRunViewProps): JSX.Element {
   const replay = useReplay(client, state);
   const { run } = state;
   // one outcome at a time: an action's message replaces the last replay's verdict
+  const { reopened, runId } = props;
+  const reload = state.reload;
+  React.useEffect(() => {
+    const onReopen = (_: unknown, id: string): void => {
+      if (id === runId) {
+        void reload();
+      }
+    };
+    reopened?.connect(onReopen);
+    return () => {
+      reopened?.disconnect(onReopen);
+    };
+  }, [reopened, runId, reload]);
   const clearReplay = replay.clear;
   React.useEffect(() => {
     if (state.message) {
