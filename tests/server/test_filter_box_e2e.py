@@ -313,3 +313,53 @@ def test_filter_box_error_and_keys_are_readable_in_the_dark_theme(lab: dict[str,
         assert not poor, poor
         assert not page.errors, page.errors  # type: ignore[attr-defined]
         assert not console, console
+
+
+def test_runs_view_filter_box_completes_keys_and_searches_names(lab: dict[str, Any]) -> None:
+    view = "#nbtrack-runs-view"
+    names = f"{view} .nbtrack-rv-row .nbtrack-rv-name"
+    with chromium_page({"width": 1400, "height": 900}) as page:
+        console: list[str] = []
+        page.on(
+            "console",
+            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
+        )
+        # Given the main-area Runs view
+        open_lab(page, lab)
+        page.evaluate("() => window.jupyterapp.commands.execute('nbtrack:open-runs-table')")
+        page.locator(names).first.wait_for(timeout=30_000)
+        field = page.locator(f"{view} .nbtrack-filter-input")
+        # its filter field is one line as tall as the toolbar's buttons
+        height = field.bounding_box()["height"]  # type: ignore[index]
+        assert 28 <= height <= 34, height
+        button = page.locator(f"{view} .nbtrack-filter-apply").bounding_box()
+        assert button and button["width"] >= 30, button
+        # When the user types metrics., Then the stored metric keys are offered
+        field.click()
+        field.press_sequentially("metrics.")
+        options = page.locator(f"{view} .nbtrack-filter-keys [role=option]")
+        options.first.wait_for(timeout=10_000)
+        assert options.all_inner_texts() == ["acc", "loss", "val_acc"]
+        shot(page, "8-runs-view-keys")
+        field.press("ArrowDown")
+        field.press("Enter")
+        field.press_sequentially("< 0.2")
+        field.press("Enter")
+        page.wait_for_function(
+            "(s) => document.querySelectorAll(s).length === 2", arg=names, timeout=30_000
+        )
+        assert sorted(page.locator(names).all_inner_texts()) == [
+            "sgd-alpha-0.0001",
+            "sgd-alpha-0.01",
+        ]
+        # When a plain word is applied, Then it searches the names
+        field.fill("adam")
+        field.press("Enter")
+        page.wait_for_function(
+            "(s) => [...document.querySelectorAll(s)].map(e => e.textContent).join() === 'adam-lr-0.1'",
+            arg=names,
+            timeout=30_000,
+        )
+        shot(page, "9-runs-view-name-search")
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
+        assert not console, console
