@@ -165,7 +165,9 @@ def open_lab(page: Any, lab: dict[str, Any], path: str = "lab") -> None:
     200 ms after the layout is restored, and a theme change in that window shows the same element
     again, so one of the two removals throws ``Failed to execute 'removeChild' on 'Node'``."""
     sep = "&" if "?" in path else "?"
-    page.goto(f"{lab['url']}/{path}{sep}token={lab['token']}")
+    # `reset`: a new page starts from an empty workspace, not the tabs an earlier test left open
+    # (nbtrack's run and compare tabs come back after a reload like notebooks do)
+    page.goto(f"{lab['url']}/{path}{sep}reset&token={lab['token']}")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored.then(() => true)")
     page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
