@@ -64,7 +64,7 @@ def test_a_failed_track_cell_reads_like_any_cell_and_its_run_view_opens_with_the
         for i in range(2):
             run_cell(page, i)
         # Then its traceback names the cell's own prompt number and line 3, with no magic frame
-        error = cell(page, 1).locator(".jp-OutputArea-output:has-text('ZeroDivisionError')")
+        error = cell(page, 1).locator(".jp-OutputArea-output:has-text('Traceback')")
         error.wait_for(timeout=120_000)
         prompt = cell(page, 1).locator(".jp-InputPrompt").inner_text()
         count = re.search(r"\[(\d+)\]", prompt)
