@@ -62,7 +62,8 @@ def records(
     log_scale: bool = False,
     max_points: int = DEFAULT_POINTS,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Chart rows ``{run, run_id, metric, x, value[, smoothed]}`` and notes on dropped points."""
+    """Chart rows ``{run, run_id, metric, x, value[, smoothed][, single]}`` and notes on
+    dropped points (``single``: the series has one point)."""
     rows: list[dict[str, Any]] = []
     dropped_nonfinite = dropped_nonpositive = downsampled = 0
     for s in data.series:
@@ -94,6 +95,8 @@ def records(
             }
             if sv is not None:
                 row["smoothed"] = sv[j]
+            if len(xv) == 1:
+                row["single"] = True  # drawn as a point: a line through one point shows nothing
             rows.append(row)
     notes = []
     if dropped_nonfinite:

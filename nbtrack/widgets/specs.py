@@ -99,8 +99,13 @@ def line_chart(
                 "x": x_enc,
                 "y": y(value),
                 "color": colour,
+                # shown where hovered, and always for a series of one point (``single``:
+                # a line through one point draws nothing)
                 "opacity": {
-                    "condition": {"param": "hover", "empty": False, "value": 1},
+                    "condition": [
+                        {"param": "hover", "empty": False, "value": 1},
+                        {"test": "datum.single === true", "value": 1},
+                    ],
                     "value": 0,
                 },
                 "tooltip": tooltip,

@@ -159,3 +159,17 @@ def test_the_run_view_has_no_chart_for_a_one_point_metric(tmp_path: Path) -> Non
     assert [c["title"]["text"] for c in view.charts] == ["loss"]
     assert "memory_total" not in json.dumps(view.environment)
     assert any(r["label"] == "Memory" for r in view.environment["rows"])
+
+
+def test_a_one_point_series_is_marked_to_be_drawn_as_a_point(tmp_path: Path) -> None:
+    from nbtrack.query.series import load_series
+    from nbtrack.store import open_store
+    from nbtrack.widgets.series import records
+
+    with nbtrack.start_run(name="r", store=tmp_path / "s", log_system_metrics=False) as run:
+        run.log_metric("acc", 0.9)
+        run.log_metric("loss", 1.0, step=0)
+        run.log_metric("loss", 0.5, step=1)
+    rows, _ = records(load_series(open_store(tmp_path / "s"), [run.id], ["acc", "loss"]))
+    assert [r.get("single", False) for r in rows if r["metric"] == "acc"] == [True]
+    assert not [r for r in rows if r["metric"] == "loss" and "single" in r]
