@@ -31,7 +31,8 @@ __all__ = [
 
 
 _open: dict[str, Store] = {}
-_open_lock = threading.Lock()  # a kernel opens its store in a thread while a cell may open it too
+# one lock per URL: a kernel opens its store in a thread while a cell may open it too
+_open_locks: dict[str, threading.Lock] = {}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,7 +56,7 @@ def open_store(url: Store | str | os.PathLike[str] | None = None, *, create: boo
     store = _open.get(key)
     if store is not None and not store.closed:
         return store
-    with _open_lock:  # one Store per URL, whichever thread opens it first
+    with _open_locks.setdefault(key, threading.Lock()):  # one Store per URL, whoever opens it
         store = _open.get(key)
         if store is None or store.closed:
             store = _open[key] = Store(key, create=create)
