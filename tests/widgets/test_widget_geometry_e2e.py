@@ -249,7 +249,7 @@ def test_charts_and_table_fit_their_boxes_and_keep_their_colours(
     assert {"loss", "one_point"} <= {p["text"] for p in parts}, parts
     assert not outside(parts), outside(parts)
     # each run's one point of one_point is drawn (a line through one point shows nothing)
-    shown = chart.locator(".mark-symbol path").evaluate_all(
+    shown = chart.locator(".mark-symbol.role-mark path").evaluate_all(
         "(ps) => ps.filter((p) => parseFloat(p.getAttribute('opacity') ?? '1') > 0).length"
     )
     assert shown == 3, shown
