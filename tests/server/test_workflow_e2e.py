@@ -408,7 +408,25 @@ def workflow(page: Any, lab: dict[str, Any], console: list[str]) -> None:
     assert f"alpha={ALPHAS[1]}" in params.inner_text(), params.inner_text()
     names = ".nbtrack-run-name, .nbtrack-run-params, .nbtrack-group-title"
     assert page.evaluate(TEXT_CUT, [sidebar.element_handle(), names]) == []
+    # the notebook beside the sidebar: the README's first picture
+    page.evaluate("(el) => el.scrollIntoView({block: 'center'})", live.element_handle())
+    picture(page.locator("#main"), "lab", readme=True)
     no_console_problems(page, console, "recording")
+
+    # When the user types a bare word in the sidebar's filter box, Then it searches run names
+    box = sidebar.locator(".nbtrack-filter-input")
+    box.fill("alpha-3")
+    sidebar.locator(".nbtrack-filter-apply").click()
+    page.wait_for_function(
+        "() => { const n = [...document.querySelectorAll('#nbtrack-sidebar .nbtrack-run-name')]"
+        ".map(e => e.textContent); return n.length > 0 && n.every(t => t.includes('alpha-3')); }",
+        timeout=30_000,
+    )
+    assert sidebar.locator(".nbtrack-filter-error").count() == 0
+    box.fill("")
+    sidebar.locator(".nbtrack-filter-apply").click()
+    sidebar_row(page, "sgd-wrong-labels").wait_for(timeout=30_000)
+    no_console_problems(page, console, "sidebar filter")
 
     # When the user opens the failed run from the sidebar
     sidebar_row(page, "sgd-wrong-labels").locator("button.nbtrack-run").click()
