@@ -189,7 +189,7 @@ def pg_checkpoints(checkpoints: list[int], repeat: int, out: Path) -> None:
                     found["sizes"][loaded] = {
                         "built": took,
                         "vacuum": vacuumed,
-                        "results": measure(url, repeat),
+                        "results": measure(url, repeat, before=True),
                     }
                     out.write_text(json.dumps(found))
                     t = time.perf_counter() - took  # the load time leaves out the measuring
@@ -305,14 +305,35 @@ def sqlite_store(n: int) -> tuple[str, float]:
     return str(root), float((root / "done").read_text())
 
 
-def timings(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """(first call, median of the next ``repeat``) in seconds."""
-    times = []
+def timings(
+    fn: Callable[[], Any], repeat: int, server_cpu: Callable[[], float] = lambda: 0.0
+) -> tuple[float, float, float]:
+    """(first call, median of the next ``repeat``, median CPU time of those: this process's
+    and ``server_cpu``'s, the database server's) in seconds. On a shared machine the CPU
+    time is what a query costs, the wall time what it took while others ran."""
+    times, cpus = [], []
     for _ in range(repeat + 1):
+        c, s = time.process_time(), server_cpu()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return times[0], statistics.median(times[1:])
+        cpus.append(time.process_time() - c + server_cpu() - s)
+    return times[0], statistics.median(times[1:]), statistics.median(cpus[1:])
+
+
+def backend_cpu(store: Any) -> Callable[[], float]:
+    """CPU seconds used so far by the PostgreSQL backend of ``store``'s pooled connection
+    (one thread: every read takes the same one); 0 on SQLite (in this process)."""
+    if store.is_sqlite:
+        return lambda: 0.0
+    pid = store.read(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    stat = Path(f"/proc/{pid}/stat")
+
+    def cpu() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return cpu
 
 
 def queries(store: Any) -> list[tuple[str, Callable[[], Any], str]]:
@@ -359,14 +380,26 @@ def queries(store: Any) -> list[tuple[str, Callable[[], Any], str]]:
     ]
 
 
-def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
+def measure(url: str, repeat: int, before: bool = False) -> dict[str, tuple[float, ...]]:
+    """Each query's timings on the store at ``url``; ``before``: on PostgreSQL, also the
+    searches as PostgreSQL plans them itself (the plan before its walks ran as written)."""
+    from nbtrack.query import plan
     from nbtrack.store import Store
 
     store = Store(url)
-    out = {}
+    out: dict[str, tuple[float, ...]] = {}
+    cpu = backend_cpu(store)
     try:
         for label, fn, _ in queries(store):
-            out[label] = timings(fn, repeat)
+            out[label] = timings(fn, repeat, cpu)
+        if before and not store.is_sqlite:
+            as_written = plan._as_written
+            plan._as_written = lambda conn, run: run()  # type: ignore[assignment]
+            try:
+                for label, fn, _ in queries(store)[:3]:
+                    out[f"{label}: *PostgreSQL's own plan (before)*"] = timings(fn, repeat, cpu)
+            finally:
+                plan._as_written = as_written
     finally:
         store.close()
     return out
@@ -397,6 +430,11 @@ def main() -> None:
         help="PostgreSQL checkpoints, comma-separated (default: --small, 1/4, 1/2 and all of --runs)",
     )
     ap.add_argument("--section", default="A million runs", help="bench/RESULTS.md section to write")
+    ap.add_argument(
+        "--pg-url",
+        help="measure this already loaded PostgreSQL database (with --pg-size) instead of loading one",
+    )
+    ap.add_argument("--pg-size", type=int, default=0)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--partial", action="store_true", help="measure a SQLite load cut short at its size"
@@ -413,10 +451,10 @@ def main() -> None:
         return
     started = time.perf_counter()
     load = os.getloadavg()[0]
-    sizes = [args.small, args.runs]
+    sizes = sorted({args.small, args.runs})
     built: dict[tuple[str, int], float] = {}
     vacuumed: dict[int, float] = {}
-    results: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}
+    results: dict[tuple[str, int], dict[str, tuple[float, ...]]] = {}
     for n in sizes if args.backend != "postgresql" else []:
         # the search benchmark's store holds the same runs (same generator, raw executemany)
         same = Path(f"/tmp/nbtrack-bench-search/nbtrack-{n}")
@@ -436,6 +474,13 @@ def main() -> None:
         results["SQLite", n] = measure(url, args.repeat)
         print(f"SQLite {n:,}: built in {took:.0f} s", flush=True)
     pg_version = ""
+    if args.pg_url:  # re-measure a loaded database, keeping its load figures
+        found = json.loads(args.pg_json.read_text()) if args.pg_json.exists() else {"sizes": {}}
+        found.setdefault("version", "15")
+        entry = found["sizes"].setdefault(str(args.pg_size), {"built": float("nan")})
+        entry["results"] = measure(args.pg_url, args.repeat, before=True)
+        args.pg_json.write_text(json.dumps(found))
+        args.pg_reuse = True
     if not args.no_pg and args.backend != "sqlite":
         if not args.pg_reuse:
             CACHE.mkdir(parents=True, exist_ok=True)
@@ -465,7 +510,7 @@ def report(
     sizes: list[int],
     built: dict[tuple[str, int], float],
     vacuumed: dict[int, float],
-    results: dict[tuple[str, int], dict[str, tuple[float, float]]],
+    results: dict[tuple[str, int], dict[str, tuple[float, ...]]],
     pg_version: str,
     wall: float,
 ) -> str:
@@ -514,21 +559,27 @@ def report(
         if not ns:
             continue
         lines += [
-            f"**{backend}** (first call / median of {args.repeat}):",
+            f"**{backend}** (first call / median of {args.repeat}, wall; in brackets the median's CPU "
+            "time, this process's plus the database server's, where measured):",
             "",
-            "| query | " + " | ".join(f"{n:,} runs" for n in ns) + f" | target at {max(sizes):,} |",
+            "| query | " + " | ".join(f"{n:,} runs" for n in ns) + " | target at 1,000,000 runs |",
             "|---" * (len(ns) + 1) + "|---|",
         ]
-        for label in results[backend, ns[0]]:
-            cells = [
-                f"{results[backend, n][label][0] * 1000:.0f} / {results[backend, n][label][1] * 1000:.0f} ms"
-                for n in ns
-            ]
+        labels = list(dict.fromkeys(k for n in ns for k in results[backend, n]))
+        for label in labels:
+            cells = [cell(results[backend, n].get(label)) for n in ns]
             target = targets.get(kinds.get(label, ""), {}).get(backend, "")
             lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
         lines.append("")
     lines += ["", f"Benchmark wall time {wall:.0f} s."]
     return "\n".join(lines)
+
+
+def cell(got: Any) -> str:
+    if not got:
+        return ""
+    text = f"{got[0] * 1000:.0f} / {got[1] * 1000:.0f} ms"
+    return text + (f" ({got[2] * 1000:.0f} ms)" if len(got) > 2 else "")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ Three choices make a search over 100,000 runs fast:
 - PostgreSQL has statistics, but they take ``key`` and ``value`` as independent and guess at
   LIKE and NOT IN, so a filter's matches are often estimated at a tenth of what they are; it
   then joins everything and sorts it (338 ms at 100,000 runs) where walking the order's index
-  reads a page's worth. The plan takes the same sampled odds there: when they say walk, the
-  head query runs with the join order as written and nested loops only (:func:`_as_written`);
-  otherwise PostgreSQL plans the joins itself.
+  reads a page's worth. The plan takes the same sampled odds there, with a walk's look-ups
+  weighed at ``PG_LOOKUP_COST`` rows: when they say walk, the head query runs with the join
+  order as written and nested loops only (:func:`_as_written`); otherwise PostgreSQL plans
+  the joins itself.
 
 Ties are broken as MLflow breaks them: newest start first, then run id ascending; the
 engine reads the first key's order from its index and sorts only each run of equal values.
@@ -46,6 +47,10 @@ from nbtrack.store import schema as s
 
 T = TypeVar("T")
 SAMPLE = 500  # runs sampled to learn how often each condition holds
+# On PostgreSQL a look-up per run in a nested loop costs about six times a row read and hashed
+# from the rarest condition's index (EXPLAIN ANALYZE, CPU time at 200,000 runs): a walk must
+# read six times fewer rows to pay (bench/RESULTS.md, "A million runs: PostgreSQL").
+PG_LOOKUP_COST = 6
 # Top-level conditions on at most MAX_JOINS distinct keys are joined; those on further keys are
 # semi-joins (subqueries), so a filter never meets SQLite's 64-table limit on a join.
 MAX_JOINS = 16
@@ -111,7 +116,11 @@ class Plan:
             others = math.prod(ratio.get(a, 1.0) for a in joins if a is not order_alias)
             # rows read walking the order until the page is full, or starting from the rarest
             # (multiplied out: a product of many small odds may round to 0)
-            walk = walkable and (n if need is None else need) <= n * min(ratio.values()) * others
+            cost = 1 if sqlite else PG_LOOKUP_COST
+            walk = (
+                walkable
+                and (n if need is None else need) * cost <= n * min(ratio.values()) * others
+            )
             self.as_written = walk and not sqlite
             if not sqlite and not walk:
                 odds, walk = None, True  # PostgreSQL plans it from its statistics
