@@ -115,25 +115,13 @@ class Recorder:
                 session.user_ns = self.ip.user_ns
                 self.files.exclude_also([getattr(store, "root", None), store.blobs.root])
                 self.store, self.session, self.cells = store, session, CellQueue(store)
-                now = time.time()
-                for count, source in enumerate(self._history, start=1):
-                    if source.strip():
-                        session.seq += 1
-                        store.record_cell(
-                            CellRecord(
-                                session.id,
-                                session.seq,
-                                source,
-                                now,
-                                now,
-                                "history",
-                                execution_count=count,
-                                notebook_path=_notebook_path(self.ip.user_ns),
-                            )
-                        )
         except BaseException as exc:
             self._open_error = exc
             return
+        try:
+            self._record_history(store, session)
+        except Exception as exc:
+            warn_failure("could not record the cells run before nbtrack was loaded", exc)
         while True:
             with self._early_lock:
                 early, self._early = self._early, []
@@ -146,6 +134,24 @@ class Recorder:
                     self.cells.save(_numbered(record, session.id, session.seq))
                 except Exception as exc:
                     warn_failure(f"could not record cell {record.execution_count}", exc)
+
+    def _record_history(self, store: Store, session: Session) -> None:
+        now = time.time()
+        for count, source in enumerate(self._history, start=1):
+            if source.strip():
+                session.seq += 1
+                store.record_cell(
+                    CellRecord(
+                        session.id,
+                        session.seq,
+                        source,
+                        now,
+                        now,
+                        "history",
+                        execution_count=count,
+                        notebook_path=_notebook_path(self.ip.user_ns),
+                    )
+                )
 
     def _wait_open(self) -> bool | None:
         """Wait for the opening thread (on the kernel's thread): True once the store is open;
