@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import time
 import types
 import weakref
 from collections.abc import Iterable, Mapping
@@ -263,6 +264,8 @@ class StateHasher:
         enc.collect, enc.memo = ids, {}
         self._data_seen = False
         budget = enc.budget
+        # no time left before this one: it was not really tried
+        spent = budget.exceeded or time.perf_counter() > budget.deadline
         try:
             budget.inside = True
             h = _hash_with(enc, obj)
@@ -275,7 +278,15 @@ class StateHasher:
             dirty |= ids
         self._forget(name)
         kept = frozenset(ids) if len(ids) <= MAX_TRACKED_IDS else None
-        self._set(name, _Var(obj, h, kept, self._data_seen or h.startswith(INTERRUPTED)))
+        # Hashed again next cell: data (through the large-object cache), an interrupted hash and
+        # one the budget ran out before. Not a value that alone ran past the budget: it is tried
+        # again when a cell touches it, not after every cell (which would add the whole budget
+        # to each).
+        if h.startswith(BUDGET_EXCEEDED):
+            again = spent
+        else:
+            again = self._data_seen or h.startswith(INTERRUPTED)
+        self._set(name, _Var(obj, h, kept, again))
         if kept is not None:
             owners = self._owners
             for i in kept:

@@ -108,3 +108,57 @@ def test_the_budget_reads_its_settings_and_ignores_bad_ones(monkeypatch):
     monkeypatch.setenv("NBTRACK_HASH_BYTES", "lots")
     b = Budget()
     assert b.seconds == 0.5 and b.nbytes == 4 << 30
+
+
+def test_a_value_past_the_budget_is_not_hashed_again_after_every_cell(monkeypatch):
+    # Given a namespace where one value alone takes past the budget, and a small variable after it
+    monkeypatch.setenv("NBTRACK_HASH_SECONDS", "0.2")
+    heavy = [Slow(0.1) for _ in range(4)]  # 0.4 s of reducers: past the budget on its own
+    hasher = StateHasher()
+    ns = {"heavy": heavy, "x": 1}
+    first = hasher.hash_namespace(ns, None)
+    assert "budget-exceeded" in first["heavy"]
+    # When cells that do not touch it run (x rebound each time)
+    for i in range(3):
+        ns["x"] = i + 2
+        start = time.perf_counter()
+        out = hasher.hash_namespace(ns, {"x"})
+        elapsed = time.perf_counter() - start
+        # Then they cost nothing near the budget, and the marker stays
+        assert elapsed < 0.1, elapsed
+        assert out["heavy"] == first["heavy"] and out["x"] == hash_value(i + 2)
+    # and a cell that touches it tries it again
+    start = time.perf_counter()
+    hasher.hash_namespace(ns, {"heavy"})
+    assert time.perf_counter() - start >= 0.15
+
+
+def test_values_the_budget_ran_out_before_are_hashed_the_next_cell(monkeypatch):
+    # Given a heavy value hashed first, which uses up the budget before "later" is reached
+    monkeypatch.setenv("NBTRACK_HASH_SECONDS", "0.2")
+    hasher = StateHasher()
+    later = Slow(0.0)  # an object: its reducer is not called past the deadline
+    ns = {"heavy": [Slow(0.1) for _ in range(4)], "later": later}
+    first = hasher.hash_namespace(ns, None)
+    assert "budget-exceeded" in first["later"]
+    # When the next cell touches neither
+    out = hasher.hash_namespace(ns, set())
+    # Then "later", never really tried, gets its hash; "heavy" keeps its marker
+    assert out["later"] == hash_value(later)
+    assert "budget-exceeded" in out["heavy"]
+
+
+def test_a_matplotlib_figure_is_a_plot_not_data():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(1000), np.arange(1000) ** 2)
+    start = time.perf_counter()
+    hashes = StateHasher().hash_namespace({"fig": fig, "ax": ax, "n": 3}, None)
+    assert time.perf_counter() - start < 0.5
+    assert "a plot, not data" in hashes["fig"] and "a plot, not data" in hashes["ax"]
+    assert hashes["n"] == hash_value(3)
+    plt.close(fig)

@@ -43,6 +43,10 @@ MACHINERY = frozenset(
         "comm",
     }
 )
+# Plotting libraries whose figures and artists hold the whole drawing (transforms, fonts, the
+# canvas, callbacks): a matplotlib figure took past the 2 s budget after every cell of a real
+# notebook (statsmodels' ols example). A plot is an output, not state the next cell computes with.
+DISPLAY = frozenset({"matplotlib", "mpl_toolkits"})
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
@@ -435,8 +439,11 @@ def _resolve(t: type) -> Handler:
         f = resolver(t)
         if f is not None:
             return f
-    if t.__module__.partition(".")[0] in MACHINERY:
+    top = t.__module__.partition(".")[0]
+    if top in MACHINERY:
         return _refuse(f"{t.__module__}.{t.__qualname__} (runtime machinery, not data)")
+    if top in DISPLAY:
+        return _refuse(f"{t.__module__}.{t.__qualname__} (a plot, not data)")
     for kind, what in _REFUSED:
         if issubclass(t, kind):
             return _refuse(what)
