@@ -283,17 +283,8 @@ export class NbtrackClient {
     return withNotebook(path, params, this.notebook());
   }
 
-  private async fetch(path: string, init: RequestInit): Promise<Response> {
-    let response: Response;
-    try {
-      response = await this.request(path, init);
-    } catch (err) {
-      throw new ApiError(0, `cannot reach the Jupyter server: ${String(err)}`);
-    }
-    if (!response.ok) {
-      throw new ApiError(response.status, await errorMessage(response));
-    }
-    return response;
+  private fetch(path: string, init: RequestInit): Promise<Response> {
+    return fetchChecked(this.request, path, init);
   }
 
   private async json<T>(path: string): Promise<T> {
@@ -313,6 +304,27 @@ export class NbtrackClient {
     const response = await this.fetch(path, init);
     return (await response.json()) as T;
   }
+}
+
+/**
+ * A request through `request` whose failure is an ApiError: status 0 when the server cannot be
+ * reached, else the server's JSON `{message}` (both clients go through it).
+ */
+export async function fetchChecked(
+  request: Requester,
+  path: string,
+  init: RequestInit
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await request(path, init);
+  } catch (err) {
+    throw new ApiError(0, `cannot reach the Jupyter server: ${String(err)}`);
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, await errorMessage(response));
+  }
+  return response;
 }
 
 /**

@@ -211,7 +211,14 @@ describe('Runs view model against a real HTTP server', () => {
       urls.push(req.url ?? '');
       const url = new URL(req.url ?? '', 'http://x');
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      if (url.pathname.endsWith('/keys')) {
+      if (url.pathname.endsWith('/filter/check')) {
+        const bad = url.searchParams.get('filter') === 'acc >';
+        res.end(
+          JSON.stringify(
+            bad ? { ok: false, message: 'expected a value' } : { ok: true }
+          )
+        );
+      } else if (url.pathname.endsWith('/keys')) {
         res.end(JSON.stringify({ params: ['lr'], metrics: ['acc'], tags: [] }));
       } else if (url.pathname.endsWith('/best')) {
         res.end(
@@ -253,5 +260,25 @@ describe('Runs view model against a real HTTP server', () => {
     assert.equal(sorted.searchParams.get('order_by'), 'metrics.acc DESC');
     assert.equal(sorted.searchParams.get('count'), '0');
     assert.equal(model.total, 250);
+  });
+
+  it('checks a filter first and never lists a bad one', async () => {
+    const requester: Requester = (path, init) => fetch(`${base}/${path}`, init);
+    const model = new RunsTableModel(new RunsTableClient(requester), null);
+    await model.start();
+    urls.length = 0;
+    await model.setFilter('acc >');
+    assert.equal(model.filterError, 'expected a value');
+    assert.equal(model.total, 0);
+    const paths = urls.map(
+      u => new URL(u, 'http://x').pathname.split('/api/')[1]
+    );
+    assert.ok(paths.includes('filter/check'));
+    assert.ok(!paths.includes('runs/table'), paths.join(' ')); // never listed
+    await model.setFilter('sgd');
+    assert.equal(model.filterError, '');
+    assert.ok(
+      urls.some(u => u.includes('runs/table') && u.includes('filter=sgd'))
+    );
   });
 });

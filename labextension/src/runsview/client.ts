@@ -2,7 +2,7 @@
  * The Runs view's requests (`/nbtrack/api/runs/table...`, `/keys`, `/runs/bulk`), over the
  * same `Requester` as the sidebar's client, so they can be tested with plain `fetch`.
  */
-import { ApiError, errorMessage, Requester } from '../api';
+import { fetchChecked, Requester } from '../api';
 import type { IRunSummary, MetricValue } from '../tokens';
 
 /** A run in the table: the read model's summary and how many live runs it parents. */
@@ -109,6 +109,16 @@ export class RunsTableClient {
     return this.json<IColumnKeys>('keys', params);
   }
 
+  /** '' when the filter parses, else its error (asked first, so a bad one is never listed). */
+  async checkFilter(filter: string): Promise<string> {
+    const params = new URLSearchParams({ filter: filter.trim() });
+    const body = await this.json<{ ok: boolean; message?: string }>(
+      'filter/check',
+      params
+    );
+    return body.ok ? '' : (body.message ?? '');
+  }
+
   /** The CSV of `ids` (else of every run the search finds) with `columns`. */
   async csv(
     search: ITableSearch,
@@ -144,17 +154,8 @@ export class RunsTableClient {
     return qs ? `${path}?${qs}` : path;
   }
 
-  private async fetch(path: string, init: RequestInit): Promise<Response> {
-    let response: Response;
-    try {
-      response = await this.request(path, init);
-    } catch (err) {
-      throw new ApiError(0, `cannot reach the Jupyter server: ${String(err)}`);
-    }
-    if (!response.ok) {
-      throw new ApiError(response.status, await errorMessage(response));
-    }
-    return response;
+  private fetch(path: string, init: RequestInit): Promise<Response> {
+    return fetchChecked(this.request, path, init);
   }
 
   private async json<T>(path: string, params: URLSearchParams): Promise<T> {

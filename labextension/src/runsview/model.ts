@@ -90,6 +90,23 @@ export class RunsTableModel {
   async setFilter(filter: string): Promise<void> {
     this.search = { ...this.search, filter };
     this.selected = new Set();
+    if (filter.trim()) {
+      // a server without the check lists the filter and reports its 400 as before
+      const error = await this.client.checkFilter(filter).catch(() => '');
+      if (this.search.filter !== filter) {
+        return; // another filter came meanwhile
+      }
+      if (error) {
+        ++this._gen; // a page under way is for the old filter
+        this._top = [];
+        this._pages.clear();
+        this.total = 0;
+        this.filterError = error;
+        this.loadedOnce = true;
+        this._reindex();
+        return;
+      }
+    }
     await this.reload();
   }
 
