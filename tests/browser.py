@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,10 +122,18 @@ def jupyter_lab(
                 proc.kill()
 
 
+# JupyterLab's note that a plugin was slow to activate: it says the machine is loaded, nothing else
+SLOW_PLUGIN = re.compile(
+    r"^Plugin \S+ (\(with \d+ dependants\) took [\d.]+ms|is taking too long) to activate\.$"
+)
+
+
 @contextmanager
 def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Iterator[Any]:
-    """A page in headless Chromium; ``page.errors`` collects script errors and, with
-    ``block_external``, ``page.external`` every request that tried to leave loopback."""
+    """A page in headless Chromium; ``page.errors`` collects script errors, ``page.console`` the
+    console's errors and warnings (``"warning: text"``; not JupyterLab's notes that a plugin was
+    slow to activate, which only say the machine is loaded) and, with ``block_external``,
+    ``page.external`` every request that tried to leave loopback."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -136,6 +145,13 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
         page.external = []  # type: ignore[attr-defined]
         # with the stack, so a failure names the code that threw
         page.on("pageerror", lambda e: page.errors.append(f"{e.stack or e}"))  # type: ignore[attr-defined]
+        page.console = []  # type: ignore[attr-defined]
+
+        def console(m: Any) -> None:
+            if m.type in ("error", "warning") and not SLOW_PLUGIN.search(m.text):
+                page.console.append(f"{m.type}: {m.text}")  # type: ignore[attr-defined]
+
+        page.on("console", console)
 
         def guard(route: Any) -> None:
             host = urlparse(route.request.url).hostname

@@ -224,13 +224,17 @@ def describe_environment(env: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     rows: list[dict[str, str]] = []
     py = env.get("python") or {}
-    if isinstance(py, dict) and py:
+    if isinstance(py, str):  # an older or hand-written manifest: the version alone
+        rows.append({"label": "Python", "value": py})
+    elif isinstance(py, dict) and py:
         text = " ".join(str(py[k]) for k in ("implementation", "version") if py.get(k))
         rows.append({"label": "Python", "value": text})
         if py.get("executable"):
             rows.append({"label": "Interpreter", "value": str(py["executable"])})
     plat = env.get("platform") or {}
-    if isinstance(plat, dict) and plat:
+    if isinstance(plat, str):
+        rows.append({"label": "Platform", "value": plat})
+    elif isinstance(plat, dict) and plat:
         text = " ".join(str(plat[k]) for k in ("system", "release", "machine") if plat.get(k))
         rows.append({"label": "Platform", "value": text or str(plat.get("platform", ""))})
     cpu = env.get("cpu") or {}

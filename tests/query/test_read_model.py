@@ -19,21 +19,12 @@ from nbtrack.query.downsample import DEFAULT_POINTS
 from nbtrack.query.jsonsafe import json_number, jsonable
 from nbtrack.store import open_store
 from nbtrack.widgets import chart, compare, run_view, runs_table
+from tests.server.server_fixtures import jp_server_config, no_store_from_env  # noqa: F401
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 ODD = [1.5, math.nan, math.inf, 2.0, -math.inf]  # latest -inf; finite min -inf, max +inf
 ENVIRONMENT = {"python": "3.11.4", "platform": "linux"}
-
-
-@pytest.fixture(autouse=True)
-def no_store_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NBTRACK_STORE", raising=False)
-
-
-@pytest.fixture
-def jp_server_config(jp_root_dir: Path, no_store_from_env: None) -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"nbtrack.server": True}}}
 
 
 @pytest.fixture
@@ -165,7 +156,11 @@ async def test_server_widgets_and_cli_give_the_same_downsampled_series_of_100000
         for r in synced(chart(rid, "big", store=path), "spec")["data"]["values"]
         if r["metric"] == "big"
     ]
-    in_view = synced(run_view(rid, store=path), "spec")["data"]["values"]
+    in_view = [  # the run view draws one small chart per metric
+        row
+        for spec in synced(run_view(rid, store=path), "charts")
+        for row in spec["data"]["values"]
+    ]
 
     # Then all four hold the very same points, at most max_points, extremes kept
     points = [(p["step"], p["value"]) for p in served["points"]]
@@ -189,7 +184,10 @@ async def test_every_view_falls_back_to_the_sessions_environment(
     view = run_view(rid, store=path)
     # Then each shows the session's environment
     assert detail["environment"] == shown["environment"] == ENVIRONMENT
-    assert synced(view, "environment") == ENVIRONMENT
+    assert synced(view, "environment")["rows"] == [  # as a person reads it
+        {"label": "Python", "value": "3.11.4"},
+        {"label": "Platform", "value": "linux"},
+    ]
 
 
 def test_numbers_are_made_json_safe_one_way() -> None:

@@ -8,22 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_fixtures import jp_server_config, no_store_from_env  # noqa: F401
 from tornado.httpclient import HTTPClientError
 
 from nbtrack.store import open_store
 from tests.server.test_server import make_run
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-
-@pytest.fixture(autouse=True)
-def no_store_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NBTRACK_STORE", raising=False)
-
-
-@pytest.fixture
-def jp_server_config(jp_root_dir: Path, no_store_from_env: None) -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"nbtrack.server": True}}}
 
 
 @pytest.fixture

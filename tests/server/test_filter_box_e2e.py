@@ -101,13 +101,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield lab
 
 
-def problem(message: Any) -> bool:
-    """A console error or warning, but for JupyterLab's note that a plugin was slow to start
-    (the machine's load, not the page)."""
-    slow_start = message.text.startswith("Plugin ") and "to activate" in message.text
-    return message.type in ("error", "warning") and not slow_start
-
-
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"filter-box-{name}.png"))
 
@@ -134,11 +127,7 @@ def test_filter_box_searches_names_completes_keys_and_shows_errors_under_their_t
     lab: dict[str, Any],
 ) -> None:
     with chromium_page({"width": 1400, "height": 900}) as page:
-        console: list[str] = []
-        page.on(
-            "console",
-            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
-        )
+        console = page.console  # errors and warnings (tests/browser.py)
         requests: list[str] = []
         page.on(
             "request",
@@ -274,11 +263,7 @@ def test_filter_box_error_and_keys_are_readable_in_the_dark_theme(lab: dict[str,
     from tests.server.test_sidebar_e2e import CONTRAST
 
     with chromium_page({"width": 1400, "height": 900}) as page:
-        console: list[str] = []
-        page.on(
-            "console",
-            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
-        )
+        console = page.console  # errors and warnings (tests/browser.py)
         # Given JupyterLab in its dark theme and the sidebar open
         open_lab(page, lab)
         page.evaluate(
@@ -319,11 +304,7 @@ def test_runs_view_filter_box_completes_keys_and_searches_names(lab: dict[str, A
     view = "#nbtrack-runs-view"
     names = f"{view} .nbtrack-rv-row .nbtrack-rv-name"
     with chromium_page({"width": 1400, "height": 900}) as page:
-        console: list[str] = []
-        page.on(
-            "console",
-            lambda m: console.append(f"{m.type}: {m.text}") if problem(m) else None,
-        )
+        console = page.console  # errors and warnings (tests/browser.py)
         # Given the main-area Runs view
         open_lab(page, lab)
         page.evaluate("() => window.jupyterapp.commands.execute('nbtrack:open-runs-table')")

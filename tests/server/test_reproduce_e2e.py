@@ -107,15 +107,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def page(lab: dict[str, Any]) -> Iterator[Any]:
-    """A page whose console errors and warnings are kept in ``page.console``."""
     with chromium_page({"width": 1400, "height": 900}) as pg:
-        pg.console = []
-        pg.on(
-            "console",
-            lambda m: (
-                pg.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
-            ),
-        )
         yield pg
 
 

@@ -15,21 +15,12 @@ from typing import Any
 
 import pytest
 from conftest import add_ended_process_session, run_cli
+from server_fixtures import jp_server_config, no_store_from_env  # noqa: F401
 from test_server import error_of, get_json, make_run, send_json
 
 from nbtrack.store import Store, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-
-@pytest.fixture(autouse=True)
-def no_store_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NBTRACK_STORE", raising=False)
-
-
-@pytest.fixture
-def jp_server_config(jp_root_dir: Path, no_store_from_env: None) -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"nbtrack.server": True}}}
 
 
 async def test_a_store_symlink_beside_a_notebook_cannot_lead_outside_the_root(

@@ -8,7 +8,6 @@ Screenshots go to ``test-artifacts/widget-geometry-*.png``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,6 @@ LOSS_SEEN = "loss-seen"  # written once the test has seen loss alone in the live
 BOTH_SEEN = "both-seen"  # written once it has seen loss and acc together
 
 # JupyterLab's own note on a loaded machine, not a widget's warning
-SLOW_PLUGIN = re.compile(
-    r"^Plugin \S+ (\(with \d+ dependants\) took [\d.]+ms|is taking too long) to activate\.$"
-)
 
 PARAMS = {f"p{i}": 0.1 * (i + 1) for i in range(6)}
 METRICS = ["loss", "acc", "f1", "precision", "recall", "auc"]
@@ -102,17 +98,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def page(lab: dict[str, Any]) -> Iterator[Any]:
-    """A page whose console warnings and errors are kept in ``page.console``."""
     with chromium_page({"width": 1300, "height": 1000}, block_external=True) as pg:
-        pg.console = []
-        pg.on(
-            "console",
-            lambda m: (
-                pg.console.append(f"{m.type}: {m.text}")
-                if m.type in ("error", "warning") and not SLOW_PLUGIN.search(m.text)
-                else None
-            ),
-        )
         yield pg
 
 
