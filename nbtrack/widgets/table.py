@@ -23,6 +23,7 @@ from nbtrack.widgets.table_data import (
 )
 
 _STATIC = Path(__file__).parent / "static"
+TOP_LEVEL = "attributes.parent_run_id IS NULL"
 MAX_PAGE = 500
 
 
@@ -51,6 +52,8 @@ class RunsTable(anywidget.AnyWidget):
     page_size = t.Int(100).tag(sync=True)
     store_label = t.Unicode("").tag(sync=True)
     show_system = t.Bool(False).tag(sync=True)  # the system/... metric columns (hidden at first)
+    show_nested = t.Bool(False).tag(sync=True)  # runs nested under another (a sweep's, a replay's)
+    nested = t.Int(0).tag(sync=True)  # how many of those the query finds besides the top level
 
     def __init__(
         self, source: StoreSource, filter_string: str = "", experiment: str | None = None, **kw: Any
@@ -69,7 +72,14 @@ class RunsTable(anywidget.AnyWidget):
         self.observe(self._toggle_system, names=["show_system"])
         self.observe(
             self._requery,
-            names=["filter_string", "column_filters", "order_by", "descending", "visible"],
+            names=[
+                "filter_string",
+                "column_filters",
+                "order_by",
+                "descending",
+                "visible",
+                "show_nested",
+            ],
         )
 
     # -- Python API ------------------------------------------------------------------------
@@ -129,8 +139,15 @@ class RunsTable(anywidget.AnyWidget):
                     clauses.append(column_clause(self._all_columns[col_id], text))
             query = compose_filter(self.filter_string, clauses)
             column = self._all_columns.get(self.order_by) or self._all_columns["start_time"]
-            result = live_runs_plan(query, self._experiment, order_item(column, self.descending))
-            total = count_of(store, result)
+            order = order_item(column, self.descending)
+            # folded like the sidebar's: the runs a sweep or a replay nested under another
+            # are left out until asked for (show_nested), and counted
+            top = compose_filter(query, [TOP_LEVEL])
+            n_top = count_of(store, live_runs_plan(top, self._experiment, order))
+            n_all = count_of(store, live_runs_plan(query, self._experiment, order))
+            shown = query if self.show_nested else top
+            result = live_runs_plan(shown, self._experiment, order)
+            total, nested = (n_all if self.show_nested else n_top), n_all - n_top
         except NbtrackError as exc:
             self.error = str(exc)
             return
@@ -138,6 +155,7 @@ class RunsTable(anywidget.AnyWidget):
         with self.hold_trait_notifications():
             self.error = ""
             self.total = total
+            self.nested = nested
             self.status = "ready" if total else "empty"
             self.message = "" if total else self._empty_message(bool(query))
             self.gen += 1

@@ -164,6 +164,32 @@ def test_sorting_by_a_metric_puts_runs_without_it_last(tmp_path: Path) -> None:
         assert names(ask_page(table, 0, 10)["rows"], table)[-1] == "no-metrics"
 
 
+def test_nested_runs_fold_under_their_parent_until_asked_for(tmp_path: Path) -> None:
+    # Given a sweep: a parent run that started two children, and a run on its own
+    path = tmp_path / "store"
+    opts = {"experiment": "sweep", "store": path, "log_system_metrics": False}
+    with nbtrack.start_run(name="sweep", **opts):
+        for lr in (0.1, 0.01):
+            with nbtrack.start_run(name=f"lr-{lr}", params={"lr": lr}, **opts):
+                pass
+    with nbtrack.start_run(name="alone", **opts):
+        pass
+    # When the table opens
+    table = runs_table(store=path)
+    # Then it lists the top-level runs and says how many are nested
+    assert sorted(names(ask_page(table, 0, 10)["rows"], table)) == ["alone", "sweep"]
+    assert (table.total, table.nested) == (2, 2)
+    # and the nested ones show when asked for
+    table.show_nested = True
+    assert sorted(names(ask_page(table, 0, 10)["rows"], table)) == [
+        "alone",
+        "lr-0.01",
+        "lr-0.1",
+        "sweep",
+    ]
+    assert (table.total, table.nested) == (4, 2)
+
+
 def test_metric_min_max_columns_show_the_range(populated: tuple[Path, list[str]]) -> None:
     path, _ = populated
     table = runs_table(store=path)

@@ -47,6 +47,15 @@ function render({ model, el }) {
       model.save_changes();
     },
   });
+  const nestedToggle = h('input', {
+    type: 'checkbox',
+    'aria-label': 'show nested runs',
+    onchange: (e) => {
+      model.set('show_nested', e.target.checked);
+      model.save_changes();
+    },
+  });
+  const nestedLabel = h('span', { text: 'nested runs' });
   const chooserButton = h('button', {
     class: 'nbt-button',
     text: 'Columns',
@@ -71,6 +80,7 @@ function render({ model, el }) {
     }),
     chooserButton,
     h('label', { class: 'nbt-check nbt-system-toggle', title: 'show the system/... metrics (CPU, memory) the recorder samples' }, systemToggle, 'system metrics'),
+    h('label', { class: 'nbt-check nbt-nested-toggle', title: 'show the runs nested under another: a sweep\'s runs, the cells a replay ran again' }, nestedToggle, nestedLabel),
     h('button', { class: 'nbt-button', text: 'Refresh', onclick: () => model.send({ type: 'refresh' }) }),
     count,
   );
@@ -151,6 +161,8 @@ function render({ model, el }) {
     clear(filters).style.gridTemplateColumns = tpl;
     header.style.width = filters.style.width = body.style.width = rowWidth(cols);
     systemToggle.checked = model.get('show_system');
+    nestedToggle.checked = model.get('show_nested');
+    nestedLabel.textContent = model.get('nested') ? `nested runs (${model.get('nested')})` : 'nested runs';
     const total = model.get('total');
     const sel = model.get('selected').length;
     const all = h('input', {
@@ -322,6 +334,7 @@ function render({ model, el }) {
     'change:selected': () => (drawCount(), drawHeader(), drawRows()),
     'change:columns': () => (drawChooser(), drawHeader()),
     'change:show_system': drawHeader,
+    'change:nested': drawHeader,
     'change:status': drawStatus,
   });
   drawAll();
