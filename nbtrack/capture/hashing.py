@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from itertools import compress, islice
 from typing import Any
 
-from nbtrack.capture.canonical.arrays import memory_roots, nbytes_of
+from nbtrack.capture.canonical.arrays import Span, memory_of, merged, nbytes_of, overlaps
 from nbtrack.capture.canonical.budget import MARKER, Budget, BudgetExceeded
 from nbtrack.capture.canonical.containers import ChunkCache
 from nbtrack.capture.canonical.encoder import Encoder, Unhashable, is_real_interrupt, reason
@@ -74,9 +74,11 @@ MAX_TRACKED_IDS = 20_000
 class _Entry:
     """A cached token of one large object, held by weakref (or strongly when weakrefs fail)."""
 
-    __slots__ = ("ref", "weak", "token", "roots")
+    __slots__ = ("ref", "weak", "token", "roots", "spans")
 
-    def __init__(self, obj: object, token: bytes, roots: frozenset[int]) -> None:
+    def __init__(
+        self, obj: object, token: bytes, roots: frozenset[int], spans: tuple[Span, ...] | None
+    ) -> None:
         try:
             self.ref: Any = weakref.ref(obj)
             self.weak = True
@@ -84,6 +86,7 @@ class _Entry:
             self.ref, self.weak = obj, False
         self.token = token
         self.roots = roots
+        self.spans = spans
 
     def holds(self, obj: object) -> bool:
         return (self.ref() if self.weak else self.ref) is obj
@@ -91,12 +94,21 @@ class _Entry:
 
 class _Var:
     """What the last hashing of one variable found: its object (held), hash, the ids of the
-    mutable objects inside it (None: too many to track) and whether it holds numpy/pandas data."""
+    mutable objects and memory owners inside it (None: too many to track), whether it is hashed
+    again after every cell (``again``) and the memory of the numpy/pandas data it holds (``()``
+    if none, None if some of it could not be located)."""
 
-    __slots__ = ("obj", "hash", "ids", "data")
+    __slots__ = ("obj", "hash", "ids", "again", "spans")
 
-    def __init__(self, obj: object, h: str, ids: frozenset[int] | None, data: bool) -> None:
-        self.obj, self.hash, self.ids, self.data = obj, h, ids, data
+    def __init__(
+        self,
+        obj: object,
+        h: str,
+        ids: frozenset[int] | None,
+        again: bool,
+        spans: tuple[Span, ...] | None = (),
+    ) -> None:
+        self.obj, self.hash, self.ids, self.again, self.spans = obj, h, ids, again, spans
 
 
 class StateHasher:
@@ -106,12 +118,19 @@ class StateHasher:
     code that does: ``expand_touched``), when the name is bound to another object, when it holds
     a mutable object met while hashing the touched variables (an alias: ``b = a; b.append(1)``,
     ``lst = [a]; lst[0].append(1)``, or ``a = [x]; x.append(1)``), or when it holds numpy/pandas
-    data (re-hashed through the large-object cache, which sees writes through views). Every
-    other variable keeps its hash whatever its size. Not seen: a mutation reaching an untouched
-    variable only through references held outside the namespace (a library's registry, a
-    closure of library code, another thread) and, for a variable holding more than
-    ``MAX_TRACKED_IDS`` mutable objects, one reaching it through some other container; both are
-    seen when the variable is next touched. ``touched=None`` re-hashes everything.
+    data whose memory the touched variables' data shares: the same owner (``v = a[:10];
+    v[:] = 0``), or overlapping byte ranges (two ``np.frombuffer`` of one buffer, Arrow over
+    numpy). What a touched name held before the cell rebound or deleted it counts as touched
+    (``v[:] = 0; del v``). When a touched variable could not be walked whole (its hash ran out of
+    time, was interrupted, or stopped at something unhashable inside it), or some data's memory
+    cannot be located, or a variable holds more than ``MAX_TRACKED_IDS`` mutable objects and
+    data, the data is re-hashed after every cell (through the large-object cache, which sees
+    writes through views). Every other variable keeps its hash whatever its size. Not seen: a
+    mutation reaching an untouched variable only through references held outside the namespace
+    (a library's registry, a closure of library code, a module's globals, another thread) and,
+    for a variable holding more than ``MAX_TRACKED_IDS`` mutable objects, one reaching it
+    through some other container; both are seen when the variable is next touched.
+    ``touched=None`` re-hashes everything.
 
     Hashing runs under a per-cell ``Budget`` (see ``canonical.budget``); large lists, dicts and
     sets reuse the digests of their unchanged chunks (``canonical.containers``).
@@ -135,7 +154,13 @@ class StateHasher:
         self._user: dict[str, bool] = {}  # is_user_name, remembered
         self._keys: list[str] | None = None  # the namespace's keys at the last call
         self._hashes: dict[str, str] = {}  # the last result, kept up to date
-        self._data_names: set[str] = set()  # variables holding numpy/pandas data
+        self._data_names: set[str] = set()  # variables hashed again after every cell
+        self._watched: dict[str, tuple[Span, ...]] = {}  # data variables, by their memory
+        self._spans: list[Span] | None = []  # memory of the data met in the variable being hashed
+        self._dirty_spans: list[Span] = []  # memory the touched variables hold
+        self._blind = False  # ... some of which is unknown: every data variable is re-hashed
+        self.watched_rehashed = 0  # data variables re-hashed by the last call for their memory
+        self._merged_at: tuple[int, tuple[list[int], list[int]]] = (0, ([], []))
         self.same_names = False  # the last call saw the same user names as the one before
         self.hashed_names: list[str] = []  # ... and hashed these again
         self._done: set[str] = set()
@@ -159,6 +184,8 @@ class StateHasher:
         names = self._user_names(ns, hidden)
         self.stats = {"large_hashed": 0, "large_reused": 0}
         self._seen, self._computed, self._dirty_roots = set(), set(), set()
+        self._dirty_spans, self._blind, self.watched_rehashed = [], False, 0
+        self._merged_at = (0, ([], []))
         self.chunks.seen = set()
         self.rehashed = 0
         self.interrupted = False
@@ -201,11 +228,15 @@ class StateHasher:
     ) -> dict[str, str]:
         vars_ = self._vars
         self.same_names = names is self._order or names == self._order
+        dirty: set[int] = set()  # mutable objects and memory owners the touched variables hold
         if touched is None:
             first = names
             todo: list[str] = []
         else:
             wide = expand_touched(ns, touched)
+            for n in wide:  # what a touched name held before the cell rebound or deleted it
+                if (v := vars_.get(n)) is not None and v.obj is not ns.get(n):
+                    self._dropped(v, dirty)
             if self.same_names:  # the common case: no name bound or deleted
                 first = [n for n in wide if n in vars_]
                 objs = list(map(ns.get, names))
@@ -218,7 +249,6 @@ class StateHasher:
                     self._forget(gone)
             todo += self._data_names  # re-hashed through the large-object cache
         done = self._done = set()
-        dirty: set[int] = set()
         for name in first:
             if enc.interrupted:
                 break
@@ -231,6 +261,7 @@ class StateHasher:
                 held = owners.get(i)
                 if held:
                     todo.extend(held)
+            todo += self._watched_dirty(done)
         for name in todo:
             if name in done or enc.interrupted:
                 continue
@@ -242,7 +273,7 @@ class StateHasher:
             for name in names:
                 if name not in done:
                     self._forget(name)
-                    self._set(name, _Var(ns.get(name), INTERRUPTED, frozenset(), True))
+                    self._set(name, _Var(ns.get(name), INTERRUPTED, frozenset(), True, None))
         if touched is None:
             for gone in set(vars_) - set(names):
                 self._forget(gone)
@@ -263,6 +294,7 @@ class StateHasher:
         ids: set[int] = set()
         enc.collect, enc.memo = ids, {}
         self._data_seen = False
+        self._spans = []
         budget = enc.budget
         # no time left before this one: it was not really tried
         spent = budget.exceeded or time.perf_counter() > budget.deadline
@@ -274,19 +306,35 @@ class StateHasher:
         finally:
             budget.inside = False
         enc.collect = None
+        spans: list[Span] | None = self._spans if self._data_seen else []
+        if h.startswith(UNHASHABLE) and (
+            enc.nodes > 1 or enc.interrupted or h.startswith(BUDGET_EXCEEDED)
+        ):
+            spans = None  # not walked whole: what it holds is not all known
         if dirty is not None:
             dirty |= ids
+            if spans is None:
+                self._blind = True  # the cell may have written memory we did not see
+            else:
+                self._dirty_spans += spans
         self._forget(name)
         kept = frozenset(ids) if len(ids) <= MAX_TRACKED_IDS else None
-        # Hashed again next cell: data (through the large-object cache), an interrupted hash and
-        # one the budget ran out before. Not a value that alone ran past the budget: it is tried
-        # again when a cell touches it, not after every cell (which would add the whole budget
-        # to each).
+        # Hashed again next cell: data whose memory is not known whole (through the large-object
+        # cache), an interrupted hash and one the budget ran out before. Not a value that alone
+        # ran past the budget: it is tried again when a cell touches it, not after every cell
+        # (which would add the whole budget to each). Other data is watched by its memory.
         if h.startswith(BUDGET_EXCEEDED):
             again = spent
+        elif h.startswith(INTERRUPTED):
+            again = True
+        elif h.startswith(UNHASHABLE):  # hashed again as it is: the same marker
+            again = False
         else:
-            again = self._data_seen or h.startswith(INTERRUPTED)
-        self._set(name, _Var(obj, h, kept, again))
+            again = self._data_seen and (spans is None or kept is None)
+        known = tuple(spans) if spans is not None and not again else None
+        self._set(name, _Var(obj, h, kept, again, known))
+        if known is not None and self._data_seen and not h.startswith(UNHASHABLE):
+            self._watched[name] = known
         if kept is not None:
             owners = self._owners
             for i in kept:
@@ -298,14 +346,40 @@ class StateHasher:
         self._vars[name] = var
         if name in self._hashes:
             self._hashes[name] = var.hash
-        if var.data:
+        if var.again:
             self._data_names.add(name)
+
+    def _dropped(self, var: _Var, dirty: set[int]) -> None:
+        """``var``'s object was rebound or deleted by a touched name: the cell may have written
+        through it first."""
+        dirty.update(var.ids if var.ids is not None else (id(var.obj),))
+        if var.spans is None:
+            self._blind = True
+        else:
+            self._dirty_spans += var.spans
+
+    def _watched_dirty(self, done: set[str]) -> list[str]:
+        """The watched data variables whose memory the touched variables' data shares."""
+        if self._blind:
+            out = [n for n in self._watched if n not in done]
+        elif not self._dirty_spans:
+            return []
+        else:
+            starts, stops = self._merged()
+            out = [
+                n
+                for n, spans in self._watched.items()
+                if n not in done and overlaps(spans, starts, stops)
+            ]
+        self.watched_rehashed = len(out)
+        return out
 
     def _forget(self, name: str) -> None:
         v = self._vars.pop(name, None)
         if v is None:
             return
         self._data_names.discard(name)
+        self._watched.pop(name, None)
         for i in v.ids if v.ids is not None else (id(v.obj),):
             holders = self._owners.get(i)
             if holders is not None:
@@ -316,19 +390,23 @@ class StateHasher:
     def token(self, enc: Encoder, obj: object) -> bytes:
         """Called by the encoder for every numpy/pandas object (the ``LargeHook`` protocol)."""
         self._data_seen = True
-        if enc.fresh:
-            self._dirty_roots |= memory_roots(obj)
-        nbytes = nbytes_of(obj)
-        if nbytes < self.large_bytes:
-            return enc.compute(obj)[0]
         oid = id(obj)
         entry = self._cache.get(oid)
         if entry is not None and entry.holds(obj):
+            roots, spans = entry.roots, entry.spans
+        else:
+            entry = None
+            roots, spans = memory_of(obj)
+        self._note_memory(enc, roots, spans)
+        if entry is None and nbytes_of(obj) < self.large_bytes:
+            return enc.compute(obj)[0]
+        if entry is not None:
             # hashed earlier in this call (after the cell ran), or untouched with no shared memory dirty
-            if oid in self._computed or not (enc.fresh or entry.roots & self._dirty_roots):
+            if oid in self._computed or not (enc.fresh or self._written(entry)):
                 self._seen.add(oid)
                 self.stats["large_reused"] += 1
                 return entry.token
+        nbytes = nbytes_of(obj)
         if enc.budget is not None:
             enc.budget.spend(nbytes)
         before = enc.mutable_nodes
@@ -337,10 +415,40 @@ class StateHasher:
         self._seen.add(oid)
         self._computed.add(oid)
         if context_free and enc.mutable_nodes == before:  # holds nothing mutable of its own
-            self._cache[oid] = _Entry(obj, tok, memory_roots(obj))
+            self._cache[oid] = _Entry(obj, tok, roots, spans)
         else:
             self._cache.pop(oid, None)
         return tok
+
+    def _note_memory(
+        self, enc: Encoder, roots: frozenset[int], spans: tuple[Span, ...] | None
+    ) -> None:
+        """Data met in the variable being hashed: its memory's owners go with the variable's
+        mutable objects (so an untouched variable sharing them is re-hashed), its ranges too."""
+        if enc.collect is not None:
+            enc.collect |= roots
+        if spans is None:
+            self._spans = None
+        elif self._spans is not None:
+            self._spans += spans
+        if enc.fresh:
+            self._dirty_roots |= roots
+
+    def _written(self, entry: _Entry) -> bool:
+        """The cell may have written the memory of cached large object ``entry``."""
+        if entry.roots & self._dirty_roots:
+            return True
+        if entry.spans is None or not self._dirty_spans:
+            return False
+        starts, stops = self._merged()
+        return overlaps(entry.spans, starts, stops)
+
+    def _merged(self) -> tuple[list[int], list[int]]:
+        """The touched variables' memory as sorted disjoint ranges (cached while it grows not)."""
+        n = len(self._dirty_spans)
+        if self._merged_at[0] != n:
+            self._merged_at = (n, merged(self._dirty_spans))
+        return self._merged_at[1]
 
 
 def _user(name: str, known: dict[str, bool]) -> bool:

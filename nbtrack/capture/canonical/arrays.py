@@ -9,6 +9,7 @@ imported here: an object can only be one of theirs if its library is already in 
 from __future__ import annotations
 
 import sys
+from bisect import bisect_right
 from typing import Any
 
 from xxhash import xxh3_128
@@ -216,32 +217,141 @@ def nbytes_of(obj: Any) -> int:
         return 0
 
 
-def memory_roots(obj: Any) -> frozenset[int]:
-    """ids of the objects that ultimately own the memory of ``obj`` (following ``.base``), so a
-    write through one view can invalidate the cached hashes of the others."""
+Span = tuple[int, int]
+"""A byte range ``[start, stop)`` of process memory."""
+NO_MEMORY: tuple[frozenset[int], tuple[Span, ...]] = (frozenset(), ())
+
+
+def memory_of(obj: Any) -> tuple[frozenset[int], tuple[Span, ...] | None]:
+    """(ids of the objects that ultimately own the memory of numpy/pandas object ``obj``, the
+    byte ranges of that memory), so a write through one view or alias can be matched with the
+    others. Each numpy array counts with the whole extent of the last array of its ``.base``
+    chain (a write through ``v.base`` is still a write through ``v``), a buffer exported by
+    another object (``np.frombuffer``) with that object as a root too, and Arrow-backed data
+    with its buffers. The ranges are None when some memory cannot be located (an extension
+    array of an unknown kind): the caller must then assume any write may reach ``obj``."""
     np = sys.modules.get("numpy")
     if np is None:
-        return frozenset()
+        return NO_MEMORY
+    if isinstance(obj, (np.generic, np.dtype)):
+        return NO_MEMORY  # immutable values
+    values: list[Any] = []
     if isinstance(obj, np.ndarray):
-        arrays: list[Any] = [obj]
+        values.append(obj)
+        mask = getattr(obj, "_mask", None) if isinstance(obj, np.ma.MaskedArray) else None
+        if isinstance(mask, np.ndarray):
+            values.append(mask)
     else:
         try:
-            mgr = getattr(obj, "_mgr", None)
-            found = list(mgr.arrays) if mgr is not None else []
+            if not _pandas_values(obj, values, sys.modules["pandas"]):
+                return frozenset(), None
         except Exception:
-            found = []
-        arrays = []
-        for a in found:
-            arrays.append(a)
-            for attr in ("_ndarray", "_data", "_mask"):
-                inner = getattr(a, attr, None)
-                if isinstance(inner, np.ndarray):
-                    arrays.append(inner)
-    roots = set()
-    for a in arrays:
-        if not isinstance(a, np.ndarray):
-            continue
-        while isinstance(a, np.ndarray) and a.base is not None:
-            a = a.base
-        roots.add(id(a))
-    return frozenset(roots)
+            return frozenset(), None
+    roots: set[int] = set()
+    spans: list[Span] = []
+    i = 0
+    while i < len(values):
+        v = values[i]
+        i += 1
+        if isinstance(v, np.ndarray):
+            _array_memory(v, np, roots, spans)
+        elif hasattr(v, "_pa_array"):
+            try:
+                for chunk in v._pa_array.chunks:
+                    for buf in chunk.buffers():
+                        if buf is not None and buf.size:
+                            spans.append((buf.address, buf.address + buf.size))
+            except Exception:
+                return frozenset(roots), None
+        elif not _unpack(v, values, np):
+            return frozenset(roots), None
+    return frozenset(roots), tuple(spans)
+
+
+def _pandas_values(obj: Any, out: list[Any], pd: Any) -> bool:
+    """Appends to ``out`` what holds the memory of pandas object ``obj``; False if unknown."""
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        out.extend(obj._mgr.arrays)
+        out.append(obj.index)
+        if isinstance(obj, pd.DataFrame):
+            out.append(obj.columns)
+        return True
+    if isinstance(obj, (pd.Index, pd.api.extensions.ExtensionArray)):
+        out.append(obj)
+        return True
+    return False
+
+
+def _unpack(v: Any, out: list[Any], np: Any) -> bool:
+    """Appends the parts of pandas container ``v`` (an Index or extension array) to ``out``."""
+    pd = sys.modules["pandas"]
+    if isinstance(v, pd.RangeIndex):
+        return True
+    if isinstance(v, pd.MultiIndex):
+        out.extend(v.codes)
+        out.extend(v.levels)
+        return True
+    if isinstance(v, pd.Index):
+        out.append(v._values)
+        return True
+    if isinstance(v, pd.Categorical):
+        out.append(v.codes)
+        out.append(v.categories)
+        return True
+    found = False
+    for attr in ("_ndarray", "_data", "_mask"):  # datetimes, periods, masked numbers...
+        inner = getattr(v, attr, None)
+        if isinstance(inner, np.ndarray):
+            out.append(inner)
+            found = True
+    return found
+
+
+def _array_memory(a: Any, np: Any, roots: set[int], spans: list[Span]) -> None:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    base = a.base
+    if base is not None:  # a buffer exported by another object (bytes, bytearray, mmap, Arrow)
+        roots.add(id(base))
+        if isinstance(base, memoryview) and base.obj is not None:
+            roots.add(id(base.obj))
+    roots.add(id(a))
+    if a.size == 0:
+        return
+    face = a.__array_interface__
+    start = stop = face["data"][0]
+    strides = face["strides"]
+    if strides is None:
+        spans.append((start, start + a.nbytes))
+        return
+    stop += a.itemsize
+    for n, step in zip(a.shape, strides, strict=True):
+        if step < 0:
+            start += step * (n - 1)
+        else:
+            stop += step * (n - 1)
+    spans.append((start, stop))
+
+
+def overlaps(spans: tuple[Span, ...], starts: list[int], stops: list[int]) -> bool:
+    """Whether a range of ``spans`` meets the sorted disjoint ranges ``zip(starts, stops)``."""
+    n = len(stops)
+    for lo, hi in spans:
+        j = bisect_right(stops, lo)  # the first range ending after lo
+        if j < n and starts[j] < hi:
+            return True
+    return False
+
+
+def merged(spans: list[Span]) -> tuple[list[int], list[int]]:
+    """``spans`` as sorted disjoint ranges: (starts, stops)."""
+    starts: list[int] = []
+    stops: list[int] = []
+    for lo, hi in sorted(spans):
+        if stops and lo <= stops[-1]:
+            if hi > stops[-1]:
+                stops[-1] = hi
+        else:
+            starts.append(lo)
+            stops.append(hi)
+    return starts, stops
