@@ -72,12 +72,13 @@ MAX_TRACKED_IDS = 20_000
 
 
 class _Entry:
-    """A cached token of one large object, held by weakref (or strongly when weakrefs fail)."""
+    """A cached token of one large object, held by weakref (or strongly when weakrefs fail),
+    with the ``keys`` and ``spans`` of the data inside it (see ``_Data``)."""
 
-    __slots__ = ("ref", "weak", "token", "roots", "spans")
+    __slots__ = ("ref", "weak", "token", "keys", "spans")
 
     def __init__(
-        self, obj: object, token: bytes, roots: frozenset[int], spans: tuple[Span, ...] | None
+        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...] | None
     ) -> None:
         try:
             self.ref: Any = weakref.ref(obj)
@@ -85,20 +86,35 @@ class _Entry:
         except TypeError:
             self.ref, self.weak = obj, False
         self.token = token
-        self.roots = roots
+        self.keys = keys
         self.spans = spans
 
     def holds(self, obj: object) -> bool:
         return (self.ref() if self.weak else self.ref) is obj
 
+    def alive(self) -> bool:
+        return not self.weak or self.ref() is not None
+
+
+class _Data:
+    """A numpy/pandas object met at the top of a variable's data (not inside another one): its
+    token, the ids of the data objects in it and of the owners of their memory (``keys``), and
+    the byte ranges of that memory (``spans``)."""
+
+    __slots__ = ("obj", "token", "keys", "spans")
+
+    def __init__(
+        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...]
+    ) -> None:
+        self.obj, self.token, self.keys, self.spans = obj, token, keys, spans
+
 
 class _Var:
     """What the last hashing of one variable found: its object (held), hash, the ids of the
-    mutable objects and memory owners inside it (None: too many to track), whether it is hashed
-    again after every cell (``again``) and the memory of the numpy/pandas data it holds (``()``
-    if none, None if some of it could not be located)."""
+    mutable objects inside it (None: too many to track), whether it is hashed again after every
+    cell (``again``) and the numpy/pandas data at its top (``()`` if none, None if unknown)."""
 
-    __slots__ = ("obj", "hash", "ids", "again", "spans")
+    __slots__ = ("obj", "hash", "ids", "again", "data", "spans")
 
     def __init__(
         self,
@@ -106,31 +122,40 @@ class _Var:
         h: str,
         ids: frozenset[int] | None,
         again: bool,
-        spans: tuple[Span, ...] | None = (),
+        data: tuple[_Data, ...] | None = (),
     ) -> None:
-        self.obj, self.hash, self.ids, self.again, self.spans = obj, h, ids, again, spans
+        self.obj, self.hash, self.ids, self.again, self.data = obj, h, ids, again, data
+        self.spans: tuple[Span, ...] = ()
+        if data:
+            self.spans = tuple(s for d in data for s in d.spans)
+
+
+Frame = list[Any]  # [keys: set[int], spans: list[Span] | None] of a data object being encoded
 
 
 class StateHasher:
     """Hashes a kernel namespace cell after cell; the cost follows what the cell touched.
 
     After a cell, a variable is hashed again only when the cell names it (or calls notebook
-    code that does: ``expand_touched``), when the name is bound to another object, when it holds
-    a mutable object met while hashing the touched variables (an alias: ``b = a; b.append(1)``,
-    ``lst = [a]; lst[0].append(1)``, or ``a = [x]; x.append(1)``), or when it holds numpy/pandas
-    data whose memory the touched variables' data shares: the same owner (``v = a[:10];
-    v[:] = 0``), or overlapping byte ranges (two ``np.frombuffer`` of one buffer, Arrow over
-    numpy). What a touched name held before the cell rebound or deleted it counts as touched
-    (``v[:] = 0; del v``). When a touched variable could not be walked whole (its hash ran out of
-    time, was interrupted, or stopped at something unhashable inside it), or some data's memory
-    cannot be located, or a variable holds more than ``MAX_TRACKED_IDS`` mutable objects and
-    data, the data is re-hashed after every cell (through the large-object cache, which sees
-    writes through views). Every other variable keeps its hash whatever its size. Not seen: a
-    mutation reaching an untouched variable only through references held outside the namespace
-    (a library's registry, a closure of library code, a module's globals, another thread) and,
-    for a variable holding more than ``MAX_TRACKED_IDS`` mutable objects, one reaching it
-    through some other container; both are seen when the variable is next touched.
-    ``touched=None`` re-hashes everything.
+    code that does: ``expand_touched``), when the name is bound to another object, or when it
+    holds a mutable object met while hashing the touched variables (an alias: ``b = a;
+    b.append(1)``, ``lst = [a]; lst[0].append(1)``, or ``a = [x]; x.append(1)``). What a touched
+    name held before the cell rebound or deleted it counts as touched (``v[:] = 0; del v``).
+
+    numpy/pandas data is matched by memory: an untouched variable whose data shares a data
+    object, the owner of its memory (``v = a[:10]; v[:] = 0``) or overlapping bytes (two
+    ``np.frombuffer`` of one buffer, Arrow over numpy) with the touched variables' data has those
+    data objects hashed again (through the large-object cache, which sees writes through views);
+    if any token differs, the whole variable is hashed again. When a touched variable could not
+    be walked whole (its hash ran out of time, was interrupted, or stopped at something
+    unhashable inside it), every variable holding data is hashed again; one whose data's memory
+    cannot be located (an unknown extension array), or holding data and more than
+    ``MAX_TRACKED_IDS`` mutable objects, is hashed again after every cell. Every other variable
+    keeps its hash whatever its size. Not seen: a mutation reaching an untouched variable only
+    through references held outside the namespace (a library's registry, a closure of library
+    code, a module's globals, another thread) and, for a variable holding more than
+    ``MAX_TRACKED_IDS`` mutable objects, one reaching it through some other container; both are
+    seen when the variable is next touched. ``touched=None`` re-hashes everything.
 
     Hashing runs under a per-cell ``Budget`` (see ``canonical.budget``); large lists, dicts and
     sets reuse the digests of their unchanged chunks (``canonical.containers``).
@@ -146,25 +171,31 @@ class StateHasher:
         self._cache: dict[int, _Entry] = {}
         self._seen: set[int] = set()  # large objects met in this call
         self._computed: set[int] = set()  # ... and those of them hashed afresh
-        self._dirty_roots: set[int] = set()  # memory written this cell, as far as we can tell
         self._vars: dict[str, _Var] = {}
         self._order: list[str] = []  # names of the last call, with their objects
         self._objs: list[object] = []
         self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
+        self._node_tok: dict[int, bytes] = {}  # ... -> its token when they were hashed
         self._user: dict[str, bool] = {}  # is_user_name, remembered
         self._keys: list[str] | None = None  # the namespace's keys at the last call
         self._hashes: dict[str, str] = {}  # the last result, kept up to date
         self._data_names: set[str] = set()  # variables hashed again after every cell
-        self._watched: dict[str, tuple[Span, ...]] = {}  # data variables, by their memory
-        self._spans: list[Span] | None = []  # memory of the data met in the variable being hashed
-        self._dirty_spans: list[Span] = []  # memory the touched variables hold
-        self._blind = False  # ... some of which is unknown: every data variable is re-hashed
-        self.watched_rehashed = 0  # data variables re-hashed by the last call for their memory
-        self._merged_at: tuple[int, tuple[list[int], list[int]]] = (0, ([], []))
         self.same_names = False  # the last call saw the same user names as the one before
         self.hashed_names: list[str] = []  # ... and hashed these again
         self._done: set[str] = set()
         self._data_seen = False
+        # numpy/pandas data, matched by memory
+        self._watched: dict[str, _Var] = {}  # variables holding data, known whole
+        self._key_owners: dict[int, set[str]] = {}  # a data object / memory owner -> them
+        self._tops: list[_Data] | None = []  # top data of the variable being hashed
+        self._stack: list[Frame] = []  # data objects being encoded, innermost last
+        self._call: dict[int, tuple[object, bytes, frozenset[int], tuple[Span, ...] | None]] = {}
+        self._dirty_keys: set[int] = set()  # data objects and memory owners touched this cell
+        self._dirty_spans: list[Span] = []  # ... and their memory
+        self._merged_at: tuple[int, tuple[list[int], list[int]]] = (0, ([], []))
+        self._blind = False  # some memory the cell may have written is not known
+        self.watched_checked = 0  # variables whose data the last call checked by memory
+        self.watched_rehashed = 0  # ... and of them, hashed again whole
 
     def hash_namespace(
         self,
@@ -183,9 +214,11 @@ class StateHasher:
             hidden = frozenset(hidden)
         names = self._user_names(ns, hidden)
         self.stats = {"large_hashed": 0, "large_reused": 0}
-        self._seen, self._computed, self._dirty_roots = set(), set(), set()
-        self._dirty_spans, self._blind, self.watched_rehashed = [], False, 0
+        self._seen, self._computed = set(), set()
+        self._dirty_keys, self._dirty_spans, self._blind = set(), [], False
         self._merged_at = (0, ([], []))
+        self._call = {}
+        self.watched_checked = self.watched_rehashed = 0
         self.chunks.seen = set()
         self.rehashed = 0
         self.interrupted = False
@@ -204,7 +237,9 @@ class StateHasher:
             raise
         finally:
             budget.disarm()
-            self._cache = {k: e for k, e in self._cache.items() if k in self._seen}
+            self._call = {}
+            self._stack = []
+            self._cache = {k: e for k, e in self._cache.items() if k in self._seen or e.alive()}
             self.chunks.prune()
 
     def _user_names(self, ns: Mapping[str, object], hidden: Any) -> list[str]:
@@ -257,16 +292,20 @@ class StateHasher:
         enc.fresh = False
         if touched is not None and not enc.interrupted:
             owners = self._owners
-            for i in dirty:  # untouched variables holding what the touched ones hold
+            # (a buffer exported to numpy, a bytearray say, is both data's memory and mutable)
+            keys = self._dirty_keys
+            keys |= dirty
+            for i in keys:  # untouched variables holding what the touched ones hold
                 held = owners.get(i)
                 if held:
                     todo.extend(held)
-            todo += self._watched_dirty(done)
+            todo += self._watched_dirty(enc, done)
         for name in todo:
             if name in done or enc.interrupted:
                 continue
             done.add(name)
-            self._hash_var(name, ns.get(name), enc, None)
+            for i in self._hash_var(name, ns.get(name), enc, None):
+                todo.extend(self._owners.get(i, ()))
         if enc.interrupted:  # what was not hashed is unknown; hashed again next cell
             self.interrupted = True
             self.same_names = False  # (so callers compare every name)
@@ -286,15 +325,18 @@ class StateHasher:
             self._hashes = hashes = {name: vars_[name].hash for name in names}
         return dict(hashes)
 
-    def _hash_var(self, name: str, obj: object, enc: Encoder, dirty: set[int] | None) -> None:
+    def _hash_var(self, name: str, obj: object, enc: Encoder, dirty: set[int] | None) -> list[int]:
+        """Hash variable ``name``; in a touched one (``dirty`` given) add to ``dirty`` the
+        mutable objects whose token changed or is not known; else return those whose known
+        token changed."""
         prev = self._vars.get(name)
         if prev is not None and prev.obj is obj and type(obj) in IMMUTABLE_ATOMS:
-            return  # the very same immutable object: the same content
+            return []  # the very same immutable object: the same content
         self.rehashed += 1
         ids: set[int] = set()
         enc.collect, enc.memo = ids, {}
         self._data_seen = False
-        self._spans = []
+        self._tops, self._stack = [], []
         budget = enc.budget
         # no time left before this one: it was not really tried
         spent = budget.exceeded or time.perf_counter() > budget.deadline
@@ -306,23 +348,34 @@ class StateHasher:
         finally:
             budget.inside = False
         enc.collect = None
-        spans: list[Span] | None = self._spans if self._data_seen else []
+        tops: list[_Data] | None = self._tops if self._data_seen else []
+        self._stack = []
         if h.startswith(UNHASHABLE) and (
             enc.nodes > 1 or enc.interrupted or h.startswith(BUDGET_EXCEEDED)
         ):
-            spans = None  # not walked whole: what it holds is not all known
+            tops = None  # not walked whole: what it holds is not all known
+        memo, node_tok = enc.memo, self._node_tok
+        changed: list[int] = []
         if dirty is not None:
-            dirty |= ids
-            if spans is None:
+            # a mutable object whose token is the same as when its holders were hashed changed
+            # not: they keep their hash (a class or a library's singleton shared by many values)
+            for i in ids:
+                hit = memo.get(i)
+                if hit is None or node_tok.get(i) != hit[1]:
+                    dirty.add(i)
+            if tops is None:
                 self._blind = True  # the cell may have written memory we did not see
-            else:
-                self._dirty_spans += spans
+        else:  # an untouched variable: what changed unseen is passed on to its other holders
+            for i in ids:
+                hit = memo.get(i)
+                if hit is not None and (old := node_tok.get(i)) is not None and old != hit[1]:
+                    changed.append(i)
         self._forget(name)
         kept = frozenset(ids) if len(ids) <= MAX_TRACKED_IDS else None
-        # Hashed again next cell: data whose memory is not known whole (through the large-object
-        # cache), an interrupted hash and one the budget ran out before. Not a value that alone
-        # ran past the budget: it is tried again when a cell touches it, not after every cell
-        # (which would add the whole budget to each). Other data is watched by its memory.
+        # Hashed again next cell: data not known whole (through the large-object cache), an
+        # interrupted hash and one the budget ran out before. Not a value that alone ran past the
+        # budget: it is tried again when a cell touches it, not after every cell (which would
+        # add the whole budget to each). Other data is watched by its memory.
         if h.startswith(BUDGET_EXCEEDED):
             again = spent
         elif h.startswith(INTERRUPTED):
@@ -330,17 +383,28 @@ class StateHasher:
         elif h.startswith(UNHASHABLE):  # hashed again as it is: the same marker
             again = False
         else:
-            again = self._data_seen and (spans is None or kept is None)
-        known = tuple(spans) if spans is not None and not again else None
-        self._set(name, _Var(obj, h, kept, again, known))
-        if known is not None and self._data_seen and not h.startswith(UNHASHABLE):
-            self._watched[name] = known
+            again = self._data_seen and (tops is None or kept is None)
+        data = tuple(tops) if tops is not None and not again else None
+        var = _Var(obj, h, kept, again, data)
+        self._set(name, var)
         if kept is not None:
             owners = self._owners
             for i in kept:
                 owners.setdefault(i, set()).add(name)
+                hit = memo.get(i)
+                if hit is not None:
+                    node_tok[i] = hit[1]
+                else:
+                    node_tok.pop(i, None)
         else:
             self._owners.setdefault(id(obj), set()).add(name)
+        if data and not h.startswith(UNHASHABLE):
+            self._watched[name] = var
+            key_owners = self._key_owners
+            for d in data:
+                for k in d.keys:
+                    key_owners.setdefault(k, set()).add(name)
+        return changed
 
     def _set(self, name: str, var: _Var) -> None:
         self._vars[name] = var
@@ -353,90 +417,166 @@ class StateHasher:
         """``var``'s object was rebound or deleted by a touched name: the cell may have written
         through it first."""
         dirty.update(var.ids if var.ids is not None else (id(var.obj),))
-        if var.spans is None:
+        if var.data is None:
             self._blind = True
-        else:
-            self._dirty_spans += var.spans
+            return
+        for d in var.data:
+            self._dirty_keys |= d.keys
+            self._dirty_spans += d.spans
 
-    def _watched_dirty(self, done: set[str]) -> list[str]:
-        """The watched data variables whose memory the touched variables' data shares."""
+    def _watched_dirty(self, enc: Encoder, done: set[str]) -> list[str]:
+        """The watched variables to hash again whole: all of them if the cell may have written
+        memory we did not see, else those whose data shares memory with the touched variables'
+        and hashes differently now."""
+        watched = self._watched
         if self._blind:
-            out = [n for n in self._watched if n not in done]
-        elif not self._dirty_spans:
+            out = [n for n in watched if n not in done]
+            self.watched_checked = self.watched_rehashed = len(out)
+            return out
+        keys, spans = self._dirty_keys, self._dirty_spans
+        if not keys and not spans:
             return []
-        else:
-            starts, stops = self._merged()
-            out = [
-                n
-                for n, spans in self._watched.items()
-                if n not in done and overlaps(spans, starts, stops)
-            ]
+        hit: set[str] = set()
+        key_owners = self._key_owners
+        for k in keys:
+            held = key_owners.get(k)
+            if held:
+                hit |= held
+        starts, stops = self._merged()
+        if spans:
+            for n, var in watched.items():
+                if n not in hit and overlaps(var.spans, starts, stops):
+                    hit.add(n)
+        out = []
+        for n in sorted(hit - done):
+            self.watched_checked += 1
+            if self._data_changed(enc, watched[n], starts, stops):
+                out.append(n)
         self.watched_rehashed = len(out)
         return out
+
+    def _data_changed(self, enc: Encoder, var: _Var, starts: list[int], stops: list[int]) -> bool:
+        """Whether a top data object of ``var`` that the cell may have written hashes differently
+        now (its other contents are known untouched)."""
+        keys = self._dirty_keys
+        for d in var.data or ():
+            if not (d.keys & keys or overlaps(d.spans, starts, stops)):
+                continue
+            enc.memo, enc.collect, enc.nodes = {}, None, 0
+            self._stack = [[set(), []]]  # what it records goes nowhere
+            try:
+                tok = enc.node(d.obj)
+            except BaseException as exc:
+                if is_real_interrupt(enc, exc):
+                    raise
+                return True  # hashed whole, which says what it is
+            finally:
+                self._stack = []
+            if tok != d.token:
+                return True
+        return False
 
     def _forget(self, name: str) -> None:
         v = self._vars.pop(name, None)
         if v is None:
             return
         self._data_names.discard(name)
-        self._watched.pop(name, None)
+        if self._watched.pop(name, None) is not None and v.data:
+            key_owners = self._key_owners
+            for d in v.data:
+                for k in d.keys:
+                    holders = key_owners.get(k)
+                    if holders is not None:
+                        holders.discard(name)
+                        if not holders:
+                            del key_owners[k]
         for i in v.ids if v.ids is not None else (id(v.obj),):
             holders = self._owners.get(i)
             if holders is not None:
                 holders.discard(name)
                 if not holders:
                     del self._owners[i]
+                    self._node_tok.pop(i, None)
 
     def token(self, enc: Encoder, obj: object) -> bytes:
         """Called by the encoder for every numpy/pandas object (the ``LargeHook`` protocol)."""
         self._data_seen = True
         oid = id(obj)
+        hit = self._call.get(oid)
+        if hit is not None and hit[0] is obj:  # hashed earlier in this call, after the cell ran
+            self._met(enc, obj, hit[1], hit[2], hit[3])
+            return hit[1]
         entry = self._cache.get(oid)
         if entry is not None and entry.holds(obj):
-            roots, spans = entry.roots, entry.spans
-        else:
-            entry = None
-            roots, spans = memory_of(obj)
-        self._note_memory(enc, roots, spans)
-        if entry is None and nbytes_of(obj) < self.large_bytes:
-            return enc.compute(obj)[0]
-        if entry is not None:
-            # hashed earlier in this call (after the cell ran), or untouched with no shared memory dirty
+            # hashed earlier in this call, or untouched with no shared memory dirty
             if oid in self._computed or not (enc.fresh or self._written(entry)):
                 self._seen.add(oid)
                 self.stats["large_reused"] += 1
+                self._met(enc, obj, entry.token, entry.keys, entry.spans)
                 return entry.token
+        roots, spans = memory_of(obj)
+        frame: Frame = [set(roots), list(spans) if spans is not None else None]
+        frame[0].add(oid)
         nbytes = nbytes_of(obj)
-        if enc.budget is not None:
+        large = nbytes >= self.large_bytes
+        if large and enc.budget is not None:
             enc.budget.spend(nbytes)
         before = enc.mutable_nodes
-        tok, context_free = enc.compute(obj)
-        self.stats["large_hashed"] += 1
-        self._seen.add(oid)
-        self._computed.add(oid)
-        if context_free and enc.mutable_nodes == before:  # holds nothing mutable of its own
-            self._cache[oid] = _Entry(obj, tok, roots, spans)
-        else:
-            self._cache.pop(oid, None)
+        self._stack.append(frame)
+        try:
+            tok, context_free = enc.compute(obj)
+        finally:
+            self._stack.pop()
+        keys = frozenset(frame[0])
+        all_spans = tuple(frame[1]) if frame[1] is not None else None
+        memoizable = context_free and enc.mutable_nodes == before  # holds nothing mutable
+        if large:
+            self.stats["large_hashed"] += 1
+            self._seen.add(oid)
+            self._computed.add(oid)
+            if memoizable:
+                self._cache[oid] = _Entry(obj, tok, keys, all_spans)
+            else:
+                self._cache.pop(oid, None)
+        if memoizable:
+            self._call[oid] = (obj, tok, keys, all_spans)
+        self._met(enc, obj, tok, keys, all_spans)
         return tok
 
-    def _note_memory(
-        self, enc: Encoder, roots: frozenset[int], spans: tuple[Span, ...] | None
+    def _met(
+        self,
+        enc: Encoder,
+        obj: object,
+        tok: bytes,
+        keys: frozenset[int],
+        spans: tuple[Span, ...] | None,
     ) -> None:
-        """Data met in the variable being hashed: its memory's owners go with the variable's
-        mutable objects (so an untouched variable sharing them is re-hashed), its ranges too."""
-        if enc.collect is not None:
-            enc.collect |= roots
+        """Data met while hashing a variable: part of the data object around it, or one of the
+        variable's top data objects (and, in a touched variable, memory the cell may have
+        written)."""
+        if self._stack:
+            frame = self._stack[-1]
+            frame[0] |= keys
+            if frame[1] is not None:
+                if spans is None:
+                    frame[1] = None
+                else:
+                    frame[1] += spans
+            return
         if spans is None:
-            self._spans = None
-        elif self._spans is not None:
-            self._spans += spans
+            self._tops = None
+        elif self._tops is not None:
+            self._tops.append(_Data(obj, tok, keys, spans))
         if enc.fresh:
-            self._dirty_roots |= roots
+            self._dirty_keys |= keys
+            if spans is None:
+                self._blind = True
+            else:
+                self._dirty_spans += spans
 
     def _written(self, entry: _Entry) -> bool:
         """The cell may have written the memory of cached large object ``entry``."""
-        if entry.roots & self._dirty_roots:
+        if entry.keys & self._dirty_keys:
             return True
         if entry.spans is None or not self._dirty_spans:
             return False

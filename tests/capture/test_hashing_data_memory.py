@@ -179,3 +179,42 @@ def test_interleaved_cells_always_record_the_current_content():
     ]
     for code in cells:
         assert_true_hashes(ns, cell(ns, hasher, code))
+
+
+def test_reading_shared_data_checks_only_that_data_not_every_holder():
+    ns, hasher = start("data = pd.DataFrame({'y': np.arange(6.0), 'x': np.ones(6)})")
+    ns["fits"] = [Results(Model(ns["data"].to_numpy())) for _ in range(3)]  # type: ignore[attr-defined]
+    ns["holder"] = {"frame": ns["data"], "fits": ns["fits"]}
+    hasher.hash_namespace(ns, {"fits", "holder"})
+    before = dict(hasher.hash_namespace(ns, set()))
+    out = cell(ns, hasher, "n = data.shape[0]")
+    assert "holder" not in hasher.hashed_names and hasher.watched_checked >= 1
+    assert out["holder"] == before["holder"]
+    out = cell(ns, hasher, "data.loc[0, 'y'] = 9.0")
+    assert out["holder"] != before["holder"] and "holder" in hasher.hashed_names
+    assert_true_hashes(ns, out)
+
+
+def test_a_large_object_array_caches_the_memory_of_the_arrays_inside_it():
+    inner = np.zeros(10)
+    outer = np.empty(3, dtype=object)
+    outer[:] = [inner, 1, 2]
+    ns: dict[str, object] = {"inner": inner, "outer": outer, "pair": (outer, 1)}
+    hasher = StateHasher(large_bytes=8)  # every array counts as large: its token is cached
+    before = dict(hasher.hash_namespace(ns, None))
+    out = cell(ns, hasher, "inner[0] = 1")
+    assert out["outer"] != before["outer"] and out["pair"] != before["pair"]
+    assert_true_hashes(ns, out)
+
+
+def test_a_shared_mutable_object_whose_token_did_not_change_leaves_its_holders_alone():
+    ns, hasher = start("shared = {'k': 1}\na = [shared, 1]\nb = [shared, 2]\nc = [shared, 3]")
+    before = dict(hasher.hash_namespace(ns, set()))
+    cell(ns, hasher, "n = len(a)")
+    assert sorted(hasher.hashed_names) == ["a", "n"]
+    out = cell(ns, hasher, "a[0]['k'] = 2")
+    assert out["b"] != before["b"] and out["shared"] != before["shared"]
+    assert_true_hashes(ns, out)
+    ns["shared"]["k"] = 3  # type: ignore[index]  # changed where no cell saw it
+    out = cell(ns, hasher, "m = len(b)")  # b is hashed again: its holders follow
+    assert_true_hashes(ns, out)

@@ -1,0 +1,120 @@
+"""The per-cell cost of numpy/pandas data a cell did not touch (#19): corpus notebooks run cell by
+cell in three fresh kernels, interleaved: plain, nbtrack with the hashing of before this change
+(``--base DIR``: a copy of the package whose capture/hashing.py and canonical/arrays.py are the
+old ones), and nbtrack as checked out. Also the median time inside nbtrack's post-cell hook and
+inside its state hashing, measured in each tracked kernel.
+
+    python bench/bench_untouched_data.py --base /tmp/nbtrack-base glm_weights gls count_hurdle
+
+Writes the ``## Untouched data variables`` section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from bench_core import Kernel
+from results import machine_line, write_section
+
+CORPUS = Path(__file__).parent / "corpus"
+SECTION = "Untouched data variables"
+TIMED = r"""
+import time as _t, nbtrack.recording.recorder as _k
+_r = _k._recorder
+_post_t, _hash_t = [], []
+_post, _hn = _r.post_run_cell, _r.hasher.hash_namespace
+def _hn_timed(*a, _hn=_hn, **k):
+    s = _t.perf_counter(); out = _hn(*a, **k); _hash_t.append(_t.perf_counter() - s); return out
+def _timed(result, _post=_post):
+    s = _t.perf_counter(); _post(result); _post_t.append(_t.perf_counter() - s)
+_r.hasher.hash_namespace = _hn_timed
+get_ipython().events.unregister('post_run_cell', _post)
+get_ipython().events.register('post_run_cell', _timed)
+"""
+
+
+def code_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def run(path: Path, work: Path, store: str, base: str) -> dict[str, list[float]]:
+    env = {"MPLBACKEND": "agg"}
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        kernels = {
+            "plain": Kernel(env),
+            "before": Kernel({**env, "NBTRACK_STORE": store + "-before", "PYTHONPATH": base}),
+            "after": Kernel({**env, "NBTRACK_STORE": store + "-after"}),
+        }
+    finally:
+        os.chdir(cwd)
+    out: dict[str, list[float]] = {k: [] for k in kernels}
+    try:
+        for name in ("before", "after"):
+            kernels[name].run("%load_ext nbtrack")
+            kernels[name].run(TIMED)
+        where = kernels["before"].value("__import__('nbtrack').__file__")
+        assert where.strip("'").startswith(base), where
+        for src in code_cells(path):
+            for name, k in kernels.items():
+                out[name].append(k.run(src))
+        for name in ("before", "after"):
+            k = kernels[name]
+            k.run("get_ipython().events.unregister('post_run_cell', _timed)")
+            out[name + " hook"] = [float(x) for x in eval(k.value("_post_t"))]
+            out[name + " hash"] = [float(x) for x in eval(k.value("_hash_t"))]
+    finally:
+        for k in kernels.values():
+            k.close()
+    return out
+
+
+def main(argv: list[str]) -> None:
+    base = argv[argv.index("--base") + 1]
+    names = [a for a in argv if a not in ("--base", base)]
+    header = machine_line("bench_untouched_data.py")
+    rows = []
+    med = statistics.median
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "corpus"
+        shutil.copytree(CORPUS, work)
+        for name in names:
+            t = run(work / f"{name}.ipynb", work, str(Path(tmp) / f"store-{name}"), base)
+            plain = t["plain"]
+            added = {
+                m: med([x - p for x, p in zip(t[m], plain, strict=True)])
+                for m in ("before", "after")
+            }
+            row = (
+                f"| {name} | {len(plain)} | {added['before'] * 1e3:+.1f} → {added['after'] * 1e3:+.1f} ms | "
+                f"{med(t['before hook']) * 1e3:.1f} → {med(t['after hook']) * 1e3:.1f} ms | "
+                f"{med(t['before hash']) * 1e3:.1f} → {med(t['after hash']) * 1e3:.1f} ms |"
+            )
+            rows.append(row)
+            print(row, flush=True)
+    body = f"""{header}
+
+Corpus notebooks (bench/corpus) run cell by cell in three fresh kernels, interleaved cell by cell:
+plain, nbtrack with the state hashing of before this change (every variable holding numpy/pandas
+data re-hashed after every cell), and nbtrack now (such a variable is re-hashed only when the
+touched variables' data shares its memory and hashes differently, or it shares a mutable object
+whose token changed). Medians over the notebook's cells.
+
+| notebook | cells | added per cell (round trip), before → after | nbtrack's post-cell hook | of which state hashing |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+"""
+    write_section(SECTION, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
