@@ -93,7 +93,9 @@ class _Entry:
         return (self.ref() if self.weak else self.ref) is obj
 
     def alive(self) -> bool:
-        return not self.weak or self.ref() is not None
+        """Still worth keeping: its object lives on elsewhere (one held strongly is kept only
+        while it is met, or the cache would keep it alive)."""
+        return self.weak and self.ref() is not None
 
 
 class _Data:
