@@ -149,7 +149,9 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
 
         def console(m: Any) -> None:
             if m.type in ("error", "warning") and not SLOW_PLUGIN.search(m.text):
-                page.console.append(f"{m.type}: {m.text}")  # type: ignore[attr-defined]
+                # a failed request's message does not say which: its location does
+                where = m.location.get("url", "") if m.text.startswith("Failed to load") else ""
+                page.console.append(f"{m.type}: {m.text}" + (f" ({where})" if where else ""))  # type: ignore[attr-defined]
 
         page.on("console", console)
 

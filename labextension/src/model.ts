@@ -21,6 +21,7 @@ export class RunListModel {
   error = '';
   store = '';
   loading = false;
+  private _checks = 0; // filters being checked (GET filter/check)
   loadedOnce = false;
   settings: ISidebarSettings = { ...DEFAULT_SETTINGS };
   /** Runs picked for comparison, in the order they were picked. */
@@ -32,6 +33,11 @@ export class RunListModel {
 
   /** Reloads the first page (and as many rows as are shown), keeping the list if unchanged. */
   async refresh(): Promise<void> {
+    if (this._checks > 0 || (this.filterError && this.filter.trim())) {
+      // a filter being checked, or one that does not parse, is never listed: the check lists
+      // it when it parses, and a bad one waits for the user's next filter
+      return;
+    }
     const ticket = ++this._ticket;
     this.loading = true;
     this._changed.emit();
@@ -127,7 +133,13 @@ export class RunListModel {
     if (filter.trim()) {
       this.loading = true; // the poll waits meanwhile
       // a server without the check lists the filter and reports its 400 as before
-      const error = await this.client.checkFilter(filter).catch(() => '');
+      this._checks++;
+      let error: string;
+      try {
+        error = await this.client.checkFilter(filter).catch(() => '');
+      } finally {
+        this._checks--;
+      }
       if (ticket !== this._ticket) {
         return;
       }
