@@ -26,6 +26,7 @@ from results import machine_line, write_section
 
 CORPUS = Path(__file__).parent / "corpus"
 SECTION = "Real-notebook corpus"
+REPEATS = int(os.environ.get("BENCH_REPEATS", "1"))
 
 
 def code_cells(path: Path) -> list[str]:
@@ -60,8 +61,8 @@ def plain_run(path: Path) -> float:
 
 
 def replay_ratio(path: Path, store_url: str) -> tuple[float, float]:
-    """Median plain nbclient run and median ``nbtrack replay`` of the recorded run (2 each,
-    interleaved)."""
+    """A plain nbclient run, then ``nbtrack replay`` of the recorded run (``REPEATS`` of each,
+    interleaved, medians)."""
     from nbtrack.reproduce.execute import run_notebook
     from nbtrack.reproduce.replay import replay_run
     from nbtrack.store import open_store
@@ -70,7 +71,7 @@ def replay_ratio(path: Path, store_url: str) -> tuple[float, float]:
     assert ok, f"{path.name} failed under nbtrack run"
     store = open_store(store_url)
     base, rep = [], []
-    for _ in range(2):
+    for _ in range(REPEATS):
         base.append(plain_run(path))
         t = time.perf_counter()
         replay_run(run_id, store, progress=False)
@@ -117,7 +118,7 @@ run cell by cell in two fresh kernels at once, plain and with `%load_ext nbtrack
 by cell. "Added" is the tracked cell's round trip minus the plain one's; "own cells" is the sum of
 the tracked kernel's cell times over the plain one's. Replay: for each notebook whose cells take over
 1 s, a plain top-to-bottom nbclient run (kernel start included) beside `nbtrack replay` of the
-notebook's recorded run (`nbtrack run`), two of each, interleaved, medians.
+notebook's recorded run (`nbtrack run`), {REPEATS} of each, interleaved (medians).
 
 | notebook | cells | plain (cells) | added per cell, median | own cells | plain run → replay |
 |---|---|---|---|---|---|
