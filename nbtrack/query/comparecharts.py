@@ -185,7 +185,8 @@ def parallel_coordinates(
         axis = _Axis([value_of(r, a) for r in runs])
         name = f"{a} (log)" if axis.log else a
         names.append(name)
-        ticks += [{"axis": name, "pos": p, "label": t} for p, t in axis.ticks()]
+        first = not names[:-1]  # its labels go left of it: the lines leave it to the right
+        ticks += [{"axis": name, "pos": p, "label": t, "first": first} for p, t in axis.ticks()]
         for r in runs:
             raw = value_of(r, a)
             pos = axis.position(raw)
@@ -249,15 +250,25 @@ def parallel_coordinates(
             {"mark": {"type": "point", "filled": True, "size": 30}, "encoding": enc},
             *[
                 {
-                    "data": {"values": ticks},  # the axes' value labels, over a halo
-                    "mark": {"type": "text", "align": "left", "dx": 5, **_TICK_TEXT, **style},
+                    # the axes' value labels, over a halo, beside the axis on the side its
+                    # lines do not take (left of the first axis, right of the others)
+                    "data": {"values": [t for t in ticks if t["first"] == first]},
+                    "mark": {
+                        "type": "text",
+                        "align": "right" if first else "left",
+                        "dx": -5 if first else 5,
+                        **_TICK_TEXT,
+                        **style,
+                    },
                     "encoding": {
                         "x": x_enc,
                         "y": y_enc,
                         "text": {"field": "label", "type": "nominal"},
                     },
                 }
+                for first in (True, False)
                 for style in ({"style": HALO}, {})
+                if any(t["first"] == first for t in ticks)
             ],
         ],
         "config": {"mark": {"invalid": "show"}, "style": {HALO: _HALO}},

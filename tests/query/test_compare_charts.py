@@ -41,6 +41,12 @@ def layer_data(spec: dict[str, Any], index: int) -> list[dict[str, Any]]:
     return (spec["layer"][index].get("data") or spec["data"])["values"]
 
 
+def tick_labels(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parallel coordinates' value labels, whichever side of their axis they are drawn."""
+    layers = spec["layer"][2:]
+    return [t for layer in layers if layer["mark"].get("style") for t in layer["data"]["values"]]
+
+
 def test_overlay_defaults_to_the_metric_with_the_most_steps(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "s"))
     runs = sgd_runs(store)
@@ -69,7 +75,7 @@ def test_a_one_point_metric_gets_a_padded_domain_not_an_empty_plot(tmp_path: Pat
 def test_parallel_coordinates_put_alpha_on_a_log_axis_with_its_values(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "s"))
     spec = compare_charts(store, sgd_runs(store))["parallel"]
-    rows, ticks = layer_data(spec, 0), layer_data(spec, 2)
+    rows, ticks = layer_data(spec, 0), tick_labels(spec)
     alpha = {r["raw"]: r["pos"] for r in rows if r["axis"] == "params.alpha (log)"}
     # 0.0001 .. 3.0 over four and a half decades: 0.01 sits near the middle, not on 0.0001
     assert alpha["0.0001"] == 0.0 and alpha["3.0"] == 1.0
@@ -82,6 +88,11 @@ def test_parallel_coordinates_put_alpha_on_a_log_axis_with_its_values(tmp_path: 
         "metrics.loss",
     ]
     assert {t["axis"] for t in ticks} == {"params.alpha (log)", "metrics.loss"}
+    # the labels sit where no line runs: left of the first axis, right of the last
+    sides = {
+        layer["data"]["values"][0]["axis"]: layer["mark"]["align"] for layer in spec["layer"][2:]
+    }
+    assert sides == {"params.alpha (log)": "right", "metrics.loss": "left"}
 
 
 def test_parallel_coordinates_of_text_and_equal_values() -> None:
@@ -90,7 +101,7 @@ def test_parallel_coordinates_of_text_and_equal_values() -> None:
         for i, (n, o) in enumerate([("a", "sgd"), ("b", "adam")])
     ]
     spec = parallel_coordinates(runs, ["params.opt", "params.k"], None)
-    ticks = layer_data(spec, 2)
+    ticks = tick_labels(spec)
     assert {(t["axis"], t["pos"], t["label"]) for t in ticks} == {
         ("params.opt", 0.0, "adam"),
         ("params.opt", 1.0, "sgd"),

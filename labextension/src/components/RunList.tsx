@@ -133,7 +133,11 @@ export function RunList(props: IRunListProps): JSX.Element {
           <section className="nbtrack-group" key={group.experiment}>
             <h3 className="nbtrack-group-title">
               <span>{group.experiment}</span>
-              <GroupCount runs={group.runs} trans={trans} />
+              <GroupCount
+                runs={group.runs}
+                more={!!model.nextToken}
+                trans={trans}
+              />
             </h3>
             <ul className="nbtrack-runs">
               {visibleRows(group.runs, expanded).map(row => (
@@ -273,23 +277,31 @@ function RunRow(
 }
 
 /** The group's runs at the top of the list, and in the title all of them, nested ones too. */
+/**
+ * The runs of a group listed so far; with `more` (pages not loaded yet) an "at least": 95 of an
+ * experiment of 10,000 read "95+", not "95".
+ */
 function GroupCount(props: {
   runs: IRunSummary[];
+  more: boolean;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { runs, trans } = props;
+  const { runs, more, trans } = props;
   const top = runs.filter(r => !r.depth).length;
   const nested = runs.length - top;
+  const listed = nested
+    ? trans.__('%1 runs, and %2 nested under them', top, nested)
+    : trans._n('%1 run', '%1 runs', top);
   return (
     <span
       className="nbtrack-count"
       title={
-        nested
-          ? trans.__('%1 runs, and %2 nested under them', top, nested)
-          : trans._n('%1 run', '%1 runs', top)
+        more
+          ? trans.__('%1 listed so far: Load more for the rest', listed)
+          : listed
       }
     >
-      {top}
+      {more ? `${top.toLocaleString()}+` : top.toLocaleString()}
     </span>
   );
 }

@@ -93,7 +93,9 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
         aria-label={trans.__('Selected runs')}
       >
         <span className="nbtrack-rv-count" aria-live="polite">
-          {trans._n('%1 run', '%1 runs', model.total)}
+          {model.total === 1
+            ? trans.__('1 run')
+            : trans.__('%1 runs', model.total.toLocaleString())}
           {n > 0 && ` · ${trans.__('%1 selected', n)}`}
         </span>
         <button
