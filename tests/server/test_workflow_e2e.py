@@ -7,10 +7,8 @@ replayed from its run view; the three runs are compared in the sidebar (charts a
 the main-area Runs view browses and sorts an experiment of 10,000 runs (loaded through the
 store's import path in the fixture, not through kernels); the notebook's last cells show the
 table, compare and run_view widgets. Geometry is checked where clipping hides things: axis
-labels and legends inside their charts, long names inside their boxes. Console problems and
-clipped charts fail the test at once; two known gaps of #17 (the table widget listing a replay's
-re-runs flat, a Runs view header cut) are gathered and, once the whole workflow has run, make the
-test xfail naming them, so it passes as soon as they are fixed.
+labels and legends inside their charts, long names inside their boxes or named in full on hover,
+a replay's re-runs folded under it in the table widget. Console problems fail the test at once.
 
 Screenshots go to ``test-artifacts/workflow-*.png``; with ``NBTRACK_SCREENSHOTS=<dir>`` the
 README's pictures are written there too (``scripts/screenshots`` regenerates docs/screenshots).
@@ -354,7 +352,6 @@ def no_console_problems(page: Any, step: str) -> None:
 
 
 def workflow(page: Any, lab: dict[str, Any]) -> None:
-    findings: list[str] = []
     # Given the notebook, and nbtrack's sidebar open beside it
     open_notebook(page, lab, NOTEBOOK)
     page.evaluate("window.jupyterapp.commands.execute('nbtrack:open-sidebar')")
@@ -530,14 +527,12 @@ def workflow(page: Any, lab: dict[str, Any]) -> None:
         arg=[best, lab["best_acc"]],
         timeout=30_000,
     )
-    # and neither a header nor the long name is cut without saying it in full
+    # and neither a header nor the long name is cut without saying it in full on hover
     heads = rv.locator(".nbtrack-rv-label").evaluate_all(
-        "ls => ls.filter(l => l.scrollWidth > l.clientWidth + 1)"
+        "ls => ls.filter(l => l.scrollWidth > l.clientWidth + 1 && l.title !== l.textContent)"
         ".map(l => [l.textContent, l.scrollWidth, l.clientWidth, l.title])"
     )
-    if heads:
-        rv.screenshot(path=str(ARTIFACTS / "workflow-runs-view-heads.png"))
-        findings.append(f"Runs view headers cut: {heads}")
+    assert heads == [], f"Runs view headers cut with no title naming them: {heads}"
     rv.locator(".nbtrack-filter-input").fill("sgd-grid-elasticnet")
     rv.locator(".nbtrack-filter-apply").click()
     page.wait_for_function(
@@ -575,8 +570,7 @@ def workflow(page: Any, lab: dict[str, Any]) -> None:
     assert {"Experiment", "Run id", "Name"} <= {h.strip(" ▲▼") for h in headers}, headers
     assert any("acc" in h for h in headers), headers
     names = table.locator(".nbt-datarow[data-run-id] .nbt-cell[title^='sgd-']").all_inner_texts()
-    if names.count(f"sgd-alpha-{ALPHAS[1]}") != 1:
-        findings.append(f"the table widget lists the replay's re-runs flat: {names}")
+    assert names.count(f"sgd-alpha-{ALPHAS[1]}") == 1, f"the replay's re-runs listed flat: {names}"
     fit = page.evaluate(
         "(el) => { const o = el.querySelector('.jp-OutputArea-output');"
         " return o.scrollWidth - o.clientWidth; }",
@@ -608,5 +602,3 @@ def workflow(page: Any, lab: dict[str, Any]) -> None:
     picture(rview.locator(".nbt-run"), "widget-run-view", readme=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
     no_console_problems(page, "widgets")
-    if findings:  # the workflow ran to its end; what a user would still find wrong is named
-        pytest.xfail(f"issue #17 is not done: {'; '.join(findings)}")

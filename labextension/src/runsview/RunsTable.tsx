@@ -171,7 +171,9 @@ function HeaderCell(props: {
         {column.group && (
           <span className="nbtrack-rv-group">{groupLabels[column.group]}</span>
         )}
-        <span className="nbtrack-rv-label">{column.label}</span>
+        <span className="nbtrack-rv-label" title={column.label}>
+          {column.label}
+        </span>
         {sorted && (
           <span className="nbtrack-rv-arrow" aria-hidden="true">
             {sorted.descending ? '▼' : '▲'}
