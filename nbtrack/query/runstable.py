@@ -63,9 +63,12 @@ def _conditions(
     return where
 
 
-def _top_level(conn: Connection, filter_string: str | None) -> ColumnElement[bool]:
-    """Runs with no parent among the live runs the filter finds: a child is folded under its
-    parent only when the parent is itself listed."""
+def top_level(
+    conn: Connection, filter_string: str | None, experiment: str | None
+) -> ColumnElement[bool]:
+    """Runs with no parent among the live runs the filter finds in ``experiment``: a child is
+    folded under its parent only when the parent is itself listed (a run whose parent is in
+    another experiment, as ``nbtrack run``'s notebook run is, is listed at the top level)."""
     from sqlalchemy import exists, or_
 
     from nbtrack.query.plan import plan_search
@@ -74,10 +77,12 @@ def _top_level(conn: Connection, filter_string: str | None) -> ColumnElement[boo
     r = s.runs.c
     if not filter_string:  # the parent's row looked up by its primary key
         p = s.runs.alias("parent")
-        live = exists().where(p.c.id == r.parent_run_id, p.c.deleted_at.is_(None))
-        return or_(r.parent_run_id.is_(None), ~live)
-    listed = plan_search(filter_string, None, _conditions(None, False, None))
-    inner = listed.queries(conn, None)[0].order_by(None).correlate(None)
+        listed = [p.c.id == r.parent_run_id, p.c.deleted_at.is_(None)]
+        if experiment:  # the outer search keeps to the experiment: so must the parent
+            listed.append(p.c.experiment_id == r.experiment_id)
+        return or_(r.parent_run_id.is_(None), ~exists().where(*listed))
+    search = plan_search(filter_string, None, _conditions(experiment, False, None))
+    inner = search.queries(conn, None)[0].order_by(None).correlate(None)
     return or_(r.parent_run_id.is_(None), r.parent_run_id.not_in(inner))
 
 
@@ -94,7 +99,7 @@ def _plan(
     text = filter_string.strip() or None
     where = _conditions(experiment, deleted, parent)
     if parent is None and not deleted:
-        where.append(_top_level(conn, text))
+        where.append(top_level(conn, text, experiment))
     return plan_search(text, list(order_by or []) or None, where)
 
 

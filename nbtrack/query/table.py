@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.sql.expression import ColumnElement
+
     from nbtrack.query.plan import Plan
     from nbtrack.store import Store
 
@@ -35,19 +38,32 @@ def column_keys(store: Store, experiment: str | None = None) -> dict[str, list[s
     return {"params": keys(s.params), "metrics": keys(s.latest_metrics), "tags": keys(s.tags)}
 
 
-def live_runs_plan(filter_string: str, experiment: str | None, order: str) -> Plan:
+def live_runs_plan(
+    filter_string: str, experiment: str | None, order: str, conn: Connection | None = None
+) -> Plan:
     """The search of the ids of the live (not deleted) runs matching the filter language, in
-    ``order``. Raises :class:`~nbtrack.errors.QueryError` pointing at the bad token."""
+    ``order``; with ``conn``, only the runs not folded under a listed parent (the Runs view's
+    :func:`~nbtrack.query.runstable.top_level`). Raises :class:`~nbtrack.errors.QueryError`
+    pointing at the bad token."""
     from sqlalchemy import select
 
     from nbtrack.query.plan import plan_search
+    from nbtrack.query.runstable import top_level
     from nbtrack.store import schema as s
 
+    text = filter_string.strip() or None
     r, e = s.runs, s.experiments
-    where = [r.c.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [r.c.deleted_at.is_(None)]
     if experiment is not None:
         where.append(r.c.experiment_id.in_(select(e.c.id).where(e.c.name == experiment)))
-    return plan_search(filter_string.strip() or None, [order], where)
+    if conn is not None:
+        where.append(top_level(conn, text, experiment))
+    return plan_search(text, [order], where)
+
+
+def top_runs_plan(store: Store, filter_string: str, experiment: str | None, order: str) -> Plan:
+    """:func:`live_runs_plan` of the runs not folded under a listed parent."""
+    return store.read(lambda conn: live_runs_plan(filter_string, experiment, order, conn))
 
 
 def count_of(store: Store, plan: Plan) -> int:

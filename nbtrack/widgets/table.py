@@ -9,7 +9,7 @@ import anywidget
 import traitlets as t
 
 from nbtrack.errors import NbtrackError
-from nbtrack.query.table import count_of, ids_of, live_runs_plan
+from nbtrack.query.table import count_of, ids_of, live_runs_plan, top_runs_plan
 from nbtrack.widgets.source import StoreSource
 from nbtrack.widgets.table_data import (
     Column,
@@ -23,7 +23,6 @@ from nbtrack.widgets.table_data import (
 )
 
 _STATIC = Path(__file__).parent / "static"
-TOP_LEVEL = "attributes.parent_run_id IS NULL"
 MAX_PAGE = 500
 
 
@@ -140,13 +139,12 @@ class RunsTable(anywidget.AnyWidget):
             query = compose_filter(self.filter_string, clauses)
             column = self._all_columns.get(self.order_by) or self._all_columns["start_time"]
             order = order_item(column, self.descending)
-            # folded like the sidebar's: the runs a sweep or a replay nested under another
-            # are left out until asked for (show_nested), and counted
-            top = compose_filter(query, [TOP_LEVEL])
-            n_top = count_of(store, live_runs_plan(top, self._experiment, order))
-            n_all = count_of(store, live_runs_plan(query, self._experiment, order))
-            shown = query if self.show_nested else top
-            result = live_runs_plan(shown, self._experiment, order)
+            # folded like the Runs view's: the runs a sweep or a replay nested under a listed
+            # run are left out until asked for (show_nested), and counted
+            top = top_runs_plan(store, query, self._experiment, order)
+            every = live_runs_plan(query, self._experiment, order)
+            n_top, n_all = count_of(store, top), count_of(store, every)
+            result = every if self.show_nested else top
             total, nested = (n_all if self.show_nested else n_top), n_all - n_top
         except NbtrackError as exc:
             self.error = str(exc)

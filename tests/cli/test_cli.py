@@ -31,6 +31,20 @@ def write_nb(path: Path, *sources: str, tags: dict[int, list[str]] | None = None
 
 
 @pytest.mark.slow
+def test_the_demo_runs_every_example_notebook_without_a_failed_cell(tmp_path, store_dir):
+    # What scripts/demo does on a newcomer's machine: nbtrack run each example notebook
+    examples = shutil.copytree(EXAMPLES, tmp_path / "examples")
+    failed = {}
+    for nb in sorted(examples.glob("*.ipynb")):
+        res = run_cli("run", nb.name, cwd=examples)
+        if res.returncode != 0 or "failed" in res.stderr:
+            failed[nb.name] = res.stderr[-500:]
+    assert failed == {}
+    listed = json.loads(run_cli("runs", "--format", "json").stdout)["runs"]
+    assert {r["status"] for r in listed} == {"finished"}
+
+
+@pytest.mark.slow
 def test_run_executes_a_notebook_as_one_run_with_params(tmp_path, store_dir):
     nb = shutil.copy(EXAMPLES / "sklearn_training.ipynb", tmp_path / "train.ipynb")
     res = run_cli("run", str(nb), "-p", "lr=0.05", "-p", "epochs=3", "--name", "quick")

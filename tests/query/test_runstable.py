@@ -113,3 +113,19 @@ def test_keys_of_an_experiment_and_the_experiment_names(store: Store) -> None:
     assert keys["tags"] == ["owner", "stage"]
     assert keys["experiments"] == ["eval", "train"]
     assert "a.b" in key_names(store)["params"]
+
+
+def test_a_child_whose_parent_is_in_another_experiment_is_top_level(tmp_path) -> None:
+    # Given runs made inside a notebook's run (nbtrack run) that sits in another experiment
+    import nbtrack
+
+    opts = {"store": tmp_path / "s", "log_system_metrics": False}
+    with nbtrack.start_run(name="notebook", experiment="notebooks", **opts):
+        with nbtrack.start_run(name="fit", experiment="sweep", **opts):
+            nbtrack.log_metric("acc", 0.9)
+    st = Store(str(tmp_path / "s"))
+    # Then the Runs view of their experiment lists them, filtered or not
+    for text in ("", "metrics.acc > 0.5"):
+        assert page_names(table_page(st, filter_string=text, experiment="sweep")) == ["fit"]
+    # and of every experiment, folds them under the notebook's run
+    assert page_names(table_page(st)) == ["notebook"]

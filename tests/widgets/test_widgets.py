@@ -190,6 +190,25 @@ def test_nested_runs_fold_under_their_parent_until_asked_for(tmp_path: Path) -> 
     assert (table.total, table.nested) == (4, 2)
 
 
+def test_runs_nested_under_a_run_of_another_experiment_are_listed(tmp_path: Path) -> None:
+    # Given runs started inside a notebook's run (``nbtrack run``) of another experiment
+    path = tmp_path / "store"
+    opts = {"store": path, "log_system_metrics": False}
+    with nbtrack.start_run(name="notebook", experiment="notebooks", **opts):
+        for lr in (0.1, 0.01):
+            with nbtrack.start_run(name=f"lr-{lr}", experiment="sweep", **opts):
+                nbtrack.log_metric("acc", lr)
+    # When the table of their experiment opens, filtered or not
+    for query in ("", "metrics.acc > 0"):
+        table = runs_table(query, store=path, experiment="sweep")
+        # Then both are listed, none is hidden as nested
+        assert sorted(names(ask_page(table, 0, 10)["rows"], table)) == ["lr-0.01", "lr-0.1"]
+        assert (table.total, table.nested, table.run_ids[0] != "") == (2, 0, True)
+    # and in the table of every experiment they fold under the notebook's run
+    table = runs_table(store=path)
+    assert (names(ask_page(table, 0, 10)["rows"], table), table.nested) == (["notebook"], 2)
+
+
 def test_metric_min_max_columns_show_the_range(populated: tuple[Path, list[str]]) -> None:
     path, _ = populated
     table = runs_table(store=path)
