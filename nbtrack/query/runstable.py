@@ -134,7 +134,7 @@ def table_page(
         if count:  # counted in the default order, which reads no metric or param joins
             unordered = _plan(conn, filter_string, experiment, None, deleted, parent)
             total = unordered.count(conn) if ids or offset else 0
-        return total, ids, _child_counts(conn, ids)
+        return total, ids, _child_counts(conn, ids, experiment)
 
     total, ids, children = store.read(fn)
     runs = run_summaries(store, ids)
@@ -143,7 +143,8 @@ def table_page(
     return {"total": total, "offset": offset, "runs": runs}
 
 
-def _child_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
+def _child_counts(conn: Connection, ids: list[str], experiment: str | None) -> dict[str, int]:
+    """How many live children each run has (in ``experiment``, where the view lists them)."""
     if not ids:
         return {}
     from sqlalchemy import func, select
@@ -153,7 +154,7 @@ def _child_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
     r = s.runs.c
     q = (
         select(r.parent_run_id, func.count())
-        .where(r.parent_run_id.in_(ids), r.deleted_at.is_(None))
+        .where(r.parent_run_id.in_(ids), *_conditions(experiment, False, None))
         .group_by(r.parent_run_id)
     )
     return {str(p): int(n) for p, n in conn.execute(q).all()}

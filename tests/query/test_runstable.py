@@ -129,3 +129,6 @@ def test_a_child_whose_parent_is_in_another_experiment_is_top_level(tmp_path) ->
         assert page_names(table_page(st, filter_string=text, experiment="sweep")) == ["fit"]
     # and of every experiment, folds them under the notebook's run
     assert page_names(table_page(st)) == ["notebook"]
+    assert table_page(st)["runs"][0]["children"] == 1
+    # which, in its own experiment, has no child to unfold there
+    assert table_page(st, experiment="notebooks")["runs"][0]["children"] == 0
