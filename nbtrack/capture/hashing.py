@@ -20,7 +20,7 @@ from typing import Any
 
 from nbtrack.capture.canonical.arrays import Span, memory_of, merged, nbytes_of, overlaps
 from nbtrack.capture.canonical.budget import MARKER, Budget, BudgetExceeded
-from nbtrack.capture.canonical.containers import ChunkCache
+from nbtrack.capture.canonical.chunks import ChunkCache
 from nbtrack.capture.canonical.encoder import Encoder, Unhashable, is_real_interrupt, reason
 from nbtrack.capture.cellnames import names_touched
 
@@ -221,7 +221,7 @@ class StateHasher:
         self._merged_at = (0, ([], []))
         self._call = {}
         self.watched_checked = self.watched_rehashed = 0
-        self.chunks.seen = set()
+        self.chunks.start()
         self.rehashed = 0
         self.interrupted = False
         budget = self.budget = Budget()

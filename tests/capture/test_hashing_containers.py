@@ -229,3 +229,116 @@ def test_an_untouched_large_container_keeps_its_cache_for_a_later_cell():
     del ns["data"]
     hasher.hash_namespace(ns, {"data"})
     assert hasher.chunks.entries == {}
+
+
+# ---------------------------------------------------------------- large dicts: a few entries changed
+
+
+def table(n: int = N) -> dict[object, tuple[int, float]]:
+    return {f"k{i}": (i, i / 3) for i in range(n)}
+
+
+def rehash(hasher: StateHasher, ns: dict[str, object]) -> str:
+    return hasher.hash_namespace(ns, {"data"})["data"]
+
+
+def test_updating_one_value_of_a_large_dict_digests_that_entry_alone():
+    # Given a large dict hashed once
+    data = table()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    assert hasher.chunks.digested == len(data)
+    # When a cell replaces one value, then sets one new key
+    data["k7"] = (7, 0.5)
+    after = rehash(hasher, ns)
+    # Then one entry is digested, and the hash is the dict's
+    assert hasher.chunks.digested == 1
+    assert after == hash_value(dict(data)) != hash_value(table())
+    data["new"] = (1, 2.0)
+    assert rehash(hasher, ns) == hash_value(dict(data)) and hasher.chunks.digested == 1
+    # and hashing it again unchanged digests nothing
+    assert rehash(hasher, ns) == hash_value(dict(data))
+    assert hasher.chunks.digested == 0
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.__setitem__("k5", (5, -0.0)),  # -0.0 apart from 0.0
+        lambda d: d.__setitem__("k0", (0, 0.0 * -1)),
+        lambda d: d.__setitem__("k6", (True, 2.0)),  # True apart from 1
+        lambda d: d.__setitem__("k6", (6, float("nan"))),
+        lambda d: d.__setitem__("k8", [8, 8 / 3]),  # a mutable value: its chunk hashed whole
+        lambda d: d.__setitem__("k9", d["k9"]),  # the same object again
+        lambda d: d.__setitem__("k10", (10, 10 / 3)),  # an equal value, another object
+        lambda d: [d.__setitem__(f"k{i}", (i, 0.0)) for i in range(0, N, 997)],  # every chunk
+        lambda d: [d.__setitem__(f"k{i}", (i, 0.0)) for i in range(2000)],  # most of a chunk
+        lambda d: d.pop("k3"),  # a hole
+        lambda d: (d.pop("k3"), d.__setitem__("k3", (3, 1.0))),  # a hole, the key at the end
+        lambda d: [d.pop(f"k{i}") for i in range(0, N, 3)],  # holes everywhere
+        lambda d: d.__setitem__(12345, (1, 2.0)),  # str keys only no more: a wider table
+        lambda d: d.update({f"x{i}": (i, 1.0) for i in range(3 * containers.CHUNK)}),  # resized
+        lambda d: d.popitem(),
+        lambda d: [d.popitem() for _ in range(containers.CHUNK + 5)],
+        lambda d: (d.clear(), d.update(table())),  # the same content, other objects
+        lambda d: (lambda c: (d.clear(), d.update(c)))(dict(d)),  # the same objects again
+        lambda d: (lambda c: (d.clear(), d.update(reversed(list(c.items())))))(dict(d)),
+    ],
+)
+def test_any_change_to_a_large_dict_gives_the_hash_of_its_content(mutate):
+    data = table()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    mutate(data)
+    assert rehash(hasher, ns) == hash_value(dict(data))
+    # and the cache stays right for the cells after
+    data["k11"] = (11, 11.5)
+    data.pop("k12", None)
+    assert rehash(hasher, ns) == hash_value(dict(data))
+    assert rehash(hasher, ns) == hash_value(dict(data))
+
+
+def test_deleted_entries_then_updates_and_appends_are_followed():
+    data = table()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    for step in range(6):  # delete, update and append in every cell
+        data.pop(f"k{100 + step}")
+        data[f"k{200 + step}"] = (step, -0.0)
+        data[f"n{step}"] = (step, float(step))
+        assert rehash(hasher, ns) == hash_value(dict(data)), step
+        assert hasher.chunks.digested <= 3
+
+
+def test_a_dict_mutated_inside_a_large_dict_is_seen():
+    data: dict[object, object] = {f"k{i}": (i,) for i in range(N)}
+    inner: list[int] = []
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    data["k1"] = inner
+    first = rehash(hasher, ns)
+    inner.append(1)
+    assert rehash(hasher, ns) != first
+    assert rehash(hasher, ns) == hash_value(dict(data))
+
+
+def test_a_large_dict_cut_by_the_budget_part_way_through_is_finished_right(monkeypatch):
+    # Given a large dict hashed once, then changed in every chunk, new keys included
+    data = {i: (i, i / 3) for i in range(50 * containers.CHUNK)}
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    for i in range(0, len(data), 1000):
+        data[i] = (i, -1.0) if i % 2000 else [i]
+    data.update({-i: (i, 0.5) for i in range(1, 2 * containers.CHUNK)})
+    # When cells are cut by a tiny budget part way through it
+    monkeypatch.setenv("NBTRACK_HASH_SECONDS", "0.002")
+    results = [rehash(hasher, ns) for _ in range(5)]
+    assert any(r.startswith("unhashable:budget-exceeded") for r in results), results
+    # Then a cell with the whole budget finishes it, to the dict's hash
+    monkeypatch.delenv("NBTRACK_HASH_SECONDS")
+    assert rehash(hasher, ns) == hash_value(dict(data))
