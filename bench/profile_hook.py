@@ -1,0 +1,177 @@
+"""Where nbtrack's per-cell time goes on real notebooks (#19): corpus notebooks run cell by cell in
+one kernel with ``%load_ext nbtrack``; inside the kernel, each phase of the pre/post-cell hooks is
+timed (state hashing, the cell's names, file events, notebook path, the store write, the runs'
+flush) and the garbage collector's pauses are summed, per cell. ``--profile`` also runs cProfile
+over the post-cell hook and prints its top functions; ``--audit`` counts the process's audit
+events by name (every one goes through nbtrack's file-lineage hook).
+
+    python bench/profile_hook.py [--profile] [--audit] glm_weights gls multivariate_ls
+
+Prints medians per phase; writes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from bench_core import Kernel
+
+CORPUS = Path(__file__).parent / "corpus"
+PHASES = r"""
+import time as _t, gc as _gc, json as _json, nbtrack.recording.recorder as _k
+import nbtrack.capture.hashing as _h, nbtrack.recording.active as _a
+_r = _k._recorder
+_r._wait_open()
+_P = {"pre": [], "post": []}
+_cur = {}
+def _phase(name, fn):
+    def timed(*a, **k):
+        s = _t.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            _cur[name] = _cur.get(name, 0.0) + _t.perf_counter() - s
+    return timed
+_r.hasher.hash_namespace = _phase("hash", _r.hasher.hash_namespace)
+_h.names_touched = _phase("names", _h.names_touched)
+_r._file_events = _phase("files", _r._file_events)
+_k._notebook_path = _phase("nbpath", _k._notebook_path)
+_r.cells.save = _phase("save", _r.cells.save)
+_a.flush_active = _phase("flush", _a.flush_active)
+_VARS = {}
+_hv = _r.hasher._hash_var
+def _hash_var_timed(name, obj, enc, dirty, _hv=_hv):
+    s = _t.perf_counter()
+    try:
+        return _hv(name, obj, enc, dirty)
+    finally:
+        key = type(obj).__module__.split(".")[0] + "." + type(obj).__qualname__
+        n, total = _VARS.get(key, (0, 0.0))
+        _VARS[key] = (n + 1, total + _t.perf_counter() - s)
+_r.hasher._hash_var = _hash_var_timed
+_gcs = [0.0]
+def _gccb(phase, info):
+    if phase == "start":
+        _gcs[0] = _t.perf_counter()
+    else:
+        _cur["gc"] = _cur.get("gc", 0.0) + _t.perf_counter() - _gcs[0]
+        if info.get("generation") == 2:
+            _cur["gc2"] = _cur.get("gc2", 0) + 1
+_gc.callbacks.append(_gccb)
+_AUD = {}
+def _count_audit(event, args):
+    _AUD[event] = _AUD.get(event, 0) + 1
+if _COUNT_AUDIT:
+    import sys as _sys; _sys.addaudithook(_count_audit)
+_pre0, _post0 = _r.pre_run_cell, _r.post_run_cell
+_prof = None
+def _pre(info, _pre0=_pre0):
+    _cur.clear()
+    s = _t.perf_counter(); _pre0(info); _cur["pre"] = _t.perf_counter() - s
+def _post(result, _post0=_post0):
+    _cur["gc_cell"] = _cur.get("gc", 0.0)
+    s = _t.perf_counter()
+    if _prof is not None:
+        _prof.enable()
+    _post0(result)
+    if _prof is not None:
+        _prof.disable()
+    _cur["post"] = _t.perf_counter() - s
+    _cur["gc_hook"] = _cur.get("gc", 0.0) - _cur["gc_cell"]
+    _cur["other"] = _cur["post"] - sum(
+        _cur.get(k, 0.0) for k in ("hash", "names", "files", "nbpath", "save", "flush")
+    )
+    _P.setdefault("cells", []).append(dict(_cur))
+_ip = get_ipython()
+_ip.events.unregister('pre_run_cell', _pre0); _ip.events.unregister('post_run_cell', _post0)
+_ip.events.register('pre_run_cell', _pre); _ip.events.register('post_run_cell', _post)
+"""
+STOP = r"""
+_ip.events.unregister('pre_run_cell', _pre); _ip.events.unregister('post_run_cell', _post)
+_gc.callbacks.remove(_gccb)
+"""
+
+
+def code_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def run(path: Path, work: Path, store: str, profile: bool, audit: bool) -> list[dict[str, float]]:
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        k = Kernel({"MPLBACKEND": "agg", "NBTRACK_STORE": store})
+    finally:
+        os.chdir(cwd)
+    try:
+        k.run("%load_ext nbtrack")
+        k.run(f"_COUNT_AUDIT = {audit}\n" + PHASES)
+        if profile:
+            k.run("import cProfile as _cp; _prof = _cp.Profile()")
+        rounds = [k.run(src) for src in code_cells(path)]
+        k.run(STOP)
+        kinds = ast.literal_eval(k.value("sorted(_VARS.items(), key=lambda kv: -kv[1][1])[:8]"))
+        shown = ", ".join(f"{t} {n}x {s * 1e3:.0f} ms" for t, (n, s) in kinds)
+        print(f"{path.stem}: hashing time by type (whole notebook): {shown}")
+        if audit:
+            counts = ast.literal_eval(k.value("sorted(_AUD.items(), key=lambda kv: -kv[1])[:12]"))
+            print(f"{path.stem}: audit events over {len(rounds)} cells: {counts}")
+        cells = json.loads(ast.literal_eval(k.value("_json.dumps(_P['cells'])")))
+        for c, rt in zip(cells, rounds, strict=False):
+            c["round"] = rt
+        if profile:
+            k.run(
+                "import pstats, io as _io; _s = _io.StringIO(); "
+                "pstats.Stats(_prof, stream=_s).sort_stats('tottime').print_stats(25); "
+                "pstats.Stats(_prof, stream=_s).sort_stats('cumtime').print_stats(40)"
+            )
+            print(ast.literal_eval(k.value("_s.getvalue()")))
+        return cells
+    finally:
+        k.close()
+
+
+def main(argv: list[str]) -> None:
+    profile = "--profile" in argv
+    audit = "--audit" in argv
+    names = [a for a in argv if not a.startswith("--")]
+    keys = ["round", "pre", "post", "hash", "names", "files", "nbpath", "save", "flush", "other"]
+    keys += ["gc_cell", "gc_hook"]
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print("| notebook | cells | " + " | ".join(keys) + " | gen-2 collections |")
+    every: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "corpus"
+        shutil.copytree(CORPUS, work)
+        for name in names:
+            cells = run(
+                work / f"{name}.ipynb", work, str(Path(tmp) / f"store-{name}"), profile, audit
+            )
+            every += cells
+            med = [statistics.median(c.get(key, 0.0) for c in cells) * 1e3 for key in keys]
+            gen2 = sum(c.get("gc2", 0) for c in cells)
+            print(
+                f"| {name} | {len(cells)} | "
+                + " | ".join(f"{m:.2f}" for m in med)
+                + f" | {gen2} |",
+                flush=True,
+            )
+    med = [statistics.median(c.get(key, 0.0) for c in every) * 1e3 for key in keys]
+    print(f"| all | {len(every)} | " + " | ".join(f"{m:.2f}" for m in med) + " | |")
+    worst = sorted(every, key=lambda c: -c.get("gc_cell", 0.0))[:3]
+    print(
+        "largest GC pauses in a cell (ms): " + ", ".join(f"{c['gc_cell'] * 1e3:.1f}" for c in worst)
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
