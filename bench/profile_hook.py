@@ -2,10 +2,11 @@
 one kernel with ``%load_ext nbtrack``; inside the kernel, each phase of the pre/post-cell hooks is
 timed (state hashing, the cell's names, file events, notebook path, the store write, the runs'
 flush) and the garbage collector's pauses are summed, per cell. ``--profile`` also runs cProfile
-over the post-cell hook and prints its top functions; ``--audit`` counts the process's audit
+over the post-cell hook and prints its top functions; ``--names`` prints, per cell, the
+variables hashed again (those the cell names and the others) and their time; ``--audit`` counts the process's audit
 events by name (every one goes through nbtrack's file-lineage hook).
 
-    python bench/profile_hook.py [--profile] [--audit] glm_weights gls multivariate_ls
+    python bench/profile_hook.py [--profile] [--names] [--audit] glm_weights gls multivariate_ls
 
 Prints medians per phase; writes nothing.
 """
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from bench_core import Kernel
@@ -40,7 +42,11 @@ def _phase(name, fn):
         finally:
             _cur[name] = _cur.get(name, 0.0) + _t.perf_counter() - s
     return timed
-_r.hasher.hash_namespace = _phase("hash", _r.hasher.hash_namespace)
+_hn0 = _r.hasher.hash_namespace
+def _hn_touched(ns, touched, hidden=(), _hn0=_hn0):
+    _cur["touched"] = sorted(touched) if touched is not None else None
+    return _hn0(ns, touched, hidden)
+_r.hasher.hash_namespace = _phase("hash", _hn_touched)
 _h.names_touched = _phase("names", _h.names_touched)
 _r._file_events = _phase("files", _r._file_events)
 _k._notebook_path = _phase("nbpath", _k._notebook_path)
@@ -54,6 +60,7 @@ def _hash_var_timed(name, obj, enc, dirty, _hv=_hv):
         return _hv(name, obj, enc, dirty)
     finally:
         key = type(obj).__module__.split(".")[0] + "." + type(obj).__qualname__
+        _cur.setdefault("vars", {})[name] = _t.perf_counter() - s
         n, total = _VARS.get(key, (0, 0.0))
         _VARS[key] = (n + 1, total + _t.perf_counter() - s)
 _r.hasher._hash_var = _hash_var_timed
@@ -105,7 +112,9 @@ def code_cells(path: Path) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
-def run(path: Path, work: Path, store: str, profile: bool, audit: bool) -> list[dict[str, float]]:
+def run(
+    path: Path, work: Path, store: str, profile: bool, audit: bool, names: bool
+) -> list[dict[str, Any]]:
     cwd = os.getcwd()
     os.chdir(work)
     try:
@@ -117,7 +126,8 @@ def run(path: Path, work: Path, store: str, profile: bool, audit: bool) -> list[
         k.run(f"_COUNT_AUDIT = {audit}\n" + PHASES)
         if profile:
             k.run("import cProfile as _cp; _prof = _cp.Profile()")
-        rounds = [k.run(src) for src in code_cells(path)]
+        sources = code_cells(path)
+        rounds = [k.run(src) for src in sources]
         k.run(STOP)
         kinds = ast.literal_eval(k.value("sorted(_VARS.items(), key=lambda kv: -kv[1][1])[:8]"))
         shown = ", ".join(f"{t} {n}x {s * 1e3:.0f} ms" for t, (n, s) in kinds)
@@ -128,6 +138,8 @@ def run(path: Path, work: Path, store: str, profile: bool, audit: bool) -> list[
         cells = json.loads(ast.literal_eval(k.value("_json.dumps(_P['cells'])")))
         for c, rt in zip(cells, rounds, strict=False):
             c["round"] = rt
+        if names:
+            show_names(sources, cells)
         if profile:
             k.run(
                 "import pstats, io as _io; _s = _io.StringIO(); "
@@ -140,21 +152,38 @@ def run(path: Path, work: Path, store: str, profile: bool, audit: bool) -> list[
         k.close()
 
 
+def show_names(sources: list[str], cells: list[dict[str, Any]]) -> None:
+    """Per cell: the variables hashed again, those the cell names and the others, ms each."""
+    for src, c in zip(sources, cells[1:], strict=False):  # cells[0]: the instrumenting cell
+        touched = set(c.get("touched") or ())
+        hashed = {n: round(t * 1e3, 1) for n, t in c.get("vars", {}).items()}
+        named = {n: t for n, t in hashed.items() if n in touched}
+        other = {n: t for n, t in hashed.items() if n not in touched}
+        line = src.strip().splitlines()[0][:50]
+        print(f"{c.get('hash', 0) * 1e3:6.2f} ms | named {named} | not named {other} | {line!r}")
+
+
 def main(argv: list[str]) -> None:
     profile = "--profile" in argv
     audit = "--audit" in argv
+    names_too = "--names" in argv
     names = [a for a in argv if not a.startswith("--")]
     keys = ["round", "pre", "post", "hash", "names", "files", "nbpath", "save", "flush", "other"]
     keys += ["gc_cell", "gc_hook"]
     print(f"load average {os.getloadavg()[0]:.1f}")
     print("| notebook | cells | " + " | ".join(keys) + " | gen-2 collections |")
-    every: list[dict[str, float]] = []
+    every: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "corpus"
         shutil.copytree(CORPUS, work)
         for name in names:
             cells = run(
-                work / f"{name}.ipynb", work, str(Path(tmp) / f"store-{name}"), profile, audit
+                work / f"{name}.ipynb",
+                work,
+                str(Path(tmp) / f"store-{name}"),
+                profile,
+                audit,
+                names_too,
             )
             every += cells
             med = [statistics.median(c.get(key, 0.0) for c in cells) * 1e3 for key in keys]
