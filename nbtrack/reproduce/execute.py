@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from nbtrack.errors import NbtrackError
 
 CellCallback = Callable[[int, Any, dict[str, Any] | None], None]
+
+# Set-up's first line when the kernel loads nbtrack while it starts (``extensions``): a no-op
+# then, and ``%load_ext nbtrack`` (without its "already loaded" print) if that load failed.
+LOAD_NBTRACK = "get_ipython().extension_manager.load_extension('nbtrack')"
 
 
 class KernelError(NbtrackError):
@@ -29,6 +34,8 @@ def execute_notebook(
     timeout: int | None = None,
     kernel_dirs: list[str] | None = None,
     on_ready: Callable[[], None] | None = None,
+    extensions: tuple[str, ...] = (),
+    exit_in_background: bool = False,
 ) -> bool:
     """Run ``setup`` silently, then every code cell of ``nb`` in order (outputs stored in
     ``nb``), then ``teardown(ok)`` silently. Cells are sent with their cell id, as JupyterLab
@@ -36,7 +43,13 @@ def execute_notebook(
     ``raises-exception`` may fail). Returns whether all cells succeeded. ``on_cell(index, cell, error)`` is called after each code cell.
     ``kernel_dirs``: private kernelspec directories searched for ``kernel_name`` (a recreated
     environment's kernel), instead of the user's. ``on_ready()`` is called once the kernel
-    has run ``setup``, before the first cell: work the caller overlaps with the kernel's start."""
+    has run ``setup``, before the first cell: work the caller overlaps with the kernel's start.
+    ``extensions``: IPython extensions the kernel loads while it starts, before it answers
+    (``--IPKernelApp.extra_extensions``): what they start in a thread (nbtrack opens its store)
+    runs while the kernel finishes starting; one that fails to load is loaded again by
+    ``setup``, which then says why. ``exit_in_background``: once ``teardown`` has run, return
+    while the kernel exits (gracefully, waited for in a thread: :func:`_leave`); the kernel's
+    working directory must outlive it."""
     coro = _execute(
         nb,
         cwd,
@@ -49,6 +62,8 @@ def execute_notebook(
         timeout,
         kernel_dirs,
         on_ready,
+        extensions,
+        exit_in_background,
     )
     try:
         asyncio.get_running_loop()
@@ -73,6 +88,8 @@ async def _execute(
     timeout: int | None,
     kernel_dirs: list[str] | None = None,
     on_ready: Callable[[], None] | None = None,
+    extensions: tuple[str, ...] = (),
+    exit_in_background: bool = False,
 ) -> bool:
     from nbtrack.reproduce.notebook_format import import_nbformat
 
@@ -95,8 +112,9 @@ async def _execute(
         kernel_name=kernel_name or "",
         resources={"metadata": {"path": cwd}},
         extra_arguments=[
-            "--IPKernelApp.log_level=ERROR"
-        ],  # not the plain-TCP notice on every start
+            "--IPKernelApp.log_level=ERROR",  # not the plain-TCP notice on every start
+            *(f"--IPKernelApp.extra_extensions={name}" for name in extensions),
+        ],
     )
     current: dict[str, Any] = {}
 
@@ -106,31 +124,78 @@ async def _execute(
     client.on_cell_execute = remember
     ok = True
     try:
-        # cleanup_kc: shut the kernel down even when the manager is ours (kernel_dirs)
-        async with client.async_setup_kernel(cwd=cwd, env={**os.environ, **env}, cleanup_kc=True):
+        # cleanup_kc: shut the kernel down even when the manager is ours (kernel_dirs); an exit
+        # left to a thread shuts it down below instead
+        async with client.async_setup_kernel(
+            cwd=cwd, env={**os.environ, **env}, cleanup_kc=not exit_in_background
+        ):
             kc = client.kc
             assert kc is not None
-            _send_cell_ids(kc, current)
-            await _silent(kc, setup, "set-up")
-            if on_ready is not None:
-                on_ready()
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                await client.async_execute_cell(cell, index)
-                error = _error_of(cell)
-                if on_cell is not None:
-                    on_cell(index, cell, error)
-                if error is not None and "raises-exception" not in cell.metadata.get("tags", []):
-                    ok = False
-                    if not allow_errors:
-                        break
-            await _silent(kc, teardown(ok), "tear-down")
+            try:
+                _send_cell_ids(kc, current)
+                await _silent(kc, setup, "set-up")
+                if on_ready is not None:
+                    on_ready()
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    await client.async_execute_cell(cell, index)
+                    error = _error_of(cell)
+                    if on_cell is not None:
+                        on_cell(index, cell, error)
+                    if error is not None and "raises-exception" not in cell.metadata.get(
+                        "tags", []
+                    ):
+                        ok = False
+                        if not allow_errors:
+                            break
+                await _silent(kc, teardown(ok), "tear-down")
+            except BaseException:
+                if exit_in_background:  # as nbclient does: a graceful exit, waited for
+                    await client._async_cleanup_kernel()
+                raise
+            if exit_in_background:
+                try:
+                    await _leave(client)
+                except Exception:  # the exit could not be requested: shut down as nbclient does
+                    if client.km is not None:
+                        await client._async_cleanup_kernel()
     except DeadKernelError as exc:
         raise KernelError(f"the kernel died: {exc}") from None
     except CellExecutionError as exc:  # pragma: no cover - allow_errors=True above
         raise KernelError(str(exc)) from None
     return ok
+
+
+async def _leave(client: Any) -> None:
+    """Ask the kernel to exit, as nbclient's graceful shut-down does, and leave the wait for
+    it (at most the manager's ``shutdown_wait_time``, then SIGTERM, then SIGKILL) and the
+    clean-up of its connection files to a thread: the kernel's own exit work (the user's
+    ``atexit`` functions, the interpreter's finalisation: 0.3-1 s once pandas or statsmodels
+    are imported) no longer delays the caller. The thread is not a daemon: a process that
+    ends meanwhile waits for its kernel to be gone."""
+    km, kc = client.km, client.kc
+    kc.stop_channels()
+    await km.request_shutdown()
+    client.km = client.kc = None
+    threading.Thread(
+        target=_finish_exit, args=(km,), name="nbtrack-kernel-exit", daemon=False
+    ).start()
+
+
+def _finish_exit(km: Any) -> None:
+    async def finish() -> None:
+        try:
+            await km.finish_shutdown()
+        finally:
+            await km.cleanup_resources()
+
+    try:
+        asyncio.run(finish())
+    except Exception as exc:  # the results are in: a kernel that will not go is one warning
+        from nbtrack.errors import warn_failure
+
+        warn_failure("could not shut the replay's kernel down", exc)
 
 
 def _send_cell_ids(kc: Any, current: dict[str, Any]) -> None:
@@ -226,7 +291,7 @@ def run_notebook(
         "params": params,
         "run_id": run_id,
     }
-    setup = f"%load_ext nbtrack\nimport nbtrack as _nbtrack_\n_nbtrack_.start_run(**{kwargs!r})\ndel _nbtrack_"
+    setup = f"{LOAD_NBTRACK}\nimport nbtrack as _nbtrack_\n_nbtrack_.start_run(**{kwargs!r})\ndel _nbtrack_"
     env = {"NBTRACK_STORE": store_url, "JPY_SESSION_NAME": path}
     ok = execute_notebook(
         nb,
@@ -239,6 +304,7 @@ def run_notebook(
         allow_errors=allow_errors,
         kernel_name=kernel_name,
         on_cell=on_cell,
+        extensions=("nbtrack",),
     )
     if output:
         nbformat.write(nb, output)

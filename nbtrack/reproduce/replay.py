@@ -131,7 +131,17 @@ def replay_run(
 
                 cwd = os.path.join(tmp, "snapshot")
                 restore_snapshot(st, row["snapshot_hash"], cwd)
-            replay_id = _execute(st, row, cells, cwd, kernel_name, notify, kernel_dirs, announce)
+            replay_id = _execute(
+                st,
+                row,
+                cells,
+                cwd,
+                kernel_name,
+                notify,
+                kernel_dirs,
+                announce,
+                exit_in_background=cwd == nb_dir,  # not in a folder removed when this returns
+            )
     finally:
         pool.shutdown(wait=True)
     if "drift" not in found:  # pragma: no cover - the kernel had no code cell to run
@@ -344,12 +354,17 @@ def _execute(
     notify: Any,
     kernel_dirs: list[str] | None = None,
     on_ready: Any = None,
+    *,
+    exit_in_background: bool = False,
 ) -> str:
+    """Execute ``cells`` in a fresh kernel recording a child run "replay of ..." of ``row``;
+    returns its id. The kernel loads nbtrack while it starts, and (``exit_in_background``)
+    exits while the verdict is computed."""
     from nbtrack.reproduce.notebook_format import import_nbformat
 
     nbformat = import_nbformat()
 
-    from nbtrack.reproduce.execute import execute_notebook
+    from nbtrack.reproduce.execute import LOAD_NBTRACK, execute_notebook
 
     nb = nbformat.v4.new_notebook()
     # Built as new_code_cell builds them, without its per-cell schema validation and uuid4
@@ -377,7 +392,7 @@ def _execute(
         "tags": {"nbtrack.replay_of": row["id"]},
     }
     setup = (
-        "%load_ext nbtrack\nimport nbtrack as _nbtrack_\n"
+        f"{LOAD_NBTRACK}\nimport nbtrack as _nbtrack_\n"
         f"_nbtrack_.start_run(**{kwargs!r})\ndel _nbtrack_"
     )
     total = len(cells)
@@ -386,15 +401,26 @@ def _execute(
         cwd=cwd,
         env={"NBTRACK_STORE": st.url, "JPY_SESSION_NAME": row.get("notebook_path") or ""},
         setup=setup,
-        teardown=lambda ok: "import nbtrack as _nbtrack_\n_nbtrack_.end_run()\ndel _nbtrack_",
+        teardown=lambda ok: TEARDOWN,
         allow_errors=True,
         kernel_name=kernel_name,
         on_cell=lambda index, cell, error: notify("cell", (index + 1, total)),
         kernel_dirs=kernel_dirs,
         on_ready=on_ready,
+        extensions=("nbtrack",),  # its store opens while the kernel starts
+        exit_in_background=exit_in_background,
     )
     st.update_run(replay_id, replay_of=row["id"])
     return replay_id
+
+
+# The replay's run ends; then what the store has not taken yet (a busy store) is written,
+# waiting as long as the kernel's exit would: the verdict is read while the kernel exits.
+TEARDOWN = (
+    "import nbtrack as _nbtrack_\n_nbtrack_.end_run()\n"
+    "from nbtrack.recording.pending import backlog as _nbtrack_\n_nbtrack_.flush()\n"
+    "del _nbtrack_"
+)
 
 
 def _valid_cell_id(cell_id: str) -> bool:

@@ -218,7 +218,7 @@ def verify_slice(sl: RunSlice, cwd: str, *, kernel_name: str | None = None) -> R
     import tempfile
     import uuid
 
-    from nbtrack.reproduce.execute import execute_notebook
+    from nbtrack.reproduce.execute import LOAD_NBTRACK, execute_notebook
     from nbtrack.reproduce.notebook_format import import_nbformat
     from nbtrack.store import Store
 
@@ -237,7 +237,7 @@ def verify_slice(sl: RunSlice, cwd: str, *, kernel_name: str | None = None) -> R
     with tempfile.TemporaryDirectory(prefix="nbtrack-slice-") as tmp:
         url = os.path.join(tmp, "store")
         setup = (
-            "%load_ext nbtrack\nimport nbtrack as _nbtrack_\n"
+            f"{LOAD_NBTRACK}\nimport nbtrack as _nbtrack_\n"
             f"_nbtrack_.start_run(name='slice', experiment='slice', run_id={run_id!r}, log_system_metrics=False)\n"
             "del _nbtrack_"
         )
@@ -249,6 +249,7 @@ def verify_slice(sl: RunSlice, cwd: str, *, kernel_name: str | None = None) -> R
             teardown=lambda ok: "import nbtrack as _nbtrack_\n_nbtrack_.end_run()\ndel _nbtrack_",
             kernel_name=kernel_name,
             on_cell=on_cell,
+            extensions=("nbtrack",),
         )
         store = Store(url, create=False)
         try:
