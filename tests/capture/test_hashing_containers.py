@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -341,4 +342,33 @@ def test_a_large_dict_cut_by_the_budget_part_way_through_is_finished_right(monke
     assert any(r.startswith("unhashable:budget-exceeded") for r in results), results
     # Then a cell with the whole budget finishes it, to the dict's hash
     monkeypatch.delenv("NBTRACK_HASH_SECONDS")
+    assert rehash(hasher, ns) == hash_value(dict(data))
+
+
+def test_a_large_dict_changed_by_another_thread_while_hashed_ends_with_its_hash():
+    # Given a large dict that another thread keeps growing, shrinking and updating
+    data = table()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    stop = threading.Event()
+
+    def churn() -> None:
+        i = 0
+        while not stop.is_set():  # about N + 5,000 entries, holes and resizes included
+            i += 1
+            data[f"t{i % 10_000}"] = (i, 0.5)
+            data.pop(f"t{(i + 5_000) % 10_000}", None)
+            data[f"k{i % N}"] = (i, -0.0)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        # When cells hash it meanwhile
+        for _ in range(20):
+            hasher.hash_namespace(ns, {"data"})
+    finally:
+        stop.set()
+        worker.join()
+    # Then nothing breaks, and once it is still its hash is its content's
     assert rehash(hasher, ns) == hash_value(dict(data))

@@ -87,7 +87,7 @@ def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
     entries, nentries, size = table
     m = cache.get(obj)
     with saving(enc):
-        if m is None:
+        if m is None or not _whole_map(m):
             m = _Map(obj)
         cache.seen.add(id(obj))
         cache.entries[id(obj)] = m
@@ -119,6 +119,11 @@ def _whole(enc: Encoder, obj: dict[Any, Any], n: int) -> bytes:
         check(enc)
         total += entry_sum(enc, items[start : start + CHUNK])[0]
     return u64(n) + (total & MASK).to_bytes(16, "little")
+
+
+def _whole_map(m: _Map) -> bool:
+    """One slot per chunk in every list of ``m`` (an interrupt can cut ``_resize`` half way)."""
+    return len(m.raw) == len(m.sums) == len(m.reusable) == len(m.live) == len(m.kw) == len(m.vw)
 
 
 def _resize(m: _Map, nentries: int) -> None:
