@@ -2,7 +2,8 @@
 
 The answer is an over-approximation used to decide what to re-hash after a cell; when the code can
 reach the namespace in ways a syntax walk cannot follow (exec, globals(), ``%run``, ``%reset``...)
-the answer is None and the caller re-hashes everything.
+the answer is None and the caller re-hashes everything. ``names_rebound`` tells which names the cell
+binds afresh before using them, so what they held before the cell is not touched through them.
 """
 
 from __future__ import annotations
@@ -45,6 +46,56 @@ def names_touched(code: str) -> set[str] | None:
         return _names(ast.parse(code))
     except (SyntaxError, ValueError, _Opaque):
         return None
+
+
+def names_rebound(code: str) -> set[str]:
+    """Names whose old object the cell cannot reach through the name: bound by an unconditional
+    top-level assignment (``x = ...``, ``a, b = ...``) before anything else in the cell names
+    them, its right-hand side included. The cell may still reach that object through other
+    names (``res.model``) or notebook functions reading the global, which the caller checks.
+    Empty when :func:`names_touched` cannot tell."""
+    try:
+        tree = ast.parse(code)
+        seen: set[str] = set()
+        rebound: set[str] = set()
+        for stmt in tree.body:
+            targets = _plain_targets(stmt)
+            if targets is None:
+                seen |= _names(stmt)
+                continue
+            assert isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
+            seen |= _names(stmt.value)  # evaluated before the names are bound
+            if isinstance(stmt, ast.AnnAssign):
+                seen |= _names(stmt.annotation)
+            rebound |= targets - seen
+            seen |= targets
+        return rebound
+    except (SyntaxError, ValueError, _Opaque):
+        return set()
+
+
+def _plain_targets(stmt: ast.stmt) -> set[str] | None:
+    """The names an assignment binds when every target is a name (or a tuple, list or starred
+    of names); None for any other statement."""
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and stmt.simple:
+        targets = [stmt.target]
+    else:
+        return None
+    out: set[str] = set()
+    todo: list[ast.expr] = list(targets)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, ast.Name):
+            out.add(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            todo.append(t.value)
+        else:  # an attribute or item: the cell writes into an object
+            return None
+    return out
 
 
 def _names(tree: ast.AST) -> set[str]:
