@@ -372,3 +372,36 @@ def test_a_large_dict_changed_by_another_thread_while_hashed_ends_with_its_hash(
         worker.join()
     # Then nothing breaks, and once it is still its hash is its content's
     assert rehash(hasher, ns) == hash_value(dict(data))
+
+
+def test_a_cell_that_only_reads_a_large_dict_does_not_read_its_table():
+    # Given a large dict of plain values, hashed and then updated once
+    data = table()
+    ns = {"data": data}
+    hasher = StateHasher()
+    hasher.hash_namespace(ns, None)
+    data["k1"] = (1, 0.25)
+    rehash(hasher, ns)
+    assert hasher.chunks.scanned == len(data)
+    # When a cell only reads it
+    _ = data["k2"], len(data), list(data.items())[:3]
+    # Then its table is not read again, and the hash stays its content's
+    assert rehash(hasher, ns) == hash_value(dict(data))
+    assert hasher.chunks.scanned == 0
+    # and the next change is read, entry for entry
+    data["k3"] = (3, -0.0)
+    assert rehash(hasher, ns) == hash_value(dict(data))
+    assert hasher.chunks.scanned == len(data) and hasher.chunks.digested == 1
+
+
+def test_a_large_dict_holding_a_mutable_value_is_read_every_cell():
+    data: dict[str, object] = dict(table())
+    inner = [1]
+    data["k4"] = inner
+    ns = {"data": data}
+    hasher = StateHasher()
+    first = hasher.hash_namespace(ns, None)["data"]
+    inner.append(2)  # the dict's version tag does not move
+    assert rehash(hasher, ns) != first
+    assert hasher.chunks.scanned == len(data)
+    assert rehash(hasher, ns) == hash_value(dict(data))

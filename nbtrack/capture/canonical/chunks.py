@@ -82,11 +82,12 @@ class ChunkCache:
         self.entries: dict[int, Any] = {}
         self.seen: set[int] = set()
         self.digested = 0  # items of large lists, tuples and dicts digested afresh by this call
+        self.scanned = 0  # ... and entries of dict tables whose memory it read
 
     def start(self) -> None:
         """A new call (a namespace hashed after a cell) begins."""
         self.seen = set()
-        self.digested = 0
+        self.digested = self.scanned = 0
 
     def get(self, obj: object) -> Any:
         e = self.entries.get(id(obj))

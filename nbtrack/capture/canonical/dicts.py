@@ -8,8 +8,10 @@ the very same objects and keeps its sum: ``_Map`` holds every key and value it h
 index, so no address is reused. A chunk that reads otherwise is compared entry by entry with the
 objects held: a value replaced, an entry deleted or appended changes the chunk's sum by the
 digests of those entries alone. A chunk holding anything but plain values, one with many changed
-entries and a table rebuilt under it (a compaction after deletions) are hashed again whole.
-Without the layout (another interpreter), the dict is hashed whole, still at C speed.
+entries and a table rebuilt under it (a compaction after deletions) are hashed again whole. A
+dict of plain values whose version tag (PEP 509: moved by every change) is as at the last cell
+is not read at all (a cell that only reads it). Without the layout (another interpreter), the
+dict is hashed whole, still at C speed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from nbtrack.capture.canonical.chunks import (
     CHUNK,
     MASK,
+    ChunkCache,
     check,
     entry_sum,
     pair_digest,
@@ -32,9 +35,11 @@ from nbtrack.capture.canonical.chunks import (
 from nbtrack.capture.canonical.encoder import Encoder, u64
 from nbtrack.capture.canonical.layout import (
     DICT_LAYOUT,
+    DICT_VERSION,
     PTR,
     addresses,
     dict_table,
+    dict_version,
     entry_words,
     keys_pointer,
     memory_digest,
@@ -63,7 +68,7 @@ class _Map:
     (``reusable``), its live entries and the addresses of its keys and values; and every key
     and value by entry index, which keeps them alive."""
 
-    __slots__ = ("obj", "raw", "sums", "reusable", "live", "kw", "vw", "keys", "vals")
+    __slots__ = ("obj", "raw", "sums", "reusable", "live", "kw", "vw", "keys", "vals", "version")
 
     def __init__(self, obj: dict[Any, Any]) -> None:
         self.obj = obj
@@ -75,6 +80,7 @@ class _Map:
         self.vw: list[array[int]] = []
         self.keys: list[Any] = []
         self.vals: list[Any] = []
+        self.version: int | None = None  # the dict's version tag when all of it was known plain
 
 
 def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
@@ -86,14 +92,19 @@ def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
         return _whole(enc, obj, n)
     entries, nentries, size = table
     m = cache.get(obj)
+    version = dict_version(obj) if DICT_VERSION else None
+    if m is not None and version is not None and m.version == version:
+        cache.seen.add(id(obj))  # not changed since (a cell that only read it): no table read
+        return u64(n) + (sum(m.sums) & MASK).to_bytes(16, "little")
     with saving(enc):
         if m is None or not _whole_map(m):
             m = _Map(obj)
+        m.version = None
         cache.seen.add(id(obj))
         cache.entries[id(obj)] = m
         _resize(m, nentries)
     try:
-        changed, live = _changed_chunks(obj, m, table)
+        changed, live = _changed_chunks(obj, m, table, cache)
         if live != n:
             raise _Mismatch
         walk = _Walk(obj, n, sequential=len(changed) > 8)
@@ -109,6 +120,8 @@ def mapping_digest(enc: Encoder, obj: dict[Any, Any]) -> bytes:
         with saving(enc):
             cache.entries.pop(id(obj), None)
         return _whole(enc, obj, n)
+    if all(m.reusable):  # plain values all through: unchanged while its version tag is
+        m.version = version
     return u64(n) + (sum(m.sums) & MASK).to_bytes(16, "little")
 
 
@@ -148,7 +161,7 @@ def _resize(m: _Map, nentries: int) -> None:
 
 
 def _changed_chunks(
-    obj: dict[Any, Any], m: _Map, table: tuple[int, int, int]
+    obj: dict[Any, Any], m: _Map, table: tuple[int, int, int], cache: ChunkCache
 ) -> tuple[list[tuple[int, int, bytes, array[int], array[int], int]], int]:
     """The chunks whose memory differs from the last cell's: (chunk, first entry, digest of its
     memory, its keys' and values' addresses, live entries before it); and the live entries."""
@@ -159,6 +172,7 @@ def _changed_chunks(
     raw, reusable, live = m.raw, m.reusable, m.live
     pointer = keys_pointer(obj)
     keys_object = pointer.value
+    cache.scanned += nentries
     for c in range(len(raw)):
         start = c * CHUNK
         address, nbytes = entries + start * size, (min(start + CHUNK, nentries) - start) * size

@@ -101,8 +101,39 @@ def _check_dict_layout() -> bool:
         return False
 
 
+def dict_version(d: dict[Any, Any]) -> int:
+    """``d``'s version tag (PEP 509), which every change to ``d`` moves (a read does not)."""
+    return ctypes.c_uint64.from_address(id(d) + 3 * PTR).value
+
+
+def _check_dict_version() -> bool:
+    try:
+        d: dict[Any, Any] = dict.fromkeys(range(10), 0)
+        seen = [dict_version(d)]
+        _ = d[3], len(d), list(d.items())
+        if dict_version(d) != seen[0]:
+            return False
+        for change in (
+            lambda: d.__setitem__(3, object()),
+            lambda: d.__setitem__(99, 1),
+            lambda: d.pop(4),
+            lambda: d.update({5: object()}),
+            lambda: d.popitem(),
+            lambda: d.setdefault(-1, 2),
+            lambda: d.clear(),
+        ):
+            change()
+            if dict_version(d) in seen:
+                return False
+            seen.append(dict_version(d))
+        return True
+    except Exception:
+        return False
+
+
 LIST_LAYOUT = _check_list_layout()
 DICT_LAYOUT = _check_dict_layout() and array("Q").itemsize == PTR
+DICT_VERSION = DICT_LAYOUT and _check_dict_version()
 
 
 def memory_digest(address: int, nbytes: int) -> bytes:
