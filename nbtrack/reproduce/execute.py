@@ -151,7 +151,8 @@ async def _execute(
                             break
                 await _silent(kc, teardown(ok), "tear-down")
             except BaseException:
-                if exit_in_background:  # as nbclient does: a graceful exit, waited for
+                # as nbclient does: a graceful exit, waited for (unless its signal handler did)
+                if exit_in_background and client.km is not None:
                     await client._async_cleanup_kernel()
                 raise
             if exit_in_background:
