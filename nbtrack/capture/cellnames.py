@@ -42,10 +42,7 @@ class _Opaque(Exception):
 def names_touched(code: str) -> set[str] | None:
     """Every name a cell may read, bind, mutate or delete at top level (plus global/nonlocal
     names, names in function bodies and bound by imports/defs); None when it cannot tell."""
-    try:
-        return _names(ast.parse(code))
-    except (SyntaxError, ValueError, _Opaque):
-        return None
+    return cell_names(code)[0]
 
 
 def names_rebound(code: str) -> set[str]:
@@ -54,6 +51,11 @@ def names_rebound(code: str) -> set[str]:
     them, its right-hand side included. The cell may still reach that object through other
     names (``res.model``) or notebook functions reading the global, which the caller checks.
     Empty when :func:`names_touched` cannot tell."""
+    return cell_names(code)[1]
+
+
+def cell_names(code: str) -> tuple[set[str] | None, set[str]]:
+    """``(names_touched(code), names_rebound(code))`` from one parse and one walk."""
     try:
         tree = ast.parse(code)
         seen: set[str] = set()
@@ -69,9 +71,9 @@ def names_rebound(code: str) -> set[str]:
                 seen |= _names(stmt.annotation)
             rebound |= targets - seen
             seen |= targets
-        return rebound
+        return seen, rebound
     except (SyntaxError, ValueError, _Opaque):
-        return set()
+        return None, set()
 
 
 def _plain_targets(stmt: ast.stmt) -> set[str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbtrack.capture.cellnames import names_rebound
+from nbtrack.capture.cellnames import cell_names, names_rebound, names_touched
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,13 @@ def test_names_used_before_or_bound_conditionally_are_not(code):
 )
 def test_nothing_is_rebound_when_the_cell_cannot_be_read(code):
     assert names_rebound(code) == set()
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["glm = f(x)\nres = glm.fit()", "x = glm\nglm = 1", "exec('x')", "%magic", "a, b = b, a"],
+)
+def test_cell_names_gives_both_answers_from_one_parse(code):
+    assert cell_names(code) == (names_touched(code), names_rebound(code))
+    touched, rebound = cell_names(code)
+    assert touched is None or rebound <= touched
