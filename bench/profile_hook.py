@@ -43,11 +43,14 @@ def _phase(name, fn):
             _cur[name] = _cur.get(name, 0.0) + _t.perf_counter() - s
     return timed
 _hn0 = _r.hasher.hash_namespace
-def _hn_touched(ns, touched, hidden=(), _hn0=_hn0):
+def _hn_touched(ns, touched, *a, _hn0=_hn0, **k):
     _cur["touched"] = sorted(touched) if touched is not None else None
-    return _hn0(ns, touched, hidden)
+    return _hn0(ns, touched, *a, **k)
 _r.hasher.hash_namespace = _phase("hash", _hn_touched)
 _h.names_touched = _phase("names", _h.names_touched)
+import nbtrack.capture.cellnames as _cn
+if hasattr(_cn, "cell_names"):  # the recorder's one parse for touched and rebound names
+    _cn.cell_names = _phase("names", _cn.cell_names)
 _r._file_events = _phase("files", _r._file_events)
 _k._notebook_path = _phase("nbpath", _k._notebook_path)
 _r.cells.save = _phase("save", _r.cells.save)
