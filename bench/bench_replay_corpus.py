@@ -8,6 +8,8 @@ For each statsmodels notebook of bench/corpus: one ``nbtrack run``, then, interl
 and its graceful exit included), ``replay_run`` as before (``%load_ext nbtrack`` once the kernel
 is up, the kernel's exit waited for) and as now (nbtrack loaded while the kernel starts; the
 verdict returned while the kernel exits). "Kernel gone" is when the replay's kernel had exited.
+"Verdicts" are the cells each replay reproduced, before / after (a notebook whose cells are not
+deterministic, such as one printing the time, may differ from one replay to the next).
 Writes ``## Replay on the corpus, before and after`` of bench/RESULTS.md (``bench_corpus.py``
 keeps the ``Real-notebook corpus`` section, whose replay column is the "after" here)."""
 
@@ -53,6 +55,7 @@ def main(names: list[str]) -> None:
             assert ok, f"{path.stem} failed under nbtrack run"
             kernel_gone()
             got: dict[str, list[float]] = {k: [] for k in (*KINDS, "gone")}
+            verdicts: dict[str, list[str]] = {"before": [], "after": []}
             for i in range(REPEATS):
                 for kind in KINDS if i % 2 == 0 else ("plain", "after", "before"):
                     t = time.perf_counter()
@@ -60,8 +63,9 @@ def main(names: list[str]) -> None:
                         plain_run(nb)
                     else:
                         phases.before = kind == "before"
-                        replay_run(run_id, store, progress=False)
+                        report = replay_run(run_id, store, progress=False)
                         phases.before = False
+                        verdicts[kind].append(f"{report.cells_matched}/{report.cells_total}")
                     got[kind].append(time.perf_counter() - t)
                     kernel_gone()
                     if kind == "after":
@@ -72,7 +76,8 @@ def main(names: list[str]) -> None:
             row = (
                 f"| {path.stem} | {med['plain']:.2f} s | {med['before']:.2f} s "
                 f"({med['before'] / med['plain']:.2f}x) | {med['after']:.2f} s "
-                f"({med['after'] / med['plain']:.2f}x) | {med['gone']:.2f} s |"
+                f"({med['after'] / med['plain']:.2f}x) | {med['gone']:.2f} s | "
+                f"{', '.join(verdicts['before'])} / {', '.join(verdicts['after'])} |"
             )
             rows.append(row)
             print(row, flush=True)
@@ -84,8 +89,8 @@ def main(names: list[str]) -> None:
 
 {__doc__.split(chr(10) + chr(10), 2)[2].split("Writes")[0].strip()} Medians of {REPEATS}.
 
-| notebook | plain run | replay before | replay after (verdict) | after: kernel gone |
-|---|---|---|---|---|
+| notebook | plain run | replay before | replay after (verdict) | after: kernel gone | verdicts |
+|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 | replay / plain run | median | worst | notebooks ≤ 1.10x |
