@@ -405,3 +405,22 @@ def test_a_large_dict_holding_a_mutable_value_is_read_every_cell():
     assert rehash(hasher, ns) != first
     assert hasher.chunks.scanned == len(data)
     assert rehash(hasher, ns) == hash_value(dict(data))
+
+
+def test_a_volatile_attribute_is_left_out_of_its_objects_hash(monkeypatch) -> None:
+    from nbtrack.capture.canonical import encoder
+
+    class Model:
+        def __init__(self, scratch: object) -> None:
+            self.coef = [1.0, 2.0]
+            self.scratch = scratch
+
+    class Sub(Model):
+        pass
+
+    key = f"{Model.__module__}.{Model.__qualname__}"
+    monkeypatch.setitem(encoder.VOLATILE, key, frozenset({"scratch"}))
+    assert hash_value(Sub("garbage")) == hash_value(Sub("other bytes"))
+    changed = Sub("garbage")
+    changed.coef[0] = 3.0
+    assert hash_value(changed) != hash_value(Sub("garbage"))

@@ -188,3 +188,17 @@ def test_a_cell_reading_the_tracking_store_diverges_with_that_cause(kernel, stor
     assert res.returncode == 1
     assert "first divergence at cell 2 [3]: n = len(nbtrack.search_runs())" in res.stdout
     assert "likely cause: reads the tracking store" in res.stdout
+
+
+def test_a_statsmodels_glm_reproduces_despite_its_scratch_buffer(kernel, store_dir, tmp_path):
+    # statsmodels' GLM keeps an np.empty_like work buffer (whatever memory it got): its bytes
+    # differ in every process, yet the model is the same; a replay must say reproduced
+    pytest.importorskip("statsmodels")
+    kernel.ok(
+        "import numpy as np\nimport statsmodels.api as sm\n"
+        "X = sm.add_constant(np.linspace(0, 1, 40))\ny = (np.arange(40) % 3 == 0).astype(float)"
+    )
+    kernel.ok("res = sm.GLM(y, X, family=sm.families.Binomial()).fit()")
+    kernel.ok("%%track --name glm\nnbtrack.log_metric('deviance', res.deviance)")
+    res = run_cli("replay", latest_run_id(store_dir, "glm"), cwd=tmp_path)
+    assert "reproduced 4/4 cells" in res.stdout, res.stdout + res.stderr

@@ -47,6 +47,13 @@ MACHINERY = frozenset(
 # canvas, callbacks): a matplotlib figure took past the 2 s budget after every cell of a real
 # notebook (statsmodels' ols example). A plot is an output, not state the next cell computes with.
 DISPLAY = frozenset({"matplotlib", "mpl_toolkits"})
+# Attributes that hold scratch memory, not state: statsmodels' GLM keeps an ``np.empty_like``
+# work buffer whose bytes are whatever memory it was given, so every GLM model and its results
+# hashed differently in each process and a replay of any GLM notebook "diverged". Keyed by the
+# defining class ("module.qualname"); subclasses inherit the entry.
+VOLATILE: dict[str, frozenset[str]] = {
+    "statsmodels.genmod.generalized_linear_model.GLM": frozenset({"_tmp_like_exog"}),
+}
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
@@ -381,6 +388,8 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
         raise Unhashable(f"__reduce_ex__ returned {type(rv).__name__}")
     rv = rv + (None,) * (6 - len(rv))
     func, args, state, listitems, dictitems, setter = rv[:6]
+    if isinstance(state, dict) and (volatile := _volatile(type(obj))):
+        state = {k: v for k, v in state.items() if k not in volatile}
     h = xxh3_128(b"#object\0")
     h.update(enc.token(func) + enc.token(args) + enc.token(state))
     h.update(enc.token(list(listitems)) if listitems is not None else b"N")
@@ -393,6 +402,19 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
     h.update(enc.token(setter))
     return h
 
+
+def _volatile(t: type) -> frozenset[str]:
+    """The :data:`VOLATILE` attributes of objects of type ``t`` (cached per type)."""
+    found = _volatile_by_type.get(t)
+    if found is None:
+        names = (f"{c.__module__}.{c.__qualname__}" for c in t.__mro__)
+        found = frozenset().union(*(VOLATILE.get(n, frozenset()) for n in names))
+        if t.__module__ != "__main__":
+            _volatile_by_type[t] = found
+    return found
+
+
+_volatile_by_type: dict[type, frozenset[str]] = {}
 
 _EXACT: dict[type, Handler] = {
     list: _list,
