@@ -190,13 +190,15 @@ def test_a_cell_reading_the_tracking_store_diverges_with_that_cause(kernel, stor
     assert "likely cause: reads the tracking store" in res.stdout
 
 
-def test_a_statsmodels_glm_reproduces_despite_its_scratch_buffer(kernel, store_dir, tmp_path):
-    # statsmodels' GLM keeps an np.empty_like work buffer (whatever memory it got): its bytes
-    # differ in every process, yet the model is the same; a replay must say reproduced
+def test_a_statsmodels_glm_and_a_scipy_distribution_reproduce(kernel, store_dir, tmp_path):
+    # statsmodels' GLM keeps an np.empty_like work buffer (whatever memory it got), a scipy.stats
+    # distribution numpy's global RandomState (seeded from the OS): both differ in every
+    # process, yet the values are the same; a replay must say reproduced
     pytest.importorskip("statsmodels")
     kernel.ok(
-        "import numpy as np\nimport statsmodels.api as sm\n"
-        "X = sm.add_constant(np.linspace(0, 1, 40))\ny = (np.arange(40) % 3 == 0).astype(float)"
+        "import numpy as np\nimport statsmodels.api as sm\nfrom scipy.stats import norm\n"
+        "X = sm.add_constant(np.linspace(0, 1, 40))\ny = (np.arange(40) % 3 == 0).astype(float)\n"
+        "d = norm(0, 1)"
     )
     kernel.ok("res = sm.GLM(y, X, family=sm.families.Binomial()).fit()")
     kernel.ok("%%track --name glm\nnbtrack.log_metric('deviance', res.deviance)")

@@ -47,12 +47,14 @@ MACHINERY = frozenset(
 # canvas, callbacks): a matplotlib figure took past the 2 s budget after every cell of a real
 # notebook (statsmodels' ols example). A plot is an output, not state the next cell computes with.
 DISPLAY = frozenset({"matplotlib", "mpl_toolkits"})
-# Attributes that hold scratch memory, not state: statsmodels' GLM keeps an ``np.empty_like``
-# work buffer whose bytes are whatever memory it was given, so every GLM model and its results
-# hashed differently in each process and a replay of any GLM notebook "diverged". Keyed by the
-# defining class ("module.qualname"); subclasses inherit the entry.
+# Attributes that are not the object's state and differ in every process, so a replay of any
+# notebook holding such an object "diverged": statsmodels' GLM keeps an ``np.empty_like`` work
+# buffer (whatever memory it was given); every scipy.stats distribution (``norm``, and the
+# prediction results of statsmodels that keep one) holds numpy's global RandomState, seeded
+# from the OS at import. Keyed by the defining class ("module.qualname"); subclasses inherit.
 VOLATILE: dict[str, frozenset[str]] = {
     "statsmodels.genmod.generalized_linear_model.GLM": frozenset({"_tmp_like_exog"}),
+    "scipy.stats._distn_infrastructure.rv_generic": frozenset({"_random_state"}),
 }
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
