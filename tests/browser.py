@@ -177,7 +177,7 @@ def chromium_page(viewport: dict[str, int], block_external: bool = False) -> Ite
 
 def open_lab(page: Any, lab: dict[str, Any], path: str = "lab") -> None:
     """Load ``path`` (``lab``, ``lab/tree/<notebook>``, ...) and wait until JupyterLab has
-    started: its layout restored and its splash screen gone.
+    started: its layout restored, its splash screen gone and its main area showing a widget.
 
     Until then JupyterLab is still settling: its splash screen (JupyterLab 4.6) removes its element
     200 ms after the layout is restored, and a theme change in that window shows the same element
@@ -189,6 +189,10 @@ def open_lab(page: Any, lab: dict[str, Any], path: str = "lab") -> None:
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored.then(() => true)")
     page.wait_for_function("() => !document.getElementById('jupyterlab-splash')", timeout=30_000)
+    # and its main area shown (the launcher, or the notebook in the path): opened late on a busy
+    # machine, the launcher takes the focus from whatever the test is typing into (a filter
+    # box's completion list closed under a test's hands)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget !== null", timeout=30_000)
 
 
 def open_notebook(page: Any, lab: dict[str, Any], name: str) -> None:
