@@ -151,8 +151,8 @@ Hashing budget: `NBTRACK_HASH_SECONDS` 2 s, `NBTRACK_HASH_BYTES` 4 GiB (defaults
 The machine is shared: compare rows within a run, and see ``bench_hashing.py`` for the
 in-process cost of one update.
 
-No real-notebook corpus bench is in bench/ (the 19-notebook corpus of issue #19 was measured
-outside the repository), so the corpus median is not re-measured here.
+The real-notebook corpus (per cell, replay) is measured by ``bench_corpus.py``: see "Real-notebook
+corpus".
 """
     write_section(SECTION, body)
     print(body)
