@@ -11,7 +11,6 @@ Writes nothing: copy the figures into your own section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import statistics
@@ -19,44 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_core import Kernel
-from bench_untouched_data import TIMED, code_cells
+from bench_untouched_data import run  # kernels "before" (--other DIR first on PYTHONPATH), "after"
 
 CORPUS = Path(__file__).parent / "corpus"
-MODES = ("plain", "checked out", "other")
-
-
-def run(path: Path, work: Path, store: str, other: str) -> dict[str, list[float]]:
-    env = {"MPLBACKEND": "agg"}
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        kernels = {
-            "plain": Kernel(env),
-            "checked out": Kernel({**env, "NBTRACK_STORE": store + "-a"}),
-            "other": Kernel({**env, "NBTRACK_STORE": store + "-b", "PYTHONPATH": other}),
-        }
-    finally:
-        os.chdir(cwd)
-    out: dict[str, list[float]] = {}
-    try:
-        for name in MODES[1:]:
-            kernels[name].run("%load_ext nbtrack")
-            kernels[name].run(TIMED)
-        where = kernels["other"].value("__import__('nbtrack').__file__")
-        assert where.strip("'").startswith(other), where
-        for src in code_cells(path):
-            for name, k in kernels.items():
-                out.setdefault(name, []).append(k.run(src))
-        for name in MODES[1:]:
-            k = kernels[name]
-            k.run("get_ipython().events.unregister('post_run_cell', _timed)")
-            out[name + " hook"] = [float(x) for x in ast.literal_eval(k.value("_post_t"))]
-            out[name + " hash"] = [float(x) for x in ast.literal_eval(k.value("_hash_t"))]
-    finally:
-        for k in kernels.values():
-            k.close()
-    return out
+# bench_untouched_data.run's kernels: "after" runs nbtrack as checked out, "before" the other copy
+CHECKED_OUT, OTHER = "after", "before"
 
 
 def main(argv: list[str]) -> None:
@@ -77,12 +43,11 @@ def main(argv: list[str]) -> None:
             t = run(work / f"{name}.ipynb", work, str(Path(tmp) / f"store-{name}"), other)
             plain = t["plain"]
             added = {
-                m: [x - p for x, p in zip(t[m], plain, strict=True)]
-                for m in ("checked out", "other")
+                m: [x - p for x, p in zip(t[m], plain, strict=True)] for m in (CHECKED_OUT, OTHER)
             }
             for key, values in {**added, **{k: t[k] for k in t if " h" in k}}.items():
                 totals.setdefault(key, []).extend(values)
-            a, b = "checked out", "other"
+            a, b = CHECKED_OUT, OTHER
             print(
                 f"| {name} | {len(plain)} | {med(added[a]) * 1e3:+.2f} → {med(added[b]) * 1e3:+.2f} ms | "
                 f"{med(t[a + ' hook']) * 1e3:.2f} → {med(t[b + ' hook']) * 1e3:.2f} ms | "
@@ -90,7 +55,7 @@ def main(argv: list[str]) -> None:
                 f"{sum(t[a + ' hash']) * 1e3:.0f} → {sum(t[b + ' hash']) * 1e3:.0f} ms |",
                 flush=True,
             )
-    a, b = "checked out", "other"
+    a, b = CHECKED_OUT, OTHER
     print(
         f"| all | {len(totals[a])} | {med(totals[a]) * 1e3:+.2f} → {med(totals[b]) * 1e3:+.2f} ms | "
         f"{med(totals[a + ' hook']) * 1e3:.2f} → {med(totals[b + ' hook']) * 1e3:.2f} ms | "
