@@ -31,17 +31,18 @@ _held = []
 def _held_write(fn, wait=None):
     if not _held:
         c = _st.engine.connect(); c.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}"); _held.append(c)
-    conn = _held[0]
     with _st._lock:
         _st._check_file()
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            r = fn(conn)
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK"); raise
-        conn.exec_driver_sql("COMMIT")
-        _st._wal_ident = file_ident(_st.db_path + "-wal")
-        return r
+        return _txn(_held[0], fn)
+def _txn(conn, fn):
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        r = fn(conn)
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK"); raise
+    conn.exec_driver_sql("COMMIT")
+    _st._wal_ident = file_ident(_st.db_path + "-wal")
+    return r
 def _once_write(fn, wait=None):
     want = int(wait * 1000)
     with _st._lock:
@@ -50,14 +51,7 @@ def _once_write(fn, wait=None):
             if conn.info.get("busy") != want:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={want}")
                 conn.info["busy"] = want
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                r = fn(conn)
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK"); raise
-            conn.exec_driver_sql("COMMIT")
-            _st._wal_ident = file_ident(_st.db_path + "-wal")
-            return r
+            return _txn(conn, fn)
 _mode = ["now"]
 def _write(fn, wait=None):
     t = time.perf_counter()
