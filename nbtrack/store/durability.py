@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import StoreError, warn_failure
 from nbtrack.store import schema as s
-from nbtrack.store.engines import file_ident
+from nbtrack.store.engines import busy_timeout, file_ident
 
 if TYPE_CHECKING:
     from nbtrack.store.sql import Store
@@ -121,13 +121,8 @@ def checkpoint(store: Store, wait: float = 0.1) -> bool:
         return False
     try:
         with store.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            try:
-                busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            finally:
-                raw.execute("PRAGMA busy_timeout=30000")
+            busy_timeout(conn, int(wait * 1000))
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
         return not busy
     except Exception:  # a checkpoint is housekeeping: never an error
         return False
@@ -140,12 +135,9 @@ def optimize(store: Store) -> None:
         return
     try:
         with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA busy_timeout=100")  # a locked store: skip, not wait
-            try:
-                conn.exec_driver_sql("PRAGMA analysis_limit=400")  # approximate: milliseconds
-                conn.exec_driver_sql("PRAGMA optimize")
-            finally:
-                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+            busy_timeout(conn, 100)  # a locked store: skip, not wait
+            conn.exec_driver_sql("PRAGMA analysis_limit=400")  # approximate: milliseconds
+            conn.exec_driver_sql("PRAGMA optimize")
     except Exception:
         pass
 

@@ -12,6 +12,16 @@ from sqlalchemy.engine import Engine
 BUSY_TIMEOUT_MS = 30000  # how long an SQLite write waits for another writer by default
 
 
+def busy_timeout(conn: Any, ms: int) -> None:
+    """Set SQLite's ``busy_timeout`` of pooled connection ``conn`` (a SQLAlchemy Connection) to
+    ``ms``, remembered on the connection so a write that wants what it has already issues no
+    pragma (a kernel's bounded wait stays set between its cell writes)."""
+    info = conn.info
+    if info.get("busy_ms", BUSY_TIMEOUT_MS) != ms:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+        info["busy_ms"] = ms
+
+
 def file_ident(path: str) -> tuple[int, int] | None:
     """(device, inode) of the file at ``path``, None when there is none: tells a file that was
     deleted and recreated, or replaced, from the one a connection has open."""

@@ -23,6 +23,7 @@ from nbtrack.store.blobs import BlobStore
 from nbtrack.store.dialect import upsert
 from nbtrack.store.engines import (
     BUSY_TIMEOUT_MS,
+    busy_timeout,
     file_ident,
     pg_engine,
     sqlite_engine,
@@ -158,20 +159,18 @@ class Store:
     def _sqlite_transaction(
         conn: Connection, fn: Callable[[Connection], T], wait: float | None
     ) -> T:
-        if wait is not None:  # the busy handler waits at most this long for the database lock
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        # the busy handler waits at most ``wait`` for the database lock (in steps of 50 ms, so
+        # a kernel's cell writes find it set and issue no pragma)
+        ms = BUSY_TIMEOUT_MS if wait is None else round(wait * 1000)
+        busy_timeout(conn, (ms + 25) // 50 * 50 if ms >= 100 else max(1, ms))
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
-            return result
-        finally:
-            if wait is not None:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            result = fn(conn)
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+        return result
 
     def _check_file(self) -> None:
         """Refuse to write when this user cannot, or when the database file is gone (store

@@ -259,6 +259,27 @@ def test_a_write_with_a_wait_gives_up_while_another_writer_holds_the_lock(
     assert store.run_summaries([rid])[0]["name"] == "renamed"
 
 
+def test_each_sqlite_write_waits_for_the_lock_as_long_as_it_asked(tmp_path: Path) -> None:
+    """The bounded wait stays set on a pooled connection between a kernel's writes; a write
+    without one (a script's) still gets the full wait, after a checkpoint or optimize too."""
+    from nbtrack.store import durability
+
+    store = Store(f"sqlite:///{tmp_path / 'store'}")
+
+    def busy_ms(conn: Any) -> int:
+        return int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar())
+
+    for _ in range(2):
+        assert store.write(busy_ms, wait=0.3) == 300
+        assert store.write(busy_ms, wait=0.3) == 300
+        assert store.write(busy_ms) == 30000
+        assert store.write(busy_ms, wait=0.02) == 20
+        durability.checkpoint(store)
+        durability.optimize(store)
+        assert store.write(busy_ms) == 30000
+    store.close()
+
+
 # -- ids, migrations, liveness ------------------------------------------------------------------
 def test_resolve_run_id_takes_unique_prefixes(store: Store) -> None:
     for rid in ("abc1" + "0" * 28, "abc2" + "0" * 28, "fff" + "1" * 29):
