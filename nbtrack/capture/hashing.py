@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import sys
 import time
 import types
 import weakref
@@ -72,51 +73,101 @@ MAX_TRACKED_IDS = 20_000
 
 
 class _Entry:
-    """A cached token of one large object, held by weakref (or strongly when weakrefs fail),
-    with the ``keys`` and ``spans`` of the data inside it (see ``_Data``)."""
+    """A cached token of one large object, held by weakref (a numpy array by ``_Ident``, or
+    strongly when weakrefs fail), with the ``keys`` and ``spans`` of the data inside it (see
+    ``_Data``)."""
 
     __slots__ = ("ref", "weak", "token", "keys", "spans")
 
     def __init__(
         self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...] | None
     ) -> None:
-        try:
-            self.ref: Any = weakref.ref(obj)
-            self.weak = True
-        except TypeError:
-            self.ref, self.weak = obj, False
+        self.ref: Any = _hold(obj)
+        self.weak = type(self.ref) is not _Ident
+        if self.weak:
+            try:
+                self.ref = weakref.ref(obj)
+            except TypeError:
+                self.ref, self.weak = obj, False
         self.token = token
         self.keys = keys
         self.spans = spans
 
     def holds(self, obj: object) -> bool:
-        return (self.ref() if self.weak else self.ref) is obj
+        if self.weak:
+            return self.ref() is obj
+        return _is(self.ref, obj)
 
-    def alive(self) -> bool:
-        """Still worth keeping: its object lives on elsewhere (one held strongly is kept only
-        while it is met, or the cache would keep it alive)."""
-        return self.weak and self.ref() is not None
+    def alive(self, held: Mapping[int, object]) -> bool:
+        """Still worth keeping: its object lives on elsewhere (an array known by identity
+        while a variable's data is that array, ``held``; one held strongly only while it is
+        met, or the cache would keep it alive)."""
+        if self.weak:
+            return self.ref() is not None
+        return type(self.ref) is _Ident and self.ref.oid in held
+
+
+class _Ident:
+    """A numpy array known by identity alone. numpy's ``a.resize(n)`` refuses while anything
+    else refers to ``a``, weak references included, so the hasher holds no reference to the
+    arrays it remembers: their id and layout (type, data address, shape, strides, dtype) tell
+    them apart from a new array made at the same address once the old one is freed."""
+
+    __slots__ = ("oid", "layout")
+
+    def __init__(self, arr: Any) -> None:
+        self.oid = id(arr)
+        self.layout = _layout(arr)
+
+    def of(self, obj: object) -> bool:
+        """``obj`` is the array this was made from (as far as anything can tell)."""
+        return id(obj) == self.oid and _layout(obj) == self.layout
+
+
+def _layout(arr: Any) -> tuple[Any, ...]:
+    try:
+        face = arr.__array_interface__
+        return (type(arr), face["data"][0], arr.shape, face["strides"], arr.dtype)
+    except Exception:
+        return ()
+
+
+def _hold(obj: object) -> object:
+    """What the hasher keeps of ``obj``: itself, or an ``_Ident`` if it is a numpy array."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, np.ndarray):
+        return _Ident(obj)
+    return obj
+
+
+def _is(held: object, obj: object) -> bool:
+    """``obj`` is what ``held`` (``_hold``'s answer) stands for."""
+    return held is obj or (type(held) is _Ident and held.of(obj))
 
 
 class _Data:
     """A numpy/pandas object met at the top of a variable's data (not inside another one): its
     token, the ids of the data objects in it and of the owners of their memory (``keys``), and
-    the byte ranges of that memory (``spans``)."""
+    the byte ranges of that memory (``spans``). The data object is held (found again to check
+    it), unless it is the variable's own value (``own``): then ``_hold``, so the user can
+    ``a.resize(n)`` an array variable; an array inside a list or an object stays held, or
+    checking it would mean hashing its whole variable again."""
 
     __slots__ = ("obj", "token", "keys", "spans")
 
     def __init__(
-        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...]
+        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...], own: bool
     ) -> None:
-        self.obj, self.token, self.keys, self.spans = obj, token, keys, spans
+        self.obj, self.token, self.keys, self.spans = _hold(obj) if own else obj, token, keys, spans
 
 
 class _Var:
-    """What the last hashing of one variable found: its object (held), hash, the ids of the
-    mutable objects inside it (None: too many to track), whether it is hashed again after every
-    cell (``again``) and the numpy/pandas data at its top (``()`` if none, None if unknown)."""
+    """What the last hashing of one variable found: its object (held: ``_hold``) and its id,
+    hash, the ids of the mutable objects inside it (None: too many to track), whether it is
+    hashed again after every cell (``again``) and the numpy/pandas data at its top (``()`` if
+    none, None if unknown)."""
 
-    __slots__ = ("obj", "hash", "ids", "again", "data", "spans")
+    __slots__ = ("obj", "oid", "hash", "ids", "again", "data", "spans")
 
     def __init__(
         self,
@@ -126,7 +177,8 @@ class _Var:
         again: bool,
         data: tuple[_Data, ...] | None = (),
     ) -> None:
-        self.obj, self.hash, self.ids, self.again, self.data = obj, h, ids, again, data
+        self.obj, self.oid = _hold(obj), id(obj)
+        self.hash, self.ids, self.again, self.data = h, ids, again, data
         self.spans: tuple[Span, ...] = ()
         if data:
             self.spans = tuple(s for d in data for s in d.spans)
@@ -176,6 +228,8 @@ class StateHasher:
         self._vars: dict[str, _Var] = {}
         self._order: list[str] = []  # names of the last call, with their objects
         self._objs: list[object] = []
+        self._arrays: set[str] = set()  # variables that are a numpy array (see _Ident)
+        self._pos: tuple[list[str], dict[str, int]] = ([], {})  # _order's names -> positions
         self._owners: dict[int, set[str]] = {}  # id of a mutable object -> variables holding it
         self._node_tok: dict[int, bytes] = {}  # ... -> its token when they were hashed
         self._user: dict[str, bool] = {}  # is_user_name, remembered
@@ -190,6 +244,7 @@ class StateHasher:
         self._watched: dict[str, _Var] = {}  # variables holding data, known whole
         self._key_owners: dict[int, set[str]] = {}  # a data object / memory owner -> them
         self._tops: list[_Data] | None = []  # top data of the variable being hashed
+        self._value: object = None  # ... and its value
         self._stack: list[Frame] = []  # data objects being encoded, innermost last
         self._call: dict[int, tuple[object, bytes, frozenset[int], tuple[Span, ...] | None]] = {}
         self._dirty_keys: set[int] = set()  # data objects and memory owners touched this cell
@@ -240,8 +295,9 @@ class StateHasher:
         finally:
             budget.disarm()
             self._call = {}
-            self._stack = []
-            self._cache = {k: e for k, e in self._cache.items() if k in self._seen or e.alive()}
+            self._stack, self._value = [], None
+            held = self._key_owners
+            self._cache = {k: e for k, e in self._cache.items() if k in self._seen or e.alive(held)}
             self.chunks.prune()
 
     def _user_names(self, ns: Mapping[str, object], hidden: Any) -> list[str]:
@@ -272,16 +328,22 @@ class StateHasher:
         else:
             wide = expand_touched(ns, touched)
             for n in wide:  # what a touched name held before the cell rebound or deleted it
-                if (v := vars_.get(n)) is not None and v.obj is not ns.get(n):
+                if (v := vars_.get(n)) is not None and not _is(v.obj, ns.get(n)):
                     self._dropped(v, dirty)
             if self.same_names:  # the common case: no name bound or deleted
                 first = [n for n in wide if n in vars_]
                 objs = list(map(ns.get, names))
                 todo = list(compress(names, map(operator.is_not, objs, self._objs)))
+                if self._arrays:  # self._objs holds their _Ident: compared by id here (an
+                    # untouched name is bound to another object only where touched is None)
+                    arrays = self._arrays
+                    todo = [n for n in todo if n not in arrays or vars_[n].oid != id(ns.get(n))]
             else:
                 present = set(names)
                 first = [n for n in names if n in wide]
-                todo = [n for n in names if (v := vars_.get(n)) is None or v.obj is not ns.get(n)]
+                todo = [
+                    n for n in names if (v := vars_.get(n)) is None or not _is(v.obj, ns.get(n))
+                ]
                 for gone in set(vars_) - present:
                     self._forget(gone)
             todo += self._data_names  # re-hashed through the large-object cache
@@ -301,7 +363,7 @@ class StateHasher:
                 held = owners.get(i)
                 if held:
                     todo.extend(held)
-            todo += self._watched_dirty(enc, done)
+            todo += self._watched_dirty(ns, enc, done)
         for name in todo:
             if name in done or enc.interrupted:
                 continue
@@ -321,7 +383,12 @@ class StateHasher:
         self.hashed_names = list(done)
         if not self.same_names:
             self._order = names
-        self._objs = list(map(ns.get, names))
+        self._objs = objs = list(map(ns.get, names))
+        if self._arrays:  # arrays by identity alone (see _Ident)
+            pos = self._positions(names)
+            for n in self._arrays:
+                if (at := pos.get(n)) is not None:
+                    objs[at] = vars_[n].obj
         hashes = self._hashes
         if len(hashes) != len(names) or not self.same_names:
             self._hashes = hashes = {name: vars_[name].hash for name in names}
@@ -338,7 +405,7 @@ class StateHasher:
         ids: set[int] = set()
         enc.collect, enc.memo = ids, {}
         self._data_seen = False
-        self._tops, self._stack = [], []
+        self._tops, self._stack, self._value = [], [], obj
         budget = enc.budget
         # no time left before this one: it was not really tried
         spent = budget.exceeded or time.perf_counter() > budget.deadline
@@ -408,8 +475,17 @@ class StateHasher:
                     key_owners.setdefault(k, set()).add(name)
         return changed
 
+    def _positions(self, names: list[str]) -> dict[str, int]:
+        if self._pos[0] is not names:
+            self._pos = (names, {n: i for i, n in enumerate(names)})
+        return self._pos[1]
+
     def _set(self, name: str, var: _Var) -> None:
         self._vars[name] = var
+        if type(var.obj) is _Ident:
+            self._arrays.add(name)
+        else:
+            self._arrays.discard(name)
         if name in self._hashes:
             self._hashes[name] = var.hash
         if var.again:
@@ -418,7 +494,7 @@ class StateHasher:
     def _dropped(self, var: _Var, dirty: set[int]) -> None:
         """``var``'s object was rebound or deleted by a touched name: the cell may have written
         through it first."""
-        dirty.update(var.ids if var.ids is not None else (id(var.obj),))
+        dirty.update(var.ids if var.ids is not None else (var.oid,))
         if var.data is None:
             self._blind = True
             return
@@ -426,7 +502,7 @@ class StateHasher:
             self._dirty_keys |= d.keys
             self._dirty_spans += d.spans
 
-    def _watched_dirty(self, enc: Encoder, done: set[str]) -> list[str]:
+    def _watched_dirty(self, ns: Mapping[str, object], enc: Encoder, done: set[str]) -> list[str]:
         """The watched variables to hash again whole: all of them if the cell may have written
         memory we did not see, else those whose data shares memory with the touched variables'
         and hashes differently now."""
@@ -452,22 +528,29 @@ class StateHasher:
         out = []
         for n in sorted(hit - done):
             self.watched_checked += 1
-            if self._data_changed(enc, watched[n], starts, stops):
+            if self._data_changed(enc, watched[n], ns.get(n), starts, stops):
                 out.append(n)
         self.watched_rehashed = len(out)
         return out
 
-    def _data_changed(self, enc: Encoder, var: _Var, starts: list[int], stops: list[int]) -> bool:
-        """Whether a top data object of ``var`` that the cell may have written hashes differently
-        now (its other contents are known untouched)."""
+    def _data_changed(
+        self, enc: Encoder, var: _Var, current: object, starts: list[int], stops: list[int]
+    ) -> bool:
+        """Whether a top data object of ``var`` (whose value is ``current``) that the cell may
+        have written hashes differently now (its other contents are known untouched)."""
         keys = self._dirty_keys
         for d in var.data or ():
             if not (d.keys & keys or overlaps(d.spans, starts, stops)):
                 continue
+            obj = d.obj
+            if type(obj) is _Ident:  # only the variable's own array can be found again
+                if not obj.of(current):
+                    return True  # hashed whole
+                obj = current
             enc.memo, enc.collect, enc.nodes = {}, None, 0
             self._stack = [[set(), []]]  # what it records goes nowhere
             try:
-                tok = enc.node(d.obj)
+                tok = enc.node(obj)
             except BaseException as exc:
                 if is_real_interrupt(enc, exc):
                     raise
@@ -483,6 +566,7 @@ class StateHasher:
         if v is None:
             return
         self._data_names.discard(name)
+        self._arrays.discard(name)
         if self._watched.pop(name, None) is not None and v.data:
             key_owners = self._key_owners
             for d in v.data:
@@ -492,7 +576,7 @@ class StateHasher:
                         holders.discard(name)
                         if not holders:
                             del key_owners[k]
-        for i in v.ids if v.ids is not None else (id(v.obj),):
+        for i in v.ids if v.ids is not None else (v.oid,):
             holders = self._owners.get(i)
             if holders is not None:
                 holders.discard(name)
@@ -568,7 +652,7 @@ class StateHasher:
         if spans is None:
             self._tops = None
         elif self._tops is not None:
-            self._tops.append(_Data(obj, tok, keys, spans))
+            self._tops.append(_Data(obj, tok, keys, spans, obj is self._value))
         if enc.fresh:
             self._dirty_keys |= keys
             if spans is None:

@@ -109,6 +109,19 @@ def test_inplace_pandas_edit_changes_the_frame_hash(kernel, store_dir):
     assert cells[3]["changed"] == []  # already sorted: same content, same hash
 
 
+def test_an_array_variable_can_be_resized_in_place_as_without_nbtrack(kernel, store_dir):
+    # numpy's a.resize(n) refuses while anything else refers to a, weak references included:
+    # nbtrack remembers an array variable by identity alone, a large one too
+    kernel.ok("import numpy as np\na = np.arange(3.0)\nbig = np.zeros(300_000)")
+    kernel.ok("a.resize(5)\nbig.resize(400_000)")
+    out = kernel.ok("print(a.tolist(), big.shape)")
+    assert "[0.0, 1.0, 2.0, 0.0, 0.0] (400000,)" in out["stdout"]
+    kernel.ok("a[4] = 7.0")
+    cells = close_with_run(kernel, store_dir)["cells"]
+    assert cells[2]["changed"] == ["a", "big"]
+    assert cells[4]["changed"] == ["a"]
+
+
 def test_magics_and_shell_escapes_are_recorded_verbatim(kernel, store_dir):
     kernel.ok("%time t = 1 + 1")
     out = kernel.ok("files = !echo hello")
