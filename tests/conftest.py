@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -175,10 +176,50 @@ def pg_url(pg_server: Any) -> str:
     return str(pg_server.create_database())
 
 
+BROWSER_GROUP = "browser"
+
+
+@functools.cache
+def xdist_group(path: Path) -> str:
+    """What runs on one pytest-xdist worker, in order: a file (so a notebook's cells share
+    nbval's kernel and a module's shared servers start once), and one group for every module
+    driving JupyterLab in Chromium (tests/browser.py), so one Lab and one browser run at a time
+    while the other worker takes the rest."""
+    if path.suffix == ".py" and "from tests.browser import" in path.read_text():
+        return BROWSER_GROUP
+    return str(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (pyproject's addopts) by :func:`xdist_group`: a file at a time, the
+    browser modules together."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class GroupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(config.rootpath / super()._split_scope(nodeid))
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start real kernels, and the example notebooks (nbval), belong to the slow set."""
+    """Tests that start real kernels, and the example notebooks (nbval), belong to the slow set.
+
+    The long xdist groups go first so the two workers end together (pyproject's addopts keep
+    this order: ``--no-loadscope-reorder``): the browser group, then files with a slow test, then
+    the rest, each in collection order."""
     for item in items:
         if item.path.suffix == ".ipynb" or {"kernel", "start_kernel"} & set(
             getattr(item, "fixturenames", ())
         ):
             item.add_marker(pytest.mark.slow)
+    slow = {xdist_group(i.path) for i in items if i.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        group = xdist_group(item.path)
+        return 0 if group == BROWSER_GROUP else 1 if group in slow else 2
+
+    items.sort(key=rank)  # stable: a file's tests stay together and in order
