@@ -1,0 +1,105 @@
+"""Every way the search plan can read a PostgreSQL store finds what SQLite finds.
+
+The plan walks the order's index with its joins as written, or lets PostgreSQL join and sort
+(``plan.PG_LOOKUP_COST`` decides between them): whichever it takes, a search returns the same
+run ids in the same order, page by page, as SQLite, with deleted runs and runs of deleted
+experiments left out (or in, when asked for).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_bulk_load import bundle
+
+from nbtrack.query import plan as plan_module
+from nbtrack.query.search import search_run_ids
+from nbtrack.store import Store
+from nbtrack.store.edits import set_deleted
+from nbtrack.store.transfer import add_rows
+
+FILTERS = [
+    "params.model = 'rf'",
+    "params.model = 'rf' AND tags.stage = 'prod'",
+    "metrics.acc > 0 AND params.model = 'rf' AND tags.stage LIKE 'prod%'",
+    "params.model != 'rf' AND metrics.acc > 0",
+    "tags.stage LIKE 'pr%' AND metrics.loss < 0.5",
+    "params.p0 IN ('tab\there', '') AND params.model = 'xgb'",
+    "params.p1 NOT LIKE '%x%' AND tags.stage = 'dev'",
+    "params.p2 = 'ünïcödé ✓ 𝛼' AND metrics.loss >= 0 AND metrics.acc != 7.0",
+]
+ORDERS: list[list[str] | None] = [
+    ["metrics.acc DESC"],
+    ["metrics.loss"],
+    ["params.p2 DESC"],
+    None,  # newest first
+    ["attributes.start_time"],
+]
+# PG_LOOKUP_COST: walk whenever the order's index can be walked; never walk
+PLANS = {"walk": 1e-9, "postgresql": 1e12}
+
+
+@pytest.fixture
+def stores(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The same 1,500 runs in SQLite and PostgreSQL: half of them in a deleted experiment,
+    a tenth of the rest deleted."""
+    monkeypatch.setenv("NBTRACK_BLOBS", str(tmp_path / "blobs"))
+    lite, pg = Store(str(tmp_path / "store")), Store(pg_url)
+    rows = bundle(1500, seed=11)
+    deleted = random.Random(4).sample([r["id"] for r in rows["runs"]], 150)
+    for st in (lite, pg):
+        add_rows(st, rows)
+        set_deleted(st, deleted, True)
+    yield lite, pg
+    lite.close()
+    pg.close()
+
+
+def pages(store: Store, text: str, order: list[str] | None, deleted: bool) -> list[list[str]]:
+    """The whole search, then its first three pages of 20 (fewer if it ends sooner)."""
+    out = [search_run_ids(store, text, order_by=order, include_deleted=deleted)[0]]
+    token = None
+    for _ in range(3):
+        ids, token = search_run_ids(
+            store, text, order_by=order, max_results=20, page_token=token, include_deleted=deleted
+        )
+        out.append(ids)
+        if token is None:
+            break
+    return out
+
+
+def test_every_plan_on_postgresql_finds_the_runs_sqlite_finds_in_its_order(
+    stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lite, pg = stores
+    for text in FILTERS:
+        for order in ORDERS:
+            for deleted in (False, True):
+                expected = pages(lite, text, order, deleted)
+                assert expected[0] or not deleted, (
+                    text
+                )  # (xgb runs are all in the deleted experiment)
+                assert sum(expected[1:], []) == expected[0][:60]
+                for name, cost in PLANS.items():
+                    monkeypatch.setattr(plan_module, "PG_LOOKUP_COST", cost)
+                    assert pages(pg, text, order, deleted) == expected, (name, text, order)
+
+
+def test_a_walked_search_leaves_out_deleted_runs_and_experiments(
+    stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lite, pg = stores
+    monkeypatch.setattr(plan_module, "PG_LOOKUP_COST", PLANS["walk"])
+    live = set(search_run_ids(lite, None)[0])
+    everything = set(search_run_ids(lite, None, include_deleted=True)[0])
+    assert len(everything) == 1500 and 600 < len(live) < 750
+    for st in (lite, pg):
+        got = search_run_ids(st, "params.model = 'rf'", order_by=["metrics.acc DESC"])[0]
+        rf = search_run_ids(
+            st, "params.model = 'rf'", order_by=["metrics.acc DESC"], include_deleted=True
+        )[0]
+        assert set(got) == set(rf) & live and len(rf) == 750
