@@ -4,6 +4,8 @@ on SQLite and on PostgreSQL, each beside 100,000 runs measured in the same run.
     python bench/bench_million.py            # writes the "## A million runs" section of bench/RESULTS.md
     python bench/bench_million.py --runs 20000 --small 2000 --no-write   # a quick look
     python bench/bench_million.py --backend postgresql --runs 200000 --section "..."   # one backend
+    python bench/bench_million.py --pg-build 1000000 --pg-json /tmp/pg-built.json   # load, keep the server
+    python bench/bench_million.py --backend postgresql --pg-url URL --pg-size 1000000 --no-write
 
 The runs are bench/search_data.py's (10 params, 10 metrics with a 100-step summary, 5 tags,
 a session of 51 cells per 100 runs; the raw per-step history for the first 1,000 runs) and go
@@ -147,7 +149,7 @@ def build(url: str, n: int) -> float:
     for first in range(0, n, PER_TRANSACTION):
         add_rows(store, transfer_rows(runs[first : first + PER_TRANSACTION], rnd, sent))
         print(
-            f"  {url}: {first + PER_TRANSACTION:,} runs, {time.perf_counter() - t:.0f} s",
+            f"  {url}: {min(n, first + PER_TRANSACTION):,} runs, {time.perf_counter() - t:.0f} s",
             flush=True,
         )
     took = time.perf_counter() - t
@@ -196,6 +198,33 @@ def pg_checkpoints(checkpoints: list[int], repeat: int, out: Path) -> None:
         store.close()
     finally:
         server.stop()
+
+
+def pg_build(n: int, out: Path) -> None:
+    """Start a PostgreSQL server (tests/pg.py), load ``n`` runs into a new database with
+    :func:`build` (``add_rows``, run-id order), ``VACUUM (ANALYZE)`` it, and leave the server
+    running; its URL and the load's figures go to ``out`` (JSON), for ``--pg-url`` to measure."""
+    from pg import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL server found (apt-get install postgresql)")
+    server = PostgresServer(bindir)
+    server.start()
+    url = server.create_database().replace("postgresql://", "postgresql+psycopg://")
+    print(f"{url} (server files: {server.dir}; stop it with pg_ctl -D {server.data} stop)")
+    cpu = time.process_time()
+    took = build(url, n)
+    found = {
+        "url": url,
+        "runs": n,
+        "built": took,
+        "cpu_loader": time.process_time() - cpu,
+        "vacuum": vacuum(server.url(url.rsplit("/", 1)[1])),
+        "load_average_at_end": os.getloadavg(),
+    }
+    out.write_text(json.dumps(found))
+    print(json.dumps(found))
 
 
 def vacuum(url: str) -> float:
@@ -435,6 +464,12 @@ def main() -> None:
         help="measure this already loaded PostgreSQL database (with --pg-size) instead of loading one",
     )
     ap.add_argument("--pg-size", type=int, default=0)
+    ap.add_argument(
+        "--pg-build",
+        type=int,
+        default=0,
+        help="only load this many runs into a PostgreSQL server left running (URL in --pg-json)",
+    )
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--partial", action="store_true", help="measure a SQLite load cut short at its size"
@@ -446,6 +481,9 @@ def main() -> None:
         help="only compare PostgreSQL load paths (COPY, executemany) on this many runs",
     )
     args = ap.parse_args()
+    if args.pg_build:
+        pg_build(args.pg_build, args.pg_json)
+        return
     if args.compare_load:
         print(compare_load(args.compare_load))
         return
