@@ -16,7 +16,7 @@ import pytest
 from test_bulk_load import bundle
 
 from nbtrack.query import plan as plan_module
-from nbtrack.query.search import search_run_ids
+from nbtrack.query.search import _search_query, search_run_ids
 from nbtrack.store import Store
 from nbtrack.store.edits import set_deleted
 from nbtrack.store.transfer import add_rows
@@ -97,6 +97,8 @@ def test_a_walked_search_leaves_out_deleted_runs_and_experiments(
     live = set(search_run_ids(lite, None)[0])
     everything = set(search_run_ids(lite, None, include_deleted=True)[0])
     assert len(everything) == 1500 and 600 < len(live) < 750
+    plan, _ = _search_query(pg, "params.model = 'rf'", None, ["metrics.acc DESC"], False)
+    assert pg.read(lambda conn: (plan.queries(conn, 21), plan.as_written)[1])  # it walks
     for st in (lite, pg):
         got = search_run_ids(st, "params.model = 'rf'", order_by=["metrics.acc DESC"])[0]
         rf = search_run_ids(
