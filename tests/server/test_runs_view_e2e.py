@@ -1,9 +1,10 @@
 """The main-area Runs view in a real JupyterLab and a real headless Chromium, end to end.
 
-A store of ~10,000 runs (written through ``Store.add_run``) with a grid-search parent and its
-children; the view is opened from the sidebar's table button, scrolled to the bottom, sorted,
-given a column, its parent unfolded, three runs compared, two deleted and restored and three
-downloaded as CSV, with no console error or warning. Screenshots go to ``test-artifacts/``.
+A store of ~10,000 runs (the few the test names written through ``Store.add_run``, the rest
+imported in one transaction) with a grid-search parent and its children; the view is opened
+from the sidebar's table button, scrolled to the bottom, sorted, given a column, its parent
+unfolded, three runs compared, two deleted and restored and three downloaded as CSV, with no
+console error or warning. Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ T0 = 1_780_000_000.0
 
 def build_store(path: str) -> dict[str, Any]:
     """``N_RUNS`` finished runs (acc, loss; lr, model, seed) in experiment ``rv``: a grid search
-    ``sweep`` with ``CHILDREN`` children, one run with a very long name, the rest plain."""
+    ``sweep`` with ``CHILDREN`` children and one run with a very long name, each written through
+    ``Store.add_run``, and the rest plain, loaded through the store's import path in one
+    transaction (what ``nbtrack import-runs`` does: one ``add_run`` a run took 20 s of setup)."""
     from nbtrack.store import Store
+    from nbtrack.store.transfer import TABLES, add_rows
 
     store = Store(path)
     rnd = random.Random(17)
     best_acc, ids = -1.0, {}
+    plain: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+    plain["experiments"].append({"name": "rv", "created": T0, "deleted_at": None})
 
-    def add(name: str, i: int, parent: str | None = None) -> str:
+    def run(name: str, i: int, parent: str | None = None) -> tuple[str, dict[str, Any], Any, Any]:
         nonlocal best_acc
         rid = uuid.UUID(int=rnd.getrandbits(128)).hex
         acc, loss = round(rnd.uniform(0.5, 0.99), 4), round(rnd.uniform(0.01, 1.0), 4)
@@ -54,14 +60,31 @@ def build_store(path: str) -> dict[str, Any]:
         }
         params = {"lr": str(rnd.choice([0.1, 0.01, 0.001])), "model": "sgd", "seed": str(i % 7)}
         points = [("acc", acc, 0, start + 1, None), ("loss", loss, 0, start + 1, None)]
+        return rid, row, params, points
+
+    def add(name: str, i: int, parent: str | None = None) -> str:
+        rid, row, params, points = run(name, i, parent)
         store.add_run(row, "rv", params, {"owner": "ana"}, points)
         return rid
+
+    def add_plain(name: str, i: int) -> None:
+        rid, row, params, points = run(name, i)
+        plain["runs"].append({**row, "experiment": "rv"})
+        plain["params"] += [{"run_id": rid, "key": k, "value": v} for k, v in params.items()]
+        plain["tags"].append({"run_id": rid, "key": "owner", "value": "ana"})
+        for key, value, step, ts, seq in points:
+            point = {"run_id": rid, "key": key, "value": value, "step": step, "timestamp": ts}
+            plain["metrics"].append({**point, "cell_seq": seq})
+            plain["latest_metrics"].append(
+                {**point, "min_value": value, "max_value": value, "count": 1}
+            )
 
     ids["sweep"] = add("sweep", N_RUNS + 10)  # the newest: first in the default order
     ids["children"] = [add(f"sweep-child-{k}", N_RUNS + k, ids["sweep"]) for k in range(CHILDREN)]
     ids["long"] = add(LONG_NAME, N_RUNS + 9)
     for i in range(N_RUNS - CHILDREN - 2):
-        add(f"run-{i}", i)
+        add_plain(f"run-{i}", i)
+    add_rows(store, plain)
     store.close()
     return {"ids": ids, "best_acc": best_acc, "top_level": N_RUNS - CHILDREN}
 
