@@ -159,8 +159,9 @@ class Store:
     def _sqlite_transaction(
         conn: Connection, fn: Callable[[Connection], T], wait: float | None
     ) -> T:
-        # the busy handler waits at most ``wait`` for the database lock (in steps of 50 ms, so
-        # a kernel's cell writes find it set and issue no pragma)
+        # the busy handler waits at most ``wait`` for the database lock: what is left of the
+        # write's deadline, so it drifts by microseconds; in steps of 50 ms, a kernel's cell
+        # writes find it set and issue no pragma
         ms = BUSY_TIMEOUT_MS if wait is None else round(wait * 1000)
         busy_timeout(conn, (ms + 25) // 50 * 50 if ms >= 100 else max(1, ms))
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -195,6 +196,8 @@ class Store:
         if self.is_sqlite:
             self._reopen_if_replaced()
         with self.engine.connect() as conn:
+            if self.is_sqlite:  # the full wait, not what a kernel's bounded write left set
+                busy_timeout(conn, BUSY_TIMEOUT_MS)
             return fn(conn)
 
     # -- schema --------------------------------------------------------------------------

@@ -261,7 +261,8 @@ def test_a_write_with_a_wait_gives_up_while_another_writer_holds_the_lock(
 
 def test_each_sqlite_write_waits_for_the_lock_as_long_as_it_asked(tmp_path: Path) -> None:
     """The bounded wait stays set on a pooled connection between a kernel's writes; a write
-    without one (a script's) still gets the full wait, after a checkpoint or optimize too."""
+    without one (a script's) and every read still get the full wait, after a checkpoint or
+    optimize too."""
     from nbtrack.store import durability
 
     store = Store(f"sqlite:///{tmp_path / 'store'}")
@@ -273,6 +274,8 @@ def test_each_sqlite_write_waits_for_the_lock_as_long_as_it_asked(tmp_path: Path
         assert store.write(busy_ms, wait=0.3) == 300
         assert store.write(busy_ms, wait=0.3) == 300
         assert store.write(busy_ms) == 30000
+        assert store.write(busy_ms, wait=0.02) == 20
+        assert store.read(busy_ms) == 30000
         assert store.write(busy_ms, wait=0.02) == 20
         durability.checkpoint(store)
         durability.optimize(store)
