@@ -3,6 +3,8 @@ reporting every large container as diverged."""
 
 from __future__ import annotations
 
+import pytest
+
 from nbtrack.capture.canonical import HASH_SCHEME
 from nbtrack.capture.environment import capture_environment, recorded_hash_scheme
 from nbtrack.capture.hashing import hash_value
@@ -41,6 +43,29 @@ def test_values_up_to_4096_items_hash_as_in_scheme_1():
     assert hash_value({"x", "y"}) == "b9062170b00e32c961c41d4a91e564f3"
     assert hash_value(list(range(4096))) == "092340b039a184d67bc08101fcbf158e"
     assert hash_value({i: str(i) for i in range(4096)}) == "9ef50219b9418153ddc40773eaf851e3"
+
+
+def test_numpy_and_pandas_values_hash_as_in_scheme_2():
+    # digests computed before the dtype, short-string and numpy-scalar fast paths (main at 3b50897)
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    assert hash_value(np.float64(1.5)) == "7902e50b8fa243b46451b8b2b42a5a16"
+    assert hash_value(np.int64(3)) == "e4b832df825e4859cbd8eb80fe3f365c"
+    assert hash_value(np.dtype("<f8")) == "6ee1b450568f8121bfe3868e1f81fb1e"
+    assert hash_value(np.arange(6.0).reshape(2, 3)) == "62c8bbfd0b24b83c3ea9a724520d2ebc"
+    frame = pd.DataFrame(
+        {
+            "x": [1.0, 2.0],
+            "s": pd.Series(["a", "bé"], dtype="str"),
+            "c": pd.Categorical(["u", "v"]),
+        }
+    )
+    assert hash_value(frame) == "457c50e57735eb09c97157b522887c87"
+    strings = pd.Series(pd.array(["a", "bb"], dtype=pd.ArrowDtype(pa.string())))
+    assert hash_value(strings) == "9af552f3a259c1b635a8e80e8e2e6cd9"
+    # one more time: now from the remembered tokens of the dtype and the short strings
+    assert hash_value(frame) == "457c50e57735eb09c97157b522887c87"
 
 
 def test_different_hashes_across_schemes_are_not_divergences():

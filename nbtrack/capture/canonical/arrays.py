@@ -48,8 +48,35 @@ def handler_for(t: type) -> Handler | None:
     return None
 
 
+_DTYPES: dict[int, tuple[Any, bytes, bytes]] = {}
+"""id -> (dtype, ``dtype_key``, ``dtype_name``) of plain numpy dtypes (``str(dt)`` alone takes 5
+µs, a column's whole hash 10); structured ones are not kept, their field names can be set."""
+
+
 def dtype_key(dt: Any) -> bytes:
-    return str_token(str(dt.descr) if dt.fields or dt.subdtype else dt.str)
+    if (hit := _DTYPES.get(id(dt))) is not None and hit[0] is dt:
+        return hit[1]
+    return _dtype_tokens(dt)[0]
+
+
+def dtype_name(dt: Any) -> bytes:
+    """``str(dt)`` as a token (pandas names its dtypes so: ``float64``, ``category``...)."""
+    if (hit := _DTYPES.get(id(dt))) is not None and hit[0] is dt:
+        return hit[2]
+    np = sys.modules["numpy"]
+    if not isinstance(dt, np.dtype):
+        return str_token(str(dt))
+    return _dtype_tokens(dt)[1]
+
+
+def _dtype_tokens(dt: Any) -> tuple[bytes, bytes]:
+    if dt.fields or dt.subdtype:
+        return str_token(str(dt.descr)), str_token(str(dt))
+    key, name = str_token(dt.str), str_token(str(dt))
+    if len(_DTYPES) >= 256:
+        _DTYPES.clear()
+    _DTYPES[id(dt)] = (dt, key, name)
+    return key, name
 
 
 def write_ndarray(enc: Encoder, h: Any, arr: Any) -> None:
@@ -87,14 +114,14 @@ def _ndarray(enc: Encoder, arr: Any) -> Any:
     return h
 
 
-@_data
 def _npscalar(enc: Encoder, x: Any) -> Any:
+    """A value like an int (not ``_data``: no memory to watch, so not the large-object hook's,
+    which would cost each of a statsmodels result's many scalars more than its hash)."""
     if x.dtype.hasobject:
         return xxh3_128(b"#npobject\0" + enc.token(x.item()))
     return xxh3_128(b"#npscalar\0" + dtype_key(x.dtype) + x.tobytes())
 
 
-@_data
 def _dtype(enc: Encoder, dt: Any) -> Any:
     return xxh3_128(b"#dtype\0" + dtype_key(dt))
 
@@ -105,7 +132,7 @@ def _dtype(enc: Encoder, dt: Any) -> Any:
 def write_values(enc: Encoder, h: Any, values: Any) -> None:
     """The values of an Index/Series/column (ndarray or ExtensionArray) by value, dtype first."""
     np = sys.modules["numpy"]
-    h.update(str_token(str(values.dtype)))
+    h.update(dtype_name(values.dtype))
     if isinstance(values, np.ndarray):
         write_ndarray(enc, h, values)
         return
@@ -140,7 +167,9 @@ def _write_arrow(enc: Encoder, h: Any, values: Any) -> None:
     if chunked.null_count == 0 and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
         import pyarrow.compute as pc
 
-        arr = chunked.combine_chunks().cast(pa.large_string())
+        arr = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+        if not pa.types.is_large_string(typ):
+            arr = arr.cast(pa.large_string())
         n = len(arr)
         lengths = pc.utf8_length(arr).to_numpy().astype("<i8", copy=False)
         offsets = np.frombuffer(arr.buffers()[1], dtype="<i8")[arr.offset : arr.offset + n + 1]

@@ -92,11 +92,26 @@ def reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------- atoms
 
 
+_STR_TOKENS: dict[str, bytes] = {}
+SHORT_STR = 64
+STR_MEMO = 4096
+"""Tokens of short strings remembered (attribute names, column names, labels recur in every
+object of a kind); up to this many, then forgotten all at once."""
+
+
 def str_token(s: str) -> bytes:
+    exact = type(s) is str
+    if exact and (tok := _STR_TOKENS.get(s)) is not None:
+        return tok
     b = s.encode("utf-8", "surrogatepass")
     if len(b) > BIG_ATOM:
         return b"S" + xxh3_128_digest(b)
-    return b"s" + u32(len(b)) + b
+    tok = b"s" + u32(len(b)) + b
+    if exact and len(b) <= SHORT_STR:
+        if len(_STR_TOKENS) >= STR_MEMO:
+            _STR_TOKENS.clear()
+        _STR_TOKENS[s] = tok
+    return tok
 
 
 def _tok_bytes(b: bytes) -> bytes:
