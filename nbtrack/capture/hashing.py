@@ -23,9 +23,9 @@ from nbtrack.capture.canonical.arrays import Span, memory_of, merged, nbytes_of,
 from nbtrack.capture.canonical.budget import MARKER, Budget, BudgetExceeded
 from nbtrack.capture.canonical.chunks import ChunkCache
 from nbtrack.capture.canonical.encoder import Encoder, Unhashable, is_real_interrupt, reason
-from nbtrack.capture.cellnames import names_touched
+from nbtrack.capture.cellnames import cell_names, names_touched
 
-__all__ = ["StateHasher", "hash_value", "is_user_name", "names_touched"]
+__all__ = ["StateHasher", "cell_names", "hash_value", "is_user_name", "names_touched"]
 
 UNHASHABLE = "unhashable:"
 
@@ -194,7 +194,8 @@ class StateHasher:
     code that does: ``expand_touched``), when the name is bound to another object, or when it
     holds a mutable object met while hashing the touched variables (an alias: ``b = a;
     b.append(1)``, ``lst = [a]; lst[0].append(1)``, or ``a = [x]; x.append(1)``). What a touched
-    name held before the cell rebound or deleted it counts as touched (``v[:] = 0; del v``).
+    name held before the cell rebound or deleted it counts as touched (``v[:] = 0; del v``),
+    unless the cell bound the name afresh before naming it (``rebound``).
 
     numpy/pandas data is matched by memory: an untouched variable whose data shares a data
     object, the owner of its memory (``v = a[:10]; v[:] = 0``) or overlapping bytes (two
@@ -259,13 +260,18 @@ class StateHasher:
         ns: Mapping[str, object],
         touched: set[str] | None,
         hidden: Iterable[str] = frozenset(),
+        rebound: Iterable[str] = (),
     ) -> dict[str, str]:
         """{name: hash} for every user variable in ``ns`` (``is_user_name`` and not ``hidden``).
 
         ``touched=None`` re-hashes everything. Otherwise names in ``touched`` (plus the globals
         named by notebook functions and methods they refer to, transitively) are hashed fully
         first, refreshing the caches of the large objects met inside them; then the variables
-        the class docstring lists; the others keep their hash.
+        the class docstring lists; the others keep their hash. ``rebound`` (``cell_names``'
+        second answer) names the touched names the cell bound afresh before naming them: what
+        they held before is not counted as touched, unless a notebook function the cell names
+        reads that global (a refit ``model = smf.glm(...)`` leaves the earlier results holding
+        the old model alone).
         """
         if not isinstance(hidden, (set, frozenset, dict)):
             hidden = frozenset(hidden)
@@ -285,7 +291,7 @@ class StateHasher:
         enc.interrupted = False
         budget.arm()
         try:
-            return self._hash_all(ns, names, touched, enc)
+            return self._hash_all(ns, names, touched, enc, rebound)
         except BaseException:  # a real interrupt: the caller records the state incomplete
             for name in names:
                 if name not in self._done:
@@ -317,7 +323,12 @@ class StateHasher:
         return out
 
     def _hash_all(
-        self, ns: Mapping[str, object], names: list[str], touched: set[str] | None, enc: Encoder
+        self,
+        ns: Mapping[str, object],
+        names: list[str],
+        touched: set[str] | None,
+        enc: Encoder,
+        rebound: Iterable[str],
     ) -> dict[str, str]:
         vars_ = self._vars
         self.same_names = names is self._order or names == self._order
@@ -327,7 +338,10 @@ class StateHasher:
             todo: list[str] = []
         else:
             wide = expand_touched(ns, touched)
+            kept = _not_written(ns, touched, rebound)
             for n in wide:  # what a touched name held before the cell rebound or deleted it
+                if n in kept:
+                    continue  # ... unless it was rebound before anything could write through it
                 if (v := vars_.get(n)) is not None and not _is(v.obj, ns.get(n)):
                     self._dropped(v, dirty)
             if self.same_names:  # the common case: no name bound or deleted
@@ -697,6 +711,15 @@ def expand_touched(ns: Mapping[str, object], touched: Iterable[str]) -> set[str]
                     out.add(name)
                     todo.append(name)
     return out
+
+
+def _not_written(ns: Mapping[str, object], touched: set[str], rebound: Iterable[str]) -> set[str]:
+    """The ``rebound`` names no notebook function the cell names reads: the objects they held
+    before the cell cannot have been written through them."""
+    fresh = set(rebound)
+    if fresh:
+        fresh -= expand_touched(ns, touched - fresh)
+    return fresh
 
 
 def _notebook_code(value: object, ns: Mapping[str, object]) -> list[types.CodeType]:

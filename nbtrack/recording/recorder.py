@@ -273,22 +273,24 @@ class Recorder:
         return _numbered(record, self.session.id, self.session.seq)
 
     def _record(self, result: Any, ended: float, session_id: str, seq: int) -> CellRecord:
-        from nbtrack.capture.hashing import names_touched
+        from nbtrack.capture.hashing import cell_names
 
         raw = redact_track_line(self.info.raw_cell)
-        touched = None
+        touched: set[str] | None = None
+        rebound: set[str] = set()
         if not result.error_before_exec:
             try:
                 # plain Python needs no IPython transform (only magics, ! and ? fail to parse)
-                touched = names_touched(raw)
+                touched, rebound = cell_names(raw)
                 if touched is None:
-                    touched = names_touched(self.ip.transform_cell(raw))
+                    touched, rebound = cell_names(self.ip.transform_cell(raw))
             except Exception:
-                touched = None
+                touched, rebound = None, set()
         old = self.state
         complete = old is self._hashed  # the last state came whole from the hasher
         try:
-            new = self.hasher.hash_namespace(self.ip.user_ns, touched, self.ip.user_ns_hidden)
+            ns, hidden = self.ip.user_ns, self.ip.user_ns_hidden
+            new = self.hasher.hash_namespace(ns, touched, hidden, rebound)
             self._hashed = new
         except BaseException as exc:  # an interrupt while hashing, or a value whose hashing raised
             new = self._incomplete_state(touched)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from nbtrack.capture.hashing import StateHasher, hash_value, names_touched
+from nbtrack.capture.hashing import StateHasher, cell_names, hash_value, names_touched
 
 
 def cell(ns: dict[str, object], hasher: StateHasher, code: str) -> dict[str, str]:
@@ -88,3 +88,44 @@ def test_deleted_and_recreated_names_and_opaque_cells():
     exec("globals()['v1'].append(9)", ns)
     assert names_touched("globals()['v1'].append(9)") is None
     assert hasher.hash_namespace(ns, None)["v1"] == hash_value([1, 9])
+
+
+def rebind(ns: dict[str, object], hasher: StateHasher, code: str) -> dict[str, str]:
+    """``cell``, with the names the cell rebinds passed on as the recorder does."""
+    exec(textwrap.dedent(code), ns)
+    touched, rebound = cell_names(code)
+    return hasher.hash_namespace(ns, touched, rebound=rebound)
+
+
+def test_what_a_rebound_name_held_is_not_touched_by_the_rebinding():
+    ns: dict[str, object] = {"__name__": "__main__"}
+    hasher = StateHasher()
+    rebind(ns, hasher, "model = [1, 2]\nres = {'model': model}\nres2 = [model]")
+    hasher.hash_namespace(ns, None)
+    out = rebind(ns, hasher, "model = [3]\nres3 = {'model': model}")  # a refit
+    assert sorted(hasher.hashed_names) == ["model", "res3"]
+    assert out == {n: hash_value(ns[n]) for n in out}
+
+
+def test_a_write_before_the_rebinding_is_still_seen():
+    ns: dict[str, object] = {"__name__": "__main__"}
+    hasher = StateHasher()
+    rebind(ns, hasher, "model = [1, 2]\nres = {'model': model}")
+    out = rebind(ns, hasher, "model.append(9)\nmodel = [3]")
+    assert out["res"] == hash_value({"model": [1, 2, 9]})
+    out = rebind(ns, hasher, "model = model + [4]")  # named on the right: not rebound
+    assert hasher.hashed_names == ["model"]  # (it wrote nothing)
+    out = rebind(ns, hasher, "res['model'].append(5)\nmodel = None")  # through another name
+    assert out["res"] == hash_value({"model": [1, 2, 9, 5]})
+
+
+def test_a_notebook_function_writing_the_old_object_before_the_rebinding_is_seen():
+    ns: dict[str, object] = {"__name__": "__main__"}
+    hasher = StateHasher()
+    rebind(
+        ns, hasher, "model = [1]\nres = [model]\ndef grow():\n    model.append(2)\n    return 0\n"
+    )
+    hasher.hash_namespace(ns, None)
+    out = rebind(ns, hasher, "model = grow()")
+    assert out["res"] == hash_value([[1, 2]])
+    assert out == {n: hash_value(ns[n]) for n in out}

@@ -122,6 +122,24 @@ def test_an_array_variable_can_be_resized_in_place_as_without_nbtrack(kernel, st
     assert cells[4]["changed"] == ["a"]
 
 
+def test_a_rebound_name_leaves_what_held_its_old_object_as_it_was(kernel, store_dir):
+    # a refit (model = ...) does not hash again the results holding the old model, but what
+    # the cell wrote into the old object first, through a notebook function too, is recorded
+    kernel.ok("model = [1]\nres = [model]\ndef grow():\n    model.append(2)\n    return 0")
+    kernel.ok("model = grow()")
+    kernel.ok("model = [5]")
+    kernel.ok("%time model = [6]")
+    kernel.ok("res[0].append(3)\nmodel = res")
+    cells = close_with_run(kernel, store_dir)["cells"]
+    assert [c["changed"] for c in cells[2:6]] == [
+        ["model", "res"],
+        ["model"],
+        ["model"],
+        ["model", "res"],
+    ]
+    assert cells[5]["state"]["res"] == cells[5]["state"]["model"]
+
+
 def test_magics_and_shell_escapes_are_recorded_verbatim(kernel, store_dir):
     kernel.ok("%time t = 1 + 1")
     out = kernel.ok("files = !echo hello")
