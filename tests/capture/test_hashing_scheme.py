@@ -31,7 +31,7 @@ def run(recorded, replayed, schemes):
 
 
 def test_the_environment_records_the_hash_scheme():
-    assert recorded_hash_scheme(capture_environment()) == HASH_SCHEME == 2
+    assert recorded_hash_scheme(capture_environment()) == HASH_SCHEME == 3
     assert recorded_hash_scheme({"python": {}}) == 1  # recorded before it was written down
 
 
@@ -45,7 +45,7 @@ def test_values_up_to_4096_items_hash_as_in_scheme_1():
     assert hash_value({i: str(i) for i in range(4096)}) == "9ef50219b9418153ddc40773eaf851e3"
 
 
-def test_numpy_and_pandas_values_hash_as_in_scheme_2():
+def test_numpy_and_pandas_values_hash_as_in_schemes_2_and_3():
     # digests computed before the dtype, short-string and numpy-scalar fast paths (main at 3b50897)
     np = pytest.importorskip("numpy")
     pd = pytest.importorskip("pandas")

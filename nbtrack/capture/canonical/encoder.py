@@ -47,14 +47,27 @@ MACHINERY = frozenset(
 # canvas, callbacks): a matplotlib figure took past the 2 s budget after every cell of a real
 # notebook (statsmodels' ols example). A plot is an output, not state the next cell computes with.
 DISPLAY = frozenset({"matplotlib", "mpl_toolkits"})
-# Attributes that are not the object's state and differ in every process, so a replay of any
+# Attributes that are not the object's state. Some differ in every process, so a replay of any
 # notebook holding such an object "diverged": statsmodels' GLM keeps an ``np.empty_like`` work
 # buffer (whatever memory it was given); every scipy.stats distribution (``norm``, and the
 # prediction results of statsmodels that keep one) holds numpy's global RandomState, seeded
-# from the OS at import. Keyed by the defining class ("module.qualname"); subclasses inherit.
+# from the OS at import. Others are memos of what a method computed (statsmodels' summary
+# statistics). Keyed by the defining class ("module.qualname"); subclasses inherit.
 VOLATILE: dict[str, frozenset[str]] = {
     "statsmodels.genmod.generalized_linear_model.GLM": frozenset({"_tmp_like_exog"}),
     "scipy.stats._distn_infrastructure.rv_generic": frozenset({"_random_state"}),
+    "statsmodels.base.model.LikelihoodModelResults": frozenset({"_summary_statistics_cache"}),
+}
+# Descriptors that compute an attribute once and keep its value in a dict of the object
+# (statsmodels' ``cache_readonly``: ``res.pearson_chi2`` is written into ``res._cache``), as
+# "module.qualname" of their exact class -> the descriptor's attribute naming that dict ("":
+# always ``_cache``). What they computed is left out of the object's state: reading a result
+# does not change its hash, nor make every list of results holding it hashed again. A writable
+# one (``cache_writable``: ``res.scale = 2``) is another class, and what it keeps is state.
+DERIVED: dict[str, str] = {
+    "statsmodels.tools._decorators.CachedAttribute": "cachename",
+    "statsmodels.tools._decorators.cache_readonly": "",
+    "pandas._libs.properties.CachedProperty": "",  # what statsmodels used before 0.15
 }
 """Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
@@ -173,6 +186,8 @@ class Encoder:
         self.chunks: Any = None  # containers.ChunkCache: chunk digests of large containers
         self.budget: Any = None  # budget.Budget: checked between nodes and chunks
         self.collect: set[int] | None = None  # when a set: the ids of the mutable nodes met
+        self.made: set[int] = set()  # ids of dicts made while encoding (a state filtered): not
+        # the user's objects, so never collected (their ids are reused once they are freed)
         self.interrupted = False  # set by the caller when an interrupt stopped the encoding
 
     def token(self, obj: object) -> bytes:
@@ -215,7 +230,7 @@ class Encoder:
         self.depth = self.lowest = depth
         if handler in MUTABLE_HANDLERS:
             self.mutable_nodes += 1
-            if self.collect is not None:
+            if self.collect is not None and oid not in self.made:
                 self.collect.add(oid)
         try:
             enc = handler(self, obj)
@@ -405,10 +420,22 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
         raise Unhashable(f"__reduce_ex__ returned {type(rv).__name__}")
     rv = rv + (None,) * (6 - len(rv))
     func, args, state, listitems, dictitems, setter = rv[:6]
-    if isinstance(state, dict) and (volatile := _volatile(type(obj))):
-        state = {k: v for k, v in state.items() if k not in volatile}
+    made: list[Any] = []
+    if isinstance(state, dict):
+        if volatile := _volatile(type(obj)):
+            state = {k: v for k, v in state.items() if k not in volatile}
+            made.append(state)
+        if derived := _derived(type(obj)):
+            state = _without(state, derived, made)
     h = xxh3_128(b"#object\0")
-    h.update(enc.token(func) + enc.token(args) + enc.token(state))
+    if made:
+        enc.made.update(map(id, made))
+        try:
+            h.update(enc.token(func) + enc.token(args) + enc.token(state))
+        finally:
+            enc.made.difference_update(map(id, made))
+    else:
+        h.update(enc.token(func) + enc.token(args) + enc.token(state))
     h.update(enc.token(list(listitems)) if listitems is not None else b"N")
     if dictitems is None:
         h.update(b"N")
@@ -432,6 +459,52 @@ def _volatile(t: type) -> frozenset[str]:
 
 
 _volatile_by_type: dict[type, frozenset[str]] = {}
+
+
+def _derived(t: type) -> dict[str, frozenset[str]]:
+    """{name of a dict attribute: the :data:`DERIVED` attributes of ``t`` keeping their values in
+    it} (cached per type); an attribute counts as the nearest class of ``t`` defines it."""
+    found = _derived_by_type.get(t)
+    if found is None:
+        out: dict[str, set[str]] = {}
+        seen: set[str] = set()
+        for klass in t.__mro__:
+            for name, attr in vars(klass).items():
+                if name in seen:
+                    continue
+                seen.add(name)
+                kind = type(attr)
+                field = DERIVED.get(f"{kind.__module__}.{kind.__qualname__}")
+                where = getattr(attr, field, None) if field else "_cache"
+                if field is not None and isinstance(where, str):
+                    out.setdefault(where, set()).add(name)
+        found = {k: frozenset(v) for k, v in out.items()}
+        if t.__module__ != "__main__":
+            _derived_by_type[t] = found
+    return found
+
+
+_derived_by_type: dict[type, dict[str, frozenset[str]]] = {}
+
+
+def _without(
+    state: dict[str, Any], derived: dict[str, frozenset[str]], made: list[Any]
+) -> dict[str, Any]:
+    """``state`` with the values computed by ``derived`` attributes left out of their dicts
+    (the dicts made for it are appended to ``made``)."""
+    out = dict(state)
+    made.append(out)
+    for where, names in derived.items():
+        kept = out.get(where)
+        if type(kept) is dict:
+            kept = {k: v for k, v in kept.items() if k not in names}
+            if kept:
+                out[where] = kept
+                made.append(kept)
+            else:  # as before anything was computed (a lazily made dict)
+                del out[where]
+    return out
+
 
 _EXACT: dict[type, Handler] = {
     list: _list,
