@@ -237,13 +237,25 @@ def _dataframe(enc: Encoder, df: Any) -> Any:
 
 
 def nbytes_of(obj: Any) -> int:
-    """Size of the data held by a numpy/pandas object (object arrays count their pointers)."""
+    """Size of the data held by a numpy/pandas object (object arrays count their pointers;
+    Arrow-backed data the whole of its buffers, whose ``nbytes`` takes 0.1 ms to work out)."""
     try:
-        if hasattr(obj, "_mgr") and hasattr(obj, "columns"):
-            return int(sum(a.nbytes for a in obj._mgr.arrays))
-        return int(obj.nbytes)
+        mgr = getattr(obj, "_mgr", None)
+        if mgr is not None:  # a DataFrame or a Series
+            return int(sum(map(_nbytes, mgr.arrays)))
+        pd = sys.modules.get("pandas")
+        if pd is not None and type(obj) is pd.Index:  # (a RangeIndex makes its _data)
+            return _nbytes(obj._data)
+        return _nbytes(obj)
     except Exception:
         return 0
+
+
+def _nbytes(values: Any) -> int:
+    arrow = getattr(values, "_pa_array", None)
+    if arrow is not None:
+        return int(arrow.get_total_buffer_size())
+    return int(values.nbytes)
 
 
 Span = tuple[int, int]
