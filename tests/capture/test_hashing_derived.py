@@ -72,3 +72,15 @@ def test_pandas_cache_readonly_values_are_not_state():
     assert hash_value(m) == before
     m.values.append(4.0)
     assert hash_value(m) != before
+
+
+def test_a_notebook_class_with_cached_attributes():
+    ns = {"__name__": "__main__", "cache_readonly": decorators.cache_readonly}
+    code = "class Nb:\n    def __init__(self):\n        self.v = [1, 2]\n    @cache_readonly\n    def total(self):\n        return sum(self.v)\n"
+    exec(code, ns)
+    nb = ns["Nb"]()
+    before = hash_value(nb)
+    assert nb.total == 3 and hash_value(nb) == before
+    exec(code, ns)  # redefined, as notebooks do: the new class is another type
+    again = ns["Nb"]()
+    assert again.total == 3 and hash_value(again) == hash_value(ns["Nb"]())

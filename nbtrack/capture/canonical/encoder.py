@@ -18,6 +18,7 @@ import io
 import struct
 import sys
 import types
+import weakref
 from array import array
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from xxhash import xxh3_128, xxh3_128_digest
 from nbtrack.capture.canonical.budget import BudgetExceeded
 
 MAX_DEPTH = 100
+"""Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 MAX_NODES = 1_000_000  # an object graph bigger than this is not data worth hashing every cell
 # Packages whose objects (the shell, the kernel, widgets, the tracker itself) reach the whole
 # process through their references: hashing them is slow and says nothing about the user's data.
@@ -69,7 +71,6 @@ DERIVED: dict[str, str] = {
     "statsmodels.tools._decorators.cache_readonly": "",
     "pandas._libs.properties.CachedProperty": "",  # what statsmodels used before 0.15
 }
-"""Deeper nesting makes the value ``unhashable:`` rather than risking Python's recursion limit."""
 BIG_ATOM = 1 << 16
 """str/bytes longer than this are written as their digest, so tokens stay small."""
 MEMO_LIMIT = 200_000
@@ -465,26 +466,40 @@ def _derived(t: type) -> dict[str, frozenset[str]]:
     """{name of a dict attribute: the :data:`DERIVED` attributes of ``t`` keeping their values in
     it} (cached per type); an attribute counts as the nearest class of ``t`` defines it."""
     found = _derived_by_type.get(t)
-    if found is None:
-        out: dict[str, set[str]] = {}
-        seen: set[str] = set()
-        for klass in t.__mro__:
+    if found is not None:
+        return found
+    notebook = t.__module__ == "__main__"  # redefined often: not pinned
+    if notebook and (found := _derived_notebook.get(t)) is not None:
+        return found
+    out: dict[str, set[str]] = {}
+    seen: set[str] = set()
+    try:
+        for klass in t.__mro__[:-1]:  # not object's
             for name, attr in vars(klass).items():
                 if name in seen:
                     continue
                 seen.add(name)
                 kind = type(attr)
                 field = DERIVED.get(f"{kind.__module__}.{kind.__qualname__}")
+                if field is None:
+                    continue
                 where = getattr(attr, field, None) if field else "_cache"
-                if field is not None and isinstance(where, str):
+                if isinstance(where, str):
                     out.setdefault(where, set()).add(name)
-        found = {k: frozenset(v) for k, v in out.items()}
-        if t.__module__ != "__main__":
-            _derived_by_type[t] = found
+    except Exception:  # an exotic class: everything it holds is state
+        out = {}
+    found = {k: frozenset(v) for k, v in out.items()}
+    if notebook:
+        _derived_notebook[t] = found
+    else:
+        _derived_by_type[t] = found
     return found
 
 
 _derived_by_type: dict[type, dict[str, frozenset[str]]] = {}
+_derived_notebook: weakref.WeakKeyDictionary[type, dict[str, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _without(
