@@ -140,6 +140,21 @@ def test_a_rebound_name_leaves_what_held_its_old_object_as_it_was(kernel, store_
     assert cells[5]["state"]["res"] == cells[5]["state"]["model"]
 
 
+def test_reading_a_statsmodels_result_does_not_change_it(kernel, store_dir):
+    # its cached attributes (res._cache) are memos, not state; a list holding it stays as it was
+    pytest.importorskip("statsmodels")
+    kernel.ok(
+        "import numpy as np\nimport statsmodels.api as sm\n"
+        "x = sm.add_constant(np.arange(30.0))\ny = 2 * x[:, 1] + np.sin(np.arange(30.0))\n"
+        "res = sm.OLS(y, x).fit()\nscale = res.scale\nresults = [res]"
+    )
+    kernel.ok("print(res.rsquared, res.bse, res.pvalues)")
+    kernel.ok("res.params[0] = 0.0")
+    cells = close_with_run(kernel, store_dir)["cells"]
+    assert cells[2]["changed"] == []
+    assert cells[3]["changed"] == ["res", "results"]
+
+
 def test_magics_and_shell_escapes_are_recorded_verbatim(kernel, store_dir):
     kernel.ok("%time t = 1 + 1")
     out = kernel.ok("files = !echo hello")
