@@ -54,15 +54,11 @@ _DTYPES: dict[int, tuple[Any, bytes, bytes]] = {}
 
 
 def dtype_key(dt: Any) -> bytes:
-    if (hit := _DTYPES.get(id(dt))) is not None and hit[0] is dt:
-        return hit[1]
     return _dtype_tokens(dt)[0]
 
 
 def dtype_name(dt: Any) -> bytes:
     """``str(dt)`` as a token (pandas names its dtypes so: ``float64``, ``category``...)."""
-    if (hit := _DTYPES.get(id(dt))) is not None and hit[0] is dt:
-        return hit[2]
     np = sys.modules["numpy"]
     if not isinstance(dt, np.dtype):
         return str_token(str(dt))
@@ -70,6 +66,9 @@ def dtype_name(dt: Any) -> bytes:
 
 
 def _dtype_tokens(dt: Any) -> tuple[bytes, bytes]:
+    """(``dtype_key``, ``dtype_name``) of numpy dtype ``dt``."""
+    if (hit := _DTYPES.get(id(dt))) is not None and hit[0] is dt:
+        return hit[1], hit[2]
     if dt.fields or dt.subdtype:
         return str_token(str(dt.descr)), str_token(str(dt))
     key, name = str_token(dt.str), str_token(str(dt))

@@ -421,22 +421,15 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
         raise Unhashable(f"__reduce_ex__ returned {type(rv).__name__}")
     rv = rv + (None,) * (6 - len(rv))
     func, args, state, listitems, dictitems, setter = rv[:6]
-    made: list[Any] = []
+    made: tuple[int, ...] = ()
     if isinstance(state, dict):
-        if volatile := _volatile(type(obj)):
-            state = {k: v for k, v in state.items() if k not in volatile}
-            made.append(state)
-        if derived := _derived(type(obj)):
-            state = _without(state, derived, made)
+        state, made = _state_without(state, type(obj))
     h = xxh3_128(b"#object\0")
-    if made:
-        enc.made.update(map(id, made))
-        try:
-            h.update(enc.token(func) + enc.token(args) + enc.token(state))
-        finally:
-            enc.made.difference_update(map(id, made))
-    else:
+    enc.made.update(made)
+    try:
         h.update(enc.token(func) + enc.token(args) + enc.token(state))
+    finally:
+        enc.made.difference_update(made)
     h.update(enc.token(list(listitems)) if listitems is not None else b"N")
     if dictitems is None:
         h.update(b"N")
@@ -448,33 +441,45 @@ def _reduce(enc: Encoder, obj: Any) -> Any:
     return h
 
 
-def _volatile(t: type) -> frozenset[str]:
-    """The :data:`VOLATILE` attributes of objects of type ``t`` (cached per type)."""
-    found = _volatile_by_type.get(t)
-    if found is None:
-        names = (f"{c.__module__}.{c.__qualname__}" for c in t.__mro__)
-        found = frozenset().union(*(VOLATILE.get(n, frozenset()) for n in names))
-        if t.__module__ != "__main__":
-            _volatile_by_type[t] = found
-    return found
+def _state_without(state: dict[str, Any], t: type) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """``state`` of an object of type ``t`` without what is not its state (``_not_state``), and
+    the ids of the dicts made for it (``state`` itself, unchanged, if there is nothing to leave out)."""
+    volatile, memos = _not_state(t)
+    if not volatile and not memos:
+        return state, ()
+    out = {k: v for k, v in state.items() if k not in volatile}
+    made = [out]
+    for where, names in memos.items():
+        kept = out.get(where)
+        if type(kept) is dict:
+            kept = {k: v for k, v in kept.items() if k not in names}
+            if kept:
+                out[where] = kept
+                made.append(kept)
+            else:  # as before anything was computed (a lazily made dict)
+                del out[where]
+    return out, tuple(map(id, made))
 
 
-_volatile_by_type: dict[type, frozenset[str]] = {}
+NotState = tuple[frozenset[str], dict[str, frozenset[str]]]
 
 
-def _derived(t: type) -> dict[str, frozenset[str]]:
-    """{name of a dict attribute: the :data:`DERIVED` attributes of ``t`` keeping their values in
-    it} (cached per type); an attribute counts as the nearest class of ``t`` defines it."""
-    found = _derived_by_type.get(t)
+def _not_state(t: type) -> NotState:
+    """What objects of type ``t`` hold that is not state, worked out once per type: the
+    :data:`VOLATILE` attributes, and {name of a dict attribute: the :data:`DERIVED` attributes
+    keeping their values in it} (an attribute counts as the nearest class of ``t`` defines it)."""
+    found = _not_state_by_type.get(t)
     if found is not None:
         return found
-    notebook = t.__module__ == "__main__"  # redefined often: not pinned
-    if notebook and (found := _derived_notebook.get(t)) is not None:
+    notebook = t.__module__ == "__main__"  # redefined often: remembered without pinning it
+    if notebook and (found := _not_state_notebook.get(t)) is not None:
         return found
-    out: dict[str, set[str]] = {}
+    volatile: set[str] = set()
+    memos: dict[str, set[str]] = {}
     seen: set[str] = set()
     try:
         for klass in t.__mro__[:-1]:  # not object's
+            volatile |= VOLATILE.get(f"{klass.__module__}.{klass.__qualname__}", frozenset())
             for name, attr in vars(klass).items():
                 if name in seen:
                     continue
@@ -485,40 +490,19 @@ def _derived(t: type) -> dict[str, frozenset[str]]:
                     continue
                 where = getattr(attr, field, None) if field else "_cache"
                 if isinstance(where, str):
-                    out.setdefault(where, set()).add(name)
+                    memos.setdefault(where, set()).add(name)
     except Exception:  # an exotic class: everything it holds is state
-        out = {}
-    found = {k: frozenset(v) for k, v in out.items()}
+        volatile, memos = set(), {}
+    found = (frozenset(volatile), {k: frozenset(v) for k, v in memos.items()})
     if notebook:
-        _derived_notebook[t] = found
+        _not_state_notebook[t] = found
     else:
-        _derived_by_type[t] = found
+        _not_state_by_type[t] = found
     return found
 
 
-_derived_by_type: dict[type, dict[str, frozenset[str]]] = {}
-_derived_notebook: weakref.WeakKeyDictionary[type, dict[str, frozenset[str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _without(
-    state: dict[str, Any], derived: dict[str, frozenset[str]], made: list[Any]
-) -> dict[str, Any]:
-    """``state`` with the values computed by ``derived`` attributes left out of their dicts
-    (the dicts made for it are appended to ``made``)."""
-    out = dict(state)
-    made.append(out)
-    for where, names in derived.items():
-        kept = out.get(where)
-        if type(kept) is dict:
-            kept = {k: v for k, v in kept.items() if k not in names}
-            if kept:
-                out[where] = kept
-                made.append(kept)
-            else:  # as before anything was computed (a lazily made dict)
-                del out[where]
-    return out
+_not_state_by_type: dict[type, NotState] = {}
+_not_state_notebook: weakref.WeakKeyDictionary[type, NotState] = weakref.WeakKeyDictionary()
 
 
 _EXACT: dict[type, Handler] = {
