@@ -16,6 +16,7 @@ from typing import Any
 from nbtrack.errors import NbtrackError, ValidationError
 from nbtrack.reproduce import drift
 from nbtrack.reproduce.comparison import compare
+from nbtrack.reproduce.execute import QUICK_EXIT
 from nbtrack.reproduce.imports import imported_distributions, normalise
 from nbtrack.reproduce.report import ReplayReport
 from nbtrack.store import Store, open_store
@@ -415,11 +416,12 @@ def _execute(
 
 
 # The replay's run ends; then what the store has not taken yet (a busy store) is written,
-# waiting as long as the kernel's exit would: the verdict is read while the kernel exits.
+# waiting as long as the kernel's exit would: the verdict is read while the kernel exits,
+# which skips the interpreter's module teardown (quick_exit).
 TEARDOWN = (
     "import nbtrack as _nbtrack_\n_nbtrack_.end_run()\n"
     "from nbtrack.recording.pending import backlog as _nbtrack_\n_nbtrack_.flush()\n"
-    "del _nbtrack_"
+    f"{QUICK_EXIT}\ndel _nbtrack_"
 )
 
 
