@@ -73,6 +73,10 @@ class Recorder:
         atexit.register(self._flush_at_exit)
 
     def _flush_at_exit(self) -> None:
+        # The hasher's references to the user's objects go first: IPython's exit function,
+        # which runs after this one, clears the namespace so that their finalisers run (an
+        # unclosed file writes its buffer); the hasher kept them alive and the writes were lost.
+        self.hasher = type(self.hasher)()
         if self._opener.ident is not None:  # a kernel stopped right after %load_ext
             self._done.wait(10.0)
         if self._ready:

@@ -378,6 +378,22 @@ def test_reset_clears_the_recorded_state_and_recording_carries_on(kernel, store_
     assert run["status"] == "finished" and run["metrics"] == {"m": 1.0}
 
 
+def test_a_file_left_open_is_written_when_the_kernel_shuts_down_as_without_nbtrack(
+    kernel, tmp_path
+):
+    # Given a cell that writes to a file and leaves it open, its write still in the buffer
+    path = tmp_path / "left-open.txt"
+    kernel.ok(f"f = open({str(path)!r}, 'w')\nf.write('every line')")
+    kernel.ok("x = 1")
+    assert path.read_text() == ""
+    # When the kernel shuts down gracefully (JupyterLab's Shut Down Kernel)
+    kernel.kc.stop_channels()
+    kernel.km.shutdown_kernel(now=False)
+    # Then the write reached the file, as it does without nbtrack: the state hasher let go of
+    # the user's objects before IPython's exit cleared the namespace (it kept them alive)
+    assert path.read_text() == "every line"
+
+
 def test_kernel_restart_kills_the_open_run_and_the_new_session_records_on(kernel, store_dir):
     kernel.ok(
         "run = nbtrack.start_run(name='spanning', log_system_metrics=False)\nnbtrack.log_metric('m', 1)"
