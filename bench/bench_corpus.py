@@ -119,8 +119,8 @@ by cell. "Added" is the tracked cell's round trip minus the plain one's; "own ce
 the tracked kernel's cell times over the plain one's. Replay: for each notebook whose cells take over
 1 s, a plain top-to-bottom nbclient run (kernel start and exit included) beside `replay_run` of
 the notebook's recorded run (`nbtrack run`) up to its verdict, which comes while the replay's
-kernel exits (`bench_replay_corpus.py` times that exit too: 1.14x a plain run at the median,
-1.24x at worst), {REPEATS} of each, interleaved (medians).
+kernel exits (`bench_replay_corpus.py` also times that exit: "Replay on the corpus, before and
+after"), {REPEATS} of each, interleaved (medians).
 
 | notebook | cells | plain (cells) | added per cell, median | own cells | plain run → replay |
 |---|---|---|---|---|---|

@@ -6,8 +6,9 @@ start-up and exit changes, in one run.
 For each statsmodels notebook of bench/corpus: one ``nbtrack run``, then, interleaved
 ``BENCH_REPEATS`` times (default 1): the plain nbclient run of ``bench_corpus.py`` (kernel start
 and its graceful exit included), ``replay_run`` as before (``%load_ext nbtrack`` once the kernel
-is up, the kernel's exit waited for) and as now (nbtrack loaded while the kernel starts; the
-verdict returned while the kernel exits). "Kernel gone" is when the replay's kernel had exited.
+is up, the kernel's exit, module teardown included, waited for) and as now (nbtrack loaded
+while the kernel starts; the verdict returned while the kernel exits, without the interpreter's
+module teardown: ``nbtrack.reproduce.quick_exit``). "Kernel gone" is when the replay's kernel had exited.
 "Verdicts" are the cells each replay reproduced, before / after (a notebook whose cells are not
 deterministic, such as one printing the time, may differ from one replay to the next).
 Writes ``## Replay on the corpus, before and after`` of bench/RESULTS.md (``bench_corpus.py``
@@ -44,7 +45,7 @@ def main(names: list[str]) -> None:
     paths = sorted(CORPUS.glob("*.ipynb"))
     if names:
         paths = [p for p in paths if p.stem in names]
-    rows, ratios = [], {"before": [], "after": []}
+    rows, ratios = [], {"before": [], "after": [], "gone": []}
     with tempfile.TemporaryDirectory(prefix="nbtrack-replay-corpus-") as tmp:
         work = Path(tmp) / "corpus"
         shutil.copytree(CORPUS, work)
@@ -76,13 +77,16 @@ def main(names: list[str]) -> None:
             row = (
                 f"| {path.stem} | {med['plain']:.2f} s | {med['before']:.2f} s "
                 f"({med['before'] / med['plain']:.2f}x) | {med['after']:.2f} s "
-                f"({med['after'] / med['plain']:.2f}x) | {med['gone']:.2f} s | "
+                f"({med['after'] / med['plain']:.2f}x) | {med['gone']:.2f} s "
+                f"({med['gone'] / med['plain']:.2f}x) | "
                 f"{', '.join(verdicts['before'])} / {', '.join(verdicts['after'])} |"
             )
             rows.append(row)
             print(row, flush=True)
+    labels = {"before": "before", "after": "after (verdict)", "gone": "after (kernel gone)"}
     summary = "\n".join(
-        f"| {k} | {statistics.median(v):.2f}x | {max(v):.2f}x | {sum(r <= 1.10 for r in v)}/{len(v)} |"
+        f"| {labels[k]} | {statistics.median(v):.2f}x | {max(v):.2f}x | "
+        f"{sum(r <= 1.10 for r in v)}/{len(v)} |"
         for k, v in ratios.items()
     )
     body = f"""{header}

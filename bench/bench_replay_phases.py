@@ -57,6 +57,8 @@ class Phases:
             if self.before:
                 kw["extensions"], kw["exit_in_background"] = (), False
                 kw["setup"] = kw["setup"].replace(execute.LOAD_NBTRACK, "%load_ext nbtrack")
+                teardown = kw["teardown"]  # and the kernel's exit tore the interpreter down
+                kw["teardown"] = lambda ok: teardown(ok).replace(execute.QUICK_EXIT, "")
 
             def on_ready() -> None:
                 self.marks["ready"] = time.perf_counter()

@@ -1,12 +1,11 @@
 """A quick exit for the kernels nbtrack starts itself (a replay's, ``nbtrack run``'s).
 
-Such a kernel's exit still does everything it does for the user: the ``atexit`` functions run in
-their usual order (IPython's clears the user's namespace, so the user's objects are finalised and
-their files flushed; nbtrack's closes the store), then a garbage collection and the streams'
-flush of every file still open (what the teardown's finalisers would have written). Only the
-interpreter's module teardown is skipped: 0.3-0.5 s once pandas or statsmodels
-is imported, which nothing needs at the end of such a kernel, and which the user waits for
-(``nbtrack replay`` returns once its kernel is gone). Never used in a kernel the user started.
+Such a kernel's exit still does everything an exit does for the user: the ``atexit`` functions
+run in their usual order (IPython's clears the user's namespace, so the user's objects are
+finalised; nbtrack's closes the store), then a garbage collection and a flush of every file
+still open, wherever it is held. Only the interpreter's module teardown is skipped: 0.3-0.5 s
+once pandas or statsmodels is imported, which the user waits for (``nbtrack replay`` returns
+once its kernel is gone). Never used in a kernel the user started.
 """
 
 from __future__ import annotations
@@ -38,14 +37,16 @@ def _exit() -> None:
         # ran (so running the others here would run it twice): the usual exit goes on
         return
     _exiting = True
-    atexit._run_exitfuncs()  # the others, in their usual order; this one returns at once
-    gc.collect()
-    streams = [sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__]
-    streams += [f for f in gc.get_objects() if isinstance(f, _io._IOBase)]  # files anywhere
-    for stream in streams:
-        try:
-            if stream is not None and not stream.closed:
-                stream.flush()
-        except Exception:  # noqa: S112 - nothing it could still write
-            continue
-    os._exit(0)
+    try:
+        atexit._run_exitfuncs()  # the others, in their usual order; this one returns at once
+        gc.collect()
+        streams = [sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__]
+        streams += [f for f in gc.get_objects() if isinstance(f, _io._IOBase)]  # files anywhere
+        for stream in streams:
+            try:
+                if stream is not None and not stream.closed:
+                    stream.flush()
+            except Exception:  # noqa: S112 - nothing it could still write
+                continue
+    finally:
+        os._exit(0)
