@@ -1,11 +1,12 @@
 """A quick exit for the kernels nbtrack starts itself (a replay's, ``nbtrack run``'s).
 
-Such a kernel's exit still does everything an exit does for the user: the ``atexit`` functions
-run in their usual order (IPython's clears the user's namespace, so the user's objects are
-finalised; nbtrack's closes the store), then a garbage collection and a flush of every file
-still open, wherever it is held. Only the interpreter's module teardown is skipped: 0.3-0.5 s
-once pandas or statsmodels is imported, which the user waits for (``nbtrack replay`` returns
-once its kernel is gone). Never used in a kernel the user started.
+Such a kernel's exit still does what an exit does for the user: the ``atexit`` functions run in
+their usual order (IPython's clears the user's namespace and collects, so the user's objects are
+finalised; nbtrack's closes the store), then every file still open is flushed, wherever it is
+held. Only the interpreter's module teardown is skipped, and with it the finalisers of objects
+that only a module still held: 0.3-0.5 s once pandas or statsmodels is imported, which the user
+waits for (``nbtrack replay`` returns once its kernel is gone). Never used in a kernel the user
+started.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ def _exit() -> None:
     _exiting = True
     try:
         atexit._run_exitfuncs()  # the others, in their usual order; this one returns at once
-        gc.collect()
         streams = [sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__]
         streams += [f for f in gc.get_objects() if isinstance(f, _io._IOBase)]  # files anywhere
         for stream in streams:
