@@ -8,9 +8,10 @@ For each statsmodels notebook of bench/corpus: one ``nbtrack run``, then, interl
 and its graceful exit included), ``replay_run`` as before (``%load_ext nbtrack`` once the kernel
 is up, the kernel's exit, module teardown included, waited for) and as now (nbtrack loaded
 while the kernel starts; the verdict returned while the kernel exits, without the interpreter's
-module teardown: ``nbtrack.reproduce.quick_exit``). "Kernel gone" is when the replay's kernel had exited.
-"Verdicts" are the cells each replay reproduced, before / after (a notebook whose cells are not
-deterministic, such as one printing the time, may differ from one replay to the next).
+module teardown: ``nbtrack.reproduce.quick_exit``). "Kernel gone" is when the replay's kernel
+had exited, which is when ``nbtrack replay`` returns. "Verdicts" are the cells each replay
+reproduced, before / after (a notebook whose cells are not deterministic, such as one printing
+the time, may differ from one replay to the next).
 Writes ``## Replay on the corpus, before and after`` of bench/RESULTS.md (``bench_corpus.py``
 keeps the ``Real-notebook corpus`` section, whose replay column is the "after" here)."""
 
