@@ -179,8 +179,8 @@ async def _leave(client: Any) -> None:
     it (at most the manager's ``shutdown_wait_time``, then SIGTERM, then SIGKILL) and the
     clean-up of its connection files to a thread: the kernel's own exit work (the user's
     ``atexit`` functions; the module teardown too unless the tear-down ran ``QUICK_EXIT``) no
-    longer delays the caller. The thread is not a daemon: a process that
-    ends meanwhile waits for its kernel to be gone."""
+    longer delays the caller. The thread is not a daemon: a process that ends meanwhile waits
+    for its kernel to be gone."""
     km, kc = client.km, client.kc
     kc.stop_channels()
     await km.request_shutdown()
