@@ -388,6 +388,7 @@ def test_a_file_left_open_is_written_when_the_kernel_shuts_down_as_without_nbtra
     assert path.read_text() == ""
     # When the kernel shuts down gracefully (JupyterLab's Shut Down Kernel)
     kernel.kc.stop_channels()
+    kernel.km.shutdown_wait_time = 60  # (not killed on a busy machine before its exit ran)
     kernel.km.shutdown_kernel(now=False)
     # Then the write reached the file, as it does without nbtrack: the state hasher let go of
     # the user's objects before IPython's exit cleared the namespace (it kept them alive)
