@@ -73,14 +73,19 @@ class Recorder:
         atexit.register(self._flush_at_exit)
 
     def _flush_at_exit(self) -> None:
-        # The hasher's references to the user's objects go first: IPython's exit function,
-        # which runs after this one, clears the namespace so that their finalisers run (an
-        # unclosed file writes its buffer); the hasher kept them alive and the writes were lost.
-        self.hasher = type(self.hasher)()
+        # first, as IPython's exit function runs next: it clears the namespace so that the
+        # user's objects are finalised (an unclosed file writes its buffer)
+        self.let_go()
         if self._opener.ident is not None:  # a kernel stopped right after %load_ext
             self._done.wait(10.0)
         if self._ready:
             self.cells.flush(1.0)
+
+    def let_go(self) -> None:
+        """Drop the state hasher's references to the user's objects (it holds them to know them
+        again): once recording stops, they are freed and finalised as without nbtrack. The next
+        recorded cell, if any, hashes every variable afresh."""
+        self.hasher = type(self.hasher)()
 
     def adopt_current_cell(self) -> None:
         """Record the cells run before the extension was loaded (sources from IPython's history,
@@ -529,3 +534,4 @@ def _forget(recorder: Recorder) -> None:
 def unload(ip: Any) -> None:
     if _recorder is not None and _recorder.ip is ip:
         _recorder.unregister()
+        _recorder.let_go()

@@ -395,6 +395,26 @@ def test_a_file_left_open_is_written_when_the_kernel_shuts_down_as_without_nbtra
     assert path.read_text() == "every line"
 
 
+def test_unloading_nbtrack_lets_the_user_free_what_it_was_tracking(kernel, tmp_path, store_dir):
+    # Given a variable tracked by nbtrack whose object says when it is freed
+    freed = tmp_path / "freed.txt"
+    kernel.ok(
+        "class Noisy:\n    def __del__(self):\n"
+        f"        open({str(freed)!r}, 'w').write('freed')\nobj = Noisy()"
+    )
+    kernel.ok("x = 1")
+    # When nbtrack is unloaded and the user deletes the variable
+    kernel.ok("%unload_ext nbtrack")
+    kernel.ok("del obj")
+    # Then the object is freed at once, as without nbtrack, and loading again records on
+    assert freed.read_text() == "freed"
+    kernel.ok("%load_ext nbtrack")
+    kernel.ok("%%track --name after-unload --no-system-metrics\ny = [x]")
+    store = open_store(store_dir)
+    state = run_detail(store, store.list_run_ids()[0])["cells"][-1]["state"]
+    assert {"x", "y", "Noisy"} <= set(state) and "obj" not in state
+
+
 def test_kernel_restart_kills_the_open_run_and_the_new_session_records_on(kernel, store_dir):
     kernel.ok(
         "run = nbtrack.start_run(name='spanning', log_system_metrics=False)\nnbtrack.log_metric('m', 1)"
