@@ -340,14 +340,17 @@ def timings(
     """(first call, median of the next ``repeat``, median CPU time of those: this process's
     and ``server_cpu``'s, the database server's) in seconds. On a shared machine the CPU
     time is what a query costs, the wall time what it took while others ran."""
-    times, cpus = [], []
-    for _ in range(repeat + 1):
-        c, s = time.process_time(), server_cpu()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c + server_cpu() - s)
+    times, cpus = zip(*(once(fn, server_cpu) for _ in range(repeat + 1)), strict=True)
     return times[0], statistics.median(times[1:]), statistics.median(cpus[1:])
+
+
+def once(fn: Callable[[], Any], server_cpu: Callable[[], float]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call of ``fn``, CPU as in :func:`timings`."""
+    c, s = time.process_time(), server_cpu()
+    t = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t
+    return wall, time.process_time() - c + server_cpu() - s
 
 
 def backend_cpu(store: Any) -> Callable[[], float]:
@@ -419,8 +422,28 @@ def measure(url: str, repeat: int, before: bool = False) -> dict[str, tuple[floa
     out: dict[str, tuple[float, ...]] = {}
     cpu = backend_cpu(store)
     try:
-        for label, fn, _ in queries(store):
-            out[label] = timings(fn, repeat, cpu)
+        for i, (label, fn, _) in enumerate(queries(store)):
+            if i not in (0, 4):
+                out[label] = timings(fn, repeat, cpu)
+                continue
+
+            def sampled(fn: Callable[[], Any] = fn) -> Any:
+                plan._LEARNED.clear()  # no odds remembered: sampled every call, as before
+                return fn()
+
+            # a filtered search: with its odds reused (now) and sampled every call (before),
+            # call by call in turn so both see the same caches and load
+            now, then = once(sampled, cpu), once(sampled, cpu)  # first calls: nothing learned
+            pairs = [(once(fn, cpu), once(sampled, cpu)) for _ in range(repeat)]
+            for key, first, runs in (
+                (label, now, [a for a, _ in pairs]),
+                (f"{label}: *odds sampled every call (before)*", then, [b for _, b in pairs]),
+            ):
+                out[key] = (
+                    first[0],
+                    statistics.median(r[0] for r in runs),
+                    statistics.median(r[1] for r in runs),
+                )
         if before and not store.is_sqlite:
             as_written = plan._as_written
             plan._as_written = lambda conn, run: run()  # type: ignore[assignment]

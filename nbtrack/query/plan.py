@@ -13,7 +13,9 @@ Three choices make a search over 100,000 runs fast:
   ``params.model = 'rf'`` (20,000). Before a filtered search the plan counts how often each
   joined condition holds in a sample of runs, then fixes the join order (CROSS JOIN): either
   walk the order's index, testing the rarest condition first, or start from the rarest
-  condition's ``(key, value)`` index and sort what matches, whichever reads fewer rows.
+  condition's ``(key, value)`` index and sort what matches, whichever reads fewer rows. The
+  odds are remembered per filter and database for ``ODDS_SECONDS``, so the next page or a
+  refresh does not sample again.
 - PostgreSQL has statistics, but they take ``key`` and ``value`` as independent and guess at
   LIKE and NOT IN, so a filter's matches are often estimated at a tenth of what they are; it
   then joins everything and sorts it (338 ms at 100,000 runs) where walking the order's index
@@ -29,6 +31,7 @@ engine reads the first key's order from its index and sorts only each run of equ
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -47,6 +50,12 @@ from nbtrack.store import schema as s
 
 T = TypeVar("T")
 SAMPLE = 500  # runs sampled to learn how often each condition holds
+# A filter's odds are learned once and reused for ODDS_SECONDS by later searches with the same
+# filter on the same database (the next page, the sidebar's refresh): sampling is about a tenth
+# of a filtered search at a million runs. Odds only choose the join order, never the answer.
+ODDS_SECONDS = 60.0
+_LEARNED: dict[tuple[str, str], tuple[float, list[float], int]] = {}
+_MAX_LEARNED = 256
 # On PostgreSQL a look-up per run in a nested loop costs about six times a row read and hashed
 # from the rarest condition's index (EXPLAIN ANALYZE, CPU time at 200,000 runs): a walk must
 # read six times fewer rows to pay (bench/RESULTS.md, "A million runs: PostgreSQL").
@@ -67,6 +76,7 @@ class Plan:
     exact: set[Any]  # the aliases of params and tags tested only for being some strings
     order_alias: Any | None = None  # the join the first key (a metric) is read from, if any
     as_written: bool = False  # the last head query is to run in its written join order (PostgreSQL)
+    source: str | None = None  # the filter's text: the key its odds are remembered by
 
     def ids(self, conn: Connection, offset: int = 0, limit: int | None = None) -> list[str]:
         """Run ids ``offset`` to ``offset + limit`` of the search (all of them for ``limit=None``)."""
@@ -107,7 +117,7 @@ class Plan:
         conditions = [*self.where, *(t for _, t in self.tests)]
         driving: list[ColumnElement[bool]] = []  # the key of the table read first (head only)
         sqlite = conn.dialect.name == "sqlite"
-        odds = _odds(conn, self.joins, self.tests) if self.tests else None
+        odds = self._odds(conn) if self.tests else None
         walk, source = True, _joined(joins)  # without odds the engine picks the order of the joins
         self.as_written = False
         if odds is not None:
@@ -162,6 +172,22 @@ class Plan:
         )
         return head, tail
 
+    def _odds(self, conn: Connection) -> tuple[dict[Any, float], int] | None:
+        """The sampled odds of the joins' conditions (:func:`_odds`), reused while fresh."""
+        if self.source is None:
+            return _odds(conn, self.joins, self.tests)
+        key = (str(conn.engine.url), self.source)
+        now = time.monotonic()
+        known = _LEARNED.get(key)
+        if known is not None and now - known[0] < ODDS_SECONDS and len(known[1]) == len(self.joins):
+            return dict(zip(self.joins, known[1], strict=True)), known[2]
+        odds = _odds(conn, self.joins, self.tests)
+        if odds is not None:
+            if len(_LEARNED) >= _MAX_LEARNED:
+                _LEARNED.clear()
+            _LEARNED[key] = (now, [odds[0][a] for a in self.joins], odds[1])
+        return odds
+
 
 def plan_search(
     filter_text: str | None,
@@ -171,7 +197,7 @@ def plan_search(
     """The plan of a search: ``filter_text`` in the query language, ``order_by`` items
     (default newest first) and further conditions on ``runs``. Raises QueryError."""
     node = parse(filter_text) if filter_text else None
-    plan = Plan(list(where), {}, [], parse_order_by(order_by), set())
+    plan = Plan(list(where), {}, [], parse_order_by(order_by), set(), source=filter_text)
     joined: dict[tuple[str, str], Any] = {}
     conjuncts = (
         node.items if isinstance(node, BoolOp) and node.op == "AND" else (node,) if node else ()

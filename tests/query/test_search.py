@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+import sqlalchemy
 from search_fixtures import fill, names, run_id
 
 from nbtrack.errors import NotFoundError, QueryError, ValidationError
@@ -402,3 +403,61 @@ def test_rare_and_common_conditions_find_the_same_runs_whichever_way_the_plan_re
     assert (
         first_table("params.model = 'rf' AND params.seed = '7'", 3) == "params"
     )  # start from the seed
+
+
+def test_a_filters_sampled_odds_are_reused_by_its_next_searches_and_never_change_the_answer(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filtered search samples runs to choose its join order. The next page, a refresh or a
+    new run's search with the same filter reuses those odds for ``plan.ODDS_SECONDS``; another
+    filter or another store samples its own. Odds only choose the plan: runs added since
+    are found all the same."""
+    import nbtrack
+    from nbtrack.query import plan as plan_module
+
+    name_of: dict[str, str] = {}
+
+    def make(where: str, n: int, first: int = 0) -> None:
+        for i in range(first, first + n):
+            with nbtrack.start_run(
+                name=f"r{i}",
+                store=where,
+                params={"model": ["rf", "xgb"][i % 2]},
+                tags={"stage": "prod" if i % 3 else "dev"},
+                log_system_metrics=False,
+            ) as run:
+                run.log_metric("acc", i / 100)
+            name_of[run.id] = f"r{i}"
+
+    make(str(tmp_path / "a"), 30)
+    make(str(tmp_path / "b"), 4)
+    a, b = Store(str(tmp_path / "a")), Store(str(tmp_path / "b"))
+    sampled: list[str] = []
+    for st in (a, b):
+
+        @sqlalchemy.event.listens_for(st.engine, "before_cursor_execute")
+        def count(conn, cursor, statement, *args, url=str(st.engine.url)) -> None:
+            if " sample" in statement:
+                sampled.append(url)
+
+    text = "params.model = 'rf' AND tags.stage = 'prod'"
+    rf_prod = {f"r{i}" for i in range(30) if i % 2 == 0 and i % 3}
+    first, token = search_run_ids(a, text, order_by=["metrics.acc DESC"], max_results=5)
+    rest, _ = search_run_ids(
+        a, text, order_by=["metrics.acc DESC"], max_results=100, page_token=token
+    )
+    assert {name_of[i] for i in first + rest} == rf_prod
+    assert sampled == [str(a.engine.url)]  # the second page reused the first page's odds
+    search_run_ids(b, text)
+    search_run_ids(a, "params.model = 'xgb' AND tags.stage = 'prod'")
+    assert len(sampled) == 3  # another store, another filter: sampled anew
+
+    make(str(tmp_path / "a"), 6, first=30)  # new runs, odds kept: found all the same
+    found, _ = search_run_ids(a, text, order_by=["metrics.acc DESC"])
+    assert [name_of[i] for i in found] == [
+        f"r{i}" for i in range(35, -1, -1) if i % 2 == 0 and i % 3
+    ]
+    assert len(sampled) == 3
+    monkeypatch.setattr(plan_module, "ODDS_SECONDS", 0.0)  # stale: sampled again
+    assert search_run_ids(a, text, order_by=["metrics.acc DESC"])[0] == found
+    assert len(sampled) == 4
