@@ -76,10 +76,18 @@ def statement_triggers(conn: Connection) -> None:
     conn.exec_driver_sql("DROP FUNCTION IF EXISTS nbtrack_forget_summary() CASCADE")
 
 
+def tags_covering(conn: Connection) -> None:
+    """5 -> 6: on PostgreSQL, an index on tags' (run_id, key) that holds the value, so a
+    search's look-up of a candidate run's tag does not read the table (SQLite's tags table
+    has no rowid: its primary key holds the value already)."""
+    s.TAGS_COVERING(s.tags, conn)
+
+
 # Migrations from version N to N+1, in order; MIGRATIONS[i] upgrades i+1 -> i+2.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     search_layout,
     run_failure,
     datasets_table,
     statement_triggers,
+    tags_covering,
 ]

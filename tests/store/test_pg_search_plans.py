@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from test_bulk_load import bundle
 
 from nbtrack.query import plan as plan_module
 from nbtrack.query.search import _search_query, search_run_ids
 from nbtrack.store import Store
+from nbtrack.store import schema as s
 from nbtrack.store.edits import set_deleted
+from nbtrack.store.migrations import schema_version
 from nbtrack.store.transfer import add_rows
 
 FILTERS = [
@@ -104,3 +107,44 @@ def test_a_walked_search_leaves_out_deleted_runs_and_experiments(
             st, "params.model = 'rf'", order_by=["metrics.acc DESC"], include_deleted=True
         )[0]
         assert set(got) == set(rf) & live and len(rf) == 750
+
+
+def test_a_walk_reads_tags_from_the_covering_index_that_a_version_5_store_gains(
+    stores: tuple[Store, Store], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 6: on PostgreSQL a walk looks each candidate run's tag up in an index holding
+    the value (a LIKE cannot use ``(key, value, run_id)``), not in the table; a store made
+    before gains that index when it is opened. SQLite's tags table needs none."""
+    lite, pg = stores
+    pg.close()
+
+    def downgrade(conn: Any) -> None:
+        conn.exec_driver_sql("DROP INDEX ix_tags_run_key_value")
+        conn.execute(update(s.meta).where(s.meta.c.key == "schema_version").values(value="5"))
+
+    old = Store(pg_url)
+    old.write(downgrade)
+    old.close()
+    pg = Store(pg_url)
+    assert pg.read(schema_version) == lite.read(schema_version) == s.SCHEMA_VERSION == 6
+    with pg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) tags")  # as autovacuum does: index-only reads
+    text = "metrics.acc > 0 AND params.model = 'rf' AND tags.stage LIKE 'prod%'"
+    monkeypatch.setattr(plan_module, "PG_LOOKUP_COST", PLANS["walk"])
+    plan, _ = _search_query(pg, text, None, ["metrics.acc DESC"], False)
+
+    def explain(conn: Any) -> str:
+        head = plan.queries(conn, 20)[0].limit(20)
+        sql = str(head.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        run = lambda: "\n".join(conn.exec_driver_sql("EXPLAIN " + sql).scalars())  # noqa: E731
+        return plan_module._as_written(conn, run)
+
+    assert "Index Only Scan using ix_tags_run_key_value" in pg.read(explain)
+    found = search_run_ids(pg, text, order_by=["metrics.acc DESC"])[0]
+    assert found and found == search_run_ids(lite, text, order_by=["metrics.acc DESC"])[0]
+    assert not lite.read(
+        lambda conn: conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE name = 'ix_tags_run_key_value'"
+        ).all()
+    )
+    pg.close()
