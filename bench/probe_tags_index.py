@@ -12,18 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 INDEX = "ix_tags_run_key_value"
 
 
 def main() -> None:
     import psycopg
+    from bench_million import timings
 
     from nbtrack.query.runs import page_of_runs
     from nbtrack.query.search import search_run_ids
@@ -55,17 +55,11 @@ def main() -> None:
 
     def medians() -> dict[str, float]:
         st = Store(url)
-        try:
-            out = {}
-            for name, fn in searches.items():
-                fn(st)
-                times = []
-                for _ in range(args.repeat):
-                    t = time.perf_counter()
-                    fn(st)
-                    times.append(time.perf_counter() - t)
-                out[name] = round(statistics.median(times) * 1000, 1)
-            return out
+        try:  # bench_million's timer: a first call, then the median of the next ``repeat``
+            return {
+                name: round(timings(lambda fn=fn: fn(st), args.repeat)[1] * 1000, 1)
+                for name, fn in searches.items()
+            }
         finally:
             st.close()
 
