@@ -18,8 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-INDEX = "ix_tags_run_key_value"
-
 
 def main() -> None:
     import psycopg
@@ -28,6 +26,7 @@ def main() -> None:
     from nbtrack.query.runs import page_of_runs
     from nbtrack.query.search import search_run_ids
     from nbtrack.store import Store
+    from nbtrack.store import schema as s
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--pg-json", type=Path, default=Path("/tmp/nbtrack-bench-million/pg.json"))
@@ -65,9 +64,9 @@ def main() -> None:
 
     Store(url).close()  # migrates an older store first
     for _ in range(args.rounds):
-        ddl(f"DROP INDEX IF EXISTS {INDEX}")
+        ddl(f"DROP INDEX IF EXISTS {s.TAGS_COVERING_INDEX}")
         print("without", medians(), flush=True)
-        ddl(f"CREATE INDEX IF NOT EXISTS {INDEX} ON tags (run_id, key) INCLUDE (value)")
+        ddl(s.TAGS_COVERING.statement)  # the schema's own statement
         print("with   ", medians(), flush=True)
     print("load average", os.getloadavg())
 

@@ -179,7 +179,7 @@ class Plan:
         key = (str(conn.engine.url), self.source)
         now = time.monotonic()
         known = _LEARNED.get(key)
-        if known is not None and now - known[0] < ODDS_SECONDS and len(known[1]) == len(self.joins):
+        if known is not None and now - known[0] < ODDS_SECONDS:  # (the text gives the joins)
             return dict(zip(self.joins, known[1], strict=True)), known[2]
         odds = _odds(conn, self.joins, self.tests)
         if odds is not None:

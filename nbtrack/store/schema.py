@@ -129,8 +129,9 @@ tags = Table(
 # has no rowid, so that look-up finds the value; PostgreSQL's primary key would then read the
 # table's page too (a LIKE cannot use ix_tags_key_value), at a million runs a fifth of the
 # filtered search (bench/RESULTS.md, "A million runs: PostgreSQL").
+TAGS_COVERING_INDEX = "ix_tags_run_key_value"
 TAGS_COVERING = _make_ddl(
-    "CREATE INDEX IF NOT EXISTS ix_tags_run_key_value ON tags (run_id, key) INCLUDE (value)"
+    f"CREATE INDEX IF NOT EXISTS {TAGS_COVERING_INDEX} ON tags (run_id, key) INCLUDE (value)"
 ).execute_if(dialect="postgresql")
 event.listen(tags, "after_create", TAGS_COVERING)
 
