@@ -56,18 +56,23 @@ class BlobStore:
                 if not os.path.isdir(
                     self.root
                 ):  # store deleted or moved: do not recreate half of it
-                    raise StoreError(f"the blob directory {self.root} is not there any more")
-                os.makedirs(os.path.dirname(path), exist_ok=True)
+                    raise self._gone()
                 tmp = f"{path}.{uuid.uuid4().hex}.tmp"
                 try:
+                    try:  # (not makedirs: a store moved meanwhile is not made again)
+                        os.mkdir(os.path.dirname(path))
+                    except FileExistsError:
+                        pass
                     with open(tmp, "wb") as f:
                         f.write(data)
                     os.replace(tmp, path)
-                except BaseException:  # disk full half-way: leave no partial file behind
+                except BaseException as exc:  # disk full half-way: leave no partial file behind
                     try:
                         os.remove(tmp)
                     except OSError:
                         pass
+                    if isinstance(exc, FileNotFoundError) and not os.path.isdir(self.root):
+                        raise self._gone() from exc  # deleted or moved while this was written
                     raise
             else:  # reused: fresh again, so gc's grace period protects it until a row refers to it
                 try:
@@ -78,6 +83,9 @@ class BlobStore:
             self._put_remote(path, data)
         self._known.add(h)
         return h
+
+    def _gone(self) -> StoreError:
+        return StoreError(f"the blob directory {self.root} is not there any more")
 
     def _put_remote(self, path: str, data: bytes) -> None:
         for attempt in range(RETRIES):

@@ -572,6 +572,33 @@ def test_artifacts_go_to_the_blob_url_of_nbtrack_blobs(
     st.close()
 
 
+@pytest.mark.parametrize("step", ["mkdir", "replace"])
+def test_a_store_moved_while_a_blob_is_written_says_so(
+    step: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's folder moved away in the middle of a blob's write (a race the check before
+    the write cannot close): the error names the vanished blob directory, not a temporary
+    file; no part of the store is made again at the old path, and no blob stands under its
+    name (the moved store keeps at most an unlisted .tmp)."""
+    import nbtrack.store.blobs as blobs
+
+    st = Store(str(tmp_path / "store"))
+    real = getattr(os, step)
+
+    def move_the_store_first(*args: Any) -> None:
+        os.rename(tmp_path / "store", tmp_path / "away")
+        real(*args)
+
+    monkeypatch.setattr(blobs.os, step, move_the_store_first)
+    with pytest.raises(StoreError, match="blob directory .* is not there any more"):
+        st.put_blob(b"written while the store moved")
+    monkeypatch.undo()
+    assert not (tmp_path / "store").exists()
+    blobs_dir = tmp_path / "away" / "blobs"
+    assert not [p for p in blobs_dir.rglob("*") if p.is_file() and not p.name.endswith(".tmp")]
+    st.close()
+
+
 def test_blob_uploads_are_retried_on_transient_errors(
     flaky_fs: type[FlakyMemoryFS], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
