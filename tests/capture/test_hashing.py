@@ -330,6 +330,26 @@ def test_pandas_distinguishes_index_and_series_contents():
     )
 
 
+def test_arrow_strings_hash_by_content_whatever_their_arrow_layout():
+    pa = pytest.importorskip("pyarrow")
+    words = ["", "a", "bé", "€uro", "😀", "plain", "z"]
+
+    def series(arr):
+        return pd.Series(pd.arrays.ArrowStringArray(arr))
+
+    for part in (words[:2], words[1:5], words[4:], ["ascii", "only"], words):
+        want = hash_value(series(pa.array(part, type=pa.large_string())))
+        # narrow offsets, a slice of a longer array, several chunks: the same strings
+        assert hash_value(series(pa.array(part, type=pa.string()))) == want
+        wide = pa.array(["x"] + part + ["y"], type=pa.string())
+        assert hash_value(series(wide.slice(1, len(part)))) == want
+        chunks = pa.chunked_array([part[:1], part[1:]], type=pa.string())
+        assert hash_value(series(chunks)) == want
+    # the same text split into other strings
+    for a, b in ((["ab", "c"], ["a", "bc"]), (["éa", "b"], ["é", "ab"])):
+        assert hash_value(series(pa.array(a))) != hash_value(series(pa.array(b)))
+
+
 # ---------------------------------------------------------------- code
 
 
