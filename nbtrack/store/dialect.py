@@ -70,6 +70,28 @@ def insert_tuples(
         conn.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
 
 
+def insert_new(
+    conn: Connection,
+    table: Table,
+    cols: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+) -> None:
+    """INSERT of ``rows`` (tuples in the order of ``cols``) skipping those whose ``keys`` are
+    taken; on SQLite through sqlite3's executemany, as ``insert_tuples``."""
+    if not rows:
+        return
+    if is_sqlite(conn):
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+        )
+        conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
+    else:
+        stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in rows])
+
+
 COPY_CHUNK = 50_000  # rows per COPY on PostgreSQL (per INSERT batch elsewhere: CHUNK)
 
 

@@ -5,8 +5,10 @@ schema migrations; what is read and written lives in :mod:`~nbtrack.store.reads`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nbtrack.errors import StoreError
 from nbtrack.store import datasets, durability, liveness, reads, writes
@@ -164,13 +166,21 @@ class Store:
         # writes find it set and issue no pragma
         ms = BUSY_TIMEOUT_MS if wait is None else round(wait * 1000)
         busy_timeout(conn, (ms + 25) // 50 * 50 if ms >= 100 else max(1, ms))
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # BEGIN and COMMIT straight through sqlite3, as the per-cell inserts (``insert_tuples``);
+        # its errors become SQLAlchemy's, which the callers and ``failures`` know
+        raw: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         try:
-            result = fn(conn)
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:  # (SQLite ends some failed transactions itself)
+                    with contextlib.suppress(sqlite3.Error):
+                        raw.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
         return result
 
     def _check_file(self) -> None:

@@ -17,7 +17,14 @@ from sqlalchemy.engine import Connection
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import content_hash
 from nbtrack.store.datasets import write_datasets
-from nbtrack.store.dialect import dialect_insert, insert_rows, insert_tuples, is_sqlite, upsert
+from nbtrack.store.dialect import (
+    dialect_insert,
+    insert_new,
+    insert_rows,
+    insert_tuples,
+    is_sqlite,
+    upsert,
+)
 from nbtrack.store.experiments import experiment_id
 from nbtrack.store.records import CellRecord, FileEvent
 from nbtrack.store.summary import write_summary
@@ -226,12 +233,10 @@ def put_sources(store: Store, conn: Connection, texts: Iterable[str]) -> list[st
     """Store texts content-addressed (once each); returns their hashes."""
     rows = {content_hash(t.encode("utf-8", "surrogatepass")): t for t in texts}
     known = store.remembered.sources
-    new = [{"hash": h, "text": t} for h, t in rows.items() if h not in known]
-    if new:  # another writer may add the same source meanwhile: do nothing then
-        conn.execute(
-            dialect_insert(conn, s.sources).on_conflict_do_nothing(index_elements=["hash"]), new
-        )
-        known.update(r["hash"] for r in new)
+    new = [(h, t) for h, t in rows.items() if h not in known]
+    # another writer may add the same source meanwhile: do nothing then
+    insert_new(conn, s.sources, ("hash", "text"), new, ("hash",))
+    known.update(h for h, _ in new)
     return list(rows)
 
 

@@ -6,9 +6,11 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,10 @@ from sqlalchemy import func, select, update
 
 from nbtrack.errors import NbtrackWarning, NotFoundError, StoreError, ValidationError
 from nbtrack.query.search import search_run_ids, search_runs
+from nbtrack.recording.recorder import CellQueue
 from nbtrack.store import CellRecord, Store
 from nbtrack.store import schema as s
+from nbtrack.store.failures import is_duplicate, is_store_failure, is_transient
 from nbtrack.store.migrations import schema_version
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -189,6 +193,50 @@ def _cell(
             state_diff=diff,
         )
     )
+
+
+def test_a_cell_the_store_already_has_is_a_duplicate_that_the_backlog_drops_quietly(
+    store: Store,
+) -> None:
+    sid = "s" * 32
+    store.add_session({"id": sid, "kind": "kernel", "started": 0.0, "host": "h", "pid": 1})
+    _cell(store, sid, 1, "a = 1", {"a": "h1"})
+    with pytest.raises(Exception) as again:  # a retry of a write whose answer was lost
+        _cell(store, sid, 1, "a = 1", {"a": "h1"})
+    assert is_duplicate(again.value) and not is_store_failure(again.value)
+    queue = CellQueue(store)
+    queue.records.append(
+        CellRecord(sid, 1, "a = 1", 1.0, 1.5, "ok", execution_count=1, state_diff={"a": "h1"})
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not record cell 1"
+        assert queue.flush(wait=1.0)
+    assert not queue.records
+    assert _cells_of(store, sid) == 1
+
+
+def test_a_sqlite_store_another_process_holds_is_busy_and_written_once_it_is_free(
+    tmp_path: Path,
+) -> None:
+    store = Store(str(tmp_path / "store"))
+    sid = "s" * 32
+    store.add_session({"id": sid, "kind": "kernel", "started": 0.0, "host": "h", "pid": 1})
+    holder = sqlite3.connect(store.db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer's transaction
+    record = CellRecord(sid, 1, "a = 1", 1.0, 1.5, "ok", state_diff={"a": "h1"})
+    with pytest.raises(Exception) as busy:
+        store.record_cell(record, wait=0.2)
+    assert is_transient(busy.value) and is_store_failure(busy.value), busy.value
+    holder.execute("ROLLBACK")
+    holder.close()
+    store.record_cell(record, wait=0.2)
+    assert _cells_of(store, sid) == 1
+    store.close()
+
+
+def _cells_of(store: Store, sid: str) -> int:
+    count = select(func.count()).select_from(s.cells).where(s.cells.c.session_id == sid)
+    return store.read(lambda conn: conn.execute(count).scalar())
 
 
 def test_cells_fold_state_diffs_and_share_sources(store: Store) -> None:
