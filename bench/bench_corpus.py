@@ -12,13 +12,16 @@ Writes the ``## Real-notebook corpus`` section of bench/RESULTS.md (other sectio
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 from bench_core import Kernel
@@ -34,8 +37,39 @@ def code_cells(path: Path) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
-def per_cell(path: Path, workdir: Path, store: str) -> list[tuple[float, float]]:
-    """(plain, tracked) round trip of each of the notebook's cells, in fresh kernels."""
+# In the tracked kernel: the state hashing's time per cell, and what it hashed again (by type),
+# read after each cell through user_expressions (an empty cell, which IPython does not record).
+HASH_TIMER = """
+import time as _bt, nbtrack.recording.recorder as _bk
+_bh = _bk._recorder.hasher
+_bh_ms = []
+def _bh_timed(*a, _hn=_bh.hash_namespace, **k):
+    s = _bt.perf_counter()
+    try:
+        return _hn(*a, **k)
+    finally:
+        _bh_ms.append((_bt.perf_counter() - s) * 1e3)
+_bh.hash_namespace = _bh_timed
+get_ipython().user_ns_hidden.update(
+    {n: globals()[n] for n in ("_bt", "_bk", "_bh", "_bh_ms", "_bh_timed")}
+)  # not the user's: never hashed
+"""
+LAST_HASH = (
+    "(_bh_ms[-1], sorted({type(get_ipython().user_ns[n]).__module__.split('.')[0] + '.' + "
+    "type(get_ipython().user_ns[n]).__name__ for n in _bh.hashed_names "
+    "if n in get_ipython().user_ns}))"
+)
+
+
+class Cell(NamedTuple):
+    plain: float  # round trip, s
+    tracked: float
+    hashing: float  # the tracked kernel's state hashing, ms
+    hashed: list[str]  # types of the variables it hashed again
+
+
+def per_cell(path: Path, workdir: Path, store: str) -> list[Cell]:
+    """Each of the notebook's cells in fresh kernels, plain and tracked."""
     env = {"MPLBACKEND": "agg"}
     cwd = os.getcwd()
     os.chdir(workdir)  # the kernels start here: the notebooks read their data relative to it
@@ -45,10 +79,39 @@ def per_cell(path: Path, workdir: Path, store: str) -> list[tuple[float, float]]
         os.chdir(cwd)
     try:
         tracked.run("%load_ext nbtrack")
-        return [(plain.run(src), tracked.run(src)) for src in code_cells(path)]
+        tracked.run(HASH_TIMER)
+        cells = []
+        for src in code_cells(path):
+            p, t = plain.run(src), tracked.run(src)
+            ms, hashed = ast.literal_eval(tracked.value(LAST_HASH))
+            cells.append(Cell(p, t, ms, hashed))
+        return cells
     finally:
         plain.close()
         tracked.close()
+
+
+BINS = ((0.0, 0.3), (0.3, 1.0), (1.0, 3.0), (3.0, float("inf")))
+
+
+def by_hashing(cells: list[Cell]) -> str:
+    """Rows of the added round trip per cell, grouped by the state hashing's time in the cell."""
+    rows = []
+    for lo, hi in BINS:
+        group = [c for c in cells if lo <= c.hashing < hi]
+        if not group:
+            continue
+        kinds = Counter(
+            k for c in group for k in set(c.hashed) if not k.startswith("builtins.module")
+        )
+        common = ", ".join(f"{k} ({n})" for k, n in kinds.most_common(3)) or "none"
+        span = f"{lo:g}-{hi:g} ms" if hi != float("inf") else f"{lo:g} ms and over"
+        added = statistics.median(c.tracked - c.plain for c in group) * 1e3
+        rows.append(
+            f"| {span} | {len(group)} ({len(group) / len(cells):.0%}) | {added:+.2f} ms | "
+            f"{statistics.median(c.hashing for c in group):.2f} ms | {common} |"
+        )
+    return "\n".join(rows)
 
 
 def plain_run(path: Path) -> float:
@@ -85,6 +148,7 @@ def main(names: list[str]) -> None:
     if names:
         paths = [p for p in paths if p.stem in names]
     rows, added, own_plain, own_tracked = [], [], 0.0, 0.0
+    every: list[Cell] = []
     replays = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "corpus"
@@ -93,10 +157,11 @@ def main(names: list[str]) -> None:
         os.environ["NBTRACK_STORE"] = store
         for path in paths:
             cells = per_cell(work / path.name, work, store)
-            diffs = [t - p for p, t in cells]
+            every += cells
+            diffs = [c.tracked - c.plain for c in cells]
             added.extend(diffs)
-            plain_total = sum(p for p, _ in cells)
-            tracked_total = sum(t for _, t in cells)
+            plain_total = sum(c.plain for c in cells)
+            tracked_total = sum(c.tracked for c in cells)
             own_plain += plain_total
             own_tracked += tracked_total
             row = (
@@ -132,6 +197,14 @@ after"), {REPEATS} of each, interleaved (medians).
 | the notebooks' own cells, tracked / plain | {own_tracked / own_plain:.2f}x | |
 | replay (to its verdict) / plain run, worst notebook over 1 s | {max(replays, default=float("nan")):.2f}x | ≤ 1.10x |
 | replay (to its verdict) / plain run, median | {statistics.median(replays) if replays else float("nan"):.2f}x | |
+
+The same cells grouped by how long nbtrack's state hashing took in the tracked kernel (timed
+there; the time to read it back is not counted), with the types it hashed again most often
+(modules left out):
+
+| state hashing in the cell | cells | added per cell, median | hashing, median | hashed again most often (cells) |
+|---|---|---|---|---|
+{by_hashing(every)}
 """
     write_section(SECTION, body)
     print(body)
