@@ -49,8 +49,9 @@ def _hn_touched(ns, touched, *a, _hn0=_hn0, **k):
 _r.hasher.hash_namespace = _phase("hash", _hn_touched)
 _h.names_touched = _phase("names", _h.names_touched)
 import nbtrack.capture.cellnames as _cn
-if hasattr(_cn, "cell_names"):  # the recorder's one parse for touched and rebound names
-    _cn.cell_names = _phase("names", _cn.cell_names)
+if hasattr(_cn, "cell_names"):  # the recorder's one parse for touched and rebound names,
+    # which it imports from the hasher's module at each cell
+    _cn.cell_names = _h.cell_names = _phase("names", _cn.cell_names)
 _r._file_events = _phase("files", _r._file_events)
 _k._notebook_path = _phase("nbpath", _k._notebook_path)
 _r.cells.save = _phase("save", _r.cells.save)
