@@ -57,39 +57,28 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 def insert_tuples(
-    conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """INSERT of ``rows`` given as tuples in the order of ``cols``: on SQLite through sqlite3's
-    executemany, elsewhere through SQLAlchemy."""
-    if not rows:
-        return
-    if is_sqlite(conn):
-        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
-    else:
-        conn.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
-
-
-def insert_new(
     conn: Connection,
     table: Table,
     cols: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
-    keys: Sequence[str],
+    *,
+    unless_taken: Sequence[str] = (),
 ) -> None:
-    """INSERT of ``rows`` (tuples in the order of ``cols``) skipping those whose ``keys`` are
-    taken; on SQLite through sqlite3's executemany, as ``insert_tuples``."""
+    """INSERT of ``rows`` given as tuples in the order of ``cols`` (skipping those whose
+    ``unless_taken`` keys another row already has): on SQLite through sqlite3's executemany,
+    elsewhere through SQLAlchemy."""
     if not rows:
         return
     if is_sqlite(conn):
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
-        )
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        if unless_taken:
+            sql += f" ON CONFLICT ({', '.join(unless_taken)}) DO NOTHING"
         conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
-    else:
-        stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in rows])
+        return
+    stmt = insert(table)
+    if unless_taken:
+        stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(unless_taken))
+    conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in rows])
 
 
 COPY_CHUNK = 50_000  # rows per COPY on PostgreSQL (per INSERT batch elsewhere: CHUNK)

@@ -19,7 +19,6 @@ from nbtrack.store.blobs import content_hash
 from nbtrack.store.datasets import write_datasets
 from nbtrack.store.dialect import (
     dialect_insert,
-    insert_new,
     insert_rows,
     insert_tuples,
     is_sqlite,
@@ -235,7 +234,7 @@ def put_sources(store: Store, conn: Connection, texts: Iterable[str]) -> list[st
     known = store.remembered.sources
     new = [(h, t) for h, t in rows.items() if h not in known]
     # another writer may add the same source meanwhile: do nothing then
-    insert_new(conn, s.sources, ("hash", "text"), new, ("hash",))
+    insert_tuples(conn, s.sources, ("hash", "text"), new, unless_taken=("hash",))
     known.update(h for h, _ in new)
     return list(rows)
 

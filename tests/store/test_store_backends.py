@@ -215,7 +215,7 @@ def test_a_cell_the_store_already_has_is_a_duplicate_that_the_backlog_drops_quie
     assert _cells_of(store, sid) == 1
 
 
-def test_a_sqlite_store_another_process_holds_is_busy_and_written_once_it_is_free(
+def test_a_sqlite_store_another_writer_holds_is_busy_and_written_once_it_is_free(
     tmp_path: Path,
 ) -> None:
     store = Store(str(tmp_path / "store"))
