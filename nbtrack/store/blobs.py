@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -59,10 +60,9 @@ class BlobStore:
                     raise self._gone()
                 tmp = f"{path}.{uuid.uuid4().hex}.tmp"
                 try:
-                    try:  # (not makedirs: a store moved meanwhile is not made again)
+                    # not makedirs: a store moved meanwhile is not made again at the old path
+                    with contextlib.suppress(FileExistsError):
                         os.mkdir(os.path.dirname(path))
-                    except FileExistsError:
-                        pass
                     with open(tmp, "wb") as f:
                         f.write(data)
                     os.replace(tmp, path)

@@ -17,13 +17,7 @@ from sqlalchemy.engine import Connection
 from nbtrack.store import schema as s
 from nbtrack.store.blobs import content_hash
 from nbtrack.store.datasets import write_datasets
-from nbtrack.store.dialect import (
-    dialect_insert,
-    insert_rows,
-    insert_tuples,
-    is_sqlite,
-    upsert,
-)
+from nbtrack.store.dialect import dialect_insert, insert_rows, insert_tuples, is_sqlite, upsert
 from nbtrack.store.experiments import experiment_id
 from nbtrack.store.records import CellRecord, FileEvent
 from nbtrack.store.summary import write_summary
