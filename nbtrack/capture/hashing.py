@@ -74,13 +74,18 @@ MAX_TRACKED_IDS = 20_000
 
 class _Entry:
     """A cached token of one large object, held by weakref (a numpy array by ``_Ident``, or
-    strongly when weakrefs fail), with the ``keys`` and ``spans`` of the data inside it (see
-    ``_Data``)."""
+    strongly when weakrefs fail), with the ``keys``, ``spans`` and ``fixed`` of the data inside
+    it (see ``_Data``)."""
 
-    __slots__ = ("ref", "weak", "token", "keys", "spans")
+    __slots__ = ("ref", "weak", "token", "keys", "spans", "fixed")
 
     def __init__(
-        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...] | None
+        self,
+        obj: object,
+        token: bytes,
+        keys: frozenset[int],
+        spans: tuple[Span, ...] | None,
+        fixed: tuple[Span, ...],
     ) -> None:
         self.ref: Any = _hold(obj)
         self.weak = type(self.ref) is not _Ident
@@ -92,6 +97,7 @@ class _Entry:
         self.token = token
         self.keys = keys
         self.spans = spans
+        self.fixed = fixed
 
     def holds(self, obj: object) -> bool:
         if self.weak:
@@ -148,17 +154,25 @@ def _is(held: object, obj: object) -> bool:
 class _Data:
     """A numpy/pandas object met at the top of a variable's data (not inside another one): its
     token, the ids of the data objects in it and of the owners of their memory (``keys``), and
-    the byte ranges of that memory (``spans``). The data object is held (found again to check
-    it), unless it is the variable's own value (``own``): then ``_hold``, so the user can
+    the byte ranges of that memory (``spans``) and of the Arrow memory it reads, which no write
+    through it reaches (``fixed``, see ``memory_of``). The data object is held (found again to
+    check it), unless it is the variable's own value (``own``): then ``_hold``, so the user can
     ``a.resize(n)`` an array variable; an array inside a list or an object stays held, or
     checking it would mean hashing its whole variable again."""
 
-    __slots__ = ("obj", "token", "keys", "spans")
+    __slots__ = ("obj", "token", "keys", "spans", "fixed")
 
     def __init__(
-        self, obj: object, token: bytes, keys: frozenset[int], spans: tuple[Span, ...], own: bool
+        self,
+        obj: object,
+        token: bytes,
+        keys: frozenset[int],
+        spans: tuple[Span, ...],
+        fixed: tuple[Span, ...],
+        own: bool,
     ) -> None:
-        self.obj, self.token, self.keys, self.spans = _hold(obj) if own else obj, token, keys, spans
+        self.obj, self.token, self.keys = _hold(obj) if own else obj, token, keys
+        self.spans, self.fixed = spans, fixed
 
 
 class _Var:
@@ -181,10 +195,11 @@ class _Var:
         self.hash, self.ids, self.again, self.data = h, ids, again, data
         self.spans: tuple[Span, ...] = ()
         if data:
-            self.spans = tuple(s for d in data for s in d.spans)
+            self.spans = tuple(s for d in data for s in (*d.spans, *d.fixed))
 
 
-Frame = list[Any]  # [keys: set[int], spans: list[Span] | None] of a data object being encoded
+Frame = list[Any]  # [keys: set[int], spans: list[Span] | None, fixed: list[Span]] of a data
+# object being encoded
 
 
 class StateHasher:
@@ -247,9 +262,9 @@ class StateHasher:
         self._tops: list[_Data] | None = []  # top data of the variable being hashed
         self._value: object = None  # ... and its value
         self._stack: list[Frame] = []  # data objects being encoded, innermost last
-        self._call: dict[int, tuple[object, bytes, frozenset[int], tuple[Span, ...] | None]] = {}
+        self._call: dict[int, tuple[object, bytes, frozenset[int], Any, tuple[Span, ...]]] = {}
         self._dirty_keys: set[int] = set()  # data objects and memory owners touched this cell
-        self._dirty_spans: list[Span] = []  # ... and their memory
+        self._dirty_spans: list[Span] = []  # ... and their memory (not Arrow's: see memory_of)
         self._merged_at: tuple[int, tuple[list[int], list[int]]] = (0, ([], []))
         self._blind = False  # some memory the cell may have written is not known
         self.watched_checked = 0  # variables whose data the last call checked by memory
@@ -554,7 +569,11 @@ class StateHasher:
         have written hashes differently now (its other contents are known untouched)."""
         keys = self._dirty_keys
         for d in var.data or ():
-            if not (d.keys & keys or overlaps(d.spans, starts, stops)):
+            if not (
+                d.keys & keys
+                or overlaps(d.spans, starts, stops)
+                or overlaps(d.fixed, starts, stops)
+            ):
                 continue
             obj = d.obj
             if type(obj) is _Ident:  # only the variable's own array can be found again
@@ -562,7 +581,7 @@ class StateHasher:
                     return True  # hashed whole
                 obj = current
             enc.memo, enc.collect, enc.nodes = {}, None, 0
-            self._stack = [[set(), []]]  # what it records goes nowhere
+            self._stack = [[set(), [], []]]  # what it records goes nowhere
             try:
                 tok = enc.node(obj)
             except BaseException as exc:
@@ -604,7 +623,7 @@ class StateHasher:
         oid = id(obj)
         hit = self._call.get(oid)
         if hit is not None and hit[0] is obj:  # hashed earlier in this call, after the cell ran
-            self._met(enc, obj, hit[1], hit[2], hit[3])
+            self._met(enc, obj, hit[1], hit[2], hit[3], hit[4])
             return hit[1]
         entry = self._cache.get(oid)
         if entry is not None and entry.holds(obj):
@@ -612,10 +631,10 @@ class StateHasher:
             if oid in self._computed or not (enc.fresh or self._written(entry)):
                 self._seen.add(oid)
                 self.stats["large_reused"] += 1
-                self._met(enc, obj, entry.token, entry.keys, entry.spans)
+                self._met(enc, obj, entry.token, entry.keys, entry.spans, entry.fixed)
                 return entry.token
-        roots, spans = memory_of(obj)
-        frame: Frame = [set(roots), list(spans) if spans is not None else None]
+        roots, spans, fixed = memory_of(obj)
+        frame: Frame = [set(roots), list(spans) if spans is not None else None, list(fixed)]
         frame[0].add(oid)
         nbytes = nbytes_of(obj)
         large = nbytes >= self.large_bytes
@@ -629,18 +648,19 @@ class StateHasher:
             self._stack.pop()
         keys = frozenset(frame[0])
         all_spans = tuple(frame[1]) if frame[1] is not None else None
+        all_fixed = tuple(frame[2])
         memoizable = context_free and enc.mutable_nodes == before  # holds nothing mutable
         if large:
             self.stats["large_hashed"] += 1
             self._seen.add(oid)
             self._computed.add(oid)
             if memoizable:
-                self._cache[oid] = _Entry(obj, tok, keys, all_spans)
+                self._cache[oid] = _Entry(obj, tok, keys, all_spans, all_fixed)
             else:
                 self._cache.pop(oid, None)
         if memoizable:
-            self._call[oid] = (obj, tok, keys, all_spans)
-        self._met(enc, obj, tok, keys, all_spans)
+            self._call[oid] = (obj, tok, keys, all_spans, all_fixed)
+        self._met(enc, obj, tok, keys, all_spans, all_fixed)
         return tok
 
     def _met(
@@ -650,13 +670,15 @@ class StateHasher:
         tok: bytes,
         keys: frozenset[int],
         spans: tuple[Span, ...] | None,
+        fixed: tuple[Span, ...],
     ) -> None:
         """Data met while hashing a variable: part of the data object around it, or one of the
         variable's top data objects (and, in a touched variable, memory the cell may have
-        written)."""
+        written: not ``fixed``)."""
         if self._stack:
             frame = self._stack[-1]
             frame[0] |= keys
+            frame[2] += fixed
             if frame[1] is not None:
                 if spans is None:
                     frame[1] = None
@@ -666,7 +688,7 @@ class StateHasher:
         if spans is None:
             self._tops = None
         elif self._tops is not None:
-            self._tops.append(_Data(obj, tok, keys, spans, obj is self._value))
+            self._tops.append(_Data(obj, tok, keys, spans, fixed, obj is self._value))
         if enc.fresh:
             self._dirty_keys |= keys
             if spans is None:
@@ -681,7 +703,7 @@ class StateHasher:
         if entry.spans is None or not self._dirty_spans:
             return False
         starts, stops = self._merged()
-        return overlaps(entry.spans, starts, stops)
+        return overlaps(entry.spans, starts, stops) or overlaps(entry.fixed, starts, stops)
 
     def _merged(self) -> tuple[list[int], list[int]]:
         """The touched variables' memory as sorted disjoint ranges (cached while it grows not)."""

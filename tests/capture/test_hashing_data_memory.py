@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from nbtrack.capture.hashing import StateHasher, hash_value, names_touched
 
@@ -217,4 +218,29 @@ def test_a_shared_mutable_object_whose_token_did_not_change_leaves_its_holders_a
     assert_true_hashes(ns, out)
     ns["shared"]["k"] = 3  # type: ignore[index]  # changed where no cell saw it
     out = cell(ns, hasher, "m = len(b)")  # b is hashed again: its holders follow
+    assert_true_hashes(ns, out)
+
+
+def test_a_named_frame_does_not_check_frames_sharing_only_its_column_names():
+    # pandas 3 keeps column names in Arrow buffers, which a copy shares under a new Index;
+    # pandas never writes Arrow memory in place, so naming one frame leaves the others alone
+    pytest.importorskip("pyarrow")
+    ns, hasher = start(
+        "data = pd.DataFrame({'y': np.arange(6.0), 'x': np.ones(6)})\nscaled = data.copy()"
+    )
+    if not hasattr(ns["data"].columns.array, "_pa_array"):  # type: ignore[attr-defined]
+        pytest.skip("column names not stored in Arrow by this pandas")
+    cell(ns, hasher, "n = len(data)")
+    assert "scaled" not in hasher.hashed_names and hasher.watched_checked == 0
+    out = cell(ns, hasher, "data.columns = ['a', 'b']")
+    assert_true_hashes(ns, out)
+
+
+def test_arrow_data_viewing_a_numpy_array_changes_when_the_array_is_written():
+    pa = pytest.importorskip("pyarrow")
+    ns, hasher = start("src = np.arange(4.0)\nx = 1")
+    ns["view"] = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(ns["src"])))  # no copy
+    before = dict(hasher.hash_namespace(ns, {"view"}))
+    out = cell(ns, hasher, "src[0] = 9.0")
+    assert out["view"] != before["view"]
     assert_true_hashes(ns, out)

@@ -272,17 +272,20 @@ def _nbytes(values: Any) -> int:
 
 Span = tuple[int, int]
 """A byte range ``[start, stop)`` of process memory."""
-NO_MEMORY: tuple[frozenset[int], tuple[Span, ...]] = (frozenset(), ())
+NO_MEMORY: tuple[frozenset[int], tuple[Span, ...], tuple[Span, ...]] = (frozenset(), (), ())
 
 
-def memory_of(obj: Any) -> tuple[frozenset[int], tuple[Span, ...] | None]:
+def memory_of(obj: Any) -> tuple[frozenset[int], tuple[Span, ...] | None, tuple[Span, ...]]:
     """(ids of the objects that ultimately own the memory of numpy/pandas object ``obj``, the
     byte ranges of that memory), so a write through one view or alias can be matched with the
     others. Each numpy array counts with the whole extent of the last array of its ``.base``
     chain (a write through ``v.base`` is still a write through ``v``), a buffer exported by
-    another object (``np.frombuffer``) with that object as a root too, and Arrow-backed data
-    with its buffers. The ranges are None when some memory cannot be located (an extension
-    array of an unknown kind): the caller must then assume any write may reach ``obj``."""
+    another object (``np.frombuffer``) with that object as a root too. The ranges are None
+    when some memory cannot be located (an extension array of an unknown kind): the caller must
+    then assume any write may reach ``obj``. Arrow-backed data's buffers come third: pandas
+    never writes them in place, so a write through ``obj`` cannot reach them, but they may
+    view a numpy array's memory (``pa.array(arr)`` does not copy) that a write through the
+    array reaches."""
     np = sys.modules.get("numpy")
     if np is None:
         return NO_MEMORY
@@ -297,11 +300,12 @@ def memory_of(obj: Any) -> tuple[frozenset[int], tuple[Span, ...] | None]:
     else:
         try:
             if not _pandas_values(obj, values, sys.modules["pandas"]):
-                return frozenset(), None
+                return frozenset(), None, ()
         except Exception:
-            return frozenset(), None
+            return frozenset(), None, ()
     roots: set[int] = set()
     spans: list[Span] = []
+    fixed: list[Span] = []
     i = 0
     while i < len(values):
         v = values[i]
@@ -313,12 +317,12 @@ def memory_of(obj: Any) -> tuple[frozenset[int], tuple[Span, ...] | None]:
                 for chunk in v._pa_array.chunks:
                     for buf in chunk.buffers():
                         if buf is not None and buf.size:
-                            spans.append((buf.address, buf.address + buf.size))
+                            fixed.append((buf.address, buf.address + buf.size))
             except Exception:
-                return frozenset(roots), None
+                return frozenset(roots), None, ()
         elif not _unpack(v, values, np):
-            return frozenset(roots), None
-    return frozenset(roots), tuple(spans)
+            return frozenset(roots), None, ()
+    return frozenset(roots), tuple(spans), tuple(fixed)
 
 
 def _pandas_values(obj: Any, out: list[Any], pd: Any) -> bool:
