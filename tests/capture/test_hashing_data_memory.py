@@ -226,12 +226,12 @@ def test_a_named_frame_does_not_check_frames_sharing_only_its_column_names():
     # pandas never writes Arrow memory in place, so naming one frame leaves the others alone
     pytest.importorskip("pyarrow")
     ns, hasher = start(
-        "data = pd.DataFrame({'y': np.arange(6.0), 'x': np.ones(6)})\nscaled = data.copy()"
+        "data = pd.DataFrame({'y': np.arange(6.0), 'x': np.ones(6)})\ntwin = data.copy()"
     )
     if not hasattr(ns["data"].columns.array, "_pa_array"):  # type: ignore[attr-defined]
         pytest.skip("column names not stored in Arrow by this pandas")
     cell(ns, hasher, "n = len(data)")
-    assert "scaled" not in hasher.hashed_names and hasher.watched_checked == 0
+    assert "twin" not in hasher.hashed_names and hasher.watched_checked == 0
     out = cell(ns, hasher, "data.columns = ['a', 'b']")
     assert_true_hashes(ns, out)
 
