@@ -23,12 +23,13 @@ SMALL_NS = "\n".join(
 
 
 class Kernel:
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], cwd: str | None = None):
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
+        where = {"cwd": cwd} if cwd is not None else {}
         self.km.start_kernel(
-            env={**os.environ, **env}, extra_arguments=["--IPKernelApp.log_level=ERROR"]
+            env={**os.environ, **env}, extra_arguments=["--IPKernelApp.log_level=ERROR"], **where
         )
         self.kc = self.km.client()
         self.kc.start_channels()

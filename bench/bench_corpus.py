@@ -37,6 +37,12 @@ def code_cells(path: Path) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
+def corpus_kernel(work: Path, **env: str) -> Kernel:
+    """A kernel started in ``work`` (the notebooks read their data relative to it), plotting
+    to no screen."""
+    return Kernel({"MPLBACKEND": "agg", **env}, cwd=str(work))
+
+
 # In the tracked kernel: the state hashing's time per cell, and what it hashed again (by type),
 # read after each cell through user_expressions (an empty cell, which IPython does not record).
 HASH_TIMER = """
@@ -70,13 +76,7 @@ class Cell(NamedTuple):
 
 def per_cell(path: Path, workdir: Path, store: str) -> list[Cell]:
     """Each of the notebook's cells in fresh kernels, plain and tracked."""
-    env = {"MPLBACKEND": "agg"}
-    cwd = os.getcwd()
-    os.chdir(workdir)  # the kernels start here: the notebooks read their data relative to it
-    try:
-        plain, tracked = Kernel(env), Kernel({**env, "NBTRACK_STORE": store})
-    finally:
-        os.chdir(cwd)
+    plain, tracked = corpus_kernel(workdir), corpus_kernel(workdir, NBTRACK_STORE=store)
     try:
         tracked.run("%load_ext nbtrack")
         tracked.run(HASH_TIMER)

@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_corpus import CORPUS
 from bench_untouched_data import run  # kernels "before" (--other DIR first on PYTHONPATH), "after"
 
-CORPUS = Path(__file__).parent / "corpus"
 # bench_untouched_data.run's kernels: "after" runs nbtrack as checked out, "before" the other copy
 CHECKED_OUT, OTHER = "after", "before"
 

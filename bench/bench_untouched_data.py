@@ -11,18 +11,15 @@ Writes the ``## Untouched data variables`` section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-from bench_core import Kernel
+from bench_corpus import CORPUS, code_cells, corpus_kernel
 from results import machine_line, write_section
 
-CORPUS = Path(__file__).parent / "corpus"
 SECTION = "Untouched data variables"
 TIMED = r"""
 import time as _t, nbtrack.recording.recorder as _k
@@ -39,23 +36,12 @@ get_ipython().events.register('post_run_cell', _timed)
 """
 
 
-def code_cells(path: Path) -> list[str]:
-    nb = nbformat.read(path, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-
-
 def run(path: Path, work: Path, store: str, base: str) -> dict[str, list[float]]:
-    env = {"MPLBACKEND": "agg"}
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        kernels = {
-            "plain": Kernel(env),
-            "before": Kernel({**env, "NBTRACK_STORE": store + "-before", "PYTHONPATH": base}),
-            "after": Kernel({**env, "NBTRACK_STORE": store + "-after"}),
-        }
-    finally:
-        os.chdir(cwd)
+    kernels = {
+        "plain": corpus_kernel(work),
+        "before": corpus_kernel(work, NBTRACK_STORE=store + "-before", PYTHONPATH=base),
+        "after": corpus_kernel(work, NBTRACK_STORE=store + "-after"),
+    }
     out: dict[str, list[float]] = {k: [] for k in kernels}
     try:
         for name in ("before", "after"):

@@ -19,8 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_core import Kernel
-from bench_corpus import CORPUS, code_cells
+from bench_corpus import CORPUS, code_cells, corpus_kernel
 from results import machine_line, write_section
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "150"))
@@ -55,15 +54,9 @@ VARIANTS = {
 
 def probe(name: str, work: Path) -> list[str]:
     cells = code_cells(work / f"{name}.ipynb")
-    env = {"MPLBACKEND": "agg"}
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        kernels = {"plain": Kernel(env)}
-        for label in VARIANTS:
-            kernels[label] = Kernel({**env, "NBTRACK_STORE": tempfile.mkdtemp(dir=work)})
-    finally:
-        os.chdir(cwd)
+    kernels = {"plain": corpus_kernel(work)}
+    for label in VARIANTS:
+        kernels[label] = corpus_kernel(work, NBTRACK_STORE=tempfile.mkdtemp(dir=work))
     try:
         for label in VARIANTS:
             kernels[label].run("%load_ext nbtrack")

@@ -23,10 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from bench_core import Kernel
+from bench_corpus import CORPUS, code_cells, corpus_kernel
 
-CORPUS = Path(__file__).parent / "corpus"
 PHASES = r"""
 import time as _t, gc as _gc, json as _json, nbtrack.recording.recorder as _k
 import nbtrack.capture.hashing as _h, nbtrack.recording.active as _a
@@ -111,20 +109,10 @@ _gc.callbacks.remove(_gccb)
 """
 
 
-def code_cells(path: Path) -> list[str]:
-    nb = nbformat.read(path, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-
-
 def run(
     path: Path, work: Path, store: str, profile: bool, audit: bool, names: bool
 ) -> list[dict[str, Any]]:
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        k = Kernel({"MPLBACKEND": "agg", "NBTRACK_STORE": store})
-    finally:
-        os.chdir(cwd)
+    k = corpus_kernel(work, NBTRACK_STORE=store)
     try:
         k.run("%load_ext nbtrack")
         k.run(f"_COUNT_AUDIT = {audit}\n" + PHASES)
