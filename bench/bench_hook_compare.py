@@ -1,8 +1,10 @@
 """Two versions of nbtrack side by side on corpus notebooks (#19): each notebook run cell by cell in
 three fresh kernels, interleaved cell by cell: plain, nbtrack as checked out, and nbtrack from
 ``--other DIR`` (a copy of the package with a change to try, put first on the kernel's
-PYTHONPATH). Prints, per notebook, the added round trip per cell and the time inside nbtrack's
-post-cell hook and its state hashing (medians, and the hashing's sum over the notebook).
+PYTHONPATH). Prints, per notebook, the added round trip per cell; the added time until the kernel
+has handled one more request, sent untimed after each cell (nbtrack records a cell after its reply,
+before the next request: this is the kernel's whole work for the cell); and the time of nbtrack's
+post-cell work and its state hashing (medians, and the hashing's sum over the notebook).
 
     python bench/bench_hook_compare.py --other /tmp/nbtrack-change glm_weights count_hurdle
 
@@ -17,6 +19,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench_corpus import CORPUS
 from bench_untouched_data import run  # kernels "before" (--other DIR first on PYTHONPATH), "after"
@@ -28,39 +31,48 @@ CHECKED_OUT, OTHER = "after", "before"
 def main(argv: list[str]) -> None:
     other = argv[argv.index("--other") + 1]
     names = [a for a in argv if a not in ("--other", other)]
-    med = statistics.median
     print(f"load average {os.getloadavg()[0]:.1f} at the start")
     print(
-        "| notebook | cells | added per cell, checked out → other | post-cell hook | "
-        "state hashing | hashing, sum over the notebook |"
+        "| notebook | cells | added per cell, checked out → other | until the next request, added | "
+        "post-cell hook | state hashing | hashing, sum over the notebook |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     totals: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "corpus"
         shutil.copytree(CORPUS, work)
         for name in names:
             t = run(work / f"{name}.ipynb", work, str(Path(tmp) / f"store-{name}"), other)
-            plain = t["plain"]
-            added = {
-                m: [x - p for x, p in zip(t[m], plain, strict=True)] for m in (CHECKED_OUT, OTHER)
-            }
-            for key, values in {**added, **{k: t[k] for k in t if " h" in k}}.items():
+            for key, values in _figures(t).items():
                 totals.setdefault(key, []).extend(values)
-            a, b = CHECKED_OUT, OTHER
-            print(
-                f"| {name} | {len(plain)} | {med(added[a]) * 1e3:+.2f} → {med(added[b]) * 1e3:+.2f} ms | "
-                f"{med(t[a + ' hook']) * 1e3:.2f} → {med(t[b + ' hook']) * 1e3:.2f} ms | "
-                f"{med(t[a + ' hash']) * 1e3:.2f} → {med(t[b + ' hash']) * 1e3:.2f} ms | "
-                f"{sum(t[a + ' hash']) * 1e3:.0f} → {sum(t[b + ' hash']) * 1e3:.0f} ms |",
-                flush=True,
-            )
-    a, b = CHECKED_OUT, OTHER
-    print(
-        f"| all | {len(totals[a])} | {med(totals[a]) * 1e3:+.2f} → {med(totals[b]) * 1e3:+.2f} ms | "
-        f"{med(totals[a + ' hook']) * 1e3:.2f} → {med(totals[b + ' hook']) * 1e3:.2f} ms | "
-        f"{med(totals[a + ' hash']) * 1e3:.2f} → {med(totals[b + ' hash']) * 1e3:.2f} ms | "
-        f"{sum(totals[a + ' hash']) * 1e3:.0f} → {sum(totals[b + ' hash']) * 1e3:.0f} ms |"
+            print(_row(name, _figures(t)), flush=True)
+    print(_row("all", totals))
+
+
+def _figures(t: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Per cell: the added round trip ("<kernel>"), the added time until the kernel could take
+    the next request ("<kernel> busy": round trip and the settling wait), hook and hashing."""
+    plain, busy = t["plain"], _busy(t, "plain")
+    out = {k: t[k] for k in t if " h" in k}
+    for m in (CHECKED_OUT, OTHER):
+        out[m] = [x - p for x, p in zip(t[m], plain, strict=True)]
+        out[m + " busy"] = [x - p for x, p in zip(_busy(t, m), busy, strict=True)]
+    return out
+
+
+def _busy(t: dict[str, list[float]], kernel: str) -> list[float]:
+    return [a + b for a, b in zip(t[kernel], t[kernel + " settle"], strict=True)]
+
+
+def _row(name: str, f: dict[str, list[float]]) -> str:
+    a, b, med = CHECKED_OUT, OTHER, statistics.median
+
+    def pair(key: str, fmt: str, agg: Any = med) -> str:
+        return f"{agg(f[a + key]) * 1e3:{fmt}} → {agg(f[b + key]) * 1e3:{fmt}} ms"
+
+    return (
+        f"| {name} | {len(f[a])} | {pair('', '+.2f')} | {pair(' busy', '+.2f')} | "
+        f"{pair(' hook', '.2f')} | {pair(' hash', '.2f')} | {pair(' hash', '.0f', sum)} |"
     )
 
 

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_core import TIME_HOOK
+
 POINTS_PER_RUN = 100  # of each of two metrics
 
 SCRIPT_WORKER = """
@@ -46,22 +48,6 @@ while time.time() < deadline:
     i += 1
 json.dump({"runs": runs, "artifacts": artifacts}, open(out, "w"))
 """ % {"points": POINTS_PER_RUN}  # noqa: UP031 (the worker source holds f-strings)
-
-# Inside a kernel: time nbtrack's post_run_cell hook by hooks registered just before and after it.
-KERNEL_SETUP = """\
-import time as _t, nbtrack.recording.recorder as _k
-_r = _k._recorder
-_times = []
-def _t0(result):
-    global _s
-    _s = _t.perf_counter()
-def _t1(result):
-    _times.append(_t.perf_counter() - _s)
-_r.unregister()
-get_ipython().events.register("post_run_cell", _t0)
-_r.register()
-get_ipython().events.register("post_run_cell", _t1)
-"""
 
 
 def start_scripts(
@@ -112,7 +98,7 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
     k = Kernel(work, {"NBTRACK_STORE": store})
     try:
         warnings = 0
-        for code in ("%load_ext nbtrack", KERNEL_SETUP):
+        for code in ("%load_ext nbtrack", TIME_HOOK):
             warnings += k.run(code)["stderr"].count("NbtrackWarning")
         cells = runs = 0
         trips = []  # client-side round trips of the plain cells
@@ -135,7 +121,7 @@ def run_kernel(seconds: float, store: str, work: Path, index: int) -> dict[str, 
             warnings += out["stderr"].count("NbtrackWarning")
             cells += 1
         out = k.run(
-            "import json, nbtrack.recording.recorder\nprint(json.dumps({'times': _times, 'session': nbtrack.recording.recorder._recorder.session.id}))"
+            "import json, nbtrack.recording.recorder\nprint(json.dumps({'times': _post_t, 'session': nbtrack.recording.recorder._recorder.session.id}))"
         )
         info = json.loads(out["stdout"])
         # the cells above plus the two set-up cells and this one (recorded by its own hook run)

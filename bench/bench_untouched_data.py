@@ -17,23 +17,21 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_core import TIME_HOOK, UNTIME_HOOK
 from bench_corpus import CORPUS, code_cells, corpus_kernel
 from results import machine_line, write_section
 
 SECTION = "Untouched data variables"
-TIMED = r"""
-import time as _t, nbtrack.recording.recorder as _k
-_r = _k._recorder
-_post_t, _hash_t = [], []
-_post, _hn = _r.post_run_cell, _r.hasher.hash_namespace
+TIMED = (
+    TIME_HOOK
+    + r"""
+_hash_t = []
+_hn = _r.hasher.hash_namespace
 def _hn_timed(*a, _hn=_hn, **k):
     s = _t.perf_counter(); out = _hn(*a, **k); _hash_t.append(_t.perf_counter() - s); return out
-def _timed(result, _post=_post):
-    s = _t.perf_counter(); _post(result); _post_t.append(_t.perf_counter() - s)
 _r.hasher.hash_namespace = _hn_timed
-get_ipython().events.unregister('post_run_cell', _post)
-get_ipython().events.register('post_run_cell', _timed)
 """
+)
 
 
 def run(path: Path, work: Path, store: str, base: str) -> dict[str, list[float]]:
@@ -43,6 +41,7 @@ def run(path: Path, work: Path, store: str, base: str) -> dict[str, list[float]]
         "after": corpus_kernel(work, NBTRACK_STORE=store + "-after"),
     }
     out: dict[str, list[float]] = {k: [] for k in kernels}
+    out.update({k + " settle": [] for k in kernels})
     try:
         for name in ("before", "after"):
             kernels[name].run("%load_ext nbtrack")
@@ -51,10 +50,12 @@ def run(path: Path, work: Path, store: str, base: str) -> dict[str, list[float]]
         assert where.strip("'").startswith(base), where
         for src in code_cells(path):
             for name, k in kernels.items():
+                settled = k.settled
                 out[name].append(k.run(src))
+                out[name + " settle"].append(k.settled - settled)
         for name in ("before", "after"):
             k = kernels[name]
-            k.run("get_ipython().events.unregister('post_run_cell', _timed)")
+            k.run(UNTIME_HOOK)
             out[name + " hook"] = [float(x) for x in eval(k.value("_post_t"))]
             out[name + " hash"] = [float(x) for x in eval(k.value("_hash_t"))]
     finally:

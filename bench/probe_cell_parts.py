@@ -3,7 +3,8 @@ run whole in a plain kernel and in five tracked ones; in four of those a part of
 hook is switched off (the store write, the state hashing, both, or the hooks themselves, leaving
 the file-lineage audit hook on). Then each probe cell runs in all six kernels, round after round,
 the order rotating each round; "added" is a kernel's round trip minus the plain kernel's in the
-same round (median over the rounds).
+same round (median over the rounds). The tracked kernels record before the reply
+(``NBTRACK_RECORD=before-reply``): after it, as by default, none of these parts is in the round trip.
 
     python bench/probe_cell_parts.py [NOTEBOOK ...]   # default: ols glm_weights
 
@@ -56,7 +57,9 @@ def probe(name: str, work: Path) -> list[str]:
     cells = code_cells(work / f"{name}.ipynb")
     kernels = {"plain": corpus_kernel(work)}
     for label in VARIANTS:
-        kernels[label] = corpus_kernel(work, NBTRACK_STORE=tempfile.mkdtemp(dir=work))
+        kernels[label] = corpus_kernel(
+            work, NBTRACK_STORE=tempfile.mkdtemp(dir=work), NBTRACK_RECORD="before-reply"
+        )
     try:
         for label in VARIANTS:
             kernels[label].run("%load_ext nbtrack")

@@ -1,6 +1,6 @@
 """Where nbtrack's per-cell time goes on real notebooks (#19): corpus notebooks run cell by cell in
-one kernel with ``%load_ext nbtrack``; inside the kernel, each phase of the pre/post-cell hooks is
-timed (state hashing, the cell's names, file events, notebook path, the store write, the runs'
+one kernel with ``%load_ext nbtrack`` and ``NBTRACK_RECORD=before-reply`` (so that the post-cell hook
+itself makes the cell's record); inside the kernel, each phase of the pre/post-cell hooks is timed (state hashing, the cell's names, file events, notebook path, the store write, the runs'
 flush) and the garbage collector's pauses are summed, per cell. ``--profile`` also runs cProfile
 over the post-cell hook and prints its top functions; ``--names`` prints, per cell, the
 variables hashed again (those the cell names and the others) and their time; ``--audit`` counts the process's audit
@@ -112,7 +112,7 @@ _gc.callbacks.remove(_gccb)
 def run(
     path: Path, work: Path, store: str, profile: bool, audit: bool, names: bool
 ) -> list[dict[str, Any]]:
-    k = corpus_kernel(work, NBTRACK_STORE=store)
+    k = corpus_kernel(work, NBTRACK_STORE=store, NBTRACK_RECORD="before-reply")
     try:
         k.run("%load_ext nbtrack")
         k.run(f"_COUNT_AUDIT = {audit}\n" + PHASES)

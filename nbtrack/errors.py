@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
+from collections.abc import Iterator
 
 
 class NbtrackError(Exception):
@@ -34,7 +36,7 @@ def warn_failure(what: str, exc: BaseException | None = None) -> None:
     """
     detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
     line = f"{what}{detail}".replace("\n", " ")[:500]
-    if _owner is not None and threading.get_ident() != _owner:
+    if _later or (_owner is not None and threading.get_ident() != _owner):
         if line not in deferred:  # one line per failure, however often a thread retries
             deferred.append(line)
         return
@@ -54,6 +56,7 @@ _registry: dict[
 # In a kernel, a background thread's output lands in whichever cell ran last, or in none: its
 # warnings wait here until the kernel's thread shows them in the next cell (emit_deferred).
 _owner: int | None = None
+_later = False
 deferred: list[str] = []
 
 
@@ -64,6 +67,18 @@ def defer_thread_warnings(on: bool) -> None:
     _owner = threading.get_ident() if on else None
     if not on:
         emit_deferred()
+
+
+@contextlib.contextmanager
+def later_warnings() -> Iterator[None]:
+    """Within this block, warnings of the calling thread also wait for :func:`emit_deferred`:
+    work done after a cell's reply shows its warnings in the next cell."""
+    global _later
+    _later = True
+    try:
+        yield
+    finally:
+        _later = False
 
 
 def deferring_warnings() -> bool:

@@ -39,8 +39,12 @@ class Kernel:
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
 
-    def run(self, code: str, cell_id: str | None = None, timeout: float = 120) -> dict[str, Any]:
-        """Execute one cell; returns status, stdout, stderr, the text of results and errors."""
+    def run(
+        self, code: str, cell_id: str | None = None, timeout: float = 120, settle: bool = True
+    ) -> dict[str, Any]:
+        """Execute one cell; returns status, stdout, stderr, the text of results and errors.
+        Returns once the kernel has also handled one more request (``settle``), as a user's
+        next action would find it."""
         cell_id = cell_id or uuid.uuid4().hex[:8]
         content = {
             "code": code,
@@ -84,7 +88,18 @@ class Kernel:
             reply = self.kc.get_shell_msg(timeout=timeout)
         out["status"] = reply["content"]["status"]
         out["execution_count"] = reply["content"].get("execution_count")
+        if settle:
+            self.settle(timeout)
         return out
+
+    def settle(self, timeout: float = 120) -> None:
+        """Wait until the kernel has handled one more request: nbtrack records a cell once its
+        reply is sent, before the kernel handles the next request (README, "When a cell is
+        recorded"), so the store now holds the cell's record."""
+        msg_id = self.kc.kernel_info()
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=timeout)
 
     def ok(self, code: str) -> dict[str, Any]:
         out = self.run(code)

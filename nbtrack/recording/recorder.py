@@ -11,11 +11,18 @@ import atexit
 import collections
 import dataclasses
 import os
+import signal
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.errors import defer_thread_warnings, deferred, emit_deferred, warn_failure
+from nbtrack.errors import (
+    defer_thread_warnings,
+    deferred,
+    emit_deferred,
+    later_warnings,
+    warn_failure,
+)
 from nbtrack.recording import active, pending
 from nbtrack.recording.session import Session, get_session
 from nbtrack.store import CellRecord, FileEvent, open_store, resolve_url
@@ -27,6 +34,8 @@ if TYPE_CHECKING:
     from nbtrack.store import Store
 
 MAX_PENDING_CELLS = 10_000
+# When a cell's record is made, relative to the kernel's reply (NBTRACK_RECORD); the first is the default.
+RECORD_MODES = ("after-reply", "before-reply")
 # The state hash of a variable whose hashing did not finish (interrupted, or its pickling raised).
 INCOMPLETE = "incomplete"
 
@@ -52,6 +61,7 @@ class Recorder:
             # was opened in a thread; what only opening finds is said by the next cell
             make_store_dir(url.removeprefix("sqlite:///"))
         pending.mark_kernel_url(url)  # a run started before the store is open is the kernel's
+        self.after_reply = _records_after_reply()  # see _finish_due
         self.hasher = StateHasher()
         self.state: dict[str, str] = {}
         self._hashed: dict[str, str] | None = None  # the state as the hasher last gave it
@@ -67,6 +77,8 @@ class Recorder:
         self._open_error: BaseException | None = None
         self._done = threading.Event()  # the opening thread has finished, opened or not
         self._history: list[str] = []
+        # A cell ended whose record is made after the kernel's reply (:meth:`_finish_due`).
+        self._due: tuple[Any, Any, float] | None = None
         self._opener = threading.Thread(
             target=self._open, args=(url,), name="nbtrack-open", daemon=True
         )
@@ -75,6 +87,7 @@ class Recorder:
     def _flush_at_exit(self) -> None:
         # first, as IPython's exit function runs next: it clears the namespace so that the
         # user's objects are finalised (an unclosed file writes its buffer)
+        self._finish_due()
         self.let_go()
         if self._opener.ident is not None:  # a kernel stopped right after %load_ext
             self._done.wait(10.0)
@@ -191,6 +204,7 @@ class Recorder:
         defer_thread_warnings(True)  # background threads' warnings go to the next cell
 
     def unregister(self) -> None:
+        self._finish_due()
         for name, fn in (
             ("pre_run_cell", self.pre_run_cell),
             ("post_run_cell", self.post_run_cell),
@@ -214,6 +228,8 @@ class Recorder:
         opened = self._wait_open() if self._opener.ident is not None else None
         if opened is False:
             return  # recording is off
+        if self._due is not None:  # the last cell's record, if the kernel has not made it yet
+            self._finish_due()
         if deferred:
             emit_deferred()  # what background threads found since the last cell
         self.depth += 1
@@ -243,6 +259,42 @@ class Recorder:
             self._post_early_cell(result, ended)
             return
         self.session.current_seq = None
+        loop = _kernel_loop(self.ip) if self.after_reply else None
+        if loop is None:
+            self._finish(result, ended)
+            if deferred:
+                emit_deferred()
+        else:  # hashed and written once the reply is sent, before the next request is handled
+            self._due = (self.info, result, ended)
+            loop.call_soon(self._finish_due, True)
+
+    def _finish_due(self, replied: bool = False) -> None:
+        """Make and write the record of the cell that ended last, if it is still due; its
+        warnings are shown in the next cell (the cell's output is closed by now). ``replied``:
+        called once the kernel has handed the cell's reply and idle status to its threads."""
+        if self._due is None:
+            return
+        self.info, result, ended = self._due
+        self._due = None
+        ignored = None
+        with later_warnings():
+            try:
+                if replied:
+                    _wait_iopub(self.ip)
+                    # ipykernel ignores interrupts between requests; the user's still stops this
+                    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+                try:
+                    self._finish(result, ended)
+                finally:
+                    if ignored is not None:
+                        signal.signal(signal.SIGINT, ignored)
+            except BaseException as exc:  # see pre_run_cell
+                if ignored is not None:  # an interrupt that came before the handler was put back
+                    signal.signal(signal.SIGINT, ignored)
+                self.info = None
+                _hook_failed(f"could not record cell {result.execution_count}", exc)
+
+    def _finish(self, result: Any, ended: float) -> None:
         try:
             record = self._record(result, ended, self.session.id, self.session.seq)
             if pending.backlog:  # what earlier cells and runs could not write goes first
@@ -256,8 +308,6 @@ class Recorder:
             _hook_failed("could not save logged metrics", exc)
         self.info = None
         pending.check_grace()
-        if deferred:
-            emit_deferred()
 
     def _post_early_cell(self, result: Any, ended: float) -> None:
         try:
@@ -446,6 +496,42 @@ def _interrupt_cell(ip: Any) -> None:
             return ast.fix_missing_locations(ast.Module(body=[stop], type_ignores=[]))
 
     ip.ast_transformers.insert(0, Interrupted())
+
+
+def _kernel_loop(ip: Any) -> Any:
+    """The event loop of the kernel running the cell: a callback scheduled on it runs once
+    ipykernel has handed the reply and the idle status to its threads, and before it handles
+    the next request. None outside ipykernel."""
+    if getattr(ip, "kernel", None) is None:
+        return None
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _records_after_reply() -> bool:
+    """``NBTRACK_RECORD``: ``after-reply`` (the default) or ``before-reply``."""
+    mode = os.environ.get("NBTRACK_RECORD", "").strip() or RECORD_MODES[0]
+    if mode not in RECORD_MODES:
+        warn_failure(
+            f"NBTRACK_RECORD must be {' or '.join(RECORD_MODES)}, not {mode!r}: "
+            f"recording {RECORD_MODES[0]}"
+        )
+    return mode != "before-reply"
+
+
+def _wait_iopub(ip: Any) -> None:
+    """Wait (the GIL released) until ipykernel's IOPub thread has sent what the kernel gave it
+    so far: the cell's idle status, which the user's front end waits for."""
+    socket = getattr(getattr(ip, "kernel", None), "iopub_socket", None)
+    schedule = getattr(getattr(socket, "io_thread", None), "schedule", None)
+    if schedule is not None:
+        sent = threading.Event()
+        schedule(sent.set)  # its queue is first in, first out
+        sent.wait(1.0)
 
 
 def _numbered(record: CellRecord, session_id: str, seq: int) -> CellRecord:

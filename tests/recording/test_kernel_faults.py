@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import re
+import shutil
 import sqlite3
 import time
 import uuid
@@ -119,19 +120,21 @@ def test_interrupt_while_hashing_after_a_cell_records_it_marked_incomplete(
     kernel.ok("a = 1")
     kernel.ok(SLOW)
     flag = tmp_path / "hashing"
-    msg_id = send(kernel, f"s = Slow({str(flag)!r})\n'body ran'")
+    # the cell's reply comes at once: nbtrack hashes `s` after it, where the interrupt lands
+    out = kernel.run(f"s = Slow({str(flag)!r})\n'body ran'", settle=False)
+    assert out["result"] == "'body ran'" and "NbtrackWarning" not in out["stderr"], out
     deadline = time.monotonic() + 60
     while not flag.exists():
         assert time.monotonic() < deadline, "the hasher never reached the slow object"
         time.sleep(0.05)
     time.sleep(0.2)
     kernel.km.interrupt_kernel()
-    out = collect(kernel, msg_id)
+    out = kernel.run("del s\nb = 2")
     no_callback_error(out)
-    assert out["result"] == "'body ran'", out
-    assert out["stderr"].count("NbtrackWarning") <= 1, out
+    assert out["status"] == "ok", out
+    # said in this cell, the first to run since: "the state after this cell is recorded incomplete"
+    assert out["stderr"].count("NbtrackWarning") == 1 and "incomplete" in out["stderr"], out
     flag.unlink()
-    kernel.ok("del s\nb = 2")
     seqs = cells(store_dir)
     assert [c["seq"] for c in seqs] == list(range(1, len(seqs) + 1))
     interrupted = next(c for c in seqs if c["count"] == 4)
@@ -207,3 +210,61 @@ def test_reload_after_deleting_the_modules_records_each_cell_once(kernel, store_
         ]
     for i in range(3):
         assert sources.count(f"b{i} = {i}") == 1, sources
+
+
+# -- #19: a cell's record is made once its reply is sent, before the kernel's next request ------------
+SLOW_TO_HASH = (
+    "import os, time\n"
+    "class Slow:\n"
+    "    def __reduce_ex__(self, protocol):  # nbtrack's hash of it waits for a file 'go'\n"
+    "        while not os.path.exists('go'):\n"
+    "            time.sleep(0.01)\n"
+    "        return (Slow, ())\n"
+)
+
+
+def test_a_cells_reply_does_not_wait_for_its_record_and_the_next_request_does(
+    start_kernel, store_dir, tmp_path
+):
+    k = start_kernel(NBTRACK_HASH_SECONDS="300")
+    k.ok("%load_ext nbtrack")
+    k.ok(SLOW_TO_HASH)
+    out = k.run("s = Slow()\n'made'", settle=False)
+    # the cell's reply came while nbtrack still hashes `s`: the cell is not recorded yet
+    assert out["status"] == "ok" and out["result"] == "'made'", out
+    assert len(cells(store_dir)) == 2
+    (tmp_path / "go").touch()
+    out = k.run("t = 1\n'next'")  # waits for the record, then runs
+    assert out["result"] == "'next'" and "NbtrackWarning" not in out["stderr"], out
+    recorded = cells(store_dir)
+    assert [c["count"] for c in recorded] == [1, 2, 3, 4]
+    assert "s" in recorded[2]["state"] and "t" in recorded[3]["state"]
+
+
+def test_a_failure_found_after_a_cells_reply_is_shown_in_the_next_cells_output(
+    start_kernel, store_dir
+):
+    k = start_kernel()
+    k.ok("%load_ext nbtrack")
+    k.ok("import nbtrack.recording.recorder as _k\n_k._recorder.session.environment()\ndel _k")
+    shutil.rmtree(store_dir)
+    first = k.run("x = 1\nx")
+    second = k.run("y = 2\ny")
+    assert first["result"] == "1" and second["result"] == "2"
+    assert "NbtrackWarning" not in first["stderr"], first  # its output was closed by then
+    warned = [ln for ln in second["stderr"].splitlines() if "NbtrackWarning" in ln]
+    assert len(warned) == 1 and "not there any more" in warned[0], second
+
+
+def test_record_before_the_reply_when_asked_and_a_mode_that_is_neither_is_named(
+    start_kernel, store_dir
+):
+    k = start_kernel(NBTRACK_RECORD="before-reply")
+    k.ok("%load_ext nbtrack")
+    k.run("x = 1", settle=False)
+    assert len(cells(store_dir)) == 2  # written before the reply came
+    typo = start_kernel(NBTRACK_RECORD="later")
+    out = typo.run("%load_ext nbtrack\ny = 2")
+    assert out["stderr"].count("NbtrackWarning") == 1, out
+    assert "NBTRACK_RECORD must be after-reply or before-reply, not 'later'" in out["stderr"]
+    assert typo.ok("y")["result"] == "2"

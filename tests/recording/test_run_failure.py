@@ -59,6 +59,7 @@ def execute(kernel: Any, code: str) -> dict[str, Any]:
         reply = kernel.kc.get_shell_msg(timeout=120)
     out["status"] = reply["content"]["status"]
     out["execution_count"] = reply["content"]["execution_count"]
+    kernel.settle()  # the cell's record and its run's end are written
     return out
 
 
