@@ -94,8 +94,8 @@ class Kernel:
 
     def settle(self, timeout: float = 120) -> None:
         """Wait until the kernel has handled one more request: nbtrack records a cell once its
-        reply is sent, before the kernel handles the next request (README, "When a cell is
-        recorded"), so the store now holds the cell's record."""
+        reply is sent, before the kernel handles the next request (README, "What is recorded"),
+        so the store now holds the cell's record."""
         msg_id = self.kc.kernel_info()
         reply = self.kc.get_shell_msg(timeout=timeout)
         while reply["parent_header"].get("msg_id") != msg_id:
