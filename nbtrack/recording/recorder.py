@@ -198,6 +198,8 @@ class Recorder:
         return False
 
     def register(self) -> None:
+        # before any code runs, silent requests included: the last cell's record, if still due
+        self.ip.events.register("pre_execute", self._finish_due)
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         self.files.start()
@@ -206,6 +208,7 @@ class Recorder:
     def unregister(self) -> None:
         self._finish_due()
         for name, fn in (
+            ("pre_execute", self._finish_due),
             ("pre_run_cell", self.pre_run_cell),
             ("post_run_cell", self.post_run_cell),
         ):
@@ -228,8 +231,6 @@ class Recorder:
         opened = self._wait_open() if self._opener.ident is not None else None
         if opened is False:
             return  # recording is off
-        if self._due is not None:  # the last cell's record, if the kernel has not made it yet
-            self._finish_due()
         if deferred:
             emit_deferred()  # what background threads found since the last cell
         self.depth += 1
