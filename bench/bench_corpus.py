@@ -84,9 +84,8 @@ def per_cell(path: Path, workdir: Path, store: str) -> list[Cell]:
         tracked.run(HASH_TIMER)
         cells = []
         for src in code_cells(path):
-            settled = plain.settled, tracked.settled
             p, t = plain.run(src), tracked.run(src)
-            pb, tb = p + plain.settled - settled[0], t + tracked.settled - settled[1]
+            pb, tb = p + plain.last_settle, t + tracked.last_settle
             ms, hashed = ast.literal_eval(tracked.value(LAST_HASH))
             cells.append(Cell(p, t, pb, tb, ms, hashed))
         return cells
